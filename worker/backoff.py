@@ -1,0 +1,48 @@
+"""Pure retry arithmetic: exponential delays with jitter, capped, honouring Retry-After."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+DELIVERY_SCHEDULE: tuple[float, ...] = (
+    5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400,
+)  # fmt: skip
+
+
+def jittered(seconds: float, rng: random.Random | None = None, spread: float = 0.2) -> float:
+    """``seconds`` ± ``spread`` (a fraction), so retries of many items do not arrive together."""
+    r = rng or random
+    return max(0.0, seconds * (1 + r.uniform(-spread, spread)))
+
+
+def source_retry_delay(
+    interval: float,
+    failures: int,
+    retry_after: float | None = None,
+    *,
+    cap: float = 86400.0,
+    rng: random.Random | None = None,
+) -> float:
+    """After ``failures`` consecutive failures: interval × 2^(failures-1), jittered, capped."""
+    base = min(cap, interval * (2 ** max(0, failures - 1)))
+    delay = jittered(base, rng)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return min(max(delay, 1.0), cap)
+
+
+def delivery_retry_delay(
+    attempts: int,
+    retry_after: float | None = None,
+    *,
+    schedule: Sequence[float] = DELIVERY_SCHEDULE,
+    rng: random.Random | None = None,
+) -> float | None:
+    """Delay before attempt ``attempts + 1``; None once the schedule is used up."""
+    if attempts < 1 or attempts > len(schedule):
+        return None
+    delay = jittered(schedule[attempts - 1], rng)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay

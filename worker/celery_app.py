@@ -1,0 +1,63 @@
+"""The Celery application: broker settings, queues, at-least-once delivery, the beat schedule.
+
+Settings are read lazily from herald's config when Celery first needs them, so importing
+``worker`` never reads a file. It must not define tasks (``tasks`` does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from worker.config import Config
+
+QUEUES = ("ingest", "feeds", "deliver")
+VISIBILITY_TIMEOUT = 3600  # longer than any task; long retry waits live in the database
+
+app = Celery("herald", include=["worker.tasks"])
+app.config_from_object("worker.celeryconfig")
+
+
+def celery_settings(config: Config) -> dict[str, Any]:
+    """Celery settings for a herald config (see docs/design-notes.md for the reasoning)."""
+    broker = config.herald.broker_url or "memory://"
+    return {
+        "broker_url": broker,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "polling_interval": 0.05,
+        },
+        "task_default_queue": "ingest",
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_routes": {
+            "herald.poll_source": {"queue": "ingest"},
+            "herald.ingest_article": {"queue": "ingest"},
+            "herald.build_feeds": {"queue": "feeds"},
+            "herald.sweep": {"queue": "feeds"},
+            "herald.deliver": {"queue": "deliver"},
+        },
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_time_limit": 600,
+        "task_soft_time_limit": 540,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_schedule": {
+            "herald-sweep": {
+                "task": "herald.sweep",
+                "schedule": config.herald.sweep_interval,
+                "options": {"expires": config.herald.sweep_interval},
+            },
+        },
+    }

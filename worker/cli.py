@@ -1,0 +1,301 @@
+"""The ``herald`` command line. It parses options, calls the stages and prints; nothing more."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from worker.config import Config, ConfigError, load_config
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _load(ctx: click.Context) -> Config:
+    try:
+        return load_config(ctx.obj.get("config_path"))
+    except ConfigError as err:
+        err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: $HERALD_CONFIG, else ./herald.toml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """herald: follow sites that publish no feed; store, publish feeds, push to chat webhooks."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["verbose"] = verbose
+
+
+@main.command()
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write (default: the --config path, else ./herald.toml).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_context
+def init(ctx: click.Context, path: str | None, force: bool) -> None:
+    """Write a commented example configuration."""
+    target = Path(path or ctx.obj.get("config_path") or "herald.toml")
+    if target.exists() and not force:
+        err_console.print(f"[red]error:[/red] {target} exists (use --force to overwrite)")
+        sys.exit(1)
+    example = resources.files("worker").joinpath("example.toml").read_text(encoding="utf-8")
+    target.write_text(example, encoding="utf-8")
+    console.print(f"wrote {target} — edit its [[sources]] and [[subscribers]], then `herald run`")
+
+
+@main.command()
+@click.option(
+    "--once", is_flag=True, help="One full pass (poll, ingest, feeds, deliver), then exit."
+)
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Run herald: a worker and beat in this process (embedded default, or on the broker)."""
+    from worker import embedded
+
+    config = _load(ctx)
+    _setup_logging(ctx.obj["verbose"])
+    if once:
+        summary = embedded.run_once(config)
+        console.print(
+            f"polled {summary.sources} source(s); ingest queue {summary.ingested or '{}'}; "
+            f"deliveries {summary.deliveries or '{}'}; feed files written {summary.feeds_written}"
+        )
+        return
+    mode = "embedded (in-memory broker)" if config.herald.embedded else config.herald.broker_url
+    console.print(f"herald: running worker + beat, broker: {mode}. Ctrl-C stops.")
+    embedded.run_worker(config)
+
+
+@main.group()
+def sources() -> None:
+    """Inspect and try sources."""
+
+
+@sources.command("list")
+@click.pass_context
+def sources_list(ctx: click.Context) -> None:
+    """The configured sources."""
+    config = _load(ctx)
+    table = Table("name", "kind", "interval", "enabled", "url", "tags")
+    for src in config.sources:
+        table.add_row(
+            src.name, src.kind, f"{src.interval:g}s", str(src.enabled), src.url, ", ".join(src.tags)
+        )
+    console.print(table)
+
+
+@sources.command("test")
+@click.argument("name")
+@click.option("--articles", default=3, show_default=True, help="How many article pages to read.")
+@click.pass_context
+def sources_test(ctx: click.Context, name: str, articles: int) -> None:
+    """Dry run: what would be found and extracted. Nothing is stored or sent."""
+    from worker.ingest import read_article
+    from worker.runtime import build_fetcher
+    from worker.sources import discover
+
+    config = _load(ctx)
+    try:
+        source = config.source(name)
+    except KeyError:
+        err_console.print(f"[red]error:[/red] no source named {name!r} in {config.path}")
+        sys.exit(2)
+    fetcher, tz = build_fetcher(config), config.source_timezone(source)
+    try:
+        found = discover(fetcher, source, tz=tz, now=datetime.now(UTC), max_pages=source.backfill)
+    except Exception as err:  # report any failure of the dry run, whatever its kind
+        err_console.print(f"[red]failed:[/red] {err}")
+        sys.exit(1)
+    table = Table(
+        "#", "published", "title", "url", title=f"{len(found.items)} items, {found.pages} page(s)"
+    )
+    for i, item in enumerate(found.items, 1):
+        published = item.published_at.isoformat() if item.published_at else "—"
+        table.add_row(str(i), published, item.title, item.url)
+    console.print(table)
+    for item in found.items[:articles]:
+        try:
+            page = read_article(fetcher, source, item, tz=tz)
+        except Exception as err:  # show the failure and go on with the next article
+            console.print(f"[red]✗[/red] {item.url}: {err}")
+            continue
+        ext = page.extracted
+        assert ext is not None
+        when = ext.published_at.isoformat() if ext.published_at else "no date"
+        console.print(
+            f"[green]✓[/green] {ext.title} | {when} | {len(ext.text)} chars, "
+            f"{len(ext.images)} images | {ext.url}"
+        )
+
+
+@main.command()
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--timezone",
+    default=None,
+    help="Zone for dates without one (default: config or Asia/Shanghai).",
+)
+@click.pass_context
+def extract(ctx: click.Context, target: str, as_json: bool, timezone: str | None) -> None:
+    """Extract one article page (FILE or URL): title, date, author, text, html, images."""
+    from worker.extract import ExtractError, extract_article
+    from worker.fetch import FetchError, decode_body
+    from worker.runtime import build_fetcher
+
+    config = load_config(ctx.obj.get("config_path"), required=False)
+    tz = ZoneInfo(timezone or config.herald.timezone)
+    try:
+        if target.startswith(("http://", "https://")):
+            page = build_fetcher(config).get(target)
+            html, url = page.text, page.url
+        else:
+            path = Path(target)
+            html, _ = decode_body(path.read_bytes(), "")
+            url = path.resolve().as_uri()
+        ext = extract_article(html, url, tz=tz)
+    except (OSError, FetchError, ExtractError) as err:
+        err_console.print(f"[red]error:[/red] {err}")
+        sys.exit(1)
+    data = {
+        "url": ext.url,
+        "title": ext.title,
+        "published": ext.published_at.isoformat() if ext.published_at else None,
+        "author": ext.author,
+        "summary": ext.summary,
+        "images": list(ext.images),
+        "text": ext.text,
+        "html": ext.content_html,
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key in ("title", "published", "author", "url", "images"):
+        console.print(f"[bold]{key}:[/bold] {data[key]}", highlight=False)
+    console.print()
+    console.print(ext.text, highlight=False)
+
+
+@main.group()
+def feeds() -> None:
+    """Feed files."""
+
+
+@feeds.command("build")
+@click.pass_context
+def feeds_build(ctx: click.Context) -> None:
+    """Write RSS, Atom and JSON Feed files now."""
+    from worker.embedded import setup
+    from worker.publish import build_feeds
+    from worker.runtime import get_runtime
+
+    config = _load(ctx)
+    setup(config)
+    changed = build_feeds(get_runtime(), force=True)
+    console.print(f"{len(changed)} feed file(s) written under {config.herald.feeds_dir}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply migrations (also done on every start)."""
+    from worker.store.db import make_engine
+    from worker.store.migrate import current_revision, upgrade
+
+    config = _load(ctx)
+    engine = make_engine(config.herald.database_url)
+    upgrade(engine)
+    console.print(f"database at revision {current_revision(engine)}")
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Sources' health, the ingest queue and the delivery ledger."""
+    from worker.embedded import setup
+    from worker.runtime import get_runtime
+    from worker.status import collect_status
+
+    config = _load(ctx)
+    setup(config)
+    report = collect_status(get_runtime())
+    table = Table(
+        "source",
+        "kind",
+        "status",
+        "articles",
+        "last success",
+        "failures",
+        "next poll",
+        "last error",
+        title="sources",
+    )
+    for row in report.sources:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"ingest queue: {report.pending or 'empty'}")
+    console.print(f"deliveries: {report.deliveries or 'none'}")
+    console.print(f"feeds: {report.feeds}")
+
+
+@main.command()
+@click.option("--articles", default=12, show_default=True, help="Articles on the demo site.")
+@click.option("--seconds", type=float, default=None, help="Stop after this long (default: Ctrl-C).")
+@click.option(
+    "--every",
+    type=float,
+    default=20.0,
+    show_default=True,
+    help="Publish a new demo article this often (seconds).",
+)
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False),
+    default="herald-demo",
+    show_default=True,
+    help="Where the demo's config, database and feeds go.",
+)
+def demo(articles: int, seconds: float | None, every: float, workdir: str) -> None:
+    """A local site and webhook receiver, and herald running against both (no network needed)."""
+    from worker.demo.runner import run_demo
+
+    _setup_logging(False)
+    run_demo(Path(workdir), articles=articles, seconds=seconds, every=every, console=console)

@@ -1,0 +1,389 @@
+"""Settings: one TOML file plus ``HERALD_*`` environment overrides, validated on load.
+
+Every mistake stops with one line naming the file, the key path and what was expected.
+This module must not open database connections or network sockets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from worker.models import ArticleSelectors, ListSelectors
+
+SOURCE_KINDS = ("feed", "html")
+CHANNELS = ("webhook",)
+MODES = ("instant",)
+ENV_OVERRIDES = {
+    "HERALD_DATABASE_URL": "database_url",
+    "HERALD_BROKER_URL": "broker_url",
+    "HERALD_FEEDS_DIR": "feeds_dir",
+    "HERALD_BASE_URL": "base_url",
+}
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; ``str()`` is the one line to show the user."""
+
+
+@dataclass(frozen=True)
+class HeraldSettings:
+    database_url: str = "sqlite:///data/herald.db"
+    broker_url: str = ""
+    feeds_dir: Path = Path("feeds")
+    base_url: str = "http://localhost:8080"
+    timezone: str = "Asia/Shanghai"
+    sweep_interval: float = 15.0
+    workers: int = 4
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: ``herald run`` does all work in one process."""
+        return not self.broker_url
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    allow: tuple[str, ...] = ()
+    user_agent: str = "herald/0.1 (+https://github.com/herald-bot/herald)"
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 30.0
+    per_host: int = 4
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    url: str
+    kind: str
+    interval: float = 900.0
+    tags: tuple[str, ...] = ()
+    timezone: str = ""
+    enabled: bool = True
+    backfill: int = 1
+    pages: int = 1
+    list: ListSelectors | None = None
+    article: ArticleSelectors | None = None
+
+
+@dataclass(frozen=True)
+class SubscriberConfig:
+    name: str
+    channel: str
+    url: str
+    secret: str = ""
+    mode: str = "instant"
+    sources: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    herald: HeraldSettings = field(default_factory=HeraldSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    sources: tuple[SourceConfig, ...] = ()
+    subscribers: tuple[SubscriberConfig, ...] = ()
+    path: Path | None = None
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def source_timezone(self, source: SourceConfig) -> ZoneInfo:
+        return ZoneInfo(source.timezone or self.herald.timezone)
+
+
+def parse_duration(value: object) -> float:
+    """``"30s"``, ``"15m"``, ``"1h"``, ``"2d"`` or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration like "30s", "15m" or "1h"')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION_RE.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError(f'expected a duration like "30s", "15m" or "1h", got {value!r}')
+    if seconds <= 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return seconds
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+Check = Callable[[Any], Any]
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {_type_name(value)}")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_type_name(value)}")
+    return value
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected a whole number ≥ 1, got {value!r}")
+    return value
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of strings, got {_type_name(value)}")
+    return tuple(value)
+
+
+def _url(value: Any) -> str:
+    text = _string(value)
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise ValueError(f"expected an http:// or https:// URL, got {text!r}")
+    return text
+
+
+def _choice(options: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str:
+        if _string(value) not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
+        return str(value)
+
+    return check
+
+
+def _name(value: Any) -> str:
+    text = _string(value)
+    if not _NAME_RE.match(text):
+        raise ValueError(
+            f"expected a slug of lowercase letters, digits, - and _ (at most 64), got {text!r}"
+        )
+    return text
+
+
+def _timezone(value: Any) -> str:
+    text = _string(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA timezone such as Asia/Shanghai, got {text!r}") from None
+    return text
+
+
+def _type_name(value: Any) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+    names.update({list: "a list", dict: "a table"})
+    return names.get(type(value), type(value).__name__)
+
+
+HERALD_KEYS: dict[str, Check] = {
+    "database_url": _string,
+    "broker_url": _string,
+    "feeds_dir": _string,
+    "base_url": _url,
+    "timezone": _timezone,
+    "sweep_interval": parse_duration,
+    "workers": _positive_int,
+}
+NETWORK_KEYS: dict[str, Check] = {
+    "allow": _string_list,
+    "user_agent": _string,
+    "connect_timeout": parse_duration,
+    "read_timeout": parse_duration,
+    "deadline": parse_duration,
+    "per_host": _positive_int,
+}
+SOURCE_KEYS: dict[str, Check] = {
+    "name": _name,
+    "url": _url,
+    "kind": _choice(SOURCE_KINDS),
+    "interval": parse_duration,
+    "tags": _string_list,
+    "timezone": _timezone,
+    "enabled": _bool,
+    "backfill": _positive_int,
+    "pages": _positive_int,
+}
+LIST_KEYS: dict[str, Check] = {k: _string for k in ("item", "link", "title", "date", "next")}
+ARTICLE_KEYS: dict[str, Check] = {k: _string for k in ("title", "date", "body", "author")}
+SUBSCRIBER_KEYS: dict[str, Check] = {
+    "name": _name,
+    "channel": _choice(CHANNELS),
+    "url": _url,
+    "secret": _string,
+    "mode": _choice(MODES),
+    "sources": _string_list,
+    "enabled": _bool,
+}
+TOP_KEYS = ("herald", "network", "sources", "subscribers")
+
+
+class _Reader:
+    """Walks the parsed TOML, checking every key against the schema tables above."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, path: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.origin}: {path}: {problem}")
+
+    def table(self, value: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a table, got {_type_name(value)}")
+        return value
+
+    def fields(
+        self,
+        raw: Any,
+        path: str,
+        schema: Mapping[str, Check],
+        *,
+        required: tuple[str, ...] = (),
+        nested: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        data = self.table(raw, path)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in nested:
+                continue
+            check = schema.get(key)
+            if check is None:
+                expected = ", ".join([*schema, *nested])
+                raise self.fail(f"{path}.{key}", f"unknown key (expected one of: {expected})")
+            try:
+                out[key] = check(value)
+            except ValueError as err:
+                raise self.fail(f"{path}.{key}", str(err)) from None
+        for key in required:
+            if key not in out:
+                raise self.fail(f"{path}.{key}", "missing (required)")
+        return out
+
+    def array(self, raw: Any, path: str) -> list[Any]:
+        if not isinstance(raw, list):
+            raise self.fail(
+                path, f"expected an array of tables ([[{path}]]), got {_type_name(raw)}"
+            )
+        return raw
+
+
+def _build_source(reader: _Reader, raw: Any, path: str) -> SourceConfig:
+    values = reader.fields(
+        raw, path, SOURCE_KEYS, required=("name", "url", "kind"), nested=("list", "article")
+    )
+    data = reader.table(raw, path)
+    list_sel = None
+    if "list" in data:
+        list_values = reader.fields(data["list"], f"{path}.list", LIST_KEYS, required=("item",))
+        list_sel = ListSelectors(**list_values)
+    article_sel = None
+    if "article" in data:
+        article_sel = ArticleSelectors(
+            **reader.fields(data["article"], f"{path}.article", ARTICLE_KEYS)
+        )
+    if values["kind"] == "html" and list_sel is None:
+        raise reader.fail(f"{path}.list", 'missing: kind = "html" needs [sources.list] with item')
+    return SourceConfig(**values, list=list_sel, article=article_sel)
+
+
+def _unique(reader: _Reader, items: tuple[Any, ...], section: str) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item.name in seen:
+            raise reader.fail(f"{section}[{index}].name", f"duplicate name {item.name!r}")
+        seen.add(item.name)
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    origin: str = "<config>",
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Validate parsed TOML (plus environment overrides) into a :class:`Config`."""
+    reader = _Reader(origin)
+    for key in data:
+        if key not in TOP_KEYS:
+            raise reader.fail(key, f"unknown section (expected one of: {', '.join(TOP_KEYS)})")
+    herald_values = reader.fields(data.get("herald", {}), "herald", HERALD_KEYS)
+    env = os.environ if environ is None else environ
+    for env_name, key in ENV_OVERRIDES.items():
+        if env.get(env_name) is not None:
+            try:
+                herald_values[key] = HERALD_KEYS[key](env[env_name])
+            except ValueError as err:
+                raise ConfigError(f"environment: {env_name}: {err}") from None
+    herald = _resolve_paths(HeraldSettings(**herald_values), base_dir or Path.cwd())
+    network_values = reader.fields(data.get("network", {}), "network", NETWORK_KEYS)
+    sources = tuple(
+        _build_source(reader, raw, f"sources[{i}]")
+        for i, raw in enumerate(reader.array(data.get("sources", []), "sources"))
+    )
+    subscribers = tuple(
+        SubscriberConfig(
+            **reader.fields(
+                raw, f"subscribers[{i}]", SUBSCRIBER_KEYS, required=("name", "channel", "url")
+            )
+        )
+        for i, raw in enumerate(reader.array(data.get("subscribers", []), "subscribers"))
+    )
+    _unique(reader, sources, "sources")
+    _unique(reader, subscribers, "subscribers")
+    known = {s.name for s in sources}
+    for i, sub in enumerate(subscribers):
+        for name in sub.sources:
+            if name not in known:
+                raise reader.fail(f"subscribers[{i}].sources", f"no source named {name!r}")
+    return Config(herald, NetworkSettings(**network_values), sources, subscribers, None)
+
+
+def _resolve_paths(settings: HeraldSettings, base_dir: Path) -> HeraldSettings:
+    """Relative SQLite paths and feeds_dir are read relative to the config file's folder."""
+    feeds_dir = Path(settings.feeds_dir)
+    if not feeds_dir.is_absolute():
+        feeds_dir = base_dir / feeds_dir
+    url = settings.database_url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        url = prefix + str(base_dir / url[len(prefix) :])
+    return HeraldSettings(**{**settings.__dict__, "feeds_dir": feeds_dir, "database_url": url})
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config FILE``, else ``$HERALD_CONFIG``, else ``./herald.toml``."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("HERALD_CONFIG"):
+        return Path(os.environ["HERALD_CONFIG"])
+    return Path("herald.toml")
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, required: bool = True) -> Config:
+    """Read and validate the config file; with ``required=False`` a missing file gives defaults."""
+    config_path = find_config_path(path)
+    if not config_path.exists():
+        if required:
+            raise ConfigError(f"{config_path}: no such file (create one with `herald init`)")
+        return parse_config({}, origin=str(config_path))
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{config_path}: invalid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{config_path}: cannot read: {err}") from None
+    config = parse_config(data, origin=str(config_path), base_dir=config_path.resolve().parent)
+    return Config(config.herald, config.network, config.sources, config.subscribers, config_path)

@@ -1,0 +1,311 @@
+"""Date parsing for article pages, list items and feeds: plain regexes, no I/O.
+
+``parse_date`` reads one date string (a list item's date span, a meta tag's content);
+``find_date`` searches free text and prefers a date written after a label such as
+``发布时间：`` or ``Published``. Naive results are localised to the source's timezone;
+explicit offsets are kept. A day is never invented: a year alone or a year and month
+alone give ``None``, as do impossible dates. This module must not fetch anything, read
+files or use heavyweight date libraries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+
+__all__ = ["find_date", "parse_date"]
+
+MIN_YEAR = 1900
+MAX_YEAR = 2199
+FUTURE_SLACK = timedelta(days=2)
+YEAR_SEARCH_SPAN = 8
+
+MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+MONTH_NAME = (
+    r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+TIME = (
+    r"(?:\s*(?:T|\s)\s*(?P<hh>\d{1,2})\s*[:：]\s*(?P<mi>\d{2})"
+    r"(?:\s*[:：]\s*(?P<ss>\d{2})(?:[.,]\d{1,9})?)?)?"
+)
+OFFSET = r"(?:\s*(?P<tz>Z|UTC|GMT|UT|[+-]\d{2}:?\d{2})(?![\w:]))?"
+EN_TIME = (
+    r"(?:,?\s+(?:at\s+)?(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?"
+    r"(?:\s*(?P<ampm>[ap]\.?m\b\.?))?)?"
+)
+CN_TIME = (
+    r"(?:\s*(?P<hh>\d{1,2})\s*[:：时]\s*(?P<mi>\d{2})"
+    r"(?:\s*[:：分]\s*(?P<ss>\d{2})秒?)?分?)?"
+)
+
+NUMERIC_RE = re.compile(
+    r"(?<![\d.:/-])(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d/])"
+    + TIME
+    + OFFSET,
+    re.IGNORECASE,
+)
+CN_RE = re.compile(
+    r"(?<!\d)(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + CN_TIME
+)
+RFC2822_RE = re.compile(
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s*)?(?<!\d)(?P<d>\d{1,2})\s+"
+    + MONTH_NAME
+    + r",?\s+(?P<y>\d{4})(?!\d)"
+    + EN_TIME
+    + r"(?:\s*(?P<tz>Z|UTC|GMT|UT|[+-]\d{4}))?(?![\w:])",
+    re.IGNORECASE,
+)
+MONTH_FIRST_RE = re.compile(
+    r"(?<![a-z])"
+    + MONTH_NAME
+    + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?!\d)"
+    + EN_TIME,
+    re.IGNORECASE,
+)
+YEARLESS_DASH_RE = re.compile(
+    r"(?<![\d.:/年-])(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d:/-])"
+    r"(?:\s+(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?)?"
+)
+YEARLESS_STRICT_DASH_RE = re.compile(
+    r"(?<![\d.:/年-])(?P<m>\d{2})-(?P<d>\d{2})(?![\d:/-])"
+    r"(?:\s+(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?)?"
+)
+YEARLESS_CN_RE = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + CN_TIME)
+
+FULL_PATTERNS = (NUMERIC_RE, CN_RE, RFC2822_RE, MONTH_FIRST_RE)
+
+# Labels in order of preference: publication first, then generic, then "updated".
+LABEL_RANKS = (
+    ("发布时间", 0),
+    ("发布日期", 0),
+    ("发表时间", 0),
+    ("发表日期", 0),
+    ("发文日期", 0),
+    ("成文日期", 1),
+    ("更新时间", 2),
+    ("更新日期", 2),
+    ("时间", 1),
+    ("日期", 1),
+    ("published on", 0),
+    ("published at", 0),
+    ("published", 0),
+    ("posted on", 0),
+    ("posted", 0),
+    ("date", 1),
+    ("updated on", 2),
+    ("updated", 2),
+)
+LABEL_RE = re.compile(
+    r"(?<![a-z])(?P<label>" + "|".join(re.escape(label) for label, _ in LABEL_RANKS) + r")"
+    r"(?![a-z])[\s\u3000]*[:：]?[\s\u3000\[\]【】()（）]*",
+    re.IGNORECASE,
+)
+LABEL_RANK = {label: rank for label, rank in LABEL_RANKS}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A date found at ``start``..``end`` of a text; ``value`` is None when impossible."""
+
+    start: int
+    end: int
+    value: datetime | None
+
+
+def parse_date(text: str, tz: tzinfo, *, now: datetime | None = None) -> datetime | None:
+    """Read one date string (any supported format, a missing year inferred) or return None."""
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    iso = parse_iso(cleaned, tz)
+    if iso is not None:
+        return iso
+    reference = resolve_now(tz, now)
+    for candidate in iter_candidates(cleaned, tz, reference, strict_yearless=False):
+        return candidate.value
+    return None
+
+
+def find_date(
+    text: str,
+    tz: tzinfo,
+    *,
+    now: datetime | None = None,
+    require_label: bool = False,
+) -> datetime | None:
+    """Find the most likely publication date in free text.
+
+    A date right after a label (``发布时间：``, ``Published``…) wins, publication labels
+    before generic ones before "updated"; otherwise the first full date in the text, then
+    a yearless ``MM-DD`` / ``M月D日``. With ``require_label`` only labelled dates count.
+    """
+    if not text:
+        return None
+    reference = resolve_now(tz, now)
+    labelled = find_labelled(text, tz, reference)
+    if labelled is not None or require_label:
+        return labelled
+    yearless: datetime | None = None
+    for candidate in iter_candidates(text, tz, reference, strict_yearless=True):
+        if candidate.value is None:
+            continue
+        if candidate_has_year(text, candidate):
+            return candidate.value
+        if yearless is None:
+            yearless = candidate.value
+    return yearless
+
+
+def find_labelled(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+    """Return the date after the best-ranked label, or None."""
+    best: tuple[int, int, datetime] | None = None
+    for match in LABEL_RE.finditer(text):
+        rank = LABEL_RANK[match.group("label").lower()]
+        if best is not None and rank >= best[0]:
+            continue
+        value = read_date_at(text, match.end(), tz, now)
+        if value is not None:
+            best = (rank, match.start(), value)
+    return None if best is None else best[2]
+
+
+def read_date_at(text: str, pos: int, tz: tzinfo, now: datetime) -> datetime | None:
+    """Return the date that starts exactly at ``pos`` of ``text``, or None."""
+    window = text[pos : pos + 64]
+    for candidate in iter_candidates(window, tz, now, strict_yearless=False):
+        return candidate.value if candidate.start == 0 else None
+    return None
+
+
+def iter_candidates(
+    text: str, tz: tzinfo, now: datetime, *, strict_yearless: bool
+) -> Iterator[Candidate]:
+    """Yield non-overlapping dates of ``text`` in reading order (longest match first)."""
+    found: list[tuple[int, int, re.Match[str], bool]] = []
+    for pattern in FULL_PATTERNS:
+        found.extend((m.start(), m.end(), m, True) for m in pattern.finditer(text))
+    dash = YEARLESS_STRICT_DASH_RE if strict_yearless else YEARLESS_DASH_RE
+    for pattern in (dash, YEARLESS_CN_RE):
+        found.extend((m.start(), m.end(), m, False) for m in pattern.finditer(text))
+    found.sort(key=lambda item: (item[0], -(item[1] - item[0])))
+    taken_until = -1
+    for start, end, match, has_year in found:
+        if start < taken_until:
+            continue
+        taken_until = end
+        value = build_full(match, tz) if has_year else build_yearless(match, tz, now)
+        yield Candidate(start, end, value)
+
+
+def candidate_has_year(text: str, candidate: Candidate) -> bool:
+    """Tell whether the matched text carried its own year."""
+    return re.search(r"\d{4}", text[candidate.start : candidate.end]) is not None
+
+
+def build_full(match: re.Match[str], tz: tzinfo) -> datetime | None:
+    """Turn a match with year, month and day into an aware datetime (None if impossible)."""
+    groups = match.groupdict()
+    month = month_number(groups)
+    year = int(groups["y"])
+    if month is None or not MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    naive = make_datetime(year, month, int(groups["d"]), groups)
+    if naive is None:
+        return None
+    offset = parse_offset(groups.get("tz"))
+    return naive.replace(tzinfo=offset if offset is not None else tz)
+
+
+def build_yearless(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
+    """Infer the year: the latest one that puts the date at most two days after ``now``."""
+    groups = match.groupdict()
+    month, day = int(groups["m"] or 0), int(groups["d"] or 0)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    limit = now + FUTURE_SLACK
+    for year in range(now.year + 1, now.year - YEAR_SEARCH_SPAN, -1):
+        naive = make_datetime(year, month, day, groups)
+        if naive is not None and naive.replace(tzinfo=tz) <= limit:
+            return naive.replace(tzinfo=tz)
+    return None
+
+
+def make_datetime(
+    year: int, month: int, day: int, groups: dict[str, str | None]
+) -> datetime | None:
+    """Build a naive datetime from date parts and optional time groups (None if impossible)."""
+    hour = int(groups.get("hh") or 0)
+    minute = int(groups.get("mi") or 0)
+    second = int(groups.get("ss") or 0)
+    meridiem = (groups.get("ampm") or "").lower()[:1]
+    if meridiem and not 1 <= hour <= 12:
+        return None
+    if meridiem == "p" and hour != 12:
+        hour += 12
+    elif meridiem == "a" and hour == 12:
+        hour = 0
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
+def month_number(groups: dict[str, str | None]) -> int | None:
+    """Read the month from a numeric ``m`` group or an English ``mon`` name."""
+    if groups.get("m"):
+        return int(groups["m"] or 0)
+    name = (groups.get("mon") or "")[:3].lower()
+    return MONTHS.get(name)
+
+
+def parse_offset(raw: str | None) -> tzinfo | None:
+    """Turn ``Z``, ``GMT``, ``+08:00`` or ``-0500`` into a fixed offset; None when absent."""
+    if not raw:
+        return None
+    token = raw.upper()
+    if token in ("Z", "UTC", "GMT", "UT"):
+        return UTC
+    digits = token[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        return None
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if token[0] == "-" else delta)
+
+
+def parse_iso(text: str, tz: tzinfo) -> datetime | None:
+    """Parse a complete ISO 8601 date-time string; a naive one is localised to ``tz``."""
+    if not re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", text
+    ):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def resolve_now(tz: tzinfo, now: datetime | None) -> datetime:
+    """Return ``now`` as an aware datetime in ``tz`` (the current time when not given)."""
+    if now is None:
+        return datetime.now(tz)
+    return now if now.tzinfo is not None else now.replace(tzinfo=tz)

@@ -1,0 +1,109 @@
+"""``herald demo``: the demo site, a webhook receiver and herald's embedded mode, together.
+
+Everything runs on 127.0.0.1 in this process; it must not reach the network.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+from rich.console import Console
+
+from worker.config import load_config
+from worker.demo.receiver import Received, WebhookReceiver
+from worker.demo.site import DemoSite
+
+DEMO_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def write_demo_config(workdir: Path, site: DemoSite, hook_url: str) -> Path:
+    sel = DemoSite.LIST_SELECTORS
+    art = DemoSite.ARTICLE_SELECTORS
+    text = f"""# written by `herald demo`
+[herald]
+database_url = "sqlite:///herald.db"
+feeds_dir = "feeds"
+sweep_interval = "3s"
+
+[network]
+allow = ["127.0.0.1/32"]
+
+[[sources]]
+name = "cast-cases"
+url = "{site.list_url}"
+kind = "html"
+interval = "5s"
+tags = ["工作案例"]
+backfill = 5
+[sources.list]
+item = "{sel["item"]}"
+link = "{sel["link"]}"
+title = "{sel["title"]}"
+date = "{sel["date"]}"
+next = "{sel["next"]}"
+[sources.article]
+title = "{art["title"]}"
+date = "{art["date"]}"
+body = "{art["body"]}"
+
+[[subscribers]]
+name = "demo-hook"
+channel = "webhook"
+url = "{hook_url}"
+secret = "{DEMO_SECRET}"
+"""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "herald.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_demo(
+    workdir: Path, *, articles: int, seconds: float | None, every: float, console: Console
+) -> None:
+    from worker.embedded import run_worker
+
+    site = DemoSite(articles=articles, page_size=10)
+    site.start()
+
+    def echo(msg: Received) -> None:
+        data = msg.payload.get("data", {})
+        console.print(
+            f"[green]webhook received[/green] {msg.webhook_id}: {data.get('title')} "
+            f"({data.get('published_at')})",
+            highlight=False,
+        )
+
+    receiver = WebhookReceiver(secret=DEMO_SECRET, echo=echo)
+    receiver.start()
+    config = load_config(write_demo_config(workdir, site, receiver.url("/hook")))
+    console.print(f"demo site:    {site.list_url}")
+    console.print(f"receiver:     {receiver.url('/hook')} (verifies Standard Webhooks signatures)")
+    console.print(f"config:       {config.path}")
+    console.print(f"feeds:        {config.herald.feeds_dir}/all.xml, all.atom, all.json")
+    console.print(f"A new article is published on the demo site every {every:g} s. Ctrl-C stops.")
+    stop = threading.Event()
+
+    def publish_more() -> None:
+        while not stop.wait(every):
+            article = site.add_article()
+            console.print(f"[cyan]site published[/cyan] {article.title}", highlight=False)
+
+    threading.Thread(target=publish_more, daemon=True).start()
+    if seconds is not None:
+        timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGTERM))
+        timer.daemon = True
+        timer.start()
+    try:
+        run_worker(config, loglevel="WARNING")
+    finally:
+        stop.set()
+        console.print(
+            f"demo: {len(receiver.unique_ids())} webhook(s) received, "
+            f"{receiver.rejected} rejected; feeds in {config.herald.feeds_dir}"
+        )
+        receiver.stop()
+        site.stop()

@@ -1,0 +1,86 @@
+"""Run herald in this process: a Celery worker (threads pool) and a threaded beat.
+
+With no broker configured this uses kombu's in-memory transport, so nothing else needs to run
+(see docs/design-notes.md); with a broker URL the same process works on Redis beside any
+separate ``celery -A worker worker`` processes. ``run_once`` runs one full pass eagerly.
+It must not contain stage logic.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from celery.beat import EmbeddedService
+
+from worker.celery_app import QUEUES, app, celery_settings
+from worker.config import Config
+from worker.runtime import configure, get_runtime
+
+log = logging.getLogger(__name__)
+
+
+def setup(config: Config) -> None:
+    """Point this process (runtime and Celery settings) at ``config`` and prepare the database."""
+    from worker.tasks import prepare_database
+
+    configure(config)
+    app.conf.update(celery_settings(config))
+    prepare_database(get_runtime())
+
+
+def start_beat() -> Any:
+    """A beat in a thread of this process, with an in-memory schedule (the sweep is idempotent)."""
+    beat = EmbeddedService(app, thread=True, scheduler_cls="celery.beat:Scheduler")
+    beat.start()
+    return beat
+
+
+def run_worker(config: Config, *, loglevel: str = "INFO") -> None:
+    """Worker + beat in this process until SIGINT/SIGTERM (warm shutdown)."""
+    setup(config)
+    beat = start_beat()
+    worker = app.Worker(
+        pool="threads",
+        concurrency=config.herald.workers,
+        queues=list(QUEUES),
+        loglevel=loglevel,
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+        hostname=f"herald-embedded@{'memory' if config.herald.embedded else 'broker'}",
+    )
+    try:
+        worker.start()
+    finally:
+        beat.stop()
+
+
+@dataclass(frozen=True)
+class PassSummary:
+    sources: int
+    ingested: dict[str, int]
+    deliveries: dict[str, int]
+    feeds_written: int
+
+
+def run_once(config: Config) -> PassSummary:
+    """One full pass: poll every enabled source, ingest, build feeds, deliver what is due.
+
+    Uses the same task code with Celery's eager mode, so no broker is involved.
+    """
+    from worker import tasks
+    from worker.store import queries
+
+    setup(config)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    rt = get_runtime()
+    swept = tasks.sweep.apply(kwargs={"force_sources": True}).get()
+    tasks.sweep.apply().get()  # ingest retries and deliveries that the first pass made due
+    written = tasks.build_feeds.apply().get()
+    with rt.session() as session:
+        ingest_counts = queries.pending_item_counts(session)
+        delivery_counts = queries.delivery_counts(session)
+    return PassSummary(swept["sources"], ingest_counts, delivery_counts, written)

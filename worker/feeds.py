@@ -1,0 +1,311 @@
+"""Render stored articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1 files.
+
+The caller passes the articles in; this module only renders them (RSS and Atom with feedgen,
+JSON Feed with ``json``) and writes the files atomically, skipping files whose bytes are
+unchanged. Output is deterministic: feed-level dates come from the articles, never from the
+wall clock, so an unchanged store renders byte-identical files.
+
+It must NOT query the database, fetch anything over the network, or decide which articles
+are stored; it does not delete feed files of sources that are no longer configured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+
+from worker.models import Article
+
+ALL_KEY = "all"
+ALL_TITLE = "herald — all sources"
+GENERATOR = "herald"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+UNTITLED = "(untitled)"
+
+_EXTENSIONS = {"rss": "xml", "atom": "atom", "json": "json"}
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed to render: ``key`` is "all" or "sources/<name>"; it names the files."""
+
+    key: str
+    title: str
+    articles: Sequence[Article]
+
+
+def render_rss(spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None) -> bytes:
+    """Return the RSS 2.0 document for ``spec`` (UTF-8), entries newest first."""
+    fg = _build_generator(spec, "rss", base_url=base_url, generated_at=generated_at)
+    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return data
+
+
+def render_atom(spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None) -> bytes:
+    """Return the Atom 1.0 document for ``spec`` (UTF-8), entries newest first."""
+    fg = _build_generator(spec, "atom", base_url=base_url, generated_at=generated_at)
+    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return data
+
+
+def render_json_feed(
+    spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None
+) -> bytes:
+    """Return the JSON Feed 1.1 document for ``spec`` (UTF-8), items newest first.
+
+    JSON Feed has no feed-level date, so ``generated_at`` is accepted only for a signature
+    shared with the other renderers and does not change the output.
+    """
+    del generated_at
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": _clean_text(spec.title) or UNTITLED,
+        "feed_url": build_feed_url(base_url, spec.key, "json"),
+        "items": [_build_json_item(article) for article in sort_articles(spec.articles)],
+    }
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def write_feeds(specs: Iterable[FeedSpec], feeds_dir: Path, *, base_url: str) -> list[Path]:
+    """Write ``K.xml``, ``K.atom`` and ``K.json`` for every spec under ``feeds_dir``.
+
+    Returns the paths whose content changed (new or rewritten), in writing order.
+    """
+    changed: list[Path] = []
+    for spec in specs:
+        renders = (
+            ("rss", render_rss(spec, base_url=base_url)),
+            ("atom", render_atom(spec, base_url=base_url)),
+            ("json", render_json_feed(spec, base_url=base_url)),
+        )
+        for fmt, data in renders:
+            path = build_feed_path(feeds_dir, spec.key, fmt)
+            if write_atomic(path, data):
+                changed.append(path)
+    return changed
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Replace ``path`` with ``data`` atomically; return False (no write) if already equal.
+
+    Writes a temporary file in the same directory, fsyncs it and ``os.replace``s it over
+    ``path``, so readers see either the old or the new file, never a partial one. A new file
+    gets mode 0644; a replaced file keeps the mode of the file it replaces.
+    """
+    if _read_existing(path) == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _choose_mode(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _sync_directory(path.parent)
+    return True
+
+
+def feed_specs(
+    articles: Sequence[Article], source_names: Sequence[str], *, limit: int = 200
+) -> list[FeedSpec]:
+    """Build the "all" feed and one feed per source name, each with its newest ``limit`` articles.
+
+    A source without articles still gets a (valid, empty) feed. Duplicate names are listed once.
+    """
+    if limit <= 0:
+        raise ValueError(f"feed: limit must be positive, got {limit}")
+    ordered = sort_articles(articles)
+    specs = [FeedSpec(key=ALL_KEY, title=ALL_TITLE, articles=tuple(ordered[:limit]))]
+    for name in dict.fromkeys(source_names):
+        own = [article for article in ordered if article.source_name == name]
+        specs.append(FeedSpec(key=f"sources/{name}", title=name, articles=tuple(own[:limit])))
+    return specs
+
+
+def sort_articles(articles: Iterable[Article]) -> list[Article]:
+    """Return articles newest first: (published_at or first_seen_at) desc, then id desc."""
+    return sorted(articles, key=lambda a: (_entry_published(a), a.id), reverse=True)
+
+
+def build_feed_url(base_url: str, key: str, fmt: str) -> str:
+    """Return the public URL of feed ``key`` in format ``fmt`` ("rss", "atom" or "json")."""
+    return f"{base_url.rstrip('/')}/feeds/{key}.{_EXTENSIONS[fmt]}"
+
+
+def build_feed_path(feeds_dir: Path, key: str, fmt: str) -> Path:
+    """Return the file path of feed ``key`` in format ``fmt``; reject keys leaving feeds_dir."""
+    parts = PurePosixPath(key).parts
+    if (
+        not parts
+        or key.startswith("/")
+        or "\\" in key
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise ValueError(f"feed: invalid feed key {key!r}")
+    return feeds_dir.joinpath(*parts[:-1], f"{parts[-1]}.{_EXTENSIONS[fmt]}")
+
+
+def _build_generator(
+    spec: FeedSpec, fmt: str, *, base_url: str, generated_at: datetime | None
+) -> FeedGenerator:
+    """Return a feedgen generator holding the feed metadata and its entries, newest first."""
+    fg = FeedGenerator()
+    if fmt == "rss":
+        fg.load_extension("dc", atom=False, rss=True)
+    title = _clean_text(spec.title) or UNTITLED
+    self_url = build_feed_url(base_url, spec.key, fmt)
+    fg.id(build_feed_url(base_url, spec.key, "atom"))
+    fg.title(title)
+    fg.description(title)
+    fg.author(name=GENERATOR)
+    fg.generator(GENERATOR)
+    # RSS takes its channel link from the last link added: the feed's own stable URL.
+    fg.link(href=self_url, rel="self", type=_media_type(fmt))
+    if fmt == "rss":
+        fg.link(href=self_url, rel="alternate")
+    fg.updated(_ensure_aware(generated_at) if generated_at else _feed_updated(spec.articles))
+    for article in sort_articles(spec.articles):
+        _add_entry(fg, article, fmt)
+    return fg
+
+
+def _add_entry(fg: FeedGenerator, article: Article, fmt: str) -> None:
+    """Append one article as a feed entry (append keeps the newest-first order)."""
+    fe = fg.add_entry(order="append")
+    url = _clean_text(article.url)
+    entry_id = _entry_id(article)
+    fe.guid(entry_id, permalink=bool(url) and entry_id == url)
+    fe.title(_clean_text(article.title) or url or UNTITLED)
+    if url:
+        fe.link(href=url, rel="alternate")
+    fe.published(_entry_published(article))
+    fe.updated(_ensure_aware(article.updated_at))
+    summary = _clean_text(article.summary)
+    if summary:
+        fe.summary(summary)
+    content = _clean_text(article.content_html)
+    if content:
+        fe.content(content, type="html" if fmt == "atom" else None)
+    elif not url:
+        fe.content(fe.title(), type="text" if fmt == "atom" else None)
+    author = _clean_text(article.author)
+    if author:
+        if fmt == "rss":
+            fe.dc.dc_creator(author)
+        else:
+            fe.author(name=author)
+    for tag in article.tags:
+        term = _clean_text(tag)
+        if term:
+            fe.category(term=term)
+
+
+def _build_json_item(article: Article) -> dict[str, Any]:
+    """Return the JSON Feed item for one article."""
+    url = _clean_text(article.url)
+    item: dict[str, Any] = {"id": _entry_id(article)}
+    if url:
+        item["url"] = url
+    item["title"] = _clean_text(article.title) or url or UNTITLED
+    content = _clean_text(article.content_html)
+    if content:
+        item["content_html"] = content
+    else:
+        item["content_text"] = _clean_text(article.text) or _clean_text(article.summary)
+    summary = _clean_text(article.summary)
+    if summary:
+        item["summary"] = summary
+    if article.images:
+        item["image"] = _clean_text(article.images[0])
+    item["date_published"] = _entry_published(article).isoformat()
+    item["date_modified"] = _ensure_aware(article.updated_at).isoformat()
+    author = _clean_text(article.author)
+    if author:
+        item["authors"] = [{"name": author}]
+    tags = [term for term in (_clean_text(tag) for tag in article.tags) if term]
+    if tags:
+        item["tags"] = tags
+    return item
+
+
+def _entry_id(article: Article) -> str:
+    """Return the entry id: the article's guid, else its URL, else a herald URN."""
+    return _clean_text(article.guid) or _clean_text(article.url) or f"urn:herald:{article.id}"
+
+
+def _entry_published(article: Article) -> datetime:
+    """Return when the article was published, falling back to when it was first seen."""
+    return _ensure_aware(article.published_at or article.first_seen_at)
+
+
+def _feed_updated(articles: Sequence[Article]) -> datetime:
+    """Return the newest ``updated_at`` of the articles, or a fixed date for an empty feed."""
+    if not articles:
+        return EMPTY_FEED_UPDATED
+    return max(_ensure_aware(article.updated_at) for article in articles)
+
+
+def _ensure_aware(value: datetime) -> datetime:
+    """Return ``value`` with a timezone; naive datetimes are taken as UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _clean_text(value: str) -> str:
+    """Remove characters XML 1.0 forbids (C0 controls, lone surrogates, U+FFFE/FFFF)."""
+    return _XML_ILLEGAL.sub("", value)
+
+
+def _media_type(fmt: str) -> str:
+    """Return the media type of a feed format."""
+    return {
+        "rss": "application/rss+xml",
+        "atom": "application/atom+xml",
+        "json": "application/feed+json",
+    }[fmt]
+
+
+def _read_existing(path: Path) -> bytes | None:
+    """Return the current bytes of ``path``, or None if it does not exist."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _choose_mode(path: Path) -> int:
+    """Return the permission bits for the new file: the old file's, else 0644."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o644
+
+
+def _sync_directory(directory: Path) -> None:
+    """Flush the directory entry after a rename, where the platform allows it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,204 @@
+"""Stage: ingest one queued item — read its article, store it (dedup, versions), fan out.
+
+A new article gets one ledger row per matching instant subscriber in the same transaction
+that stores it. It must not send anything (``deliver`` does) nor write feeds (``publish``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from worker.config import SourceConfig
+from worker.extract import ExtractError, extract_article
+from worker.fetch import Fetcher, FetchError
+from worker.models import Discovered, Extracted, discovered_from_dict
+from worker.notify import article_data
+from worker.runtime import Runtime
+from worker.sanitize import collect_images, html_to_text, make_summary, sanitize_html
+from worker.store import queries
+from worker.store.tables import ArticleRow, SourceRow
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 300.0
+MAX_ATTEMPTS = 5
+RETRY_BASE = 60.0
+FEED_CONTENT_MIN_CHARS = 200
+EVENT_ARTICLE_CREATED = "article.created"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    outcome: Literal["new", "changed", "unchanged", "failed", "skipped"]
+    article_id: int | None = None
+    deliveries: list[int] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    extracted: Extracted | None  # None: the article page answered 304
+    etag: str = ""
+    last_modified: str = ""
+
+
+def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) -> IngestReport:
+    """Ingest one queued item; a failure is recorded on the item and retried, never raised."""
+    now = now or datetime.now(UTC)
+    with rt.session() as session:
+        row = queries.claim_pending_item(session, pending_id, now=now, lease=LEASE_SECONDS)
+        if row is None:
+            return IngestReport("skipped")
+        item = discovered_from_dict(row.item)
+        source_row = session.get(SourceRow, row.source_id)
+        known = session.get(ArticleRow, row.known_article_id) if row.known_article_id else None
+        attempts, notify = row.attempts, row.notify
+        validators = (known.etag, known.last_modified) if known else ("", "")
+    source = _source_config(rt, source_row)
+    if source is None:
+        with rt.session() as session:
+            queries.finish_pending_item(session, pending_id)
+        return IngestReport("skipped")
+    try:
+        tz = rt.config.source_timezone(source)
+        page = read_article(rt.fetcher, source, item, tz=tz, validators=validators)
+    except (FetchError, ExtractError) as err:
+        return _record_failure(rt, pending_id, item, err, attempts, now)
+    except Exception as err:  # a hostile or odd page must not take the worker down
+        log.exception("ingest: unexpected error", extra={"article_url": item.url})
+        wrapped = ExtractError(f"extract: unexpected {type(err).__name__}: {err}")
+        return _record_failure(rt, pending_id, item, wrapped, attempts, now)
+    if page.extracted is None:
+        with rt.session() as session:
+            queries.finish_pending_item(session, pending_id)
+        return IngestReport("unchanged", row.known_article_id)
+    return _store(rt, pending_id, source, item, page, notify=notify, now=now)
+
+
+def _source_config(rt: Runtime, row: SourceRow | None) -> SourceConfig | None:
+    if row is None:
+        return None
+    try:
+        return rt.config.source(row.name)
+    except KeyError:
+        return None
+
+
+def read_article(
+    fetcher: Fetcher,
+    source: SourceConfig,
+    item: Discovered,
+    *,
+    tz: tzinfo,
+    validators: tuple[str, str] = ("", ""),
+) -> ArticlePage:
+    """The article's fields: from the feed entry when it carries the full text, else its page.
+
+    ``validators`` (ETag, Last-Modified) make the page fetch conditional; a 304 gives
+    ``ArticlePage(None)``.
+    """
+    if item.content_html and len(html_to_text(item.content_html)) >= FEED_CONTENT_MIN_CHARS:
+        return ArticlePage(from_feed_entry(item))
+    page = fetcher.get(item.url, etag=validators[0], last_modified=validators[1])
+    if page.not_modified:
+        return ArticlePage(None)
+    extracted = extract_article(
+        page.text,
+        page.url,
+        tz=tz,
+        selectors=source.article,
+        fallback_title=item.title,
+        fallback_date=item.published_at,
+    )
+    return ArticlePage(extracted, page.etag, page.last_modified)
+
+
+def from_feed_entry(item: Discovered) -> Extracted:
+    content = sanitize_html(item.content_html, item.url)
+    text = html_to_text(content)
+    images = collect_images(content, item.url) or item.images
+    return Extracted(
+        url=item.url,
+        title=item.title or item.url,
+        published_at=item.published_at,
+        author=item.author,
+        content_html=content,
+        text=text,
+        summary=make_summary(item.summary or text),
+        images=tuple(images),
+    )
+
+
+def _store(
+    rt: Runtime,
+    pending_id: int,
+    source: SourceConfig,
+    item: Discovered,
+    page: ArticlePage,
+    *,
+    notify: bool,
+    now: datetime,
+) -> IngestReport:
+    assert page.extracted is not None
+    with rt.session() as session:
+        source_row = queries.source_by_name(session, source.name)
+        assert source_row is not None
+        article_id, outcome = queries.upsert_article(
+            session,
+            source_id=source_row.id,
+            url=item.url,
+            guid=item.guid,
+            extracted=page.extracted,
+            tags=source.tags,
+            etag=page.etag,
+            last_modified=page.last_modified,
+            now=now,
+        )
+        deliveries: list[int] = []
+        if outcome == "new" and notify:
+            deliveries = _fan_out(session, article_id, source.name, now)
+        if outcome != "unchanged":
+            queries.bump_counter(session, queries.FEEDS_GENERATION)
+        queries.finish_pending_item(session, pending_id)
+    log.info("ingest: %s %s", outcome, item.url, extra={"source": source.name})
+    return IngestReport(outcome, article_id, deliveries)
+
+
+def _fan_out(session: Session, article_id: int, source_name: str, now: datetime) -> list[int]:
+    subscribers = queries.instant_subscribers(session, source_name)
+    if not subscribers:
+        return []
+    article = queries.get_article(session, article_id)
+    assert article is not None
+    return queries.create_deliveries(
+        session,
+        event_key=f"{EVENT_ARTICLE_CREATED}:{article_id}",
+        event_type=EVENT_ARTICLE_CREATED,
+        payload=article_data(article),
+        subscriber_ids=[s.id for s in subscribers],
+        article_id=article_id,
+        now=now,
+    )
+
+
+def _record_failure(
+    rt: Runtime,
+    pending_id: int,
+    item: Discovered,
+    err: Exception,
+    attempts: int,
+    now: datetime,
+) -> IngestReport:
+    retry_at = None
+    if attempts < MAX_ATTEMPTS:
+        retry_after = getattr(err, "retry_after", None) or 0.0
+        retry_at = now + timedelta(seconds=max(RETRY_BASE * 2 ** (attempts - 1), retry_after))
+    with rt.session() as session:
+        queries.fail_pending_item(session, pending_id, error=str(err), retry_at=retry_at)
+    log.warning("ingest failed (attempt %d): %s", attempts, err, extra={"article_url": item.url})
+    return IngestReport("failed", error=str(err))

@@ -1,0 +1,305 @@
+"""Parse a syndication feed (RSS 0.9x/2.0, RSS 1.0/RDF, Atom, JSON Feed) into discovered items.
+
+XML feeds go through feedparser, always given the bytes (never a URL or file name, so it cannot
+fetch or open anything); JSON Feed is read with ``json``. Dates become aware UTC datetimes; a
+date without a zone is taken as wall time in the source's timezone. This module must not fetch
+pages, follow links, or touch the database.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import feedparser
+import lxml.html
+
+from worker.models import Discovered
+from worker.sources.base import ListPage, SourceError, make_absolute, normalize_space, strip_markup
+
+_JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/")
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
+_ZONE_SUFFIX = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2}|\b[A-Za-z]{1,5})\s*$")
+_CST_SUFFIX = re.compile(r"\bCST\s*$")
+_GB_LABEL = re.compile(rb"""(encoding\s*=\s*["'])(?:gb2312|gbk)(["'])""", re.IGNORECASE)
+_GB_CHARSET = re.compile(r"charset\s*=\s*[\"']?(?:gb2312|gbk)\b[\"']?", re.IGNORECASE)
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".avif")
+# feedparser reads "CST" as US Central (UTC-6); Chinese feeds mean China Standard Time.
+_US_CENTRAL = timedelta(hours=-6)
+_CHINA = timedelta(hours=8)
+
+
+def parse_feed(content: bytes, url: str, *, tz: tzinfo, content_type: str = "") -> ListPage:
+    """Read the entries of one feed document fetched from ``url``, in document order.
+
+    Entries without a usable http(s) URL are skipped. Raises ``SourceError`` with reason
+    ``"malformed"`` for a broken document that yields no items and ``"not_a_feed"`` for an
+    HTML page or another document that is not a feed.
+    """
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        return parse_json_feed(content, url, tz=tz)
+    parsed = feedparser.parse(
+        io.BytesIO(relabel_gb_charset(content)),
+        response_headers=build_headers(url, content_type),
+    )
+    author = feed_author(parsed) if str(parsed.get("version", "")).startswith("atom") else ""
+    items = [
+        item
+        for entry in parsed.get("entries", [])
+        if (item := read_entry(entry, url, tz, default_author=author)) is not None
+    ]
+    if not items:
+        check_empty_feed(parsed, content, url)
+    return ListPage(items=items, next_url=find_next_link(parsed.get("feed", {}), url))
+
+
+def build_headers(url: str, content_type: str) -> dict[str, str]:
+    """The response headers feedparser uses for the base URL and the charset."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = _GB_CHARSET.sub("charset=gb18030", content_type)
+    return headers
+
+
+def relabel_gb_charset(content: bytes) -> bytes:
+    """Relabel a ``gb2312``/``gbk`` XML declaration as gb18030, the superset browsers use."""
+    head, tail = content[:512], content[512:]
+    return _GB_LABEL.sub(rb"\1gb18030\2", head, count=1) + tail
+
+
+def check_empty_feed(parsed: Mapping[str, Any], content: bytes, url: str) -> None:
+    """Raise the right SourceError for a document with no usable items, or accept an empty feed."""
+    version = str(parsed.get("version", "") or "")
+    if not content.strip():
+        raise SourceError(f"feed: empty document at {url}", reason="malformed")
+    if not version and _HTML_START.search(content[:2048]):
+        raise SourceError(f"feed: {url} is an HTML page, not a feed", reason="not_a_feed")
+    problem = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe):
+        raise SourceError(f"feed: malformed document at {url}: {problem}", reason="malformed")
+    if not version:
+        raise SourceError(f"feed: {url} is not a recognised feed", reason="not_a_feed")
+
+
+def read_entry(
+    entry: Mapping[str, Any], base: str, tz: tzinfo, *, default_author: str = ""
+) -> Discovered | None:
+    """Turn one feedparser entry into a Discovered item, or None without a usable URL."""
+    guid = str(entry.get("id", "") or "")
+    url = make_absolute(str(entry.get("link", "") or ""), base) or make_absolute(guid, "")
+    if not url:
+        return None
+    summary_html = str(entry.get("summary", "") or "")
+    summary_type = str(entry.get("summary_detail", {}).get("type", "text/html"))
+    author = entry.get("author_detail", {}).get("name") or entry.get("author") or default_author
+    return Discovered(
+        url=url,
+        title=read_text(entry.get("title", ""), entry.get("title_detail", {}).get("type", "")),
+        published_at=read_entry_date(entry, tz),
+        guid=guid,
+        summary=read_text(summary_html, summary_type),
+        content_html=read_content_html(entry, summary_html, summary_type),
+        author=normalize_space(str(author)),
+        images=collect_entry_images(entry, url),
+    )
+
+
+def read_text(value: object, content_type: object) -> str:
+    """Plain text of a feed text construct; HTML constructs lose tags and entities."""
+    text = str(value or "")
+    return normalize_space(text) if content_type == "text/plain" else strip_markup(text)
+
+
+def read_content_html(entry: Mapping[str, Any], summary_html: str, summary_type: str) -> str:
+    """The entry's full content as HTML, falling back to its summary."""
+    contents = entry.get("content") or []
+    if contents and contents[0].get("value"):
+        return as_html(str(contents[0]["value"]), str(contents[0].get("type", "")))
+    return as_html(summary_html, summary_type)
+
+
+def as_html(value: str, content_type: str) -> str:
+    """Escape plain text so every content field holds HTML."""
+    if content_type != "text/plain":
+        return value
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", value) if p.strip()]
+    return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+
+
+def read_entry_date(entry: Mapping[str, Any], tz: tzinfo) -> datetime | None:
+    """The entry's publication (else update) time as an aware UTC datetime."""
+    for key in ("published", "updated", "created"):
+        raw = str(entry.get(key, "") or "").strip()
+        if raw and (moment := interpret_date(raw, entry.get(f"{key}_parsed"), tz)):
+            return moment
+    return None
+
+
+def interpret_date(raw: str, parsed: Any, tz: tzinfo) -> datetime | None:
+    """Combine feedparser's parse of ``raw`` with the raw text's zone (or its lack of one)."""
+    if not raw.isascii():
+        # feedparser misreads "2022年10月6日" (as 2022-11-01); the local parser does not.
+        return parse_local_date(raw, tz)
+    if parsed is None:
+        return parse_plain_date(raw, tz)
+    wall = datetime(*parsed[:6])
+    if not _ZONE_SUFFIX.search(raw):
+        return wall.replace(tzinfo=tz).astimezone(UTC)
+    if _CST_SUFFIX.search(raw):
+        local = wall + _US_CENTRAL
+        if tz.utcoffset(local) == _CHINA:
+            return local.replace(tzinfo=tz).astimezone(UTC)
+    return wall.replace(tzinfo=UTC)
+
+
+def parse_plain_date(raw: str, tz: tzinfo) -> datetime | None:
+    """Parse an ISO 8601 or RFC 822 date feedparser could not; naive means ``tz`` wall time."""
+    moment: datetime | None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return parse_local_date(raw, tz)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(UTC)
+
+
+def parse_local_date(raw: str, tz: tzinfo) -> datetime | None:
+    """Parse a Chinese or otherwise free-form date with herald's date reader."""
+    from worker.dates import parse_date
+
+    moment = parse_date(raw, tz)
+    return moment.astimezone(UTC) if moment is not None else None
+
+
+def collect_entry_images(entry: Mapping[str, Any], base: str) -> tuple[str, ...]:
+    """Image URLs from image enclosures and Media RSS content, without duplicates."""
+    found: list[str] = []
+    for enclosure in entry.get("enclosures", []):
+        if str(enclosure.get("type", "")).startswith("image/"):
+            found.append(str(enclosure.get("href", "")))
+    for media in entry.get("media_content", []):
+        href = str(media.get("url", ""))
+        if is_image(str(media.get("type", "")), str(media.get("medium", "")), href):
+            found.append(href)
+    return unique_urls(found, base)
+
+
+def is_image(mime_type: str, medium: str, href: str) -> bool:
+    """Whether a Media RSS object is an image, by type, medium or file suffix."""
+    if mime_type or medium:
+        return mime_type.startswith("image/") or medium == "image"
+    return href.lower().split("?")[0].endswith(_IMAGE_SUFFIXES)
+
+
+def unique_urls(hrefs: Iterable[str], base: str) -> tuple[str, ...]:
+    """Absolute http(s) URLs in first-seen order, without duplicates."""
+    urls: dict[str, None] = {}
+    for href in hrefs:
+        if absolute := make_absolute(href, base):
+            urls.setdefault(absolute, None)
+    return tuple(urls)
+
+
+def feed_author(parsed: Mapping[str, Any]) -> str:
+    """The feed-level author, which Atom entries without their own author inherit."""
+    feed = parsed.get("feed", {})
+    return str(feed.get("author_detail", {}).get("name") or feed.get("author") or "")
+
+
+def find_next_link(feed: Mapping[str, Any], base: str) -> str:
+    """The RFC 5005 ``rel="next"`` link of a paged feed, absolute, or ``""``."""
+    for link in feed.get("links", []):
+        if link.get("rel") == "next" and (url := make_absolute(str(link.get("href", "")), base)):
+            return url
+    return ""
+
+
+def parse_json_feed(content: bytes, url: str, *, tz: tzinfo) -> ListPage:
+    """Read a JSON Feed 1.0/1.1 document."""
+    try:
+        data = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(f"feed: malformed JSON at {url}: {exc}", reason="malformed") from exc
+    if not isinstance(data, dict) or not _JSON_FEED_VERSION.match(str(data.get("version", ""))):
+        raise SourceError(f"feed: {url} is JSON but not a JSON Feed", reason="not_a_feed")
+    entries = data.get("items", [])
+    if not isinstance(entries, list):
+        message = f"feed: malformed JSON Feed at {url}: items is not a list"
+        raise SourceError(message, reason="malformed")
+    author = json_author(data)
+    items = [
+        item
+        for entry in entries
+        if isinstance(entry, dict)
+        and (item := read_json_item(entry, url, tz, default_author=author)) is not None
+    ]
+    return ListPage(items=items, next_url=make_absolute(str(data.get("next_url", "")), url))
+
+
+def read_json_item(
+    entry: Mapping[str, Any], base: str, tz: tzinfo, *, default_author: str = ""
+) -> Discovered | None:
+    """Turn one JSON Feed item into a Discovered item, or None without a usable URL."""
+    guid = str(entry.get("id", "") or "")
+    url = (
+        make_absolute(str(entry.get("url", "") or ""), base)
+        or make_absolute(guid, "")
+        or make_absolute(str(entry.get("external_url", "") or ""), base)
+    )
+    if not url:
+        return None
+    content_html = absolutize_links(str(entry.get("content_html", "") or ""), base)
+    if not content_html:
+        content_html = as_html(str(entry.get("content_text", "") or ""), "text/plain")
+    raw_date = str(entry.get("date_published") or entry.get("date_modified") or "").strip()
+    attachments = [
+        str(a.get("url", ""))
+        for a in entry.get("attachments", [])
+        if isinstance(a, dict) and str(a.get("mime_type", "")).startswith("image/")
+    ]
+    return Discovered(
+        url=url,
+        title=normalize_space(str(entry.get("title", "") or "")),
+        published_at=parse_plain_date(raw_date, tz) if raw_date else None,
+        guid=guid,
+        summary=normalize_space(str(entry.get("summary", "") or "")),
+        content_html=content_html,
+        author=json_author(entry) or default_author,
+        images=unique_urls(
+            [
+                str(entry.get("image", "") or ""),
+                str(entry.get("banner_image", "") or ""),
+                *attachments,
+            ],
+            base,
+        ),
+    )
+
+
+def absolutize_links(fragment: str, base: str) -> str:
+    """Resolve relative ``href``/``src`` URLs in an HTML fragment (feedparser does this for XML)."""
+    if not fragment.strip():
+        return fragment
+    root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    root.make_links_absolute(base, resolve_base_href=False)
+    children = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+    return html.escape(root.text or "", quote=False) + children
+
+
+def json_author(obj: Mapping[str, Any]) -> str:
+    """Author names of a JSON Feed object: ``authors`` (1.1) or ``author`` (1.0)."""
+    authors = obj.get("authors")
+    if not isinstance(authors, list):
+        authors = [obj.get("author")]
+    names = [str(a.get("name", "")).strip() for a in authors if isinstance(a, dict)]
+    return ", ".join(name for name in names if name)

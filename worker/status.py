@@ -1,0 +1,53 @@
+"""Read-only summary of herald's state for ``herald status``. It must not change anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from worker.runtime import Runtime
+from worker.store import queries
+from worker.store.tables import ArticleRow, SourceRow
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    sources: list[tuple[str, ...]]
+    pending: dict[str, int]
+    deliveries: dict[str, int]
+    feeds: str
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def collect_status(rt: Runtime) -> StatusReport:
+    with rt.session() as session:
+        counts = dict(
+            session.execute(
+                select(ArticleRow.source_id, func.count()).group_by(ArticleRow.source_id)
+            ).all()
+        )
+        rows: list[tuple[str, ...]] = [
+            (
+                row.name,
+                row.kind,
+                row.status if row.enabled else "disabled",
+                str(counts.get(row.id, 0)),
+                _when(row.last_success_at),
+                str(row.consecutive_failures),
+                _when(row.next_poll_at),
+                row.last_error[:120],
+            )
+            for row in session.scalars(select(SourceRow).order_by(SourceRow.name))
+        ]
+        generation = queries.get_counter(session, queries.FEEDS_GENERATION)
+        built = queries.get_counter(session, queries.FEEDS_BUILT)
+        state = "up to date" if generation == built else "pending rebuild"
+        feeds = f"{rt.config.herald.feeds_dir} ({state})"
+        return StatusReport(
+            rows, queries.pending_item_counts(session), queries.delivery_counts(session), feeds
+        )

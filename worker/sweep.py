@@ -1,0 +1,44 @@
+"""Stage: find the work that is due according to the database (the source of truth).
+
+Due sources, waiting ingest items, due or stranded deliveries and stale feeds. Each claim is
+written before anything is enqueued, so losing every broker message loses nothing: the next
+sweep finds the same rows again. It must not do the work itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from worker.runtime import Runtime
+from worker.store import queries
+
+REQUEUE_AFTER = 120.0  # a row enqueued longer ago than this and still waiting is enqueued again
+BATCH_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class DueWork:
+    sources: list[int] = field(default_factory=list)
+    pending_items: list[int] = field(default_factory=list)
+    deliveries: list[int] = field(default_factory=list)
+    feeds_stale: bool = False
+
+
+def find_due_work(
+    rt: Runtime, *, now: datetime | None = None, force_sources: bool = False
+) -> DueWork:
+    now = now or datetime.now(UTC)
+    intervals = {s.name: s.interval for s in rt.config.sources if s.enabled}
+    with rt.session() as session:
+        sources = queries.claim_due_sources(session, now, intervals, force=force_sources)
+        pending = queries.claim_due_pending_items(
+            session, now, requeue_after=REQUEUE_AFTER, limit=BATCH_LIMIT
+        )
+        deliveries = queries.claim_due_deliveries(
+            session, now, requeue_after=REQUEUE_AFTER, limit=BATCH_LIMIT
+        )
+        stale = queries.get_counter(session, queries.FEEDS_GENERATION) != queries.get_counter(
+            session, queries.FEEDS_BUILT
+        )
+    return DueWork([s.id for s in sources], pending, deliveries, stale)

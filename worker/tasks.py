@@ -1,0 +1,128 @@
+"""Celery tasks: thin wrappers that call one stage each and enqueue what comes next.
+
+The broker only carries ids; every task is idempotent (it claims its row first), so a message
+delivered twice does no harm and a lost one is found again by ``herald.sweep``. Stage logic
+lives in the stage modules, never here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import signals
+from kombu.exceptions import OperationalError
+from sqlalchemy.exc import IntegrityError
+
+from worker import deliver as deliver_stage
+from worker import ingest as ingest_stage
+from worker import poll as poll_stage
+from worker import publish
+from worker.celery_app import app
+from worker.runtime import Runtime, get_runtime, reset_after_fork
+from worker.store import queries
+from worker.sweep import find_due_work
+
+log = logging.getLogger(__name__)
+
+DELIVERY_BATCH = 25
+FEEDS_DEBOUNCE = 2.0
+
+
+def prepare_database(rt: Runtime) -> None:
+    """Apply migrations (done by ``get_runtime``) and load sources/subscribers from the config."""
+    for attempt in range(3):
+        try:
+            with rt.session() as session:
+                queries.sync_config(session, rt.config, datetime.now(UTC))
+            return
+        except IntegrityError:  # another process synced at the same moment
+            if attempt == 2:
+                raise
+
+
+def _enqueue(task: Any, *args: Any, **options: Any) -> None:
+    """Enqueue after commit; if the broker is down the ledger keeps the work for the sweep."""
+    try:
+        task.apply_async(args=args, **options)
+    except OperationalError as err:
+        log.warning("enqueue %s failed, the sweep will retry: %s", task.name, err)
+
+
+def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+@app.task(name="herald.sweep")
+def sweep(force_sources: bool = False) -> dict[str, int]:
+    """Enqueue everything the database says is due (beat runs this every ``sweep_interval``)."""
+    rt = get_runtime()
+    work = find_due_work(rt, force_sources=force_sources)
+    for source_id in work.sources:
+        _enqueue(poll_source, source_id)
+    for pending_id in work.pending_items:
+        _enqueue(ingest_article, pending_id)
+    for chunk in _chunks(work.deliveries, DELIVERY_BATCH):
+        _enqueue(deliver, chunk)
+    if work.feeds_stale:
+        _enqueue(build_feeds)
+    return {
+        "sources": len(work.sources),
+        "pending_items": len(work.pending_items),
+        "deliveries": len(work.deliveries),
+    }
+
+
+@app.task(name="herald.poll_source")
+def poll_source(source_id: int) -> dict[str, Any]:
+    report = poll_stage.poll_source(get_runtime(), source_id)
+    for pending_id in report.queued:
+        _enqueue(ingest_article, pending_id)
+    return {"source": report.source, "status": report.status, "queued": len(report.queued)}
+
+
+@app.task(name="herald.ingest_article")
+def ingest_article(pending_id: int) -> dict[str, Any]:
+    rt = get_runtime()
+    report = ingest_stage.ingest_item(rt, pending_id)
+    for chunk in _chunks(report.deliveries, DELIVERY_BATCH):
+        _enqueue(deliver, chunk)
+    if report.outcome in ("new", "changed"):
+        _schedule_feeds(rt)
+    return {"outcome": report.outcome, "article_id": report.article_id}
+
+
+def _schedule_feeds(rt: Runtime) -> None:
+    """At most one feeds build every FEEDS_DEBOUNCE seconds, whatever the number of workers."""
+    if app.conf.task_always_eager:
+        return  # ``herald run --once`` builds the feeds once at the end of its pass
+    with rt.session() as session:
+        claimed = queries.claim_counter_slot(
+            session, queries.FEEDS_SCHEDULED, datetime.now(UTC), FEEDS_DEBOUNCE
+        )
+    if claimed:
+        _enqueue(build_feeds, countdown=FEEDS_DEBOUNCE)
+
+
+@app.task(name="herald.build_feeds")
+def build_feeds(force: bool = False) -> int:
+    return len(publish.build_feeds(get_runtime(), force=force))
+
+
+@app.task(name="herald.deliver")
+def deliver(delivery_ids: list[int]) -> dict[str, int]:
+    return deliver_stage.deliver_batch(get_runtime(), delivery_ids)
+
+
+@signals.worker_process_init.connect
+def _after_fork(**_: Any) -> None:
+    reset_after_fork()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _on_start(**_: Any) -> None:
+    prepare_database(get_runtime())
