@@ -22,7 +22,7 @@ app.config_from_object("worker.celeryconfig")
 
 def celery_settings(config: Config) -> dict[str, Any]:
     """Celery settings for a herald config (see docs/design-notes.md for the reasoning)."""
-    broker = config.herald.broker_url or "memory://"
+    broker = config.herald.broker_url or "memory://localhost/"
     return {
         "broker_url": broker,
         "broker_connection_retry_on_startup": True,

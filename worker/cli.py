@@ -299,3 +299,7 @@ def demo(articles: int, seconds: float | None, every: float, workdir: str) -> No
 
     _setup_logging(False)
     run_demo(Path(workdir), articles=articles, seconds=seconds, every=every, console=console)
+
+
+if __name__ == "__main__":
+    main()

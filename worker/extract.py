@@ -97,7 +97,10 @@ WIDGET_TEXT_RE = re.compile(
 NAVIGATION_LINE_RE = re.compile(r"^\s*(?:上一篇|下一篇|当前位置|您的位置|您现在的位置|所在位置)")
 WIDGET_MAX_CHARS = 60
 NAVIGATION_MAX_CHARS = 150
-TITLE_SUFFIX_RE = re.compile(r"\s+[-|–—]\s+|\s*[_|｜]\s*")
+TITLE_SEPARATOR_RE = re.compile(r"\s+[-|–—]\s+|\s*[_|｜]\s*")
+CJK_HYPHEN_RE = re.compile(r"[^\x00-\x7f]-[^\x00-\x7f0-9][^-]*$")
+SITE_NAME_MAX_CHARS = 30
+SITE_NAME_META = ("sitename", "og:site_name", "application-name")
 TRUNCATION_MARKS = ("...", "…", "。。。")
 SOURCE_RE = re.compile(
     r"(?:信息来源|文章来源|稿件来源|来\s*源|作\s*者)\s*[:：]\s*(?P<value>[^\n]*)"
@@ -109,7 +112,7 @@ SOURCE_STOP_RE = re.compile(
 SOURCE_MAX_CHARS = 40
 WINDOW_AFTER_TITLE = 400
 WINDOW_BEFORE_BODY = 300
-BODY_MARK = "\uE000BODY\uE000"
+BODY_MARK = "\ue000BODY\ue000"
 XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
@@ -285,14 +288,23 @@ def read_page_title(doc: lxml.html.HtmlElement, meta: dict[str, str], selector: 
             return text
     title_element = doc.find(".//title")
     if title_element is not None:
-        return strip_site_suffix(collapse(title_element.text_content()))
+        site_name = next((meta[name] for name in SITE_NAME_META if meta.get(name)), "")
+        return strip_site_suffix(collapse(title_element.text_content()), site_name)
     return ""
 
 
-def strip_site_suffix(title: str) -> str:
-    """Drop a trailing site name: ``标题_栏目_站点`` or ``Title - Site`` -> the first part."""
-    parts = [part.strip() for part in TITLE_SUFFIX_RE.split(title)]
-    return next((part for part in parts if part), title)
+def strip_site_suffix(title: str, site_name: str = "") -> str:
+    """Drop a trailing site name: ``标题_栏目_站点``, ``Title - Site``, ``标题-站点``."""
+    if site_name and title.endswith(site_name) and len(title) > len(site_name):
+        trimmed = title[: -len(site_name)].rstrip(" -_|｜–—－:：")
+        if trimmed:
+            title = trimmed
+    parts = [part.strip() for part in TITLE_SEPARATOR_RE.split(title)]
+    first = next((part for part in parts if part), title)
+    head, hyphen, tail = first.rpartition("-")
+    if hyphen and head and CJK_HYPHEN_RE.search(first) and len(tail) <= SITE_NAME_MAX_CHARS:
+        return head.strip()
+    return first
 
 
 def in_chrome(element: lxml.html.HtmlElement) -> bool:

@@ -1,0 +1,152 @@
+"""Shared fixtures: real servers on 127.0.0.1, a real Redis and a real PostgreSQL.
+
+Set HERALD_TEST_REQUIRE_SERVICES=1 (``.ci/run`` does) to make a missing Redis or PostgreSQL
+a failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from worker.demo.receiver import WebhookReceiver
+from worker.demo.site import DemoSite
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+REDIS_URL = os.environ.get("HERALD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+POSTGRES_URL = os.environ.get(
+    "HERALD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE = os.environ.get("HERALD_TEST_REQUIRE_SERVICES") == "1"
+
+
+def _reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _need(url: str, what: str) -> None:
+    if not _reachable(url):
+        if REQUIRE:
+            pytest.fail(f"{what} is not running at {url}")
+        pytest.skip(f"{what} is not running at {url}")
+
+
+@pytest.fixture()
+def redis_url() -> Iterator[str]:
+    import redis
+
+    _need(REDIS_URL, "Redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture()
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    _need(POSTGRES_URL, "PostgreSQL")
+    name = f"herald_test_{uuid.uuid4().hex[:12]}"
+    admin = POSTGRES_URL.replace("postgresql://", "postgresql://", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def site() -> Iterator[DemoSite]:
+    demo = DemoSite(articles=15, page_size=10)
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+@pytest.fixture()
+def receiver() -> Iterator[WebhookReceiver]:
+    hook = WebhookReceiver(secret=SECRET)
+    hook.start()
+    yield hook
+    hook.stop()
+
+
+def write_config(
+    directory: Path,
+    *,
+    sources: str,
+    subscribers: str = "",
+    database_url: str = "sqlite:///herald.db",
+    broker_url: str = "",
+    extra_herald: str = "",
+) -> Path:
+    """A herald.toml in ``directory`` (sources/subscribers given as TOML text)."""
+    text = f"""
+[herald]
+database_url = "{database_url}"
+broker_url = "{broker_url}"
+feeds_dir = "feeds"
+base_url = "http://feeds.test"
+{extra_herald}
+
+[network]
+connect_timeout = "2s"
+read_timeout = "2s"
+deadline = "5s"
+
+{sources}
+{subscribers}
+"""
+    path = directory / "herald.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def site_source(
+    site: DemoSite, *, name: str = "cases", backfill: int = 2, interval: str = "1h"
+) -> str:
+    sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
+    return f"""
+[[sources]]
+name = "{name}"
+url = "{site.list_url}"
+kind = "html"
+interval = "{interval}"
+backfill = {backfill}
+tags = ["工作案例"]
+[sources.list]
+item = "{sel["item"]}"
+link = "{sel["link"]}"
+title = "{sel["title"]}"
+date = "{sel["date"]}"
+next = "{sel["next"]}"
+[sources.article]
+title = "{art["title"]}"
+date = "{art["date"]}"
+body = "{art["body"]}"
+"""
+
+
+def webhook_subscriber(url: str, *, name: str = "hook", sources: str = "[]") -> str:
+    return f"""
+[[subscribers]]
+name = "{name}"
+channel = "webhook"
+url = "{url}"
+secret = "{SECRET}"
+sources = {sources}
+"""
