@@ -7,12 +7,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GBK_TITLE = "朱镕基与𠮷野家：地方科协改革观察"
+_BODY = f"<p>{GBK_TITLE}。{'重庆市科协召开推进示范区建设工作会议。' * 12}</p>"
+_CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 RSS_GBK = f"""<?xml version="1.0" encoding="gb2312"?>
 <rss version="2.0"><channel><title>通知公告</title><link>http://example.test/</link>
 <item><title>{GBK_TITLE}</title><link>http://example.test/art/1.html</link>
 <guid>gbk-1</guid><pubDate>Sat, 08 Oct 2022 10:21:00 +0800</pubDate>
-<description><![CDATA[<p>{GBK_TITLE}。{"重庆市科协召开推进示范区建设工作会议。" * 12}</p>]]></description>
-<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/"><![CDATA[<p>{GBK_TITLE}。{"重庆市科协召开推进示范区建设工作会议。" * 12}</p>]]></content:encoded>
+<description><![CDATA[{_BODY}]]></description>
+<content:encoded xmlns:content="{_CONTENT_NS}"><![CDATA[{_BODY}]]></content:encoded>
 </item></channel></rss>"""
 
 
