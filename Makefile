@@ -1,40 +1,23 @@
-# herald — the same targets for people and CI.
-PYTHON ?= python3
-VENV ?= .venv
-BIN := $(VENV)/bin
+# herald — shortcuts for the scripts in scripts/ (which need nothing but Python and bash).
+.PHONY: demo test install lint typecheck check clean
 
-.PHONY: install install-dev demo run test lint typecheck check clean
+demo:
+	scripts/demo
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+test:
+	scripts/test
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+install:
+	scripts/bootstrap dev
 
-install-dev: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+lint: install
+	.venv/bin/ruff format --check worker tests bench
+	.venv/bin/ruff check worker tests bench
 
-# Quick start 1: install, then run herald on the embedded default against a local demo site.
-demo: install
-	$(BIN)/herald demo
-
-run: install
-	$(BIN)/herald run
-
-# Quick start 2: install with test extras, start Redis if needed, run the whole suite.
-test: install-dev
-	./scripts/services
-	$(BIN)/python -m pytest -q
-
-lint: install-dev
-	$(BIN)/ruff format --check worker tests bench
-	$(BIN)/ruff check worker tests bench
-
-typecheck: install-dev
-	$(BIN)/mypy
+typecheck: install
+	.venv/bin/mypy
 
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) herald-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv herald-demo .pytest_cache .mypy_cache .ruff_cache

@@ -164,12 +164,17 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option(
+    "--base-url", default=None, help="For a FILE: the page's address, for its relative links."
+)
+@click.option(
     "--timezone",
     default=None,
     help="Zone for dates without one (default: config or Asia/Shanghai).",
 )
 @click.pass_context
-def extract(ctx: click.Context, target: str, as_json: bool, timezone: str | None) -> None:
+def extract(
+    ctx: click.Context, target: str, as_json: bool, base_url: str | None, timezone: str | None
+) -> None:
     """Extract one article page (FILE or URL): title, date, author, text, html, images."""
     from worker.extract import ExtractError, extract_article
     from worker.fetch import FetchError, decode_body
@@ -184,7 +189,7 @@ def extract(ctx: click.Context, target: str, as_json: bool, timezone: str | None
         else:
             path = Path(target)
             html, _ = decode_body(path.read_bytes(), "")
-            url = path.resolve().as_uri()
+            url = base_url or path.resolve().as_uri()
         ext = extract_article(html, url, tz=tz)
     except (OSError, FetchError, ExtractError) as err:
         err_console.print(f"[red]error:[/red] {err}")

@@ -26,7 +26,7 @@ def setup(config: Config) -> None:
     from worker.tasks import prepare_database
 
     configure(config)
-    app.conf.update(celery_settings(config))
+    app.conf.update(celery_settings(config), herald_embedded=True)
     prepare_database(get_runtime())
 
 

@@ -125,4 +125,11 @@ def _after_fork(**_: Any) -> None:
 @signals.worker_init.connect
 @signals.beat_init.connect
 def _on_start(**_: Any) -> None:
-    prepare_database(get_runtime())
+    rt = get_runtime()
+    if rt.config.herald.embedded and not app.conf.get("herald_embedded"):
+        log.error(
+            "broker_url is empty (the embedded default): a separate celery process cannot share "
+            'its in-memory queue. Set broker_url = "redis://…" in %s, or use `herald run`.',
+            rt.config.path or "herald.toml",
+        )
+    prepare_database(rt)

@@ -1,0 +1,59 @@
+"""The CLI commands that read without storing: extract, sources test, sources list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.conftest import site_source, write_config
+from worker.cli import main
+from worker.demo.site import DemoSite
+
+DATA = Path(__file__).parent / "data" / "extract"
+
+
+def test_extract_file_as_json() -> None:
+    page = DATA / "hanweb_cast_work_case.html"
+    expected = json.loads((DATA / "hanweb_cast_work_case.expected.json").read_text("utf-8"))
+    base = "https://www.cast.org.cn/gzal/art/2022/10/8/art_1_1.html"
+    result = CliRunner().invoke(main, ["extract", str(page), "--json", "--base-url", base])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["title"] == expected["title"]
+    assert data["published"] == expected["published"]
+    assert all(src.startswith("https://www.cast.org.cn/") for src in data["images"])
+    assert len(data["images"]) == 2
+    assert "打印本页" not in data["text"] and "重庆" in data["text"]
+
+
+def test_extract_url(site: DemoSite) -> None:
+    article = site.articles[2]
+    result = CliRunner().invoke(main, ["extract", site.article_url(article.id), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["title"] == article.title
+    assert data["published"].startswith(article.published.date().isoformat())
+    assert data["published"].endswith("+08:00")
+
+
+def test_extract_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["extract", str(tmp_path / "nope.html")])
+    assert result.exit_code == 1
+    assert "nope.html" in result.output
+
+
+def test_sources_test_is_a_dry_run(tmp_path: Path, site: DemoSite) -> None:
+    path = write_config(tmp_path, sources=site_source(site, backfill=2))
+    runner = CliRunner()
+    listed = runner.invoke(main, ["--config", str(path), "sources", "list"])
+    assert listed.exit_code == 0 and "cases" in listed.output
+    result = runner.invoke(main, ["--config", str(path), "sources", "test", "cases"])
+    assert result.exit_code == 0, result.output
+    assert "15 items, 2 page(s)" in result.output
+    assert result.output.count("✓") == 3
+    assert not (tmp_path / "herald.db").exists()  # nothing stored
+    assert not (tmp_path / "feeds").exists()
+    missing = runner.invoke(main, ["--config", str(path), "sources", "test", "nope"])
+    assert missing.exit_code == 2 and "no source named 'nope'" in missing.output
