@@ -110,3 +110,33 @@ def test_worker_and_beat_on_redis_ingest_and_deliver(
         assert delivered == 16
     engine.dispose()
     assert site.hits("/col/col1/index.html") >= 3  # polled again and again (304s)
+
+
+def test_each_task_lands_in_exactly_one_queue(redis_url: str) -> None:
+    """Routing: one message per send, in the task's own queue (no copies in the others)."""
+    import redis
+    from celery import Celery
+
+    from worker.celery_app import celery_settings
+    from worker.config import parse_config
+
+    settings = celery_settings(parse_config({"herald": {"broker_url": redis_url}}))
+    sender = Celery("herald-test")
+    sender.conf.update(settings)
+    client = redis.Redis.from_url(redis_url)
+    expected = {
+        "herald.build_feeds": "feeds",
+        "herald.sweep": "feeds",
+        "herald.poll_source": "ingest",
+        "herald.ingest_article": "ingest",
+        "herald.deliver": "deliver",
+    }
+    for task, queue in expected.items():
+        client.flushdb()
+        with sender.connection_for_write() as conn:  # bind every queue, as a worker does
+            for declared in sender.amqp.queues.values():
+                declared(conn.default_channel).declare()
+        sender.send_task(task, args=[])
+        lengths = {q: client.llen(q) for q in ("ingest", "feeds", "deliver")}
+        assert lengths == {q: int(q == queue) for q in lengths}, task
+    sender.close()

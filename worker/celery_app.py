@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from worker.config import Config
 
@@ -31,7 +31,7 @@ def celery_settings(config: Config) -> dict[str, Any]:
             "polling_interval": 0.05,
         },
         "task_default_queue": "ingest",
-        "task_queues": [Queue(name) for name in QUEUES],
+        "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
         "task_routes": {
             "herald.poll_source": {"queue": "ingest"},
             "herald.ingest_article": {"queue": "ingest"},

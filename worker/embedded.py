@@ -37,7 +37,7 @@ def start_beat() -> Any:
     return beat
 
 
-def run_worker(config: Config, *, loglevel: str = "INFO") -> None:
+def run_worker(config: Config, *, loglevel: str = "INFO", quiet: bool = False) -> None:
     """Worker + beat in this process until SIGINT/SIGTERM (warm shutdown)."""
     setup(config)
     beat = start_beat()
@@ -49,6 +49,7 @@ def run_worker(config: Config, *, loglevel: str = "INFO") -> None:
         without_heartbeat=True,
         without_mingle=True,
         without_gossip=True,
+        quiet=quiet,
         hostname=f"herald-embedded@{'memory' if config.herald.embedded else 'broker'}",
     )
     try:

@@ -5,6 +5,7 @@ Everything runs on 127.0.0.1 in this process; it must not reach the network.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -66,6 +67,8 @@ def run_demo(
 ) -> None:
     from worker.embedded import run_worker
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
     site = DemoSite(articles=articles, page_size=10)
     site.start()
 
@@ -98,7 +101,7 @@ def run_demo(
         timer.daemon = True
         timer.start()
     try:
-        run_worker(config, loglevel="WARNING")
+        run_worker(config, loglevel="WARNING", quiet=True)
     finally:
         stop.set()
         console.print(
