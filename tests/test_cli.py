@@ -57,3 +57,18 @@ def test_sources_test_is_a_dry_run(tmp_path: Path, site: DemoSite) -> None:
     assert not (tmp_path / "feeds").exists()
     missing = runner.invoke(main, ["--config", str(path), "sources", "test", "nope"])
     assert missing.exit_code == 2 and "no source named 'nope'" in missing.output
+
+
+def test_feeds_build_and_status_on_an_empty_store(tmp_path: Path, site: DemoSite) -> None:
+    path = write_config(tmp_path, sources=site_source(site))
+    runner = CliRunner()
+    built = runner.invoke(main, ["--config", str(path), "feeds", "build"])
+    assert built.exit_code == 0, built.output
+    names = sorted(p.relative_to(tmp_path / "feeds").as_posix() for p in (tmp_path / "feeds").rglob("*.*"))
+    assert names == [
+        "all.atom", "all.json", "all.xml",
+        "sources/cases.atom", "sources/cases.json", "sources/cases.xml",
+    ]  # fmt: skip
+    status = runner.invoke(main, ["--config", str(path), "status"])
+    assert status.exit_code == 0, status.output
+    assert "cases" in status.output and "new" in status.output

@@ -47,7 +47,6 @@ def celery_settings(config: Config) -> dict[str, Any]:
         "accept_content": ["json"],
         "task_time_limit": 600,
         "task_soft_time_limit": 540,
-        "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         "worker_send_task_events": True,
         "task_send_sent_event": True,

@@ -17,9 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from worker.config import Config, ConfigError, load_config
+from worker.logs import setup_logging
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -32,11 +33,7 @@ def _load(ctx: click.Context) -> Config:
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    setup_logging(logging.DEBUG if verbose else logging.INFO)
 
 
 @click.group()

@@ -5,7 +5,6 @@ Everything runs on 127.0.0.1 in this process; it must not reach the network.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
@@ -66,8 +65,6 @@ def run_demo(
     workdir: Path, *, articles: int, seconds: float | None, every: float, console: Console
 ) -> None:
     from worker.embedded import run_worker
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     site = DemoSite(articles=articles, page_size=10)
     site.start()
