@@ -117,7 +117,12 @@ deadline = "5s"
 
 
 def site_source(
-    site: DemoSite, *, name: str = "cases", backfill: int = 2, interval: str = "1h"
+    site: DemoSite,
+    *,
+    name: str = "cases",
+    backfill: int = 2,
+    interval: str = "1h",
+    notify_existing: bool = False,
 ) -> str:
     sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
     return f"""
@@ -127,6 +132,7 @@ url = "{site.list_url}"
 kind = "html"
 interval = "{interval}"
 backfill = {backfill}
+notify_existing = {str(notify_existing).lower()}
 tags = ["工作案例"]
 [sources.list]
 item = "{sel["item"]}"
@@ -141,7 +147,9 @@ body = "{art["body"]}"
 """
 
 
-def webhook_subscriber(url: str, *, name: str = "hook", sources: str = "[]") -> str:
+def webhook_subscriber(
+    url: str, *, name: str = "hook", sources: str = "[]", ops_alerts: bool = False
+) -> str:
     return f"""
 [[subscribers]]
 name = "{name}"
@@ -149,4 +157,5 @@ channel = "webhook"
 url = "{url}"
 secret = "{SECRET}"
 sources = {sources}
+ops_alerts = {str(ops_alerts).lower()}
 """

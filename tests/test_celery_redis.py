@@ -57,7 +57,7 @@ def cluster(
 ) -> Iterator[tuple[Path, str]]:
     config = write_config(
         tmp_path,
-        sources=site_source(site, backfill=2, interval="2s"),
+        sources=site_source(site, backfill=2, interval="2s", notify_existing=True),
         subscribers=webhook_subscriber(receiver.url("/hook")),
         database_url=postgres_url,
         broker_url=redis_url,

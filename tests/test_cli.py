@@ -64,7 +64,9 @@ def test_feeds_build_and_status_on_an_empty_store(tmp_path: Path, site: DemoSite
     runner = CliRunner()
     built = runner.invoke(main, ["--config", str(path), "feeds", "build"])
     assert built.exit_code == 0, built.output
-    names = sorted(p.relative_to(tmp_path / "feeds").as_posix() for p in (tmp_path / "feeds").rglob("*.*"))
+    names = sorted(
+        p.relative_to(tmp_path / "feeds").as_posix() for p in (tmp_path / "feeds").rglob("*.*")
+    )
     assert names == [
         "all.atom", "all.json", "all.xml",
         "sources/cases.atom", "sources/cases.json", "sources/cases.xml",

@@ -98,7 +98,11 @@ def test_init_writes_an_example_that_loads(tmp_path: Path) -> None:
         ('interval = "15m"', 'intervall = "15m"', "sources[0].intervall: unknown key"),
         ('interval = "15m"', "interval = true", "sources[0].interval: expected a duration"),
         ('tags = ["通知"]', 'tags = "通知"', "sources[0].tags: expected a list of strings"),
-        ('kind = "html"', 'kind = "rss"', "sources[0].kind: expected one of feed, html, got 'rss'"),
+        (
+            'kind = "html"',
+            'kind = "rss"',
+            "sources[0].kind: expected one of feed, html, hanweb, jpaas, trs, auto, got 'rss'",
+        ),
         ('channel = "webhook"', 'channel = "pager"', "subscribers[0].channel: expected one of"),
         (
             'timezone = "Asia/Shanghai"',

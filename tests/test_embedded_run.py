@@ -28,7 +28,7 @@ def _wait(predicate: object, timeout: float) -> bool:
 def test_herald_run_embedded(tmp_path: Path, site: DemoSite, receiver: WebhookReceiver) -> None:
     config = write_config(
         tmp_path,
-        sources=site_source(site, backfill=2, interval="2s"),
+        sources=site_source(site, backfill=2, interval="2s", notify_existing=True),
         subscribers=webhook_subscriber(receiver.url("/hook")),
         extra_herald='sweep_interval = "1s"',
     )

@@ -24,9 +24,31 @@ def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
 def configured(tmp_path: Path, site: DemoSite, receiver: WebhookReceiver) -> Path:
     return write_config(
         tmp_path,
-        sources=site_source(site, backfill=2),
+        sources=site_source(site, backfill=2, notify_existing=True),
         subscribers=webhook_subscriber(receiver.url("/hook")),
     )
+
+
+def test_first_poll_imports_silently_then_new_articles_are_sent(
+    tmp_path: Path, site: DemoSite, receiver: WebhookReceiver
+) -> None:
+    path = write_config(
+        tmp_path,
+        sources=site_source(site, backfill=1),
+        subscribers=webhook_subscriber(receiver.url("/hook")),
+    )
+    config = load_config(path)
+    summary = run_once(config)
+    db = tmp_path / "herald.db"
+    assert _rows(db, "select count(*) from articles") == [(10,)]  # backfill = 1 page of 10
+    assert summary.deliveries == {} and receiver.messages() == []
+    feed = feedparser.parse((tmp_path / "feeds" / "all.xml").read_bytes())
+    assert len(feed.entries) == 10  # imported into the store and the feeds
+    first, second = site.add_article(), site.add_article()
+    run_once(config)
+    urls = {m.payload["data"]["url"] for m in receiver.messages()}
+    assert urls == {site.article_url(first.id), site.article_url(second.id)}
+    assert _rows(db, "select count(*) from articles") == [(12,)]
 
 
 def test_first_pass_ingests_publishes_and_delivers(

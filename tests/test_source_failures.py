@@ -28,7 +28,7 @@ def faults() -> Iterator[str]:
 
 
 def _feed(name: str, url: str) -> str:
-    return f'\n[[sources]]\nname = "{name}"\nurl = "{url}"\nkind = "feed"\n'
+    return f'\n[[sources]]\nname = "{name}"\nurl = "{url}"\nkind = "feed"\nnotify_existing = true\n'
 
 
 def test_broken_sources_fail_with_reasons_and_the_rest_carries_on(
@@ -43,7 +43,7 @@ def test_broken_sources_fail_with_reasons_and_the_rest_carries_on(
             ("malformed", "malformed.xml"),
             ("gbk", "gbk.xml"),
         ]
-    ) + site_source(site, backfill=2)
+    ) + site_source(site, backfill=2, notify_existing=True)
     path = write_config(tmp_path, sources=sources, subscribers=webhook_subscriber(receiver.url()))
     started = time.monotonic()
     run_once(load_config(path))

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from worker.models import ArticleSelectors, ListSelectors
 
-SOURCE_KINDS = ("feed", "html")
+SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
 CHANNELS = ("webhook",)
 MODES = ("instant",)
 ENV_OVERRIDES = {
@@ -72,6 +72,7 @@ class SourceConfig:
     enabled: bool = True
     backfill: int = 1
     pages: int = 1
+    notify_existing: bool = False
     list: ListSelectors | None = None
     article: ArticleSelectors | None = None
 
@@ -85,6 +86,7 @@ class SubscriberConfig:
     mode: str = "instant"
     sources: tuple[str, ...] = ()
     enabled: bool = True
+    ops_alerts: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ SOURCE_KEYS: dict[str, Check] = {
     "enabled": _bool,
     "backfill": _positive_int,
     "pages": _positive_int,
+    "notify_existing": _bool,
 }
 LIST_KEYS: dict[str, Check] = {k: _string for k in ("item", "link", "title", "date", "next")}
 ARTICLE_KEYS: dict[str, Check] = {k: _string for k in ("title", "date", "body", "author")}
@@ -227,6 +230,7 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "mode": _choice(MODES),
     "sources": _string_list,
     "enabled": _bool,
+    "ops_alerts": _bool,
 }
 TOP_KEYS = ("herald", "network", "sources", "subscribers")
 

@@ -75,6 +75,7 @@ class FetchError(Exception):
         detail: str,
         status: int | None = None,
         retry_after: float | None = None,
+        body_excerpt: str = "",
     ) -> None:
         super().__init__(f"fetch: {url}: {detail}")
         self.url = url
@@ -82,11 +83,12 @@ class FetchError(Exception):
         self.detail = detail
         self.status = status
         self.retry_after = retry_after
+        self.body_excerpt = body_excerpt  # the start of an error answer (anti-bot pages, messages)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             type(self),
-            (self.url, self.reason, self.detail, self.status, self.retry_after),
+            (self.url, self.reason, self.detail, self.status, self.retry_after, self.body_excerpt),
         )
 
 
@@ -312,6 +314,7 @@ class Fetcher:
                 f"server answered HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
                 status=resp.status_code,
                 retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+                body_excerpt=read_error_excerpt(resp, content_type_header),
             )
         self._check_content_length(resp, final_url)
         content = self._read_body(resp, final_url, deadline_at)
@@ -450,6 +453,21 @@ def check_url(url: str) -> str:
     if not host:
         raise FetchError(url, "invalid_url", "URL has no host")
     return host
+
+
+def read_error_excerpt(resp: requests.Response, content_type_header: str, limit: int = 4096) -> str:
+    """The first ``limit`` bytes of an error answer, decoded; "" when it cannot be read quickly."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in resp.raw.stream(1024, decode_content=True):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except Exception:  # an excerpt is a courtesy: any failure to read it gives ""
+        return ""
+    return decode_body(b"".join(chunks)[:limit], content_type_header)[0]
 
 
 def read_media_type(content_type_header: str) -> str:

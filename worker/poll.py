@@ -1,7 +1,10 @@
-"""Stage: poll one source — fetch its list, decide what is new, queue it for ingesting.
+"""Stage: poll one source — fetch its list, judge its health, queue new items for ingesting.
 
-Writes the list's validators and the queued items in one transaction, so a lost broker message
-loses nothing. It must not fetch article pages (``ingest`` does) or send anything.
+Writes the list's validators, the source's health and the queued items in one transaction, so a
+lost broker message loses nothing. A source's first successful poll imports what is already
+there without notifying anyone (unless ``notify_existing``). A change of health is logged and
+put in the ledger for subscribers with ``ops_alerts``. It must not fetch article pages
+(``ingest`` does) or send anything.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +20,7 @@ from worker.backoff import source_retry_delay
 from worker.config import SourceConfig
 from worker.decide import canonical_url, plan_ingest
 from worker.fetch import FetchError
+from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll
 from worker.models import Discovered, discovered_to_dict
 from worker.runtime import Runtime
 from worker.sources import Discovery, SourceError, discover
@@ -25,121 +29,211 @@ from worker.store.tables import SourceRow
 
 log = logging.getLogger(__name__)
 
+EVENT_SOURCE_HEALTH = "source.health"
+
 
 @dataclass(frozen=True)
 class PollReport:
     source: str
-    status: Literal["ok", "not_modified", "failed", "skipped"]
+    status: Literal["ok", "not_modified", "degraded", "blocked", "failing", "skipped"]
     found: int = 0
     queued: list[int] = field(default_factory=list)
+    alerts: list[int] = field(default_factory=list)  # ledger rows of ops alerts
     error: str = ""
 
 
-def poll_source(rt: Runtime, source_id: int, *, now: datetime | None = None) -> PollReport:
-    """Poll one source once; failures are recorded on the source, never raised."""
+@dataclass(frozen=True)
+class _State:
+    """The source row's fields a poll needs, read before the (slow) fetch."""
+
+    id: int
+    name: str
+    etag: str
+    last_modified: str
+    failures: int
+    first_poll: bool
+    items_last_poll: int
+    fingerprint: str
+
+
+def poll_source(
+    rt: Runtime, source_id: int, *, now: datetime | None = None, max_pages: int | None = None
+) -> PollReport:
+    """Poll one source once; failures are recorded on the source, never raised.
+
+    ``max_pages`` overrides the configured pages (``backfill`` on the first poll, else ``pages``).
+    """
     now = now or datetime.now(UTC)
-    with rt.session() as session:
-        row = session.get(SourceRow, source_id)
-        if row is None or not row.enabled:
-            return PollReport(source=str(source_id), status="skipped")
-        name, etag, last_modified = row.name, row.etag, row.last_modified
-        failures = row.consecutive_failures
-        first_poll = not queries.source_has_articles(session, source_id)
+    state = _read_state(rt, source_id)
+    if state is None:
+        return PollReport(source=str(source_id), status="skipped")
     try:
-        source = rt.config.source(name)
+        source = rt.config.source(state.name)
     except KeyError:
-        return PollReport(source=name, status="skipped")
+        return PollReport(source=state.name, status="skipped")
+    pages = max_pages or (source.backfill if state.first_poll else source.pages)
     try:
         discovery = discover(
             rt.fetcher,
             source,
             tz=rt.config.source_timezone(source),
             now=now,
-            etag=etag,
-            last_modified=last_modified,
-            max_pages=source.backfill if first_poll else source.pages,
+            etag="" if max_pages else state.etag,
+            last_modified="" if max_pages else state.last_modified,
+            max_pages=pages,
         )
     except (FetchError, SourceError) as err:
-        return _record_failure(rt, source, source_id, err, failures, now)
+        return _record_failure(rt, source, state, err, now)
     except Exception as err:  # a hostile or odd page must not take the worker down
-        log.exception("poll: unexpected error", extra={"source": name})
+        log.exception("poll: unexpected error", extra={"source": state.name})
         wrapped = SourceError(f"{source.kind}: unexpected {type(err).__name__}: {err}")
-        return _record_failure(rt, source, source_id, wrapped, failures, now)
+        return _record_failure(rt, source, state, wrapped, now)
     if discovery.not_modified:
-        _record_success(rt, source, source_id, discovery, None, now)
-        log.info("poll: not modified", extra={"source": name})
-        return PollReport(source=name, status="not_modified")
-    return _queue_new_items(rt, source, source_id, discovery, now)
+        return _record_not_modified(rt, source, state, discovery, now)
+    return _record_listing(rt, source, state, discovery, now)
 
 
-def _queue_new_items(
-    rt: Runtime, source: SourceConfig, source_id: int, discovery: Discovery, now: datetime
+def _read_state(rt: Runtime, source_id: int) -> _State | None:
+    with rt.session() as session:
+        row = session.get(SourceRow, source_id)
+        if row is None or not row.enabled:
+            return None
+        return _State(
+            row.id,
+            row.name,
+            row.etag,
+            row.last_modified,
+            row.consecutive_failures,
+            row.last_success_at is None and not queries.source_has_articles(session, row.id),
+            row.items_last_poll,
+            row.layout_fingerprint,
+        )
+
+
+def _record_listing(
+    rt: Runtime, source: SourceConfig, state: _State, discovery: Discovery, now: datetime
 ) -> PollReport:
     items = [_canonical(item) for item in discovery.items]
+    verdict = assess_poll(
+        items=len(items),
+        dated=discovery.dated,
+        fingerprint=discovery.fingerprint,
+        previous_items=state.items_last_poll,
+        previous_fingerprint=state.fingerprint,
+    )
+    notify = source.notify_existing or not state.first_poll
+    record = queries.PollRecord(
+        status=verdict.status,
+        reason=verdict.reason,
+        next_poll_at=now + timedelta(seconds=_next_delay(source, state, verdict, None)),
+        succeeded=True,
+        etag=discovery.etag,
+        last_modified=discovery.last_modified,
+        items=len(items),
+        dated_share=discovery.dated / len(items) if items else None,
+        fingerprint=discovery.fingerprint,
+        detected_kind=discovery.kind if source.kind == "auto" else "",
+    )
     with rt.session() as session:
         known = queries.known_articles(session, [i.url for i in items], [i.guid for i in items])
         decisions = plan_ingest(items, known, now=now)
         entries = [(discovered_to_dict(d.item), d.known_id) for d in decisions]
-        queued = queries.queue_items(session, source_id, entries, notify=True, now=now)
-        _write_success(session, source, source_id, discovery, len(items), now)
+        queued = queries.queue_items(session, state.id, entries, notify=notify, now=now)
+        alerts = _record_and_alert(session, source, state, record, now)
     log.info(
-        "poll: found %d items, queued %d", len(items), len(queued), extra={"source": source.name}
+        "poll: %s, found %d items (%d dated), queued %d%s",
+        verdict.status,
+        len(items),
+        discovery.dated,
+        len(queued),
+        "" if notify else " as a silent first import",
+        extra={"source": source.name},
     )
-    return PollReport(source=source.name, status="ok", found=len(items), queued=queued)
+    if verdict.status != "ok":
+        log.warning(
+            "poll: source %s: %s", verdict.status, verdict.reason, extra={"source": source.name}
+        )
+    return PollReport(source.name, verdict.status, len(items), queued, alerts)
+
+
+def _record_not_modified(
+    rt: Runtime, source: SourceConfig, state: _State, discovery: Discovery, now: datetime
+) -> PollReport:
+    record = queries.PollRecord(
+        status="ok",
+        reason="",
+        next_poll_at=now + timedelta(seconds=source.interval),
+        succeeded=True,
+        etag=discovery.etag,
+        last_modified=discovery.last_modified,
+    )
+    with rt.session() as session:
+        alerts = _record_and_alert(session, source, state, record, now)
+    log.info("poll: not modified", extra={"source": source.name})
+    return PollReport(source=source.name, status="not_modified", alerts=alerts)
+
+
+def _record_failure(
+    rt: Runtime, source: SourceConfig, state: _State, err: FetchError | SourceError, now: datetime
+) -> PollReport:
+    verdict = assess_failure(
+        str(err), getattr(err, "status", None), getattr(err, "body_excerpt", "")
+    )
+    delay = _next_delay(source, state, verdict, getattr(err, "retry_after", None))
+    record = queries.PollRecord(
+        status=verdict.status,
+        reason=verdict.reason,
+        next_poll_at=now + timedelta(seconds=delay),
+        succeeded=False,
+    )
+    with rt.session() as session:
+        alerts = _record_and_alert(session, source, state, record, now)
+    log.warning(
+        "poll %s: %s (next try in %.0f s)", verdict.status, verdict.reason, delay,
+        extra={"source": source.name},
+    )  # fmt: skip
+    return PollReport(source=source.name, status=verdict.status, alerts=alerts, error=str(err))
+
+
+def _next_delay(
+    source: SourceConfig, state: _State, verdict: Verdict, retry_after: float | None
+) -> float:
+    """The interval when healthy; exponential backoff with jitter (capped) when not."""
+    if verdict.status == "ok":
+        return source.interval
+    return source_retry_delay(source.interval, state.failures + 1, retry_after)
+
+
+def _record_and_alert(
+    session: Session,
+    source: SourceConfig,
+    state: _State,
+    record: queries.PollRecord,
+    now: datetime,
+) -> list[int]:
+    previous = queries.record_poll(session, state.id, record, now=now)
+    changed = previous != record.status and (record.status in PROBLEMS or previous in PROBLEMS)
+    if not changed:
+        return []
+    data: dict[str, Any] = {
+        "source": source.name,
+        "url": source.url,
+        "status": record.status,
+        "previous_status": previous,
+        "reason": record.reason,
+        "at": now.isoformat(),
+    }
+    subscribers = queries.ops_alert_subscribers(session)
+    return queries.create_deliveries(
+        session,
+        event_key=f"{EVENT_SOURCE_HEALTH}:{state.id}:{now.isoformat()}:{record.status}",
+        event_type=EVENT_SOURCE_HEALTH,
+        payload=data,
+        subscriber_ids=[s.id for s in subscribers],
+        article_id=None,
+        now=now,
+    )
 
 
 def _canonical(item: Discovered) -> Discovered:
     return replace(item, url=canonical_url(item.url))
-
-
-def _record_success(
-    rt: Runtime,
-    source: SourceConfig,
-    source_id: int,
-    discovery: Discovery,
-    items: int | None,
-    now: datetime,
-) -> None:
-    with rt.session() as session:
-        _write_success(session, source, source_id, discovery, items, now)
-
-
-def _write_success(
-    session: Session,
-    source: SourceConfig,
-    source_id: int,
-    discovery: Discovery,
-    items: int | None,
-    now: datetime,
-) -> None:
-    queries.record_poll_success(
-        session,
-        source_id,
-        now=now,
-        etag=discovery.etag,
-        last_modified=discovery.last_modified,
-        items=items,
-        next_poll_at=now + timedelta(seconds=source.interval),
-    )
-
-
-def _record_failure(
-    rt: Runtime,
-    source: SourceConfig,
-    source_id: int,
-    err: FetchError | SourceError,
-    failures: int,
-    now: datetime,
-) -> PollReport:
-    retry_after = getattr(err, "retry_after", None)
-    delay = source_retry_delay(source.interval, failures + 1, retry_after)
-    with rt.session() as session:
-        queries.record_poll_failure(
-            session,
-            source_id,
-            now=now,
-            error=str(err),
-            next_poll_at=now + timedelta(seconds=delay),
-        )
-    log.warning("poll failed: %s (next try in %.0f s)", err, delay, extra={"source": source.name})
-    return PollReport(source=source.name, status="failed", error=str(err))

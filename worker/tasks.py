@@ -82,6 +82,8 @@ def poll_source(source_id: int) -> dict[str, Any]:
     report = poll_stage.poll_source(get_runtime(), source_id)
     for pending_id in report.queued:
         _enqueue(ingest_article, pending_id)
+    if report.alerts:
+        _enqueue(deliver, report.alerts)
     return {"source": report.source, "status": report.status, "queued": len(report.queued)}
 
 

@@ -1,7 +1,8 @@
-"""Source kinds: each reads a source's list (feed or page) into discovered items.
+"""Source kinds: each reads a source's list (feed, page, CMS API) into discovered items.
 
-``discover`` fetches the list (conditionally), follows paging and hands the bytes to the
-kind's parser. It must not fetch article pages or touch the database.
+``discover`` fetches the first list page (conditional GET), hands it to the kind's reader,
+which follows paging through the same fetcher. It must not fetch article pages or touch the
+database.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from datetime import datetime, tzinfo
 
 from worker.config import SourceConfig
 from worker.fetch import Fetcher, FetchResult
+from worker.health import layout_fingerprint
 from worker.models import Discovered
-from worker.sources.base import ListPage, SourceError
+from worker.sources.base import SourceError
 from worker.sources.feed import parse_feed
 from worker.sources.html import parse_list
 
-__all__ = ["KINDS", "Discovery", "SourceError", "discover"]
+__all__ = ["READERS", "Discovery", "ReadContext", "SourceError", "discover"]
 
 
 @dataclass(frozen=True)
@@ -29,33 +31,80 @@ class Discovery:
     last_modified: str
     not_modified: bool = False
     pages: int = 0
+    fingerprint: str = ""
+    kind: str = ""  # the kind that read it (what ``auto`` detected)
+
+    @property
+    def dated(self) -> int:
+        return sum(1 for item in self.items if item.published_at is not None)
 
 
-Parser = Callable[[FetchResult, SourceConfig, tzinfo, datetime], ListPage]
+@dataclass(frozen=True)
+class ReadContext:
+    fetcher: Fetcher
+    source: SourceConfig
+    tz: tzinfo
+    now: datetime
+    max_pages: int
 
 
-def _parse_feed_page(
-    page: FetchResult, source: SourceConfig, tz: tzinfo, now: datetime
-) -> ListPage:
-    return parse_feed(page.content, page.url, tz=tz, content_type=page.content_type)
+@dataclass(frozen=True)
+class Listing:
+    """A reader's answer: items in list order, list pages read, layout fingerprint."""
+
+    items: list[Discovered]
+    pages: int
+    fingerprint: str = ""
+    kind: str = ""
 
 
-def _parse_html_page(
-    page: FetchResult, source: SourceConfig, tz: tzinfo, now: datetime
-) -> ListPage:
-    if source.list is None:
+Reader = Callable[[FetchResult, ReadContext], Listing]
+
+
+def merge_items(*groups: list[Discovered]) -> list[Discovered]:
+    """Items of several pages, first occurrence of each URL kept, order kept."""
+    seen: dict[str, Discovered] = {}
+    for group in groups:
+        for item in group:
+            seen.setdefault(item.url, item)
+    return list(seen.values())
+
+
+def read_feed(first: FetchResult, ctx: ReadContext) -> Listing:
+    pages, page, collected = 0, first, []
+    seen_pages = {first.url}
+    while True:
+        listing = parse_feed(page.content, page.url, tz=ctx.tz, content_type=page.content_type)
+        collected.append(listing.items)
+        pages += 1
+        if pages >= ctx.max_pages or not listing.next_url or listing.next_url in seen_pages:
+            break
+        seen_pages.add(listing.next_url)
+        page = ctx.fetcher.get(listing.next_url)
+    return Listing(merge_items(*collected), pages, kind="feed")
+
+
+def read_html(first: FetchResult, ctx: ReadContext) -> Listing:
+    selectors = ctx.source.list
+    if selectors is None:
         raise SourceError(
-            f"html: source {source.name!r} has no [sources.list] selectors", reason="config"
+            f"html: source {ctx.source.name!r} has no [sources.list] selectors", reason="config"
         )
-    listing = parse_list(page.text, page.url, source.list, tz=tz, now=now)
-    if not listing.items:
-        raise SourceError(
-            f"html: selector {source.list.item!r} matched no items on {page.url}", reason="empty"
-        )
-    return listing
+    pages, page, collected = 0, first, []
+    seen_pages = {first.url}
+    while True:
+        listing = parse_list(page.text, page.url, selectors, tz=ctx.tz, now=ctx.now)
+        collected.append(listing.items)
+        pages += 1
+        if pages >= ctx.max_pages or not listing.next_url or listing.next_url in seen_pages:
+            break
+        seen_pages.add(listing.next_url)
+        page = ctx.fetcher.get(listing.next_url)
+    fingerprint = layout_fingerprint(first.text, first.url, (i.url for i in collected[0]))
+    return Listing(merge_items(*collected), pages, fingerprint, kind="html")
 
 
-KINDS: dict[str, Parser] = {"feed": _parse_feed_page, "html": _parse_html_page}
+READERS: dict[str, Reader] = {"feed": read_feed, "html": read_html}
 
 
 def discover(
@@ -68,31 +117,21 @@ def discover(
     last_modified: str = "",
     max_pages: int = 1,
 ) -> Discovery:
-    """Fetch the first list page (conditional GET) and up to ``max_pages`` pages in all.
+    """Fetch the first list page (conditional GET) and let the source's kind read the rest.
 
     Raises ``FetchError`` or ``SourceError``; the caller records them as source health.
     """
-    parse = KINDS.get(source.kind)
-    if parse is None:
+    reader = READERS.get(source.kind)
+    if reader is None:
         raise SourceError(f"{source.kind}: unknown source kind", reason="config")
     first = fetcher.get(source.url, etag=etag, last_modified=last_modified)
     if first.not_modified:
         return Discovery(
-            [],
-            etag=first.etag or etag,
-            last_modified=first.last_modified or last_modified,
+            [], etag=first.etag or etag, last_modified=first.last_modified or last_modified,
             not_modified=True,
-        )
-    items: dict[str, Discovered] = {}
-    page, pages, seen_pages = first, 0, {first.url}
-    while True:
-        listing = parse(page, source, tz, now)
-        pages += 1
-        for item in listing.items:
-            items.setdefault(item.url, item)
-        next_url = listing.next_url
-        if pages >= max_pages or not next_url or next_url in seen_pages:
-            break
-        seen_pages.add(next_url)
-        page = fetcher.get(next_url)
-    return Discovery(list(items.values()), first.etag, first.last_modified, False, pages)
+        )  # fmt: skip
+    listing = reader(first, ReadContext(fetcher, source, tz, now, max_pages))
+    return Discovery(
+        listing.items, first.etag, first.last_modified, False, listing.pages,
+        listing.fingerprint, listing.kind or source.kind,
+    )  # fmt: skip

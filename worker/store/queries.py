@@ -74,6 +74,7 @@ def _sync_subscribers(session: Session, subscribers: Sequence[SubscriberConfig])
         row.channel, row.url, row.secret, row.mode = sub.channel, sub.url, sub.secret, sub.mode
         row.sources = list(sub.sources)
         row.enabled = sub.enabled
+        row.ops_alerts = sub.ops_alerts
     for row in rows.values():
         row.enabled = False
 
@@ -111,49 +112,47 @@ def _same_or_null(column: Any, value: datetime | None) -> Any:
     return column.is_(None) if value is None else column == value
 
 
-def record_poll_success(
-    session: Session,
-    source_id: int,
-    *,
-    now: datetime,
-    etag: str,
-    last_modified: str,
-    items: int | None,
-    next_poll_at: datetime,
-) -> None:
-    values: dict[str, Any] = dict(
-        status="ok",
-        etag=etag,
-        last_modified=last_modified,
-        last_polled_at=now,
-        last_success_at=now,
-        consecutive_failures=0,
-        last_error="",
-        next_poll_at=next_poll_at,
-    )
-    if items is not None:
-        values["items_last_poll"] = items
-    session.execute(update(SourceRow).where(SourceRow.id == source_id).values(**values))
+@dataclass(frozen=True)
+class PollRecord:
+    """What one poll did to a source's row (see ``worker.poll``)."""
+
+    status: str  # ok | degraded | blocked | failing
+    reason: str
+    next_poll_at: datetime
+    succeeded: bool  # the list was fetched and read (even if degraded)
+    etag: str = ""
+    last_modified: str = ""
+    items: int | None = None  # None: not modified, keep the previous numbers
+    dated_share: float | None = None
+    fingerprint: str = ""
+    detected_kind: str = ""
 
 
-def record_poll_failure(
-    session: Session, source_id: int, *, now: datetime, error: str, next_poll_at: datetime
-) -> int:
-    """Mark the source failing with the reason; returns its consecutive failure count."""
-    session.execute(
-        update(SourceRow)
-        .where(SourceRow.id == source_id)
-        .values(
-            status="failing",
-            last_polled_at=now,
-            last_error=error[:2000],
-            consecutive_failures=SourceRow.consecutive_failures + 1,
-            next_poll_at=next_poll_at,
-        )
-    )
-    return int(
-        session.scalar(select(SourceRow.consecutive_failures).where(SourceRow.id == source_id)) or 0
-    )
+def record_poll(session: Session, source_id: int, record: PollRecord, *, now: datetime) -> str:
+    """Store a poll's outcome on the source; returns the status the source had before."""
+    row = session.get(SourceRow, source_id)
+    assert row is not None
+    previous = row.status
+    row.last_polled_at = now
+    row.next_poll_at = record.next_poll_at
+    if record.status != previous:
+        row.status, row.status_since = record.status, now
+    row.status_reason = record.reason[:2000]
+    row.consecutive_failures = 0 if record.status == "ok" else row.consecutive_failures + 1
+    if record.succeeded:
+        row.last_success_at = now
+        row.etag, row.last_modified = record.etag, record.last_modified
+        if record.items is not None:
+            row.items_last_poll = record.items
+            row.dated_share = record.dated_share
+            row.layout_fingerprint = record.fingerprint or row.layout_fingerprint
+        if record.detected_kind:
+            row.detected_kind = record.detected_kind
+    if record.status in ("blocked", "failing"):
+        row.last_error = record.reason[:2000]
+    elif record.status == "ok":
+        row.last_error = ""
+    return previous
 
 
 def source_has_articles(session: Session, source_id: int) -> bool:
@@ -363,6 +362,16 @@ def recent_articles(
 
 def new_event_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)
+
+
+def ops_alert_subscribers(session: Session) -> list[SubscriberRow]:
+    return list(
+        session.scalars(
+            select(SubscriberRow).where(
+                SubscriberRow.enabled.is_(True), SubscriberRow.ops_alerts.is_(True)
+            )
+        )
+    )
 
 
 def instant_subscribers(session: Session, source_name: str) -> list[SubscriberRow]:

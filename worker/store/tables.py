@@ -68,6 +68,11 @@ class SourceRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     items_last_poll: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    status_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dated_share: Mapped[float | None] = mapped_column(nullable=True)
+    layout_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    detected_kind: Mapped[str] = mapped_column(String(16), default="")
 
 
 class ArticleRow(Base):
@@ -87,6 +92,7 @@ class ArticleRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     images: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
     etag: Mapped[str] = mapped_column(Text, default="")
@@ -123,6 +129,7 @@ class SubscriberRow(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ops_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DeliveryRow(Base):
