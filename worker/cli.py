@@ -260,19 +260,15 @@ def status(ctx: click.Context) -> None:
     setup(config)
     report = collect_status(get_runtime())
     table = Table(
-        "source",
-        "kind",
-        "status",
-        "articles",
-        "last success",
-        "failures",
-        "next poll",
-        "last error",
-        title="sources",
-    )
+        "source", "kind", "status", "articles", "last poll found", "last success", "failures",
+        "next poll", title="sources",
+    )  # fmt: skip
     for row in report.sources:
-        table.add_row(*row)
+        table.add_row(*row[:-1])
     console.print(table)
+    for row in report.sources:
+        if row[-1]:
+            console.print(f"{row[0]}: {row[2]} — {row[-1]}", highlight=False)
     console.print(f"ingest queue: {report.pending or 'empty'}")
     console.print(f"deliveries: {report.deliveries or 'none'}")
     console.print(f"feeds: {report.feeds}")

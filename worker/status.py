@@ -24,6 +24,12 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 
 
+def _items(items: int, dated_share: float | None) -> str:
+    if dated_share is None:
+        return str(items)
+    return f"{items} ({dated_share:.0%} dated)"
+
+
 def collect_status(rt: Runtime) -> StatusReport:
     with rt.session() as session:
         counts = dict(
@@ -34,13 +40,14 @@ def collect_status(rt: Runtime) -> StatusReport:
         rows: list[tuple[str, ...]] = [
             (
                 row.name,
-                row.kind,
+                f"{row.kind} → {row.detected_kind}" if row.detected_kind else row.kind,
                 row.status if row.enabled else "disabled",
                 str(counts.get(row.id, 0)),
+                _items(row.items_last_poll, row.dated_share),
                 _when(row.last_success_at),
                 str(row.consecutive_failures),
                 _when(row.next_poll_at),
-                row.last_error[:120],
+                row.status_reason or row.last_error,
             )
             for row in session.scalars(select(SourceRow).order_by(SourceRow.name))
         ]

@@ -48,6 +48,14 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.close_connection = True
+        elif self.path in ("/412", "/521"):
+            challenge = (
+                b"<html><script>document.cookie='__jsl_clearance=1700000000.1|0|abc';"
+                b"location.reload();</script></html>"
+            )
+            self._send(int(self.path[1:]), challenge)
+        elif self.path == "/empty-list":
+            self._send(200, "<html><body><div class='news-list'></div></body></html>".encode())
         elif self.path == "/malformed.xml":
             self._send(
                 200, b"<?xml version='1.0'?><rss><channel><item><title>x</ti", "application/xml"

@@ -1,0 +1,571 @@
+"""Shared readers for the list fragments of Chinese government CMS pages (Hanweb, JPaaS, TRS).
+
+Turns an HTML fragment (a Hanweb ``<record>``, a JPaaS ``data.html``, a whole TRS list page)
+into ``Discovered`` items: each link's "row" (the ``li``/``tr``/``dd``/``div`` holding it) gives
+the full title (``title`` attribute vs. truncated text) and the date written beside the link.
+Also holds URL classifiers (attachments, navigation) and a tolerant reader of JavaScript
+object literals found in page scripts. This module must not fetch anything or touch the
+database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import lxml.etree
+import lxml.html
+
+from worker.dates import find_date, parse_date
+from worker.models import Discovered
+from worker.sources.base import make_absolute, normalize_space
+
+__all__ = [
+    "LinkRow",
+    "find_link_rows",
+    "is_attachment_url",
+    "is_content_link",
+    "parse_document",
+    "parse_js_object",
+    "parse_link_items",
+    "rows_to_items",
+    "select_main_rows",
+]
+
+ELLIPSIS = ".…。 \u3000"
+DATE_WRAPPERS = "[]【】()（）〔〕「」<>《》 \u3000"
+# Elements that end a list row: climbing from a link stops at the first of these.
+ROW_TAGS = frozenset({"li", "tr", "dd", "dt"})
+# Elements that never hold a row's text.
+SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "textarea", "select"})
+# A container whose text outside the link is longer than this is not a list row
+# (unless it is an li/tr/dd): its dates would belong to something else.
+ROW_MAX_OUTSIDE_CHARS = 200
+# How many following siblings are searched for the date of a link without a row.
+SIBLING_SEARCH = 4
+
+DATE_SHAPE_RE = re.compile(
+    r"^(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*[日号]?"
+    r"|\d{1,2}\s*-\s*\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*[日号])"
+    r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?$"
+)
+# A date split over two elements: a big day number beside "2022-10" (or the reverse).
+SPLIT_DAY_LAST_RE = re.compile(
+    r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s+(\d{1,2})(?![\d:/.-])"
+)
+SPLIT_DAY_FIRST_RE = re.compile(
+    r"(?<![\d:/.-])(\d{1,2})\s+(\d{4})\s*[-/.年]\s*(\d{1,2})(?![\d/.-])"
+)
+HANWEB_URL_DATE_RE = re.compile(r"/art/(\d{4})/(\d{1,2})/(\d{1,2})/art_")
+TRS_URL_DATE_RE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
+
+ATTACHMENT_EXTENSIONS = frozenset(
+    "pdf doc docx xls xlsx ppt pptx wps et dps ofd zip rar 7z gz tar txt csv rtf "
+    "jpg jpeg png gif bmp tif tiff webp svg mp3 mp4 avi flv wmv mov swf apk exe".split()
+)
+ATTACHMENT_PATH_RE = re.compile(
+    r"/module/download/|downfile\.jsp|/download(?:file)?\.(?:jsp|do|aspx?|php)",
+    re.IGNORECASE,
+)
+ATTACHMENT_QUERY_RE = re.compile(
+    r"(?:^|&)(?:filename|file|fileName)=[^&]*\.([a-z0-9]{2,4})(?:&|$)", re.IGNORECASE
+)
+NAVIGATION_PATH_RE = re.compile(
+    r"(?:^|/)(?:index|default|list|more)(?:_\d+)?\.(?:s?html?|jsp|aspx?|php)$"
+    r"|/col/col\d+(?:/|$)|/module/|dataproxy\.jsp$|/(?:search|login|rss)(?:/|\.|$)",
+    re.IGNORECASE,
+)
+
+DateReader = Callable[[str], datetime | None]
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """One link of a list and the element standing for its row (the link itself if none)."""
+
+    link: lxml.html.HtmlElement
+    row: lxml.html.HtmlElement
+    url: str
+
+
+# --- URL classifiers ----------------------------------------------------------------------
+
+
+def is_attachment_url(url: str) -> bool:
+    """Tell whether ``url`` names a file download (PDF, DOC, image…) rather than a page."""
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    extension = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    if extension in ATTACHMENT_EXTENSIONS:
+        return True
+    if ATTACHMENT_PATH_RE.search(path):
+        return True
+    return ATTACHMENT_QUERY_RE.search(unquote(parts.query)) is not None
+
+
+def is_content_link(url: str) -> bool:
+    """Tell whether ``url`` may be an article: not an attachment, a column index or a site root."""
+    if is_attachment_url(url):
+        return False
+    parts = urlsplit(url)
+    path = parts.path
+    if path in ("", "/") or path.endswith("/"):
+        return False
+    return NAVIGATION_PATH_RE.search(path) is None
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def parse_document(text: str) -> lxml.html.HtmlElement | None:
+    """Parse an HTML page or fragment leniently; ``None`` when there is nothing to parse."""
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
+    if not text.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+def parse_link_items(
+    fragment_html: str,
+    base_url: str,
+    *,
+    tz: tzinfo,
+    now: datetime | None = None,
+    is_article: Callable[[str], bool] | None = None,
+) -> list[Discovered]:
+    """Read every linked row of an HTML fragment (or page) into items, deduplicated by URL.
+
+    URLs are absolute without fragment; the title is the longer of the link's ``title``
+    attribute and its text (a trailing ``...``/``…`` does not count); the date is read from
+    the row's text outside the link (``2022-10-08``, ``[10-08]`` with the year inferred,
+    ``2022年10月8日``…). ``is_article`` filters out navigation or attachment links.
+    """
+    document = parse_document(fragment_html)
+    if document is None:
+        return []
+    rows = find_link_rows(document, find_base_url(document, base_url), is_article=is_article)
+    return rows_to_items(rows, tz=tz, now=now)
+
+
+def find_base_url(document: lxml.html.HtmlElement, page_url: str) -> str:
+    """The URL relative links resolve against: ``<base href>`` if present, else the page URL."""
+    for base in document.iterfind(".//base[@href]"):
+        href = str(base.get("href", "")).strip()
+        if href:
+            return urljoin(page_url, href)
+    return page_url
+
+
+def find_link_rows(
+    document: lxml.html.HtmlElement,
+    base_url: str,
+    *,
+    is_article: Callable[[str], bool] | None = None,
+) -> list[LinkRow]:
+    """Every accepted link in document order, each with its row element."""
+    links: list[tuple[lxml.html.HtmlElement, str]] = []
+    for link in document.iter("a"):
+        url = make_absolute(str(link.get("href", "")), base_url, keep_fragment=False)
+        if url and (is_article is None or is_article(url)):
+            links.append((link, url))
+    urls_of = {id(link): url for link, url in links}
+    boundary = find_boundary(document)
+    return [LinkRow(link, find_row(link, url, urls_of, boundary), url) for link, url in links]
+
+
+def find_boundary(document: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The element rows never climb past: the ``<body>`` when there is one."""
+    body = document.find("body")
+    return body if body is not None else document
+
+
+def find_row(
+    link: lxml.html.HtmlElement,
+    url: str,
+    urls_of: dict[int, str],
+    boundary: lxml.html.HtmlElement,
+) -> lxml.html.HtmlElement:
+    """Climb from the link to the largest ancestor that holds no other accepted link.
+
+    Stops at the first ``li``/``tr``/``dd``, at the boundary, and before a container whose
+    text outside the link is too long to be a list row.
+    """
+    row = link
+    element = link.getparent()
+    while element is not None:
+        if any(urls_of.get(id(a), url) != url for a in element.iter("a")):
+            break
+        if element is boundary:
+            return element if element.tag != "body" or row is link else row
+        if element.tag not in ROW_TAGS and outside_length(element, link) > ROW_MAX_OUTSIDE_CHARS:
+            break
+        row = element
+        if element.tag in ROW_TAGS:
+            break
+        element = element.getparent()
+    return row
+
+
+def outside_length(element: lxml.html.HtmlElement, link: lxml.html.HtmlElement) -> int:
+    """Characters of visible text in ``element`` outside ``link``."""
+    return len(normalize_space(" ".join(iter_text_outside(element, link))))
+
+
+def iter_text_outside(
+    element: lxml.html.HtmlElement, link: lxml.html.HtmlElement | None
+) -> Iterator[str]:
+    """The text pieces of ``element`` in order, skipping ``link``, scripts and comments."""
+    if element is link:
+        return
+    if not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
+        return
+    if element.text:
+        yield element.text
+    for child in element:
+        yield from iter_text_outside(child, link)
+        if child.tail:
+            yield child.tail
+
+
+def rows_to_items(
+    rows: list[LinkRow], *, tz: tzinfo, now: datetime | None = None
+) -> list[Discovered]:
+    """Turn link rows into items, one per URL in first-seen order.
+
+    When a URL appears more than once (an image link and a text link), the longer title and
+    the first date found win.
+    """
+    merged: dict[str, Discovered] = {}
+    for row in rows:
+        item = read_row(row, tz=tz, now=now)
+        previous = merged.get(item.url)
+        merged[item.url] = item if previous is None else merge_items(previous, item)
+    return list(merged.values())
+
+
+def merge_items(first: Discovered, second: Discovered) -> Discovered:
+    """Keep ``first``'s place; take the fuller title and the first known date."""
+    title = first.title
+    if len(second.title.rstrip(ELLIPSIS)) > len(title.rstrip(ELLIPSIS)):
+        title = second.title
+    return Discovered(
+        url=first.url,
+        title=title,
+        published_at=first.published_at or second.published_at,
+    )
+
+
+def read_row(row: LinkRow, *, tz: tzinfo, now: datetime | None) -> Discovered:
+    """Read the title and date of one link row."""
+
+    def read(text: str) -> datetime | None:
+        return parse_date(text, tz, now=now)
+
+    date_elements = find_date_elements(row.link, read)
+    title = read_title(row.link, date_elements)
+    published = (
+        find_row_date(row, tz=tz, now=now)
+        or read_first_date(date_elements, read)
+        or read_url_date(row.url, tz)
+    )
+    return Discovered(url=row.url, title=title, published_at=published)
+
+
+# --- titles -------------------------------------------------------------------------------
+
+
+def read_title(
+    link: lxml.html.HtmlElement, date_elements: list[lxml.html.HtmlElement] | None = None
+) -> str:
+    """The longer of the link's ``title`` attribute and its text (dates inside it left out).
+
+    A trailing ellipsis of cut text does not count towards its length.
+    """
+    skip = {id(element) for element in date_elements or []}
+    text = normalize_space("".join(iter_title_text(link, skip)))
+    attribute = normalize_space(str(link.get("title", "")))
+    if not attribute:
+        images = [normalize_space(str(img.get("alt", ""))) for img in link.iter("img")]
+        attribute = next((alt for alt in images if alt), "")
+    return attribute if len(attribute) > len(text.rstrip(ELLIPSIS)) else text
+
+
+def iter_title_text(element: lxml.html.HtmlElement, skip: set[int]) -> Iterator[str]:
+    """The link's text, leaving out skipped (date) elements and scripts."""
+    if id(element) in skip or not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
+        return
+    if element.text:
+        yield element.text
+    for child in element:
+        yield from iter_title_text(child, skip)
+        if child.tail:
+            yield child.tail
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+def looks_like_date(text: str) -> str:
+    """``text`` without brackets when it is just a date (``[10-08]``, ``2022年10月8日``), else ''."""
+    stripped = normalize_space(text).strip(DATE_WRAPPERS)
+    return stripped if stripped and DATE_SHAPE_RE.match(stripped) else ""
+
+
+def find_date_elements(
+    link: lxml.html.HtmlElement, read: DateReader
+) -> list[lxml.html.HtmlElement]:
+    """Elements inside the link whose whole text is a date (``<a>…<span>2022-10-08</span></a>``)."""
+    found: list[lxml.html.HtmlElement] = []
+    for element in link.iterdescendants():
+        if not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
+            continue
+        text = looks_like_date(element.text_content())
+        if text and read(text) is not None and not any(e in found for e in element.iterancestors()):
+            found.append(element)
+    return found
+
+
+def read_first_date(elements: list[lxml.html.HtmlElement], read: DateReader) -> datetime | None:
+    """The date of the first element that holds one."""
+    for element in elements:
+        value = read(looks_like_date(element.text_content()))
+        if value is not None:
+            return value
+    return None
+
+
+def find_row_date(row: LinkRow, *, tz: tzinfo, now: datetime | None) -> datetime | None:
+    """The date written in the row outside the link, else in the siblings right after it."""
+    pieces = list(iter_text_outside(row.row, row.link)) if row.row is not row.link else []
+    found = read_pieces_date(pieces, tz=tz, now=now)
+    if found is not None or row.row is not row.link:
+        return found
+    return read_pieces_date(list(iter_following_text(row.link)), tz=tz, now=now)
+
+
+def iter_following_text(link: lxml.html.HtmlElement) -> Iterator[str]:
+    """Text right after a link that has no row of its own, up to the next link."""
+    if link.tail:
+        yield link.tail
+    for count, sibling in enumerate(link.itersiblings()):
+        if count >= SIBLING_SEARCH or not isinstance(sibling.tag, str):
+            return
+        if sibling.tag == "a" or sibling.find(".//a") is not None:
+            return
+        yield from iter_text_outside(sibling, None)
+        if sibling.tail:
+            yield sibling.tail
+
+
+def read_pieces_date(pieces: list[str], *, tz: tzinfo, now: datetime | None) -> datetime | None:
+    """A labelled date (``发布日期：…``), else a piece that is just a date, else any date."""
+    text = normalize_space(" ".join(pieces))
+    if not text:
+        return None
+    labelled = find_date(text, tz, now=now, require_label=True)
+    if labelled is not None:
+        return labelled
+    for piece in pieces:
+        shaped = looks_like_date(piece)
+        value = parse_date(shaped, tz, now=now) if shaped else None
+        if value is not None:
+            return value
+    return find_date(text, tz, now=now) or read_split_date(text, tz)
+
+
+def read_split_date(text: str, tz: tzinfo) -> datetime | None:
+    """A day written apart from its year and month: ``08 2022-10`` or ``2022-10 08``."""
+    for pattern, order in ((SPLIT_DAY_LAST_RE, (0, 1, 2)), (SPLIT_DAY_FIRST_RE, (1, 2, 0))):
+        match = pattern.search(text)
+        if match is None:
+            continue
+        groups = match.groups()
+        year, month, day = (int(groups[i]) for i in order)
+        try:
+            return datetime(year, month, day, tzinfo=tz)
+        except ValueError:
+            continue
+    return None
+
+
+def read_url_date(url: str, tz: tzinfo) -> datetime | None:
+    """The day a Hanweb (``/art/2022/10/8/art_…``) or TRS (``t20221008_…``) URL carries."""
+    for pattern in (HANWEB_URL_DATE_RE, TRS_URL_DATE_RE):
+        match = pattern.search(urlsplit(url).path)
+        if match is not None:
+            year, month, day = (int(part) for part in match.groups())
+            try:
+                return datetime(year, month, day, tzinfo=tz)
+            except ValueError:
+                return None
+    return None
+
+
+# --- picking the main list of a page ------------------------------------------------------
+
+
+def row_signature(row: LinkRow) -> tuple[str, str, str, str]:
+    """The shape of a row: its tag and class, and its parent's."""
+    parent = row.row.getparent()
+    return (
+        str(row.row.tag),
+        normalize_space(str(row.row.get("class", ""))),
+        str(parent.tag) if parent is not None else "",
+        normalize_space(str(parent.get("class", ""))) if parent is not None else "",
+    )
+
+
+def select_main_rows(rows: list[LinkRow]) -> list[LinkRow]:
+    """Keep the rows shaped like the page's main list, dropping small side lists.
+
+    Rows are grouped by shape (tag and class of the row and its parent); groups at least
+    half as large as the largest are kept, in document order.
+    """
+    if not rows:
+        return []
+    counts = Counter(row_signature(row) for row in rows)
+    largest = max(counts.values())
+    keep = {signature for signature, count in counts.items() if count * 2 >= largest}
+    return [row for row in rows if row_signature(row) in keep]
+
+
+# --- JavaScript object literals -----------------------------------------------------------
+
+
+class JsReader:
+    """A tolerant reader of one JavaScript object literal (``{col:1, path:'/', …}``).
+
+    Quoted strings (single or double), numbers, ``true``/``false``/``null``, nested objects
+    and arrays are read; any other expression is kept as its source text.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\u3000":
+            self.pos += 1
+
+    def peek(self) -> str:
+        self.skip_space()
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def read_value(self) -> Any:
+        char = self.peek()
+        if char == "{":
+            return self.read_object()
+        if char == "[":
+            return self.read_array()
+        if char in "'\"":
+            return self.read_string()
+        return self.read_bare()
+
+    def read_object(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        self.pos += 1
+        while True:
+            char = self.peek()
+            if char in ("}", ""):
+                self.pos += 1
+                return result
+            if char == ",":
+                self.pos += 1
+                continue
+            key = self.read_string() if char in "'\"" else self.read_key()
+            if self.peek() != ":":
+                self.skip_to_separator()
+                continue
+            self.pos += 1
+            result[key] = self.read_value()
+
+    def read_array(self) -> list[Any]:
+        result: list[Any] = []
+        self.pos += 1
+        while True:
+            char = self.peek()
+            if char in ("]", ""):
+                self.pos += 1
+                return result
+            if char == ",":
+                self.pos += 1
+                continue
+            result.append(self.read_value())
+
+    def read_key(self) -> str:
+        match = re.compile(r"[\w$]+").match(self.text, self.pos)
+        if match is None:
+            self.pos += 1
+            return ""
+        self.pos = match.end()
+        return match.group(0)
+
+    def read_string(self) -> str:
+        quote = self.text[self.pos]
+        self.pos += 1
+        out: list[str] = []
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char == "\\" and self.pos + 1 < len(self.text):
+                out.append(self.read_escape())
+                continue
+            self.pos += 1
+            if char == quote:
+                break
+            out.append(char)
+        return "".join(out)
+
+    def read_escape(self) -> str:
+        char = self.text[self.pos + 1]
+        self.pos += 2
+        if char == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", self.text[self.pos : self.pos + 4]):
+            code = int(self.text[self.pos : self.pos + 4], 16)
+            self.pos += 4
+            return chr(code)
+        return {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(char, char)
+
+    def read_bare(self) -> Any:
+        start = self.pos
+        self.skip_to_separator()
+        raw = self.text[start : self.pos].strip()
+        if re.fullmatch(r"-?\d+", raw):
+            return int(raw)
+        if re.fullmatch(r"-?\d+\.\d+", raw):
+            return float(raw)
+        return {"true": True, "false": False, "null": None}.get(raw, raw)
+
+    def skip_to_separator(self) -> None:
+        """Move to the next ``,`` or closing bracket at this nesting depth."""
+        depth = 0
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char in "'\"":
+                self.read_string()
+                continue
+            if char in "{[(":
+                depth += 1
+            elif char in "}])":
+                if depth == 0:
+                    return
+                depth -= 1
+            elif char == "," and depth == 0:
+                return
+            self.pos += 1
+
+
+def parse_js_object(text: str) -> dict[str, Any] | None:
+    """Read the first JavaScript object literal in ``text``; None when there is none."""
+    start = text.find("{")
+    if start < 0:
+        return None
+    reader = JsReader(text)
+    reader.pos = start
+    return reader.read_object()
