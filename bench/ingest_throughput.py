@@ -13,6 +13,7 @@ PostgreSQL databases behind (everything it starts is stopped in ``finally`` bloc
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -101,6 +102,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds allowed per run")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument(
+        "--code",
+        choices=("head", "live"),
+        default="head",
+        help="run herald from a snapshot of the committed worker/ (head) or the working tree",
+    )
     parser.add_argument("--keep-logs", type=Path, default=None, help="copy run logs here")
     args = parser.parse_args(argv)
     unknown = set(args.modes.split(",")) - set(MODES)
@@ -230,10 +237,24 @@ class PostgresCounter:
 # --- processes --------------------------------------------------------------------------------
 
 
+CODE_PATH: list[str] = []  # a folder holding the worker/ package to run, when snapshotted
+
+
+def snapshot_worker(target: Path, commit: str) -> str:
+    """Extract worker/ as of ``commit`` into ``target`` (read-only for the repository)."""
+    archive = subprocess.run(
+        ["git", "archive", commit, "worker"], cwd=ROOT, capture_output=True, check=True, timeout=60
+    )
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True, timeout=60)
+    return str(target)
+
+
 def herald_env(config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
     env["HERALD_CONFIG"] = str(config)
     env["PYTHONUNBUFFERED"] = "1"
+    if CODE_PATH:
+        env["PYTHONPATH"] = os.pathsep.join([*CODE_PATH, env.get("PYTHONPATH", "")]).rstrip(":")
     return env
 
 
@@ -519,6 +540,25 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def run_git(*args: str) -> str:
+    """Output of a read-only git command in the repository ("" if git fails)."""
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip()
+
+
+def hash_worker(root: Path) -> str:
+    """SHA-256 over the worker/ Python files under ``root`` (names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted((root / "worker").rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def format_table(summary: dict[str, dict[str, Any]], runs: int) -> str:
     header = (
         "| mode | articles/s (wall) | wall s | 1st article at s | first→last s "
@@ -549,7 +589,25 @@ def to_json(value: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    commit = run_git("rev-parse", "HEAD")
+    code: dict[str, Any] = {"commit": commit}
+    with tempfile.TemporaryDirectory(prefix="herald-bench-code-") as snapshot:
+        if args.code == "head":
+            if not commit:
+                sys.exit("snapshot: git rev-parse HEAD failed (use --code live)")
+            CODE_PATH[:] = [snapshot_worker(Path(snapshot), commit)]
+            code["source"] = f"git archive {commit[:12]} worker"
+        else:
+            code["source"] = "working tree"
+            code["worker_changes"] = run_git("status", "--porcelain", "--", "worker").splitlines()
+        return run_all(args, code)
+
+
+def run_all(args: argparse.Namespace, code: dict[str, Any]) -> int:
     modes = [m for m in MODES if m in args.modes.split(",")]
+    load_before = os.getloadavg()
+    code_root = Path(CODE_PATH[0]) if CODE_PATH else ROOT
+    code["worker_sha256"] = hash_worker(code_root)
     runs: dict[str, list[RunResult]] = {mode: [] for mode in modes}
     for index in range(1, args.runs + 1):
         for mode in modes:  # interleaved, so slow drift of the machine hits every mode alike
@@ -560,10 +618,18 @@ def main(argv: list[str] | None = None) -> int:
             if not result.ok:
                 print(result.error, file=sys.stderr, flush=True)
     summary = {mode: summarise(results) for mode, results in runs.items()}
+    code["changed_during_run"] = hash_worker(code_root) != code["worker_sha256"]
+    if code["changed_during_run"]:
+        print("warning: worker/ changed while the benchmark ran", file=sys.stderr)
     report = {
         "benchmark": "ingest_throughput",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
+        "machine": {
+            **machine_info(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+        },
+        "code": code,
         "params": {
             "articles": args.articles,
             "page_size": args.page_size,

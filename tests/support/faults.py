@@ -55,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._send(int(self.path[1:]), challenge)
         elif self.path == "/empty-list":
-            self._send(200, "<html><body><div class='news-list'></div></body></html>".encode())
+            self._send(200, b"<html><body><div class='news-list'></div></body></html>")
         elif self.path == "/malformed.xml":
             self._send(
                 200, b"<?xml version='1.0'?><rss><channel><item><title>x</ti", "application/xml"
