@@ -74,3 +74,31 @@ def test_feeds_build_and_status_on_an_empty_store(tmp_path: Path, site: DemoSite
     status = runner.invoke(main, ["--config", str(path), "status"])
     assert status.exit_code == 0, status.output
     assert "cases" in status.output and "new" in status.output
+
+
+def test_sources_backfill_imports_older_pages_silently(tmp_path: Path) -> None:
+    from tests.conftest import webhook_subscriber
+    from worker.demo.receiver import WebhookReceiver
+
+    with DemoSite(articles=35, page_size=10) as demo, WebhookReceiver() as hook:
+        path = write_config(
+            tmp_path,
+            sources=site_source(demo, backfill=1),
+            subscribers=webhook_subscriber(hook.url()),
+        )
+        runner = CliRunner()
+        first = runner.invoke(
+            main, ["--config", str(path), "sources", "backfill", "cases", "--pages", "2"]
+        )
+        assert first.exit_code == 0, first.output
+        assert "20 items on 2 page(s)" in first.output and "'new': 20" in first.output
+        second = runner.invoke(
+            main, ["--config", str(path), "sources", "backfill", "cases", "--pages", "4"]
+        )
+        assert second.exit_code == 0, second.output
+        assert "35 items on 4 page(s)" in second.output and "'new': 15" in second.output
+        assert hook.messages() == []  # a backfill notifies nobody
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "herald.db") as conn:
+            assert conn.execute("select count(*) from articles").fetchone() == (35,)

@@ -158,6 +158,48 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         )
 
 
+@sources.command("backfill")
+@click.argument("name")
+@click.option("--pages", default=5, show_default=True, help="List pages to walk.")
+@click.pass_context
+def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
+    """Import older articles of a source (store and feeds; nobody is notified)."""
+    from rich.progress import Progress
+
+    from worker.embedded import setup
+    from worker.ingest import ingest_item
+    from worker.poll import poll_source
+    from worker.publish import build_feeds
+    from worker.runtime import get_runtime
+    from worker.store import queries
+
+    config = _load(ctx)
+    if name not in {s.name for s in config.sources}:
+        err_console.print(f"[red]error:[/red] no source named {name!r} in {config.path}")
+        sys.exit(2)
+    setup(config)
+    rt = get_runtime()
+    with rt.session() as session:
+        row = queries.source_by_name(session, name)
+        assert row is not None
+        source_id = row.id
+    report = poll_source(rt, source_id, max_pages=pages, notify=False)
+    if report.status in ("blocked", "failing"):
+        err_console.print(f"[red]failed:[/red] {report.error}")
+        sys.exit(1)
+    outcomes: dict[str, int] = {}
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"{name}: {report.found} items found", total=len(report.queued))
+        for pending_id in report.queued:
+            outcome = ingest_item(rt, pending_id).outcome
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            progress.advance(task)
+    build_feeds(rt)
+    console.print(
+        f"{name}: {report.found} items on {pages} page(s); ingested {outcomes or 'nothing new'}"
+    )
+
+
 @main.command()
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

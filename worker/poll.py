@@ -57,11 +57,17 @@ class _State:
 
 
 def poll_source(
-    rt: Runtime, source_id: int, *, now: datetime | None = None, max_pages: int | None = None
+    rt: Runtime,
+    source_id: int,
+    *,
+    now: datetime | None = None,
+    max_pages: int | None = None,
+    notify: bool | None = None,
 ) -> PollReport:
     """Poll one source once; failures are recorded on the source, never raised.
 
-    ``max_pages`` overrides the configured pages (``backfill`` on the first poll, else ``pages``).
+    ``max_pages`` overrides the configured pages (``backfill`` on the first poll, else ``pages``)
+    and makes the fetch unconditional; ``notify`` overrides whether new items are announced.
     """
     now = now or datetime.now(UTC)
     state = _read_state(rt, source_id)
@@ -90,7 +96,9 @@ def poll_source(
         return _record_failure(rt, source, state, wrapped, now)
     if discovery.not_modified:
         return _record_not_modified(rt, source, state, discovery, now)
-    return _record_listing(rt, source, state, discovery, now)
+    if notify is None:
+        notify = source.notify_existing or not state.first_poll
+    return _record_listing(rt, source, state, discovery, now, notify=notify)
 
 
 def _read_state(rt: Runtime, source_id: int) -> _State | None:
@@ -111,7 +119,13 @@ def _read_state(rt: Runtime, source_id: int) -> _State | None:
 
 
 def _record_listing(
-    rt: Runtime, source: SourceConfig, state: _State, discovery: Discovery, now: datetime
+    rt: Runtime,
+    source: SourceConfig,
+    state: _State,
+    discovery: Discovery,
+    now: datetime,
+    *,
+    notify: bool,
 ) -> PollReport:
     items = [_canonical(item) for item in discovery.items]
     verdict = assess_poll(
@@ -121,7 +135,6 @@ def _record_listing(
         previous_items=state.items_last_poll,
         previous_fingerprint=state.fingerprint,
     )
-    notify = source.notify_existing or not state.first_poll
     record = queries.PollRecord(
         status=verdict.status,
         reason=verdict.reason,

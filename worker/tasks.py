@@ -69,7 +69,7 @@ def sweep(force_sources: bool = False) -> dict[str, int]:
     for chunk in _chunks(work.deliveries, DELIVERY_BATCH):
         _enqueue(deliver, chunk)
     if work.feeds_stale:
-        _enqueue(build_feeds)
+        _schedule_feeds(rt)
     return {
         "sources": len(work.sources),
         "pending_items": len(work.pending_items),
