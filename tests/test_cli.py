@@ -71,9 +71,9 @@ def test_feeds_build_and_status_on_an_empty_store(tmp_path: Path, site: DemoSite
         "all.atom", "all.json", "all.xml",
         "sources/cases.atom", "sources/cases.json", "sources/cases.xml",
     ]  # fmt: skip
-    status = runner.invoke(main, ["--config", str(path), "status"])
+    status = runner.invoke(main, ["--config", str(path), "status"], env={"COLUMNS": "200"})
     assert status.exit_code == 0, status.output
-    assert "cases" in status.output and "new" in status.output
+    assert "cases" in status.output and "not started" in status.output
 
 
 def test_sources_backfill_imports_older_pages_silently(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ body = "#zoom"
 name = "ops-hook"
 channel = "webhook"
 url = "https://example.org/hooks/herald"
-secret = "whsec_abc"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 mode = "instant"
 sources = []
 """
@@ -112,6 +112,25 @@ def test_init_writes_an_example_that_loads(tmp_path: Path) -> None:
         ('url = "https://www.example.gov.cn/news/index.html"', 'url = "ftp://x"', "sources[0].url"),
         ("sources = []", 'sources = ["nope"]', "subscribers[0].sources: no source named 'nope'"),
         ("[network]", "[netwrok]", "netwrok: unknown section"),
+        (
+            'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"',
+            'secret = "whsec_abc"',
+            "subscribers[0].secret: webhook: secret after 'whsec_' is not valid base64",
+        ),
+        ('item = "div.news-list div.item"', 'item = "div[["', "sources[0].list.item: invalid CSS"),
+        ('body = "#zoom"', 'body = "#zoom >"', "sources[0].article.body: invalid CSS selector"),
+        (
+            'database_url = "sqlite:///data/herald.db"',
+            'database_url = "mysql://x/y"',
+            "herald.database_url: expected sqlite:///PATH or postgresql://",
+        ),
+        (
+            'database_url = "sqlite:///data/herald.db"',
+            'database_url = "sqlite:///:memory:"',
+            "herald.database_url: an in-memory SQLite database cannot be shared",
+        ),
+        ('broker_url = ""', 'broker_url = "kafka://x"', "herald.broker_url: expected"),
+        ('kind = "html"', 'kind = "feed"', 'sources[0].list: only for kind = "html"'),
     ],
 )
 def test_mistakes_name_the_file_and_key(tmp_path: Path, old: str, new: str, expected: str) -> None:

@@ -72,7 +72,7 @@ def test_blocked_and_degraded_sources_show_reasons_and_alert(
     assert alerts["waf412"]["type"] == "source.health"
     assert alerts["waf412"]["data"]["status"] == "blocked"
 
-    out = CliRunner().invoke(main, ["--config", str(path), "status"]).output
+    out = CliRunner().invoke(main, ["--config", str(path), "status"], env={"COLUMNS": "200"}).output
     assert "waf412: blocked — blocked by a JavaScript cookie challenge (HTTP 412)" in out
     assert "emptied: degraded — found no items on the list" in out
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.console import Console
@@ -220,8 +220,16 @@ def extract(
     from worker.fetch import FetchError, decode_body
     from worker.runtime import build_fetcher
 
-    config = load_config(ctx.obj.get("config_path"), required=False)
-    tz = ZoneInfo(timezone or config.herald.timezone)
+    try:
+        config = load_config(ctx.obj.get("config_path"), required=False)
+    except ConfigError as err:  # extract needs no sources: go on with the defaults
+        err_console.print(f"[yellow]warning:[/yellow] {err}; using default settings")
+        config = Config()
+    try:
+        tz = ZoneInfo(timezone or config.herald.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        err_console.print(f"[red]error:[/red] --timezone: unknown timezone {timezone!r}")
+        sys.exit(2)
     try:
         if target.startswith(("http://", "https://")):
             page = build_fetcher(config).get(target)
@@ -262,12 +270,11 @@ def feeds() -> None:
 @click.pass_context
 def feeds_build(ctx: click.Context) -> None:
     """Write RSS, Atom and JSON Feed files now."""
-    from worker.embedded import setup
     from worker.publish import build_feeds
-    from worker.runtime import get_runtime
+    from worker.runtime import configure, get_runtime
 
     config = _load(ctx)
-    setup(config)
+    configure(config)
     changed = build_feeds(get_runtime(), force=True)
     console.print(f"{len(changed)} feed file(s) written under {config.herald.feeds_dir}")
 
@@ -294,13 +301,20 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Sources' health, the ingest queue and the delivery ledger."""
-    from worker.embedded import setup
-    from worker.runtime import get_runtime
+    from worker.runtime import build_runtime
     from worker.status import collect_status
+    from worker.store.migrate import current_revision, head_revision
 
     config = _load(ctx)
-    setup(config)
-    report = collect_status(get_runtime())
+    rt = build_runtime(config, migrate=False)  # read-only: no migration, no config sync
+    if current_revision(rt.engine) != head_revision():
+        err_console.print(
+            f"database at {config.herald.database_url} is not initialised or not up to date: "
+            "run `herald db upgrade` (or `herald run`)"
+        )
+        sys.exit(1)
+    report = collect_status(rt)
+    rt.close()
     table = Table(
         "source", "kind", "status", "articles", "last poll found", "last success", "failures",
         "next poll", title="sources",

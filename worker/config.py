@@ -73,6 +73,7 @@ class SourceConfig:
     backfill: int = 1
     pages: int = 1
     notify_existing: bool = False
+    recheck: float = 86400.0
     list: ListSelectors | None = None
     article: ArticleSelectors | None = None
 
@@ -191,9 +192,39 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def _css(value: Any) -> str:
+    """A CSS selector that compiles ("" = not set)."""
+    from cssselect import SelectorError
+    from lxml.cssselect import CSSSelector
+
+    text = _string(value)
+    if text.strip():
+        try:
+            CSSSelector(text)
+        except (SelectorError, ValueError) as err:
+            raise ValueError(f"invalid CSS selector {text!r}: {err}") from None
+    return text
+
+
+def _database_url(value: Any) -> str:
+    text = _string(value)
+    if text in ("sqlite://", "sqlite:///:memory:"):
+        raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
+    if not re.match(r"^(sqlite:///.+|postgres(ql)?(\+psycopg)?://.+)$", text):
+        raise ValueError(f"expected sqlite:///PATH or postgresql://user@host/db, got {text!r}")
+    return text
+
+
+def _broker_url(value: Any) -> str:
+    text = _string(value)
+    if text and not re.match(r"^(rediss?|amqps?|pyamqp|sentinel)://", text):
+        raise ValueError(f'expected "" (embedded) or a redis:// URL, got {text!r}')
+    return text
+
+
 HERALD_KEYS: dict[str, Check] = {
-    "database_url": _string,
-    "broker_url": _string,
+    "database_url": _database_url,
+    "broker_url": _broker_url,
     "feeds_dir": _string,
     "base_url": _url,
     "timezone": _timezone,
@@ -219,9 +250,11 @@ SOURCE_KEYS: dict[str, Check] = {
     "backfill": _positive_int,
     "pages": _positive_int,
     "notify_existing": _bool,
+    "recheck": parse_duration,
 }
-LIST_KEYS: dict[str, Check] = {k: _string for k in ("item", "link", "title", "date", "next")}
-ARTICLE_KEYS: dict[str, Check] = {k: _string for k in ("title", "date", "body", "author")}
+LIST_KEYS: dict[str, Check] = {k: _css for k in ("item", "link", "title", "date", "next")}
+ARTICLE_KEYS: dict[str, Check] = {k: _css for k in ("title", "date", "body", "author")}
+LIST_KINDS = ("html",)
 SUBSCRIBER_KEYS: dict[str, Check] = {
     "name": _name,
     "channel": _choice(CHANNELS),
@@ -291,6 +324,8 @@ def _build_source(reader: _Reader, raw: Any, path: str) -> SourceConfig:
     data = reader.table(raw, path)
     list_sel = None
     if "list" in data:
+        if values["kind"] not in LIST_KINDS:
+            raise reader.fail(f"{path}.list", f'only for kind = "html", not {values["kind"]!r}')
         list_values = reader.fields(data["list"], f"{path}.list", LIST_KEYS, required=("item",))
         list_sel = ListSelectors(**list_values)
     article_sel = None
@@ -301,6 +336,17 @@ def _build_source(reader: _Reader, raw: Any, path: str) -> SourceConfig:
     if values["kind"] == "html" and list_sel is None:
         raise reader.fail(f"{path}.list", 'missing: kind = "html" needs [sources.list] with item')
     return SourceConfig(**values, list=list_sel, article=article_sel)
+
+
+def _check_secret(reader: _Reader, sub: SubscriberConfig, path: str) -> None:
+    if sub.channel != "webhook" or not sub.secret:
+        return
+    from worker.notify.webhook import decode_secret
+
+    try:
+        decode_secret(sub.secret)
+    except ValueError as err:
+        raise reader.fail(f"{path}.secret", f"{err} (expected whsec_ + base64)") from None
 
 
 def _unique(reader: _Reader, items: tuple[Any, ...], section: str) -> None:
@@ -347,6 +393,8 @@ def parse_config(
     )
     _unique(reader, sources, "sources")
     _unique(reader, subscribers, "subscribers")
+    for i, sub in enumerate(subscribers):
+        _check_secret(reader, sub, f"subscribers[{i}]")
     known = {s.name for s in sources}
     for i, sub in enumerate(subscribers):
         for name in sub.sources:
@@ -362,7 +410,7 @@ def _resolve_paths(settings: HeraldSettings, base_dir: Path) -> HeraldSettings:
         feeds_dir = base_dir / feeds_dir
     url = settings.database_url
     prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+    if url.startswith(prefix) and not url.startswith("sqlite:////"):
         url = prefix + str(base_dir / url[len(prefix) :])
     return HeraldSettings(**{**settings.__dict__, "feeds_dir": feeds_dir, "database_url": url})
 

@@ -42,9 +42,11 @@ class Known(Protocol):
     def id(self) -> int: ...
     @property
     def first_seen_at(self) -> datetime: ...
+    @property
+    def linked(self) -> bool: ...  # already listed by the source being polled
 
 
-Action = Literal["new", "recheck"]
+Action = Literal["new", "recheck", "link"]
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,18 @@ def plan_ingest(
     now: datetime,
     recheck_window: timedelta = RECHECK_WINDOW,
 ) -> list[Decision]:
-    """New items are ingested; known ones first seen within the window are checked for edits.
+    """New items are ingested; articles another source found first are linked to this one;
+    known ones first seen within the window are checked for edits; older ones are left alone.
 
-    Items must already carry canonical URLs. Older known items are left alone.
+    Items must already carry canonical URLs.
     """
     decisions: list[Decision] = []
     for item in items:
         found = known.get(item.url) or (known.get(item.guid) if item.guid else None)
         if found is None:
             decisions.append(Decision(item, "new"))
+        elif not found.linked:
+            decisions.append(Decision(item, "link", found.id))
         elif now - found.first_seen_at <= recheck_window:
             decisions.append(Decision(item, "recheck", found.id))
     return decisions

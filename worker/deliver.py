@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from worker.backoff import delivery_retry_delay
+from worker.backoff import DELIVERY_SCHEDULE, delivery_retry_delay
 from worker.notify import Outcome, Target, get_notifier
 from worker.runtime import Runtime
 from worker.store import queries
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0
 SEND_TIMEOUT = 15.0
+MAX_CLAIMS = len(DELIVERY_SCHEDULE) + 3  # the schedule, plus claims lost to dead workers
 
 
 def deliver_one(
@@ -29,7 +30,9 @@ def deliver_one(
     """Send one due delivery; returns delivered / retry / failed / skipped. Never raises on I/O."""
     now_fn = clock or (lambda: datetime.now(UTC))
     with rt.session() as session:
-        claimed = queries.claim_delivery(session, delivery_id, now=now_fn(), lease=LEASE_SECONDS)
+        claimed = queries.claim_delivery(
+            session, delivery_id, now=now_fn(), lease=LEASE_SECONDS, max_attempts=MAX_CLAIMS
+        )
     if claimed is None:
         return "skipped"
     target = Target(claimed.subscriber_name, claimed.channel, claimed.url, claimed.secret)

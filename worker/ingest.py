@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
-from sqlalchemy.orm import Session
-
 from worker.config import SourceConfig
 from worker.extract import ExtractError, extract_article
+from worker.fanout import fan_out_article
 from worker.fetch import Fetcher, FetchError
 from worker.models import Discovered, Extracted, discovered_from_dict
-from worker.notify import article_data
 from worker.runtime import Runtime
 from worker.sanitize import collect_images, html_to_text, make_summary, sanitize_html
 from worker.store import queries
@@ -26,10 +24,9 @@ from worker.store.tables import ArticleRow, SourceRow
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
-MAX_ATTEMPTS = 5
-RETRY_BASE = 60.0
+RETRY_DELAYS = (60.0, 300.0, 1800.0, 7200.0, 21600.0)  # then parked; revived when seen again
+MAX_CLAIMS = len(RETRY_DELAYS) + 3  # claims without an outcome (dead workers) count too
 FEED_CONTENT_MIN_CHARS = 200
-EVENT_ARTICLE_CREATED = "article.created"
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,9 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
     """Ingest one queued item; a failure is recorded on the item and retried, never raised."""
     now = now or datetime.now(UTC)
     with rt.session() as session:
-        row = queries.claim_pending_item(session, pending_id, now=now, lease=LEASE_SECONDS)
+        row = queries.claim_pending_item(
+            session, pending_id, now=now, lease=LEASE_SECONDS, max_attempts=MAX_CLAIMS
+        )
         if row is None:
             return IngestReport("skipped")
         item = discovered_from_dict(row.item)
@@ -75,6 +74,8 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
         return _record_failure(rt, pending_id, item, wrapped, attempts, now)
     if page.extracted is None:
         with rt.session() as session:
+            if row.known_article_id:
+                queries.mark_checked(session, row.known_article_id, now)
             queries.finish_pending_item(session, pending_id)
         return IngestReport("unchanged", row.known_article_id)
     return _store(rt, pending_id, source, item, page, notify=notify, now=now)
@@ -161,29 +162,12 @@ def _store(
         )
         deliveries: list[int] = []
         if outcome == "new" and notify:
-            deliveries = _fan_out(session, article_id, source.name, now)
+            deliveries = fan_out_article(session, article_id, source.name, now)
         if outcome != "unchanged":
             queries.bump_counter(session, queries.FEEDS_GENERATION)
         queries.finish_pending_item(session, pending_id)
     log.info("ingest: %s %s", outcome, item.url, extra={"source": source.name})
     return IngestReport(outcome, article_id, deliveries)
-
-
-def _fan_out(session: Session, article_id: int, source_name: str, now: datetime) -> list[int]:
-    subscribers = queries.instant_subscribers(session, source_name)
-    if not subscribers:
-        return []
-    article = queries.get_article(session, article_id)
-    assert article is not None
-    return queries.create_deliveries(
-        session,
-        event_key=f"{EVENT_ARTICLE_CREATED}:{article_id}",
-        event_type=EVENT_ARTICLE_CREATED,
-        payload=article_data(article),
-        subscriber_ids=[s.id for s in subscribers],
-        article_id=article_id,
-        now=now,
-    )
 
 
 def _record_failure(
@@ -195,9 +179,9 @@ def _record_failure(
     now: datetime,
 ) -> IngestReport:
     retry_at = None
-    if attempts < MAX_ATTEMPTS:
+    if attempts <= len(RETRY_DELAYS):
         retry_after = getattr(err, "retry_after", None) or 0.0
-        retry_at = now + timedelta(seconds=max(RETRY_BASE * 2 ** (attempts - 1), retry_after))
+        retry_at = now + timedelta(seconds=max(RETRY_DELAYS[attempts - 1], retry_after))
     with rt.session() as session:
         queries.fail_pending_item(session, pending_id, error=str(err), retry_at=retry_at)
     log.warning("ingest failed (attempt %d): %s", attempts, err, extra={"article_url": item.url})

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from worker.backoff import source_retry_delay
 from worker.config import SourceConfig
-from worker.decide import canonical_url, plan_ingest
+from worker.decide import RECHECK_WINDOW, canonical_url, plan_ingest
+from worker.fanout import fan_out_article
 from worker.fetch import FetchError
 from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll
 from worker.models import Discovered, discovered_to_dict
@@ -37,8 +38,8 @@ class PollReport:
     source: str
     status: Literal["ok", "not_modified", "degraded", "blocked", "failing", "skipped"]
     found: int = 0
-    queued: list[int] = field(default_factory=list)
-    alerts: list[int] = field(default_factory=list)  # ledger rows of ops alerts
+    queued: list[int] = field(default_factory=list)  # ingest ledger rows
+    deliveries: list[int] = field(default_factory=list)  # delivery ledger rows (alerts, links)
     error: str = ""
 
 
@@ -54,6 +55,8 @@ class _State:
     first_poll: bool
     items_last_poll: int
     fingerprint: str
+    status: str
+    status_reason: str
 
 
 def poll_source(
@@ -115,6 +118,8 @@ def _read_state(rt: Runtime, source_id: int) -> _State | None:
             row.last_success_at is None and not queries.source_has_articles(session, row.id),
             row.items_last_poll,
             row.layout_fingerprint,
+            row.status,
+            row.status_reason,
         )
 
 
@@ -148,11 +153,19 @@ def _record_listing(
         detected_kind=discovery.kind if source.kind == "auto" else "",
     )
     with rt.session() as session:
-        known = queries.known_articles(session, [i.url for i in items], [i.guid for i in items])
+        urls, guids = [i.url for i in items], [i.guid for i in items]
+        known = queries.known_articles(session, state.id, urls, guids)
         decisions = plan_ingest(items, known, now=now)
-        entries = [(discovered_to_dict(d.item), d.known_id) for d in decisions]
+        entries = [
+            (discovered_to_dict(d.item), d.known_id) for d in decisions if d.action != "link"
+        ]
+        listed = {d.item.url for d in decisions}
+        entries += _recheck_entries(session, source, state, now, skip=listed)
         queued = queries.queue_items(session, state.id, entries, notify=notify, now=now)
-        alerts = _record_and_alert(session, source, state, record, now)
+        deliveries = _record_and_alert(session, source, state, record, now)
+        for decision in decisions:
+            if decision.action == "link" and decision.known_id is not None:
+                deliveries += _link(session, decision.known_id, source, state, now, notify)
     log.info(
         "poll: %s, found %d items (%d dated), queued %d%s",
         verdict.status,
@@ -166,24 +179,58 @@ def _record_listing(
         log.warning(
             "poll: source %s: %s", verdict.status, verdict.reason, extra={"source": source.name}
         )
-    return PollReport(source.name, verdict.status, len(items), queued, alerts)
+    return PollReport(source.name, verdict.status, len(items), queued, deliveries)
+
+
+def _link(
+    session: Session,
+    article_id: int,
+    source: SourceConfig,
+    state: _State,
+    now: datetime,
+    notify: bool,
+) -> list[int]:
+    """An article another source found first is listed here too: its subscribers hear of it."""
+    if not queries.link_article(session, article_id, state.id, now) or not notify:
+        return []
+    return fan_out_article(session, article_id, source.name, now)  # fmt: skip
+
+
+def _recheck_entries(
+    session: Session, source: SourceConfig, state: _State, now: datetime, skip: set[str]
+) -> list[tuple[dict[str, Any], int | None]]:
+    """Recent articles not read for ``recheck``: queued again to notice edits (page sources)."""
+    if source.kind == "feed":
+        return []  # a feed carries its items' contents: its changes show in the feed itself
+    rows = queries.recheck_candidates(
+        session, state.id, now=now, window=RECHECK_WINDOW, every=timedelta(seconds=source.recheck)
+    )
+    return [
+        (discovered_to_dict(Discovered(url=row.url, title=row.title, guid=row.guid,
+                                       published_at=row.published_at)), row.id)
+        for row in rows
+        if row.url not in skip
+    ]  # fmt: skip
 
 
 def _record_not_modified(
     rt: Runtime, source: SourceConfig, state: _State, discovery: Discovery, now: datetime
 ) -> PollReport:
+    status = "degraded" if state.status == "degraded" else "ok"  # same content as last time
     record = queries.PollRecord(
-        status="ok",
-        reason="",
+        status=status,
+        reason=state.status_reason if status == "degraded" else "",
         next_poll_at=now + timedelta(seconds=source.interval),
         succeeded=True,
         etag=discovery.etag,
         last_modified=discovery.last_modified,
     )
     with rt.session() as session:
-        alerts = _record_and_alert(session, source, state, record, now)
+        deliveries = _record_and_alert(session, source, state, record, now)
+        rechecks = _recheck_entries(session, source, state, now, skip=set())
+        queued = queries.queue_items(session, state.id, rechecks, notify=False, now=now)
     log.info("poll: not modified", extra={"source": source.name})
-    return PollReport(source=source.name, status="not_modified", alerts=alerts)
+    return PollReport(source.name, "not_modified", queued=queued, deliveries=deliveries)
 
 
 def _record_failure(
@@ -200,12 +247,12 @@ def _record_failure(
         succeeded=False,
     )
     with rt.session() as session:
-        alerts = _record_and_alert(session, source, state, record, now)
+        deliveries = _record_and_alert(session, source, state, record, now)
     log.warning(
         "poll %s: %s (next try in %.0f s)", verdict.status, verdict.reason, delay,
         extra={"source": source.name},
     )  # fmt: skip
-    return PollReport(source=source.name, status=verdict.status, alerts=alerts, error=str(err))
+    return PollReport(source.name, verdict.status, deliveries=deliveries, error=str(err))
 
 
 def _next_delay(

@@ -53,6 +53,12 @@ def collect_status(rt: Runtime) -> StatusReport:
         ]
         generation = queries.get_counter(session, queries.FEEDS_GENERATION)
         built = queries.get_counter(session, queries.FEEDS_BUILT)
+        stored = {row[0] for row in rows}
+        rows += [
+            (src.name, src.kind, "not started", "0", "—", "—", "0", "—", "")
+            for src in rt.config.sources
+            if src.name not in stored
+        ]
         state = "up to date" if generation == built else "pending rebuild"
         feeds = f"{rt.config.herald.feeds_dir} ({state})"
         return StatusReport(

@@ -22,7 +22,7 @@ from worker import poll as poll_stage
 from worker import publish
 from worker.celery_app import app
 from worker.logs import use_key_value_format
-from worker.runtime import Runtime, get_runtime, reset_after_fork
+from worker.runtime import Runtime, current_config, get_runtime, reset_after_fork
 from worker.store import queries
 from worker.sweep import find_due_work
 
@@ -82,8 +82,8 @@ def poll_source(source_id: int) -> dict[str, Any]:
     report = poll_stage.poll_source(get_runtime(), source_id)
     for pending_id in report.queued:
         _enqueue(ingest_article, pending_id)
-    if report.alerts:
-        _enqueue(deliver, report.alerts)
+    for chunk in _chunks(report.deliveries, DELIVERY_BATCH):
+        _enqueue(deliver, chunk)
     return {"source": report.source, "status": report.status, "queued": len(report.queued)}
 
 
@@ -134,11 +134,13 @@ def _after_fork(**_: Any) -> None:
 @signals.worker_init.connect
 @signals.beat_init.connect
 def _on_start(**_: Any) -> None:
-    rt = get_runtime()
-    if rt.config.herald.embedded and not app.conf.get("herald_embedded"):
-        log.error(
+    config = current_config()
+    if config.herald.embedded and not app.conf.get("herald_embedded"):
+        log.critical(
             "broker_url is empty (the embedded default): a separate celery process cannot share "
-            'its in-memory queue. Set broker_url = "redis://…" in %s, or use `herald run`.',
-            rt.config.path or "herald.toml",
+            'its in-memory queue. Set broker_url = "redis://…" in %s (or HERALD_BROKER_URL), '
+            "or use `herald run`.",
+            config.path or "herald.toml (not found)",
         )
-    prepare_database(rt)
+        raise SystemExit(2)
+    prepare_database(get_runtime())

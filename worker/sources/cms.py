@@ -27,12 +27,16 @@ from worker.sources.base import make_absolute, normalize_space
 
 __all__ = [
     "LinkRow",
+    "find_base_url",
     "find_link_rows",
+    "find_row_date",
     "is_attachment_url",
     "is_content_link",
     "parse_document",
     "parse_js_object",
     "parse_link_items",
+    "read_title",
+    "read_url_date",
     "rows_to_items",
     "select_main_rows",
 ]
@@ -40,7 +44,7 @@ __all__ = [
 ELLIPSIS = ".…。 \u3000"
 DATE_WRAPPERS = "[]【】()（）〔〕「」<>《》 \u3000"
 # Elements that end a list row: climbing from a link stops at the first of these.
-ROW_TAGS = frozenset({"li", "tr", "dd", "dt"})
+ROW_TAGS = frozenset({"li", "tr", "dd"})
 # Elements that never hold a row's text.
 SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "textarea", "select"})
 # A container whose text outside the link is longer than this is not a list row
@@ -65,8 +69,12 @@ HANWEB_URL_DATE_RE = re.compile(r"/art/(\d{4})/(\d{1,2})/(\d{1,2})/art_")
 TRS_URL_DATE_RE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
 
 ATTACHMENT_EXTENSIONS = frozenset(
-    "pdf doc docx xls xlsx ppt pptx wps et dps ofd zip rar 7z gz tar txt csv rtf "
-    "jpg jpeg png gif bmp tif tiff webp svg mp3 mp4 avi flv wmv mov swf apk exe".split()
+    (
+        *("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "ofd"),
+        *("zip", "rar", "7z", "gz", "tar", "txt", "csv", "rtf"),
+        *("jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp", "svg"),
+        *("mp3", "mp4", "avi", "flv", "wmv", "mov", "swf", "apk", "exe"),
+    )
 )
 ATTACHMENT_PATH_RE = re.compile(
     r"/module/download/|downfile\.jsp|/download(?:file)?\.(?:jsp|do|aspx?|php)",
@@ -77,7 +85,8 @@ ATTACHMENT_QUERY_RE = re.compile(
 )
 NAVIGATION_PATH_RE = re.compile(
     r"(?:^|/)(?:index|default|list|more)(?:_\d+)?\.(?:s?html?|jsp|aspx?|php)$"
-    r"|/col/col\d+(?:/|$)|/module/|dataproxy\.jsp$|/(?:search|login|rss)(?:/|\.|$)",
+    r"|/col/col\d+/?$|/module/(?:web/)?(?:jpage|jslib|search)/|dataproxy\.jsp$"
+    r"|/(?:search|login|rss)(?:/|\.|$)",
     re.IGNORECASE,
 )
 
@@ -105,7 +114,8 @@ def is_attachment_url(url: str) -> bool:
         return True
     if ATTACHMENT_PATH_RE.search(path):
         return True
-    return ATTACHMENT_QUERY_RE.search(unquote(parts.query)) is not None
+    named = ATTACHMENT_QUERY_RE.search(unquote(parts.query))
+    return named is not None and named.group(1).lower() in ATTACHMENT_EXTENSIONS
 
 
 def is_content_link(url: str) -> bool:
@@ -169,8 +179,13 @@ def find_link_rows(
     base_url: str,
     *,
     is_article: Callable[[str], bool] | None = None,
+    whole_is_row: bool = False,
 ) -> list[LinkRow]:
-    """Every accepted link in document order, each with its row element."""
+    """Every accepted link in document order, each with its row element.
+
+    With ``whole_is_row`` the fragment itself (a Hanweb ``<record>``) is one row: climbing
+    may reach its ``<body>`` whatever the length of its text.
+    """
     links: list[tuple[lxml.html.HtmlElement, str]] = []
     for link in document.iter("a"):
         url = make_absolute(str(link.get("href", "")), base_url, keep_fragment=False)
@@ -178,7 +193,10 @@ def find_link_rows(
             links.append((link, url))
     urls_of = {id(link): url for link, url in links}
     boundary = find_boundary(document)
-    return [LinkRow(link, find_row(link, url, urls_of, boundary), url) for link, url in links]
+    return [
+        LinkRow(link, find_row(link, url, urls_of, boundary, whole_is_row), url)
+        for link, url in links
+    ]
 
 
 def find_boundary(document: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
@@ -192,6 +210,7 @@ def find_row(
     url: str,
     urls_of: dict[int, str],
     boundary: lxml.html.HtmlElement,
+    whole_is_row: bool,
 ) -> lxml.html.HtmlElement:
     """Climb from the link to the largest ancestor that holds no other accepted link.
 
@@ -203,12 +222,15 @@ def find_row(
     while element is not None:
         if any(urls_of.get(id(a), url) != url for a in element.iter("a")):
             break
-        if element is boundary:
-            return element if element.tag != "body" or row is link else row
-        if element.tag not in ROW_TAGS and outside_length(element, link) > ROW_MAX_OUTSIDE_CHARS:
+        at_boundary = element is boundary
+        if (
+            element.tag not in ROW_TAGS
+            and not (at_boundary and whole_is_row)
+            and outside_length(element, link) > ROW_MAX_OUTSIDE_CHARS
+        ):
             break
         row = element
-        if element.tag in ROW_TAGS:
+        if at_boundary or element.tag in ROW_TAGS:
             break
         element = element.getparent()
     return row
@@ -287,12 +309,13 @@ def read_title(
 ) -> str:
     """The longer of the link's ``title`` attribute and its text (dates inside it left out).
 
-    A trailing ellipsis of cut text does not count towards its length.
+    A trailing ellipsis of cut text does not count towards its length; an image link without
+    text or title gives its image's ``alt``.
     """
     skip = {id(element) for element in date_elements or []}
     text = normalize_space("".join(iter_title_text(link, skip)))
     attribute = normalize_space(str(link.get("title", "")))
-    if not attribute:
+    if not attribute and not text:
         images = [normalize_space(str(img.get("alt", ""))) for img in link.iter("img")]
         attribute = next((alt for alt in images if alt), "")
     return attribute if len(attribute) > len(text.rstrip(ELLIPSIS)) else text
@@ -314,7 +337,7 @@ def iter_title_text(element: lxml.html.HtmlElement, skip: set[int]) -> Iterator[
 
 
 def looks_like_date(text: str) -> str:
-    """``text`` without brackets when it is just a date (``[10-08]``, ``2022年10月8日``), else ''."""
+    """``text`` without brackets if it is only a date (``[10-08]``, ``2022年10月8日``), else ""."""
     stripped = normalize_space(text).strip(DATE_WRAPPERS)
     return stripped if stripped and DATE_SHAPE_RE.match(stripped) else ""
 
@@ -343,19 +366,23 @@ def read_first_date(elements: list[lxml.html.HtmlElement], read: DateReader) -> 
 
 
 def find_row_date(row: LinkRow, *, tz: tzinfo, now: datetime | None) -> datetime | None:
-    """The date written in the row outside the link, else in the siblings right after it."""
+    """The date written in the row outside the link, else in the siblings right after the row.
+
+    The siblings matter for ``<dt><a/></dt><dd>2022-10-08</dd>`` and for flat lists
+    (``<a/> 2022-10-08<br>``); the search stops at the next element holding a link.
+    """
     pieces = list(iter_text_outside(row.row, row.link)) if row.row is not row.link else []
     found = read_pieces_date(pieces, tz=tz, now=now)
-    if found is not None or row.row is not row.link:
+    if found is not None:
         return found
-    return read_pieces_date(list(iter_following_text(row.link)), tz=tz, now=now)
+    return read_pieces_date(list(iter_following_text(row.row)), tz=tz, now=now)
 
 
-def iter_following_text(link: lxml.html.HtmlElement) -> Iterator[str]:
-    """Text right after a link that has no row of its own, up to the next link."""
-    if link.tail:
-        yield link.tail
-    for count, sibling in enumerate(link.itersiblings()):
+def iter_following_text(element: lxml.html.HtmlElement) -> Iterator[str]:
+    """Text right after an element, through its next siblings up to the next link."""
+    if element.tail:
+        yield element.tail
+    for count, sibling in enumerate(element.itersiblings()):
         if count >= SIBLING_SEARCH or not isinstance(sibling.tag, str):
             return
         if sibling.tag == "a" or sibling.find(".//a") is not None:

@@ -7,9 +7,10 @@ parse or send anything.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from worker.config import Config, SourceConfig, SubscriberConfig
 from worker.models import Article, Extracted
 from worker.store.tables import (
     ArticleRow,
+    ArticleSourceRow,
     ArticleVersionRow,
     AttemptRow,
     CounterRow,
@@ -47,18 +49,27 @@ def sync_config(session: Session, config: Config, now: datetime) -> None:
     _sync_subscribers(session, config.subscribers)
 
 
+def source_config_hash(source: SourceConfig) -> str:
+    """What, when changed, makes the list worth reading again (URL, kind, selectors …)."""
+    data = json.dumps(asdict(source), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
 def _sync_sources(session: Session, sources: Sequence[SourceConfig], now: datetime) -> None:
     rows = {row.name: row for row in session.scalars(select(SourceRow))}
     for src in sources:
         row = rows.pop(src.name, None)
+        digest = source_config_hash(src)
         if row is None:
             row = SourceRow(name=src.name, url=src.url, kind=src.kind, next_poll_at=now)
             row.status, row.etag, row.last_modified, row.last_error = "new", "", "", ""
             row.consecutive_failures = row.items_last_poll = 0
+            row.config_hash = digest
             session.add(row)
-        elif row.url != src.url or row.kind != src.kind:
+        elif row.config_hash != digest:  # new URL or selectors: read the list afresh, now
             row.url, row.kind, row.etag, row.last_modified = src.url, src.kind, "", ""
-            row.next_poll_at = now
+            row.layout_fingerprint, row.detected_kind = "", ""
+            row.config_hash, row.next_poll_at = digest, now
         row.enabled = src.enabled
     for row in rows.values():
         row.enabled = False
@@ -168,38 +179,57 @@ class KnownArticle:
     id: int
     url: str
     guid: str
-    content_hash: str
-    etag: str
-    last_modified: str
     first_seen_at: datetime
+    linked: bool  # already listed by the source asking
 
 
 def known_articles(
-    session: Session, urls: Iterable[str], guids: Iterable[str] = ()
+    session: Session, source_id: int, urls: Iterable[str], guids: Iterable[str] = ()
 ) -> dict[str, KnownArticle]:
-    """Stored articles among ``urls`` (by canonical URL) or ``guids``, keyed by URL and guid."""
+    """Stored articles among ``urls`` (any source) or this source's ``guids``, by URL and guid.
+
+    A guid only identifies an article within its own source: two feeds may both number
+    their items 1, 2, 3.
+    """
     url_list, guid_list = list(set(urls)), [g for g in set(guids) if g]
-    found: dict[str, KnownArticle] = {}
-    for chunk_start in range(0, max(len(url_list), len(guid_list)), 500):
-        urls_chunk = url_list[chunk_start : chunk_start + 500]
-        guids_chunk = guid_list[chunk_start : chunk_start + 500]
+    rows: dict[int, ArticleRow] = {}
+    for start in range(0, len(url_list), 500):
+        query = select(ArticleRow).where(ArticleRow.url.in_(url_list[start : start + 500]))
+        rows.update((row.id, row) for row in session.scalars(query))
+    for start in range(0, len(guid_list), 500):
         query = select(ArticleRow).where(
-            or_(ArticleRow.url.in_(urls_chunk), ArticleRow.guid.in_(guids_chunk))
+            ArticleRow.source_id == source_id, ArticleRow.guid.in_(guid_list[start : start + 500])
         )
-        for row in session.scalars(query):
-            known = KnownArticle(
-                row.id,
-                row.url,
-                row.guid,
-                row.content_hash,
-                row.etag,
-                row.last_modified,
-                row.first_seen_at,
-            )
-            found[row.url] = known
-            if row.guid:
-                found[row.guid] = known
+        rows.update((row.id, row) for row in session.scalars(query))
+    linked = _linked_ids(session, source_id, list(rows))
+    found: dict[str, KnownArticle] = {}
+    for row in rows.values():
+        known = KnownArticle(row.id, row.url, row.guid, row.first_seen_at, row.id in linked)
+        found[row.url] = known
+        if row.guid and row.source_id == source_id:
+            found[row.guid] = known
     return found
+
+
+def _linked_ids(session: Session, source_id: int, article_ids: list[int]) -> set[int]:
+    linked: set[int] = set()
+    for start in range(0, len(article_ids), 500):
+        query = select(ArticleSourceRow.article_id).where(
+            ArticleSourceRow.source_id == source_id,
+            ArticleSourceRow.article_id.in_(article_ids[start : start + 500]),
+        )
+        linked.update(session.scalars(query))
+    return linked
+
+
+def link_article(session: Session, article_id: int, source_id: int, now: datetime) -> bool:
+    """Record that ``source_id`` lists the article; True when that is news."""
+    statement = (
+        _insert_for(session)(ArticleSourceRow)
+        .values(article_id=article_id, source_id=source_id, linked_at=now)
+        .on_conflict_do_nothing()
+    )
+    return _rowcount(session.execute(statement)) == 1
 
 
 def content_hash(title: str, text: str) -> str:
@@ -223,23 +253,33 @@ def upsert_article(
     last_modified: str,
     now: datetime,
 ) -> tuple[int, ArticleOutcome]:
-    """Insert a new article, or bump the version of a changed one; dedup by URL, then guid."""
+    """Insert a new article, or bump the version of a changed one.
+
+    Dedup by URL (any source), then by guid within the source. The source is linked to the
+    article either way (see ``link_article``).
+    """
     digest = content_hash(extracted.title, extracted.text)
     fields = _article_fields(extracted, guid, tags, etag, last_modified, digest)
+    fields["checked_at"] = now
+    same_guid = and_(
+        ArticleRow.source_id == source_id, ArticleRow.guid == guid, ArticleRow.guid != ""
+    )
     existing = session.scalar(
-        select(ArticleRow)
-        .where(or_(ArticleRow.url == url, and_(ArticleRow.guid == guid, ArticleRow.guid != "")))
-        .limit(1)
+        select(ArticleRow).where(or_(ArticleRow.url == url, same_guid)).limit(1)
     )
     if existing is None:
         inserted = _insert_article(session, source_id, url, fields, now)
         if inserted is not None:
+            link_article(session, inserted, source_id, now)
             return inserted, "new"
         existing = session.scalar(select(ArticleRow).where(ArticleRow.url == url))
         assert existing is not None
+    link_article(session, existing.id, source_id, now)
+    existing.checked_at = now
     if existing.content_hash == digest:
         existing.etag, existing.last_modified = etag, last_modified
         return existing.id, "unchanged"
+    fields["tags"] = sorted(set(existing.tags or ()) | set(tags))
     session.add(
         ArticleVersionRow(
             article_id=existing.id,
@@ -353,8 +393,40 @@ def recent_articles(
     newest = func.coalesce(ArticleRow.published_at, ArticleRow.first_seen_at)
     query = _articles_query().order_by(newest.desc(), ArticleRow.id.desc()).limit(limit)
     if source_name is not None:
-        query = query.where(SourceRow.name == source_name)
+        listed_by = (
+            select(ArticleSourceRow.article_id)
+            .join(SourceRow, SourceRow.id == ArticleSourceRow.source_id)
+            .where(SourceRow.name == source_name)
+        )
+        query = query.where(ArticleRow.id.in_(listed_by))
     return [article_from_row(row, name) for row, name in session.execute(query)]
+
+
+def mark_checked(session: Session, article_id: int, now: datetime) -> None:
+    session.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(checked_at=now))
+
+
+def recheck_candidates(
+    session: Session,
+    source_id: int,
+    *,
+    now: datetime,
+    window: timedelta,
+    every: timedelta,
+    limit: int = 50,
+) -> list[ArticleRow]:
+    """This source's recent articles not read again for ``every``: candidates for an edit check."""
+    query = (
+        select(ArticleRow)
+        .where(
+            ArticleRow.source_id == source_id,
+            ArticleRow.first_seen_at >= now - window,
+            func.coalesce(ArticleRow.checked_at, ArticleRow.first_seen_at) <= now - every,
+        )
+        .order_by(ArticleRow.first_seen_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))  # fmt: skip
 
 
 # --- subscribers and the delivery ledger ---------------------------------------------------------
@@ -437,19 +509,35 @@ class ClaimedDelivery:
 
 
 def claim_delivery(
-    session: Session, delivery_id: int, *, now: datetime, lease: float
+    session: Session, delivery_id: int, *, now: datetime, lease: float, max_attempts: int
 ) -> ClaimedDelivery | None:
-    """Take a due delivery for sending (status → sending, lease set); None if not ours to send."""
+    """Take a due delivery for sending (status → sending, lease set); None if not ours to send.
+
+    A delivery already claimed ``max_attempts`` times is parked as failed (a message that
+    keeps killing its worker, or an exhausted schedule).
+    """
+    due = and_(
+        DeliveryRow.id == delivery_id,
+        DeliveryRow.next_attempt_at <= now,
+        or_(
+            DeliveryRow.status == "pending",
+            and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
+        ),
+    )
+    parked = session.execute(
+        update(DeliveryRow)
+        .where(due, DeliveryRow.attempts >= max_attempts)
+        .values(
+            status="failed",
+            lease_until=None,
+            last_error=f"parked after {max_attempts} attempts without a final outcome",
+        )
+    )
+    if _rowcount(parked):
+        return None
     result = session.execute(
         update(DeliveryRow)
-        .where(
-            DeliveryRow.id == delivery_id,
-            DeliveryRow.next_attempt_at <= now,
-            or_(
-                DeliveryRow.status == "pending",
-                and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
-            ),
-        )
+        .where(due)
         .values(
             status="sending",
             lease_until=now + timedelta(seconds=lease),
@@ -622,13 +710,22 @@ def queue_items(
         )
         for item, known_id in entries
     ]
-    insert = _insert_for(session)
-    statement = (
-        insert(PendingItemRow)
-        .on_conflict_do_nothing(index_elements=["url"])
-        .returning(PendingItemRow.id)
-    )
-    return [int(i) for i in session.scalars(statement, rows)]
+    ids: list[int] = []
+    for row in rows:  # one statement per row: RETURNING with ON CONFLICT DO UPDATE … WHERE
+        statement = _insert_for(session)(PendingItemRow).values(**row)
+        statement = statement.on_conflict_do_update(
+            index_elements=["url"],
+            set_={
+                "status": "pending", "attempts": 0, "next_attempt_at": now, "enqueued_at": now,
+                "lease_until": None, "item": statement.excluded.item,
+                "source_id": statement.excluded.source_id,
+                "known_article_id": statement.excluded.known_article_id,
+                "notify": statement.excluded.notify,
+            },
+            where=PendingItemRow.status == "failed",  # a parked item seen again gets a new chance
+        ).returning(PendingItemRow.id)  # fmt: skip
+        ids.extend(int(i) for i in session.scalars(statement))
+    return ids
 
 
 def _insert_for(session: Session) -> Any:
@@ -637,17 +734,33 @@ def _insert_for(session: Session) -> Any:
 
 
 def claim_pending_item(
-    session: Session, pending_id: int, *, now: datetime, lease: float
+    session: Session, pending_id: int, *, now: datetime, lease: float, max_attempts: int
 ) -> PendingItemRow | None:
-    """Take a waiting item for ingesting (lease set); None if it is gone or someone has it."""
+    """Take a waiting item for ingesting (lease set); None if it is gone or someone has it.
+
+    An item already tried ``max_attempts`` times without an outcome (its worker died each
+    time) is parked as failed instead: a poison message must not loop for ever.
+    """
+    due = and_(
+        PendingItemRow.id == pending_id,
+        PendingItemRow.status == "pending",
+        PendingItemRow.next_attempt_at <= now,
+        or_(PendingItemRow.lease_until.is_(None), PendingItemRow.lease_until < now),
+    )
+    parked = session.execute(
+        update(PendingItemRow)
+        .where(due, PendingItemRow.attempts >= max_attempts)
+        .values(
+            status="failed",
+            lease_until=None,
+            last_error=f"parked after {max_attempts} attempts without an outcome",
+        )
+    )
+    if _rowcount(parked):
+        return None
     result = session.execute(
         update(PendingItemRow)
-        .where(
-            PendingItemRow.id == pending_id,
-            PendingItemRow.status == "pending",
-            PendingItemRow.next_attempt_at <= now,
-            or_(PendingItemRow.lease_until.is_(None), PendingItemRow.lease_until < now),
-        )
+        .where(due)
         .values(lease_until=now + timedelta(seconds=lease), attempts=PendingItemRow.attempts + 1)
     )
     if _rowcount(result) != 1:

@@ -73,6 +73,7 @@ class SourceRow(Base):
     dated_share: Mapped[float | None] = mapped_column(nullable=True)
     layout_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     detected_kind: Mapped[str] = mapped_column(String(16), default="")
+    config_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class ArticleRow(Base):
@@ -99,6 +100,21 @@ class ArticleRow(Base):
     last_modified: Mapped[str] = mapped_column(Text, default="")
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ArticleSourceRow(Base):
+    """Every source that lists an article (the same page can sit in several columns)."""
+
+    __tablename__ = "article_sources"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ArticleVersionRow(Base):

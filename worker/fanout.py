@@ -1,0 +1,36 @@
+"""Who hears of an article: one ledger row per matching instant subscriber.
+
+Called in the same transaction that stores (or links) the article, so the ledger row exists
+before any message is sent. It must not send anything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from worker.notify import article_data
+from worker.store import queries
+
+EVENT_ARTICLE_CREATED = "article.created"
+
+
+def fan_out_article(
+    session: Session, article_id: int, source_name: str, now: datetime
+) -> list[int]:
+    """Ledger rows for the article to ``source_name``'s instant subscribers (never twice)."""
+    subscribers = queries.instant_subscribers(session, source_name)
+    if not subscribers:
+        return []
+    article = queries.get_article(session, article_id)
+    assert article is not None
+    return queries.create_deliveries(
+        session,
+        event_key=f"{EVENT_ARTICLE_CREATED}:{article_id}",
+        event_type=EVENT_ARTICLE_CREATED,
+        payload=article_data(article),
+        subscriber_ids=[s.id for s in subscribers],
+        article_id=article_id,
+        now=now,
+    )

@@ -1,0 +1,332 @@
+"""Classic Hanweb (大汉版通 JCMS) column pages and their ``dataproxy.jsp`` answers.
+
+A column page (``/col/col<ID>/index.html``) keeps its list inside
+``<script type="text/xml"><datastore>…<record><![CDATA[<li>…</li>]]></record>…</datastore>``;
+further records come from the ``dataproxy.jsp`` URL named in ``<nextgroup>`` (or in the page's
+jpage script), asked with ``startrecord``/``endrecord``/``perpage`` and the column's form
+fields. This module reads those pages into ``Discovered`` items and describes the proxy
+requests; it must not fetch anything or touch the database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from html import unescape
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from worker.models import Discovered
+from worker.sources.base import SourceError
+from worker.sources.cms import (
+    find_link_rows,
+    is_content_link,
+    parse_document,
+    parse_js_object,
+    rows_to_items,
+)
+
+__all__ = [
+    "DataProxy",
+    "HanwebList",
+    "dataproxy_request",
+    "find_dataproxy",
+    "is_hanweb_article",
+    "parse_datastore",
+    "parse_hanweb_column",
+]
+
+DEFAULT_PERPAGE = 15
+DEFAULT_GROUP_PAGES = 3
+# Query keys of a proxy URL that describe one request, not the column.
+PAGING_KEYS = frozenset({"page", "startrecord", "endrecord", "perpage"})
+# Form fields every known caller sends even when the page does not name them.
+DEFAULT_FIELDS = {"col": "1", "appid": "1"}
+
+ARTICLE_RE = re.compile(
+    r"/art/\d{4}/(?:\d{1,2}/\d{1,2}/)?art_[0-9A-Za-z]+(?:_[0-9A-Za-z]+)*\.(?:j?html?|shtml|jsp)$",
+    re.IGNORECASE,
+)
+DATASTORE_RE = re.compile(
+    r"<datastore\b[^>]*>(.*?)(?:</datastore\s*>|$)", re.IGNORECASE | re.DOTALL
+)
+RECORD_RE = re.compile(r"<record\b[^>]*>(.*?)</record\s*>", re.IGNORECASE | re.DOTALL)
+NEXTGROUP_RE = re.compile(r"<nextgroup\b[^>]*>(.*?)</nextgroup\s*>", re.IGNORECASE | re.DOTALL)
+TOTALRECORD_RE = re.compile(r"<totalrecord\b[^>]*>\s*(\d+)\s*</totalrecord", re.IGNORECASE)
+CDATA_RE = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
+HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+PROXY_LITERAL_RE = re.compile(
+    r"""["']([^"'\s<>]*?(?:more)?(?:column)?dataproxy\.jsp(?:\?[^"'\s<>]*)?)["']""",
+    re.IGNORECASE,
+)
+JPAGE_CALL_RE = re.compile(r"\.jpage\s*\(", re.IGNORECASE)
+JS_NUMBER = r"""\s*[:=]\s*["']?(\d+)"""
+PERPAGE_RE = re.compile(r"\bperPage" + JS_NUMBER, re.IGNORECASE)
+GROUPSIZE_RE = re.compile(r"\bgroupSize" + JS_NUMBER, re.IGNORECASE)
+TOTAL_RECORD_JS_RE = re.compile(r"\btotalRecord" + JS_NUMBER, re.IGNORECASE)
+AJAX_PARAM_RE = re.compile(r"\bajaxParam\s*:\s*\{", re.IGNORECASE)
+PARAM_VAR_RE = re.compile(r"\bvar\s+param_\w*\s*=\s*\{", re.IGNORECASE)
+COLUMN_ID_RE = re.compile(r"/col/col(\d+)(?:/|$)")
+
+
+@dataclass(frozen=True)
+class DataProxy:
+    """How to ask a Hanweb site for more records of a column.
+
+    ``url`` is the absolute ``dataproxy.jsp`` (or ``morecolumndataproxy.jsp``) URL without
+    query; ``params`` the column's form fields (``col``, ``appid``, ``webid``, ``path``,
+    ``columnid``, ``unitid``, ``webname``, ``permissiontype`` … as found); ``perpage`` the
+    records per visible page and ``group`` the records per request.
+    """
+
+    url: str
+    params: dict[str, str]
+    perpage: int = DEFAULT_PERPAGE
+    group: int = DEFAULT_PERPAGE * DEFAULT_GROUP_PAGES
+
+
+@dataclass(frozen=True)
+class HanwebList:
+    """The records of one column page or proxy answer, the total, and how to get more."""
+
+    items: list[Discovered]
+    total_records: int | None
+    proxy: DataProxy | None
+
+
+@dataclass(frozen=True)
+class Datastore:
+    """One ``<datastore>`` block: its record fragments, next-group link and total."""
+
+    records: list[str]
+    nextgroup_href: str
+    total_records: int | None
+
+
+def is_hanweb_article(url: str) -> bool:
+    """Tell whether ``url`` is a Hanweb article (``/art/2022/10/8/art_1234_5678.html``).
+
+    Also accepts ``.jhtml`` pages and JPaaS article paths (``/art/2026/art_<hex>.html``).
+    """
+    return ARTICLE_RE.search(urlsplit(url).path) is not None
+
+
+def parse_hanweb_column(
+    html: str, page_url: str, *, tz: tzinfo, now: datetime | None = None
+) -> HanwebList:
+    """Read a column page: the records of every ``<datastore>`` and the proxy for more.
+
+    A page without a datastore gives no items (its proxy may still be found in the page's
+    jpage script).
+    """
+    stores = find_datastores(html)
+    items = read_records([r for store in stores for r in store.records], page_url, tz, now)
+    main = pick_main_store(stores, page_url)
+    total = main.total_records if main is not None else None
+    if total is None:
+        total = read_js_int(TOTAL_RECORD_JS_RE, html)
+    proxy = find_dataproxy(html, page_url, main.nextgroup_href if main else "")
+    return HanwebList(items=items, total_records=total, proxy=proxy)
+
+
+def parse_datastore(
+    xml_text: str, base_url: str, *, tz: tzinfo, now: datetime | None = None
+) -> HanwebList:
+    """Read a ``dataproxy.jsp`` answer (the same ``<datastore>`` XML as the column page).
+
+    Raises ``SourceError`` (reason ``"malformed"``) when the text holds no datastore at all,
+    e.g. an error page or an anti-bot challenge.
+    """
+    stores = find_datastores(xml_text)
+    if not stores:
+        raise SourceError(
+            f"hanweb: {base_url} answered without a <datastore> ({len(xml_text)} chars)",
+            reason="malformed",
+        )
+    items = read_records([r for store in stores for r in store.records], base_url, tz, now)
+    totals = [store.total_records for store in stores if store.total_records is not None]
+    if not totals:
+        outside = TOTALRECORD_RE.search(xml_text)
+        totals = [int(outside.group(1))] if outside else []
+    hrefs = [store.nextgroup_href for store in stores if store.nextgroup_href]
+    proxy = build_proxy(urljoin(base_url, hrefs[0]), {}, None, None) if hrefs else None
+    return HanwebList(items=items, total_records=totals[0] if totals else None, proxy=proxy)
+
+
+def dataproxy_request(
+    proxy: DataProxy, group_index: int
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """Describe the request for one group of records (``group_index`` 0 is the first).
+
+    Returns the URL with ``startrecord``/``endrecord``/``perpage`` in its query, the form
+    fields to POST, and the same fields as a dict to append to the URL's query for a GET.
+    """
+    if group_index < 0:
+        raise ValueError(f"hanweb: group index must be >= 0, got {group_index}")
+    start = group_index * proxy.group + 1
+    end = (group_index + 1) * proxy.group
+    query = urlencode({"startrecord": start, "endrecord": end, "perpage": proxy.perpage})
+    parts = urlsplit(proxy.url)
+    url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    return url, dict(proxy.params), dict(proxy.params)
+
+
+# --- datastore blocks ---------------------------------------------------------------------
+
+
+def find_datastores(text: str) -> list[Datastore]:
+    """Every ``<datastore>`` block of a page or proxy answer, in document order."""
+    stores: list[Datastore] = []
+    for match in DATASTORE_RE.finditer(text):
+        body = match.group(1)
+        nextgroup = NEXTGROUP_RE.search(body)
+        total = TOTALRECORD_RE.search(body)
+        records_part = NEXTGROUP_RE.sub("", body)
+        stores.append(
+            Datastore(
+                records=[unwrap_cdata(r) for r in RECORD_RE.findall(records_part)],
+                nextgroup_href=find_href(unwrap_cdata(nextgroup.group(1))) if nextgroup else "",
+                total_records=int(total.group(1)) if total else None,
+            )
+        )
+    return stores
+
+
+def unwrap_cdata(content: str) -> str:
+    """The HTML inside a record: its CDATA sections, or the entity-escaped text."""
+    sections = CDATA_RE.findall(content)
+    if sections:
+        return "".join(sections)
+    return unescape(content)
+
+
+def find_href(fragment: str) -> str:
+    """The first ``href`` of an HTML snippet, entities decoded."""
+    match = HREF_RE.search(fragment)
+    if match is None:
+        return ""
+    return unescape(next(group for group in match.groups() if group is not None)).strip()
+
+
+def pick_main_store(stores: list[Datastore], page_url: str) -> Datastore | None:
+    """The column's own datastore: the one whose next group names the page's column id.
+
+    Otherwise the first with a next-group link, else the one with most records.
+    """
+    if not stores:
+        return None
+    column = COLUMN_ID_RE.search(urlsplit(page_url).path)
+    if column is not None:
+        for store in stores:
+            params = dict(parse_qsl(urlsplit(store.nextgroup_href).query))
+            if params.get("columnid") == column.group(1):
+                return store
+    with_next = [store for store in stores if store.nextgroup_href]
+    if with_next:
+        return with_next[0]
+    return max(stores, key=lambda store: len(store.records))
+
+
+def read_records(
+    records: list[str], base_url: str, tz: tzinfo, now: datetime | None
+) -> list[Discovered]:
+    """Items of all record fragments, each record one row, deduplicated by URL."""
+    rows = []
+    for record in records:
+        document = parse_document(record)
+        if document is not None:
+            rows.extend(
+                find_link_rows(document, base_url, is_article=is_content_link, whole_is_row=True)
+            )
+    return rows_to_items(rows, tz=tz, now=now)
+
+
+# --- the proxy ----------------------------------------------------------------------------
+
+
+def find_dataproxy(html: str, page_url: str, nextgroup_href: str = "") -> DataProxy | None:
+    """The proxy of a column page: from its next-group link, jpage call or any proxy URL."""
+    jpage = find_jpage_options(html)
+    script_params = find_script_params(html, jpage)
+    proxy_url = nextgroup_href or str(jpage.get("proxyUrl") or "")
+    if not proxy_url:
+        literal = PROXY_LITERAL_RE.search(html)
+        proxy_url = unescape(literal.group(1)) if literal else ""
+    if not proxy_url:
+        return None
+    perpage = as_int(jpage.get("perPage")) or read_js_int(PERPAGE_RE, html)
+    group_pages = as_int(jpage.get("groupSize")) or read_js_int(GROUPSIZE_RE, html)
+    return build_proxy(urljoin(page_url, proxy_url), script_params, perpage, group_pages)
+
+
+def build_proxy(
+    absolute_url: str,
+    extra_params: dict[str, str],
+    perpage: int | None,
+    group_pages: int | None,
+) -> DataProxy:
+    """A DataProxy from a proxy URL (its query gives the column fields) and script values."""
+    parts = urlsplit(absolute_url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    params = {key: value for key, value in query.items() if key.lower() not in PAGING_KEYS}
+    for key, value in extra_params.items():
+        params.setdefault(key, value)
+    for key, value in DEFAULT_FIELDS.items():
+        params.setdefault(key, value)
+    perpage = perpage or as_int(query.get("perpage")) or DEFAULT_PERPAGE
+    group = perpage * (group_pages or DEFAULT_GROUP_PAGES)
+    url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return DataProxy(url=url, params=params, perpage=perpage, group=group)
+
+
+def find_jpage_options(html: str) -> dict[str, Any]:
+    """The options object of the page's ``$('#id').jpage({…})`` call, or {}."""
+    for match in JPAGE_CALL_RE.finditer(html):
+        argument = html[match.end() : match.end() + 4000].lstrip()
+        if not argument.startswith("{"):
+            continue
+        options = parse_js_object(argument)
+        if options:
+            return options
+    return {}
+
+
+def find_script_params(html: str, jpage: dict[str, Any]) -> dict[str, str]:
+    """Form fields named by the page's scripts: jpage ``ajaxParam`` and ``var param_…``."""
+    found: dict[str, str] = {}
+    objects: list[Any] = [jpage.get("ajaxParam")]
+    for pattern in (AJAX_PARAM_RE, PARAM_VAR_RE):
+        for match in pattern.finditer(html):
+            objects.append(parse_js_object(html[match.end() - 1 : match.end() + 2000]))
+    for value in objects:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key and not isinstance(item, dict | list) and key.lower() not in PAGING_KEYS:
+                    found.setdefault(str(key), js_text(item))
+    return found
+
+
+def js_text(value: Any) -> str:
+    """A script value as a form field: numbers as digits, booleans as true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def as_int(value: Any) -> int | None:
+    """A positive int from a script value or query string, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+        return number if number > 0 else None
+    return None
+
+
+def read_js_int(pattern: re.Pattern[str], text: str) -> int | None:
+    """The first positive number the pattern finds in the page's scripts."""
+    match = pattern.search(text)
+    return as_int(match.group(1)) if match else None
