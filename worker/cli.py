@@ -158,6 +158,56 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         )
 
 
+@sources.command("detect")
+@click.argument("url")
+@click.option("--name", default=None, help="Name for the config block (default: from the URL).")
+@click.option("--pages", default=2, show_default=True, help="List pages to read.")
+@click.pass_context
+def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -> None:
+    """Recognise a list page's CMS family (or feed, or list) and print a config block."""
+    from worker.fetch import FetchError
+    from worker.sources import SourceError
+    from worker.sources.detect import describe_config
+    from worker.sources.probe import probe_source, suggest_name
+
+    try:
+        config = load_config(ctx.obj.get("config_path"), required=False)
+    except ConfigError:
+        config = Config()
+    from worker.runtime import build_fetcher
+
+    tz = ZoneInfo(config.herald.timezone)
+    try:
+        found = probe_source(build_fetcher(config), url, tz=tz, now=datetime.now(UTC), pages=pages)
+    except (FetchError, SourceError) as err:
+        err_console.print(f"[red]failed:[/red] {err}")
+        sys.exit(1)
+    console.print(f"[bold]family:[/bold] {found.kind or 'not recognised'}", highlight=False)
+    for line in found.evidence:
+        console.print(f"  · {line}", highlight=False)
+    if not found.kind:
+        sys.exit(1)
+    dated = sum(1 for i in found.items if i.published_at)
+    console.print(
+        f"[bold]list:[/bold] {len(found.items)} entries on {found.pages} page(s), {dated} dated",
+        highlight=False,
+    )
+    for item in found.items:
+        day = item.published_at.date().isoformat() if item.published_at else "(no date) "
+        console.print(f"  {day}  {item.title}  {item.url}", highlight=False)
+    body = found.body_selector or "(none of the known containers: trafilatura will read it)"
+    console.print(f"[bold]body container:[/bold] {body}", highlight=False)
+    block = describe_config(
+        name or suggest_name(url),
+        found.feed_url or url,
+        found.kind,
+        found.selectors,
+        found.body_selector if found.kind == "html" else "",
+    )
+    console.print('\n[bold]config block[/bold] (kind = "auto" also reads it):\n')
+    click.echo(block)
+
+
 @sources.command("backfill")
 @click.argument("name")
 @click.option("--pages", default=5, show_default=True, help="List pages to walk.")

@@ -1,0 +1,237 @@
+"""Readers: walk a source's list pages through the fetcher, one reader per source kind.
+
+Each reader gets the already-fetched first page and returns every item it found within the
+page budget. Parsing is the kind modules' job (``feed``, ``html``, ``hanweb``, ``jpaas``,
+``trs``, ``detect``); this module only decides which page to ask for next. It must not fetch
+article pages or touch the database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+from urllib.parse import urlencode
+
+from worker.config import SourceConfig
+from worker.fetch import Fetcher, FetchError, FetchResult
+from worker.health import layout_fingerprint
+from worker.models import Discovered
+from worker.sources.base import SourceError
+from worker.sources.detect import detect_family, find_feed_links, guess_list
+from worker.sources.feed import parse_feed
+from worker.sources.hanweb import (
+    DataProxy,
+    dataproxy_request,
+    find_datastores,
+    parse_datastore,
+    parse_hanweb_column,
+)
+from worker.sources.html import parse_list
+from worker.sources.jpaas import (
+    JpaasAnswer,
+    JpaasQuery,
+    find_jpaas_queries,
+    jpaas_request,
+    parse_jpaas_answer,
+    read_answer_data,
+)
+from worker.sources.trs import parse_trs_list
+
+MAX_REQUESTS = 200  # a hard stop for any one poll, whatever a site claims about its size
+JPAAS_CANDIDATES = 6  # build scripts tried on a page (menus and banners have their own)
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    fetcher: Fetcher
+    source: SourceConfig
+    tz: tzinfo
+    now: datetime
+    max_pages: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A reader's answer: items in list order, list pages read, layout fingerprint, kind."""
+
+    items: list[Discovered]
+    pages: int
+    fingerprint: str = ""
+    kind: str = ""
+
+
+Reader = Callable[[FetchResult, ReadContext], Listing]
+
+
+def merge_items(*groups: list[Discovered]) -> list[Discovered]:
+    """Items of several pages, first occurrence of each URL kept, order kept."""
+    seen: dict[str, Discovered] = {}
+    for group in groups:
+        for item in group:
+            seen.setdefault(item.url, item)
+    return list(seen.values())
+
+
+def read_feed(first: FetchResult, ctx: ReadContext) -> Listing:
+    pages, page, collected = 0, first, []
+    seen_pages = {first.url}
+    while True:
+        listing = parse_feed(page.content, page.url, tz=ctx.tz, content_type=page.content_type)
+        collected.append(listing.items)
+        pages += 1
+        if pages >= ctx.max_pages or not listing.next_url or listing.next_url in seen_pages:
+            break
+        seen_pages.add(listing.next_url)
+        page = ctx.fetcher.get(listing.next_url)
+    return Listing(merge_items(*collected), pages, kind="feed")
+
+
+def read_html(first: FetchResult, ctx: ReadContext) -> Listing:
+    selectors = ctx.source.list
+    if selectors is None:
+        raise SourceError(
+            f"html: source {ctx.source.name!r} has no [sources.list] selectors", reason="config"
+        )
+    pages, page, collected = 0, first, []
+    seen_pages = {first.url}
+    while True:
+        listing = parse_list(page.text, page.url, selectors, tz=ctx.tz, now=ctx.now)
+        collected.append(listing.items)
+        pages += 1
+        if pages >= ctx.max_pages or not listing.next_url or listing.next_url in seen_pages:
+            break
+        seen_pages.add(listing.next_url)
+        page = ctx.fetcher.get(listing.next_url)
+    fingerprint = layout_fingerprint(first.text, first.url, (i.url for i in collected[0]))
+    return Listing(merge_items(*collected), pages, fingerprint, kind="html")
+
+
+def read_hanweb(first: FetchResult, ctx: ReadContext) -> Listing:
+    """The column page's embedded records, then ``dataproxy.jsp`` groups up to the budget."""
+    column = parse_hanweb_column(first.text, first.url, tz=ctx.tz, now=ctx.now)
+    records = "".join(r for store in find_datastores(first.text) for r in store.records)
+    fingerprint = layout_fingerprint(records, first.url, (i.url for i in column.items))
+    items, proxy = column.items, column.proxy
+    perpage = proxy.perpage if proxy else max(len(items), 1)
+    wanted = ctx.max_pages * perpage
+    if proxy is not None and len(items) < wanted:
+        items = _read_proxy_groups(ctx, proxy, items, wanted, column.total_records)
+    pages = max(1, math.ceil(min(len(items), wanted) / perpage))
+    return Listing(items[:wanted], pages, fingerprint, kind="hanweb")
+
+
+def _read_proxy_groups(
+    ctx: ReadContext,
+    proxy: DataProxy,
+    items: list[Discovered],
+    wanted: int,
+    total: int | None,
+) -> list[Discovered]:
+    group = len(items) // proxy.group
+    for _ in range(MAX_REQUESTS):
+        if len(items) >= wanted or (total is not None and len(items) >= total):
+            break
+        answer = _fetch_group(ctx, proxy, group)
+        merged = merge_items(items, answer)
+        if len(merged) == len(items):
+            break  # the site gave nothing new: past the end
+        items, group = merged, group + 1
+    return items
+
+
+def _fetch_group(ctx: ReadContext, proxy: DataProxy, group: int) -> list[Discovered]:
+    """POST the column's form fields (what Hanweb's pages do); fall back to GET."""
+    url, form, query = dataproxy_request(proxy, group)
+    try:
+        page = ctx.fetcher.post(url, form)
+        return parse_datastore(page.text, url, tz=ctx.tz, now=ctx.now).items
+    except (FetchError, SourceError):
+        page = ctx.fetcher.get(f"{url}&{urlencode(query)}")
+        return parse_datastore(page.text, url, tz=ctx.tz, now=ctx.now).items
+
+
+def read_jpaas(first: FetchResult, ctx: ReadContext) -> Listing:
+    """The page's build script names the unit API; ask it page by page (``paramJson``)."""
+    queries = find_jpaas_queries(first.text, first.url)
+    if not queries:
+        raise SourceError(f"jpaas: no bulidstatic script on {first.url}", reason="empty")
+    query, answer, fragment = _pick_jpaas_query(ctx, first.url, queries[:JPAAS_CANDIDATES])
+    fingerprint = layout_fingerprint(fragment, first.url, (i.url for i in answer.items))
+    collected, pages = [answer.items], 1
+    last_page = answer.page_count or ctx.max_pages
+    while pages < min(ctx.max_pages, last_page, MAX_REQUESTS):
+        api_url, params = jpaas_request(query, pages + 1)
+        page = ctx.fetcher.get(api_url, params=params)
+        more = parse_jpaas_answer(page.text, first.url, tz=ctx.tz, now=ctx.now).items
+        if not more or all(item.url in {i.url for g in collected for i in g} for item in more):
+            break
+        collected.append(more)
+        pages += 1
+    return Listing(merge_items(*collected), pages, fingerprint, kind="jpaas")
+
+
+def _pick_jpaas_query(
+    ctx: ReadContext, page_url: str, queries: list[JpaasQuery]
+) -> tuple[JpaasQuery, JpaasAnswer, str]:
+    """The build script whose first page holds the most articles (the column's list)."""
+    best: tuple[JpaasQuery, JpaasAnswer, str] | None = None
+    error: Exception | None = None
+    for query in queries:
+        api_url, params = jpaas_request(query, 1)
+        try:
+            body = ctx.fetcher.get(api_url, params=params).text
+            answer = parse_jpaas_answer(body, page_url, tz=ctx.tz, now=ctx.now)
+        except SourceError as err:
+            error = err
+            continue
+        if best is None or len(answer.items) > len(best[1].items):
+            best = (query, answer, str(read_answer_data(body, page_url)["html"]))
+    if best is None:
+        assert error is not None
+        raise error
+    return best
+
+
+def read_trs(first: FetchResult, ctx: ReadContext) -> Listing:
+    """``index.html``, ``index_1.html`` … as many as ``createPageHTML`` says, within budget."""
+    listing = parse_trs_list(first.text, first.url, tz=ctx.tz, now=ctx.now)
+    fingerprint = layout_fingerprint(first.text, first.url, (i.url for i in listing.items))
+    collected, pages = [listing.items], 1
+    for url in listing.page_urls(first.url)[1 : min(ctx.max_pages, MAX_REQUESTS)]:
+        page = ctx.fetcher.get(url)
+        collected.append(parse_trs_list(page.text, page.url, tz=ctx.tz, now=ctx.now).items)
+        pages += 1
+    return Listing(merge_items(*collected), pages, fingerprint, kind="trs")
+
+
+def read_auto(first: FetchResult, ctx: ReadContext) -> Listing:
+    """Recognise the CMS family; else a feed (the URL itself or a linked one); else a list."""
+    family, _ = detect_family(first.text, first.url)
+    if family is not None:
+        return FAMILY_READERS[family](first, ctx)
+    if _looks_like_feed(first):
+        return read_feed(first, ctx)
+    for feed_url in find_feed_links(first.text, first.url)[:1]:
+        return read_feed(ctx.fetcher.get(feed_url), ctx)
+    guessed = guess_list(first.text, first.url, tz=ctx.tz, now=ctx.now)
+    if guessed is None:
+        raise SourceError(
+            f"auto: no CMS family, feed or dated list recognised on {first.url}", reason="empty"
+        )
+    listing = read_html(first, replace(ctx, source=replace(ctx.source, list=guessed.selectors)))
+    return replace(listing, kind="html")
+
+
+def _looks_like_feed(page: FetchResult) -> bool:
+    if any(t in page.content_type for t in ("rss", "atom", "xml", "json")):
+        return True
+    head = page.text[:200].lstrip().lower()
+    return head.startswith(("<?xml", "<rss", "<feed", "<rdf")) or head.startswith("{")
+
+
+FAMILY_READERS: dict[str, Reader] = {"hanweb": read_hanweb, "jpaas": read_jpaas, "trs": read_trs}
+READERS: dict[str, Reader] = {
+    "feed": read_feed, "html": read_html, **FAMILY_READERS, "auto": read_auto,
+}  # fmt: skip

@@ -1,0 +1,85 @@
+"""``herald sources detect URL``: look at a page and say how herald would read it.
+
+Fetches the page (and one article), recognises the CMS family, a feed or a generic list, and
+reads a couple of list pages with the same readers a poll uses. It must not store anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
+from urllib.parse import urlsplit
+
+import lxml.html
+
+from worker.config import SourceConfig
+from worker.extract import KNOWN_BODY_SELECTORS
+from worker.fetch import Fetcher, FetchError
+from worker.models import Discovered, ListSelectors
+from worker.sources.crawl import FAMILY_READERS, ReadContext, read_feed, read_html
+from worker.sources.detect import detect_family, find_feed_links, guess_list
+
+MIN_BODY_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Probe:
+    url: str
+    kind: str  # hanweb | jpaas | trs | feed | html | "" (nothing recognised)
+    evidence: list[str]
+    items: list[Discovered] = field(default_factory=list)
+    pages: int = 0
+    selectors: ListSelectors | None = None
+    body_selector: str = ""
+    feed_url: str = ""
+
+
+def probe_source(fetcher: Fetcher, url: str, *, tz: tzinfo, now: datetime, pages: int = 2) -> Probe:
+    """Recognise and read ``url`` the way ``kind = "auto"`` would; raises FetchError/SourceError."""
+    first = fetcher.get(url)
+    source = SourceConfig(name="probe", url=url, kind="auto")
+    ctx = ReadContext(fetcher, source, tz, now, pages)
+    family, evidence = detect_family(first.text, first.url)
+    if family is not None:
+        listing = FAMILY_READERS[family](first, ctx)
+        return _with_body(fetcher, Probe(url, family, evidence, listing.items, listing.pages))
+    for feed_url in find_feed_links(first.text, first.url)[:1]:
+        listing = read_feed(fetcher.get(feed_url), ctx)
+        found = [*evidence, f'<link rel="alternate"> names the feed {feed_url}']
+        return Probe(url, "feed", found, listing.items, listing.pages, feed_url=feed_url)
+    guessed = guess_list(first.text, first.url, tz=tz, now=now)
+    if guessed is None:
+        return Probe(url, "", [*evidence, "no CMS family, feed or dated list recognised"])
+    listing = read_html(first, replace(ctx, source=replace(source, list=guessed.selectors)))
+    found = [*evidence, f"a repeated block of {len(guessed.items)} dated links"]
+    probe = Probe(url, "html", found, listing.items, listing.pages, guessed.selectors)
+    return _with_body(fetcher, probe)
+
+
+def _with_body(fetcher: Fetcher, probe: Probe) -> Probe:
+    """Name the body container of the first article, when it is one herald knows."""
+    if not probe.items:
+        return probe
+    try:
+        page = fetcher.get(probe.items[0].url)
+    except FetchError:
+        return probe
+    try:
+        root = lxml.html.fromstring(page.text)
+    except (ValueError, lxml.etree.ParserError):
+        return probe
+    for selector in KNOWN_BODY_SELECTORS:
+        found = root.cssselect(selector)
+        if found and len(found[0].text_content().strip()) >= MIN_BODY_CHARS:
+            return replace(probe, body_selector=selector)
+    return probe
+
+
+def suggest_name(url: str) -> str:
+    """A source name from the URL: host and last path words, as a slug."""
+    parts = urlsplit(url)
+    words = [parts.hostname or "site", *[p for p in parts.path.split("/") if p][-2:]]
+    slug = re.sub(r"[^a-z0-9]+", "-", "-".join(words).lower()).strip("-")
+    slug = re.sub(r"-(index|html?|shtml|jsp)(?=-|$)", "", slug)
+    return (slug or "source")[:64].strip("-")
