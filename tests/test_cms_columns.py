@@ -90,3 +90,24 @@ def test_blocked_and_redesigned_columns_show_in_status(tmp_path: Path) -> None:
         run_once(config)
         out = CliRunner().invoke(main, ["--config", str(path), "status"], env={"COLUMNS": "250"})
         assert "column: blocked — blocked by a JavaScript cookie challenge (HTTP 521)" in out.output
+
+
+def test_attachments_reach_the_feeds_as_enclosures(tmp_path: Path) -> None:
+    import feedparser
+
+    with HanwebSite(articles=8) as site:
+        path = write_config(tmp_path, sources=_auto_source(site.list_url, backfill=1))
+        run_once(load_config(path))
+        feeds = tmp_path / "feeds"
+        rss = feedparser.parse((feeds / "all.xml").read_bytes())
+        atom = feedparser.parse((feeds / "all.atom").read_bytes())
+        json_feed = __import__("json").loads((feeds / "all.json").read_text("utf-8"))
+    with_rss = [e for e in rss.entries if e.get("enclosures")]
+    assert with_rss, "no article carried its attachment into RSS"
+    enclosure = with_rss[0].enclosures[0]
+    assert enclosure.href.startswith("http://127.0.0.1:") and ".pdf" in enclosure.href
+    assert enclosure.type == "application/pdf"
+    assert len([e for e in atom.entries if e.get("enclosures")]) == len(with_rss)
+    items = [i for i in json_feed["items"] if i.get("attachments")]
+    assert len(items) == len(with_rss)
+    assert items[0]["attachments"][0]["mime_type"] == "application/pdf"

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, tzinfo
 from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
 import trafilatura
@@ -22,7 +23,8 @@ from cssselect import SelectorError
 from lxml import etree
 
 from worker.dates import find_date, parse_date
-from worker.models import ArticleSelectors, Extracted
+from worker.links import is_document_url, mime_type
+from worker.models import ArticleSelectors, Attachment, Extracted
 from worker.sanitize import (
     collect_images,
     html_to_text,
@@ -31,7 +33,7 @@ from worker.sanitize import (
     strip_xml_illegal,
 )
 
-__all__ = ["KNOWN_BODY_SELECTORS", "ExtractError", "extract_article"]
+__all__ = ["KNOWN_BODY_SELECTORS", "ExtractError", "extract_article", "find_attachments"]
 
 KNOWN_BODY_SELECTORS = (
     "#zoom",
@@ -137,6 +139,7 @@ def extract_article(
     structured_date = read_jsonld_date(doc)
     remove_elements(doc, SCRIPT_TAGS)
     body = find_body(doc, chosen.body)
+    attachments = collect_attachments(doc, body, url)
     title = pick_title(doc, meta, chosen.title, fallback_title)
     before, after = split_page_text(doc, body)
     window = title_window(before, title, body is not None)
@@ -160,7 +163,45 @@ def extract_article(
         text=text,
         summary=make_summary(text),
         images=images,
+        attachments=attachments,
     )
+
+
+def find_attachments(html: str, url: str) -> tuple[Attachment, ...]:
+    """Document links of an HTML fragment (a feed entry's content)."""
+    if not html.strip():
+        return ()
+    try:
+        doc = lxml.html.document_fromstring(f"<html><body>{html}</body></html>")
+    except (etree.ParserError, ValueError):
+        return ()
+    return collect_attachments(doc, None, url)
+
+
+ATTACHMENT_SIBLINGS = 5  # a CMS often puts the 附件 list just after the body container
+
+
+def collect_attachments(
+    doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None, url: str
+) -> tuple[Attachment, ...]:
+    """Document links (PDF, DOC, XLS …) in the body and just after it, absolute, unique."""
+    if body is not None:
+        scopes = [body, *list(body.itersiblings())[:ATTACHMENT_SIBLINGS]]
+    else:
+        page = doc.find("body")
+        scopes = [page] if page is not None else []
+    found: dict[str, Attachment] = {}
+    for scope in scopes:
+        if not isinstance(scope.tag, str):
+            continue
+        for link in scope.iter("a"):
+            href = urljoin(url, (link.get("href") or "").strip())
+            if not href.startswith(("http://", "https://")) or not is_document_url(href):
+                continue
+            name = collapse(link.text_content()) or collapse(link.get("title") or "")
+            name = name or unquote(urlsplit(href).path.rsplit("/", 1)[-1])
+            found.setdefault(href, Attachment(href, name, mime_type(href)))
+    return tuple(found.values())
 
 
 def parse_document(html: str) -> lxml.html.HtmlElement:

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from worker.models import Article
 
@@ -55,8 +56,28 @@ def render_rss(spec: FeedSpec, *, base_url: str, generated_at: datetime | None =
 def render_atom(spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None) -> bytes:
     """Return the Atom 1.0 document for ``spec`` (UTF-8), entries newest first."""
     fg = _build_generator(spec, "atom", base_url=base_url, generated_at=generated_at)
-    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    data: bytes = fg.atom_str(pretty=False, encoding="UTF-8", xml_declaration=True)
+    return _write_atom_enclosures(data, sort_articles(spec.articles))
+
+
+def _write_atom_enclosures(data: bytes, articles: Sequence[Article]) -> bytes:
+    """Add ``<link rel="enclosure">`` per attachment to the Atom entries.
+
+    feedgen 1.0 writes only the ``href`` of an entry's links (it drops rel, type and title),
+    so the enclosures are added here, in entry order.
+    """
+    root = etree.fromstring(data)
+    for entry, article in zip(root.iterfind(f"{{{ATOM_NS}}}entry"), articles, strict=True):
+        for attachment in article.attachments:
+            link = etree.SubElement(entry, f"{{{ATOM_NS}}}link")
+            link.set("rel", "enclosure")
+            link.set("href", _clean_text(attachment.url))
+            link.set("type", attachment.type)
+            if attachment.title:
+                link.set("title", _clean_text(attachment.title))
+    etree.indent(root, space="  ")
+    out: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+    return out
 
 
 def render_json_feed(
@@ -215,6 +236,12 @@ def _add_entry(fg: FeedGenerator, article: Article, fmt: str) -> None:
         term = _clean_text(tag)
         if term:
             fe.category(term=term)
+    if fmt == "rss" and article.attachments:  # RSS allows one enclosure: the first file
+        first = article.attachments[0]
+        fe.enclosure(url=_clean_text(first.url), length="0", type=first.type)
+
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 def _build_json_item(article: Article) -> dict[str, Any]:
@@ -242,6 +269,11 @@ def _build_json_item(article: Article) -> dict[str, Any]:
     tags = [term for term in (_clean_text(tag) for tag in article.tags) if term]
     if tags:
         item["tags"] = tags
+    if article.attachments:
+        item["attachments"] = [
+            {"url": _clean_text(a.url), "mime_type": a.type, "title": _clean_text(a.title)}
+            for a in article.attachments
+        ]
     return item
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
 from worker.config import SourceConfig
-from worker.extract import ExtractError, extract_article
+from worker.extract import ExtractError, extract_article, find_attachments
 from worker.fanout import fan_out_article
 from worker.fetch import Fetcher, FetchError
 from worker.models import Discovered, Extracted, discovered_from_dict
@@ -132,6 +132,7 @@ def from_feed_entry(item: Discovered) -> Extracted:
         text=text,
         summary=make_summary(item.summary or text),
         images=tuple(images),
+        attachments=find_attachments(content, item.url),
     )
 
 

@@ -50,6 +50,15 @@ class Discovered:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file an article links to (PDF, DOC, XLS …): carried into feeds as an enclosure."""
+
+    url: str
+    title: str = ""
+    type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Extracted:
     """The fields read from one article page (see ``worker.extract``).
 
@@ -64,6 +73,7 @@ class Extracted:
     text: str
     summary: str
     images: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ class Article:
     first_seen_at: datetime
     updated_at: datetime
     tags: tuple[str, ...] = field(default_factory=tuple)
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
 
 def discovered_to_dict(item: Discovered) -> dict[str, object]:

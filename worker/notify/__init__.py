@@ -92,6 +92,9 @@ def article_data(article: Article) -> dict[str, Any]:
         "summary": article.summary,
         "tags": list(article.tags),
         "images": list(article.images),
+        "attachments": [
+            {"url": a.url, "title": a.title, "type": a.type} for a in article.attachments
+        ],
         "version": article.version,
     }
 

@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
 
 from worker.dates import find_date, parse_date
+from worker.links import is_download_url
 from worker.models import Discovered
 from worker.sources.base import make_absolute, normalize_space
 
@@ -68,21 +69,6 @@ SPLIT_DAY_FIRST_RE = re.compile(
 HANWEB_URL_DATE_RE = re.compile(r"/art/(\d{4})/(\d{1,2})/(\d{1,2})/art_")
 TRS_URL_DATE_RE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
 
-ATTACHMENT_EXTENSIONS = frozenset(
-    (
-        *("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "ofd"),
-        *("zip", "rar", "7z", "gz", "tar", "txt", "csv", "rtf"),
-        *("jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp", "svg"),
-        *("mp3", "mp4", "avi", "flv", "wmv", "mov", "swf", "apk", "exe"),
-    )
-)
-ATTACHMENT_PATH_RE = re.compile(
-    r"/module/download/|downfile\.jsp|/download(?:file)?\.(?:jsp|do|aspx?|php)",
-    re.IGNORECASE,
-)
-ATTACHMENT_QUERY_RE = re.compile(
-    r"(?:^|&)(?:filename|file|fileName)=[^&]*\.([a-z0-9]{2,4})(?:&|$)", re.IGNORECASE
-)
 NAVIGATION_PATH_RE = re.compile(
     r"(?:^|/)(?:index|default|list|more)(?:_\d+)?\.(?:s?html?|jsp|aspx?|php)$"
     r"|/col/col\d+/?$|/module/(?:web/)?(?:jpage|jslib|search)/|dataproxy\.jsp$"
@@ -107,15 +93,7 @@ class LinkRow:
 
 def is_attachment_url(url: str) -> bool:
     """Tell whether ``url`` names a file download (PDF, DOC, image…) rather than a page."""
-    parts = urlsplit(url)
-    path = unquote(parts.path)
-    extension = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    if extension in ATTACHMENT_EXTENSIONS:
-        return True
-    if ATTACHMENT_PATH_RE.search(path):
-        return True
-    named = ATTACHMENT_QUERY_RE.search(unquote(parts.query))
-    return named is not None and named.group(1).lower() in ATTACHMENT_EXTENSIONS
+    return is_download_url(url)
 
 
 def is_content_link(url: str) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from worker.config import Config, SourceConfig, SubscriberConfig
-from worker.models import Article, Extracted
+from worker.models import Article, Attachment, Extracted
 from worker.store.tables import (
     ArticleRow,
     ArticleSourceRow,
@@ -319,6 +319,9 @@ def _article_fields(
         content_html=extracted.content_html,
         text=extracted.text,
         images=list(extracted.images),
+        attachments=[
+            {"url": a.url, "title": a.title, "type": a.type} for a in extracted.attachments
+        ],
         tags=list(tags),
         content_hash=digest,
         etag=etag,
@@ -374,6 +377,7 @@ def article_from_row(row: ArticleRow, source_name: str) -> Article:
         first_seen_at=row.first_seen_at,
         updated_at=row.updated_at,
         tags=tuple(row.tags or ()),
+        attachments=tuple(Attachment(**a) for a in row.attachments or ()),
     )
 
 

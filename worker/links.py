@@ -1,0 +1,75 @@
+"""Pure URL classification: downloads (attachments) versus pages. No I/O."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from urllib.parse import unquote, urlsplit
+
+DOCUMENT_EXTENSIONS = frozenset(
+    (
+        *("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "ofd"),
+        *("zip", "rar", "7z", "gz", "tar", "txt", "csv", "rtf"),
+    )
+)
+DOWNLOAD_EXTENSIONS = DOCUMENT_EXTENSIONS | frozenset(
+    (
+        *("jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp", "svg"),
+        *("mp3", "mp4", "avi", "flv", "wmv", "mov", "swf", "apk", "exe"),
+    )
+)
+DOWNLOAD_PATH_RE = re.compile(
+    r"/module/download/|downfile\.jsp|/download(?:file)?\.(?:jsp|do|aspx?|php)",
+    re.IGNORECASE,
+)
+FILENAME_QUERY_RE = re.compile(
+    r"(?:^|&)(?:filename|file|fileName)=[^&]*\.([a-z0-9]{2,4})(?:&|$)", re.IGNORECASE
+)
+EXTRA_TYPES = {
+    "wps": "application/vnd.ms-works",
+    "et": "application/vnd.ms-excel",
+    "dps": "application/vnd.ms-powerpoint",
+    "ofd": "application/ofd",
+    "7z": "application/x-7z-compressed",
+    "rar": "application/vnd.rar",
+}
+
+
+SCRIPT_EXTENSIONS = frozenset(("jsp", "do", "asp", "aspx", "php", "action", "cgi"))
+
+
+def file_extension(url: str) -> str:
+    """The lower-case extension of the file: a ``filename=`` parameter's for a download script
+    (``downfile.jsp?filename=x.pdf`` → ``pdf``), else the path's."""
+    parts = urlsplit(url)
+    last = unquote(parts.path).rsplit("/", 1)[-1]
+    extension = last.rsplit(".", 1)[-1].lower() if "." in last else ""
+    if not extension or extension in SCRIPT_EXTENSIONS:
+        named = FILENAME_QUERY_RE.search(unquote(parts.query))
+        if named:
+            return named.group(1).lower()
+    return extension
+
+
+def is_download_url(url: str) -> bool:
+    """Tell whether ``url`` names a file download (PDF, DOC, image…) rather than a page."""
+    if file_extension(url) in DOWNLOAD_EXTENSIONS:
+        return True
+    return DOWNLOAD_PATH_RE.search(unquote(urlsplit(url).path)) is not None
+
+
+def is_document_url(url: str) -> bool:
+    """A download that is a document or archive (an attachment), not an image or video."""
+    extension = file_extension(url)
+    if extension in DOCUMENT_EXTENSIONS:
+        return True
+    no_file_type = not extension or extension in SCRIPT_EXTENSIONS
+    return no_file_type and DOWNLOAD_PATH_RE.search(unquote(urlsplit(url).path)) is not None
+
+
+def mime_type(url: str) -> str:
+    extension = file_extension(url)
+    if extension in EXTRA_TYPES:
+        return EXTRA_TYPES[extension]
+    guessed, _ = mimetypes.guess_type(f"file.{extension}") if extension else (None, None)
+    return guessed or "application/octet-stream"
