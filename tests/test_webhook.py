@@ -258,6 +258,7 @@ def test_article_data_is_json_ready() -> None:
         "summary": "摘要",
         "tags": ["政策"],
         "images": ["https://example.gov.cn/i.png"],
+        "attachments": [],
         "version": 2,
     }
     assert json.loads(json.dumps(data)) == data
