@@ -9,32 +9,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from worker.models import Discovered
 
-TRACKING_PARAMS = frozenset(
-    {"spm", "from", "fbclid", "gclid", "mc_cid", "mc_eid", "share_token", "isappinstalled"}
-)
+TRACKING_PARAMS = frozenset({"spm", "fbclid", "gclid", "mc_cid", "mc_eid"})
 RECHECK_WINDOW = timedelta(days=7)
 
 
 def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, drop default ports, fragments and tracking parameters."""
+    """The dedup key of a URL, still fetchable: lower-case scheme and host, no default port,
+    no fragment, no tracking parameters (``utm_*``, ``spm`` …); the rest kept as written."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
-        host = f"{host}:{port}"
-    if parts.username:
-        host = f"{parts.username}@{host}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
-    ]
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+    netloc = parts.netloc.rsplit("@", 1)
+    host_port = netloc[-1].lower()
+    default = {"http": ":80", "https": ":443"}.get(scheme)
+    if default and host_port.endswith(default):
+        host_port = host_port[: -len(default)]
+    host = host_port if len(netloc) == 1 else f"{netloc[0]}@{host_port}"
+    kept = [p for p in parts.query.split("&") if p and not _is_tracking(p)]
+    return urlunsplit((scheme, host, parts.path or "/", "&".join(kept), ""))
+
+
+def _is_tracking(pair: str) -> bool:
+    name = pair.split("=", 1)[0].lower()
+    return name.startswith("utm_") or name in TRACKING_PARAMS
 
 
 class Known(Protocol):

@@ -133,12 +133,23 @@ def as_html(value: str, content_type: str) -> str:
 
 
 def read_entry_date(entry: Mapping[str, Any], tz: tzinfo) -> datetime | None:
-    """The entry's publication (else update) time as an aware UTC datetime."""
+    """The entry's publication (else update) time, aware, in the offset the feed wrote."""
     for key in ("published", "updated", "created"):
         raw = str(entry.get(key, "") or "").strip()
         if raw and (moment := interpret_date(raw, entry.get(f"{key}_parsed"), tz)):
-            return moment
+            return keep_written_offset(raw, moment, tz)
     return None
+
+
+def keep_written_offset(raw: str, moment: datetime, tz: tzinfo) -> datetime:
+    """The same instant as ``moment``, shown with the offset written in ``raw`` (``+0800``),
+    or in ``tz`` when ``raw`` names no zone."""
+    from worker.dates import parse_date
+
+    written = parse_date(raw, tz)
+    if written is not None and written == moment:
+        return written
+    return moment.astimezone(tz) if not _ZONE_SUFFIX.search(raw) else moment
 
 
 def interpret_date(raw: str, parsed: Any, tz: tzinfo) -> datetime | None:

@@ -228,8 +228,9 @@ def link_article(session: Session, article_id: int, source_id: int, now: datetim
         _insert_for(session)(ArticleSourceRow)
         .values(article_id=article_id, source_id=source_id, linked_at=now)
         .on_conflict_do_nothing()
-    )
-    return _rowcount(session.execute(statement)) == 1
+        .returning(ArticleSourceRow.article_id)
+    )  # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT here
+    return session.scalar(statement) is not None
 
 
 def content_hash(title: str, text: str) -> str:
@@ -570,6 +571,23 @@ def claim_delivery(
         sub.channel,
         sub.url,
         sub.secret,
+    )
+
+
+def delivery_subscriber_name(session: Session, delivery_id: int) -> str | None:
+    return session.scalar(
+        select(SubscriberRow.name)
+        .join(DeliveryRow, DeliveryRow.subscriber_id == SubscriberRow.id)
+        .where(DeliveryRow.id == delivery_id)
+    )
+
+
+def defer_delivery(session: Session, delivery_id: int, *, until: datetime) -> None:
+    """Move a waiting delivery's next attempt later without counting an attempt."""
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id, DeliveryRow.status == "pending")
+        .values(next_attempt_at=until, enqueued_at=None)
     )
 
 

@@ -1,0 +1,52 @@
+"""Pure decisions: canonical URLs and what to ingest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from worker.decide import canonical_url, plan_ingest
+from worker.models import Discovered
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTP://WWW.Example.GOV.cn:80/a/b.html#top", "http://www.example.gov.cn/a/b.html"),
+        ("https://x.cn:443", "https://x.cn/"),
+        ("http://x.cn:8080/a", "http://x.cn:8080/a"),
+        ("http://x.cn/show.jsp?123", "http://x.cn/show.jsp?123"),  # kept as written
+        ("http://x.cn/a?id=1;t=2&utm_source=wx&spm=a.b", "http://x.cn/a?id=1;t=2"),
+        ("http://x.cn/a?from=timeline&id=%E4%B8%AD", "http://x.cn/a?from=timeline&id=%E4%B8%AD"),
+        ("http://user:pw@X.cn/a", "http://user:pw@x.cn/a"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+@dataclass(frozen=True)
+class _Known:
+    id: int
+    first_seen_at: datetime
+    linked: bool
+
+
+def test_plan_ingest() -> None:
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    items = [Discovered(url=f"http://x.cn/{i}", guid=f"g{i}") for i in range(5)]
+    known = {
+        "http://x.cn/1": _Known(11, now - timedelta(days=1), linked=True),  # recent: recheck
+        "http://x.cn/2": _Known(12, now - timedelta(days=30), linked=True),  # old: left alone
+        "http://x.cn/3": _Known(13, now - timedelta(days=30), linked=False),  # other source
+        "g4": _Known(14, now, linked=True),  # the same guid in this source
+    }
+    plan = [(d.item.url, d.action, d.known_id) for d in plan_ingest(items, known, now=now)]
+    assert plan == [
+        ("http://x.cn/0", "new", None),
+        ("http://x.cn/1", "recheck", 11),
+        ("http://x.cn/3", "link", 13),
+        ("http://x.cn/4", "recheck", 14),
+    ]
