@@ -63,19 +63,24 @@ def cluster(
         broker_url=redis_url,
         extra_herald='sweep_interval = "1s"',
     )
-    worker = _start(
-        ["worker", "-P", "threads", "-c", "4", "--loglevel", "INFO"],
-        config,
-        tmp_path / "worker.log",
-    )
+    workers = [  # two worker processes share the queues and the database
+        _start(
+            ["worker", "-P", "threads", "-c", "2", "-n", f"w{i}@%h", "--loglevel", "INFO"],
+            config,
+            tmp_path / f"worker{i}.log",
+        )
+        for i in (1, 2)
+    ]
     beat = _start(
         ["beat", "--loglevel", "INFO", "-s", str(tmp_path / "beat-schedule")],
         config,
         tmp_path / "beat.log",
     )
-    yield config, postgres_url
-    _stop(beat)
-    _stop(worker)
+    try:
+        yield config, postgres_url
+    finally:
+        for proc in (beat, *workers):
+            _stop(proc)
     engine = create_engine(normalise_url(postgres_url))
     engine.dispose()
 
@@ -86,7 +91,7 @@ def test_worker_and_beat_on_redis_ingest_and_deliver(
     config, db_url = cluster
     logs = config.parent
     ok = _wait(lambda: len(receiver.unique_ids()) >= 15, 60)
-    assert ok, (logs / "worker.log").read_text()[-3000:] + (logs / "beat.log").read_text()[-2000:]
+    assert ok, (logs / "worker1.log").read_text()[-3000:] + (logs / "beat.log").read_text()[-2000:]
 
     feed_path = config.parent / "feeds" / "all.xml"
     assert _wait(
