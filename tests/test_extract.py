@@ -140,7 +140,6 @@ def test_script_event_handler_and_javascript_link_are_removed_from_the_body() ->
         '<div class="TRS_Editor">{}</div>',
         '<div id="UCAP-CONTENT">{}</div>',
         '<div class="bt_content">{}</div>',
-        '<div id="barrierfree_container">{}</div>',
         '<div class="article-content">{}</div>',
         "<article>{}</article>",
     ],

@@ -40,7 +40,6 @@ KNOWN_BODY_SELECTORS = (
     ".TRS_Editor",
     "#UCAP-CONTENT",
     ".bt_content",
-    "#barrierfree_container",
     ".article-content",
     "article",
 )
@@ -100,7 +99,7 @@ NAVIGATION_LINE_RE = re.compile(r"^\s*(?:上一篇|下一篇|当前位置|您的
 WIDGET_MAX_CHARS = 60
 NAVIGATION_MAX_CHARS = 150
 TITLE_SEPARATOR_RE = re.compile(r"\s+[-|–—]\s+|\s*[_|｜]\s*")
-CJK_HYPHEN_RE = re.compile(r"[^\x00-\x7f]-[^\x00-\x7f0-9][^-]*$")
+CJK_HYPHEN_RE = re.compile(r"\S-[^\x00-\x7f0-9][^-]*$")
 SITE_NAME_MAX_CHARS = 30
 SITE_NAME_META = ("sitename", "og:site_name", "application-name")
 TRUNCATION_MARKS = ("...", "…", "。。。")
@@ -320,17 +319,31 @@ def read_page_title(doc: lxml.html.HtmlElement, meta: dict[str, str], selector: 
             value = element_value(element, ("content", "title"))
             if value:
                 return value
+    site_name = next((meta[name] for name in SITE_NAME_META if meta.get(name)), "")
+    heading = first_heading(doc)
     for name in TITLE_META_NAMES:
-        if meta.get(name):
-            return meta[name]
+        value = meta.get(name, "")
+        if value and name == "og:title":  # SEO plugins write "标题 - 站点" here
+            if heading and value.startswith(heading) and len(value) > len(heading):
+                return heading
+            if site_name and value.endswith(site_name) and len(value) > len(site_name):
+                return value[: -len(site_name)].rstrip(" -_|｜–—－:：") or value
+        if value:
+            return value
+    if heading:
+        return heading
+    title_element = doc.find(".//title")
+    if title_element is not None:
+        return strip_site_suffix(collapse(title_element.text_content()), site_name)
+    return ""
+
+
+def first_heading(doc: lxml.html.HtmlElement) -> str:
+    """The text of the first ``h1`` outside navigation, footers and logos."""
     for heading in doc.iter("h1"):
         text = collapse(heading.text_content())
         if text and not in_chrome(heading):
             return text
-    title_element = doc.find(".//title")
-    if title_element is not None:
-        site_name = next((meta[name] for name in SITE_NAME_META if meta.get(name)), "")
-        return strip_site_suffix(collapse(title_element.text_content()), site_name)
     return ""
 
 

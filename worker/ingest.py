@@ -56,7 +56,7 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
         item = discovered_from_dict(row.item)
         source_row = session.get(SourceRow, row.source_id)
         known = session.get(ArticleRow, row.known_article_id) if row.known_article_id else None
-        attempts, notify = row.attempts, row.notify
+        attempts, notify, source_id = row.attempts, row.notify, row.source_id
         validators = (known.etag, known.last_modified) if known else ("", "")
     source = _source_config(rt, source_row)
     if source is None:
@@ -78,7 +78,7 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
                 queries.mark_checked(session, row.known_article_id, now)
             queries.finish_pending_item(session, pending_id)
         return IngestReport("unchanged", row.known_article_id)
-    return _store(rt, pending_id, source, item, page, notify=notify, now=now)
+    return _store(rt, pending_id, source_id, source, item, page, notify=notify, now=now)
 
 
 def _source_config(rt: Runtime, row: SourceRow | None) -> SourceConfig | None:
@@ -139,6 +139,7 @@ def from_feed_entry(item: Discovered) -> Extracted:
 def _store(
     rt: Runtime,
     pending_id: int,
+    source_id: int,
     source: SourceConfig,
     item: Discovered,
     page: ArticlePage,
@@ -148,11 +149,9 @@ def _store(
 ) -> IngestReport:
     assert page.extracted is not None
     with rt.session() as session:
-        source_row = queries.source_by_name(session, source.name)
-        assert source_row is not None
         article_id, outcome = queries.upsert_article(
             session,
-            source_id=source_row.id,
+            source_id=source_id,
             url=item.url,
             guid=item.guid,
             extracted=page.extracted,

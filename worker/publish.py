@@ -6,6 +6,7 @@ It must not fetch or send anything.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from worker.store import queries
 
 FEED_LIMIT = 200
 _write_lock = threading.Lock()  # feedgen's RSS dates switch the process locale: one at a time
+_last_written: dict[str, str] = {}  # feeds_dir → digest of what was last rendered there
 
 
 def build_feeds(rt: Runtime, *, force: bool = False) -> list[Path]:
@@ -33,12 +35,27 @@ def build_feeds(rt: Runtime, *, force: bool = False) -> list[Path]:
         for source in config.sources:
             articles = queries.recent_articles(session, limit=FEED_LIMIT, source_name=source.name)
             specs.append(FeedSpec(f"sources/{source.name}", source.name, articles))
+    digest = _digest(specs)
+    feeds_dir = str(config.herald.feeds_dir)
     with _write_lock:
-        changed = write_feeds(specs, config.herald.feeds_dir, base_url=config.herald.base_url)
+        unchanged = _last_written.get(feeds_dir) == digest
+        if not force and unchanged and (config.herald.feeds_dir / "all.xml").exists():
+            changed = []  # the newest articles are the same ones, same versions: nothing to render
+        else:
+            changed = write_feeds(specs, config.herald.feeds_dir, base_url=config.herald.base_url)
+            _last_written[feeds_dir] = digest
     with rt.session() as session:
         if queries.get_counter(session, queries.FEEDS_BUILT) < generation:
             queries.set_counter(session, queries.FEEDS_BUILT, generation)
     return changed
+
+
+def _digest(specs: list[FeedSpec]) -> str:
+    """What the feeds would show: per feed, its articles' ids and versions, in order."""
+    parts = [
+        f"{spec.key}:" + ",".join(f"{a.id}.{a.version}" for a in spec.articles) for spec in specs
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def feeds_stale(rt: Runtime) -> bool:

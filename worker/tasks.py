@@ -29,7 +29,7 @@ from worker.sweep import find_due_work
 log = logging.getLogger(__name__)
 
 DELIVERY_BATCH = 25
-FEEDS_DEBOUNCE = 2.0
+FEEDS_DEBOUNCE = 5.0
 
 
 def prepare_database(rt: Runtime) -> None:

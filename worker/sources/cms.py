@@ -11,7 +11,6 @@ database.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -271,11 +270,11 @@ def read_row(row: LinkRow, *, tz: tzinfo, now: datetime | None) -> Discovered:
 
     date_elements = find_date_elements(row.link, read)
     title = read_title(row.link, date_elements)
-    published = (
-        find_row_date(row, tz=tz, now=now)
-        or read_first_date(date_elements, read)
-        or read_url_date(row.url, tz)
-    )
+    shown = find_row_date(row, tz=tz, now=now) or read_first_date(date_elements, read)
+    from_url = read_url_date(row.url, tz)
+    published = shown or from_url
+    if shown and from_url and (shown.month, shown.day) == (from_url.month, from_url.day):
+        published = shown.replace(year=from_url.year)  # "10-08" on the list: the URL has the year
     return Discovered(url=row.url, title=title, published_at=published)
 
 
@@ -418,27 +417,49 @@ def read_url_date(url: str, tz: tzinfo) -> datetime | None:
 
 
 def row_signature(row: LinkRow) -> tuple[str, str, str, str]:
-    """The shape of a row: its tag and class, and its parent's."""
-    parent = row.row.getparent()
+    """The shape of a row: its tag and class, and the tag and class (or id) of the nearest
+    ancestor that has either — two bare ``<ul><li>`` lists differ one level higher."""
+    marked = row.row.getparent()
+    while marked is not None and not (marked.get("class") or marked.get("id")):
+        if marked.tag == "body":
+            break
+        marked = marked.getparent()
+    mark = ""
+    if marked is not None:
+        mark = normalize_space(str(marked.get("class") or "")) or f"#{marked.get('id') or ''}"
     return (
         str(row.row.tag),
         normalize_space(str(row.row.get("class", ""))),
-        str(parent.tag) if parent is not None else "",
-        normalize_space(str(parent.get("class", ""))) if parent is not None else "",
+        str(marked.tag) if marked is not None else "",
+        mark,
     )
 
 
-def select_main_rows(rows: list[LinkRow]) -> list[LinkRow]:
+def select_main_rows(rows: list[LinkRow], page_url: str = "") -> list[LinkRow]:
     """Keep the rows shaped like the page's main list, dropping small side lists.
 
-    Rows are grouped by shape (tag and class of the row and its parent); groups at least
-    half as large as the largest are kept, in document order.
+    Rows are grouped by shape (see ``row_signature``); groups at least half as large as the
+    largest are kept, in document order — except, given ``page_url``, a smaller group that
+    links only outside the page's folder while the largest links inside it (a side list into
+    another column, shaped like the main one).
     """
     if not rows:
         return []
-    counts = Counter(row_signature(row) for row in rows)
-    largest = max(counts.values())
-    keep = {signature for signature, count in counts.items() if count * 2 >= largest}
+    groups: dict[tuple[str, str, str, str], list[LinkRow]] = {}
+    for row in rows:
+        groups.setdefault(row_signature(row), []).append(row)
+    largest = max(groups.values(), key=len)
+    folder = page_url.rsplit("/", 1)[0] + "/" if page_url else ""
+
+    def inside(group: list[LinkRow]) -> bool:
+        return sum(row.url.startswith(folder) for row in group) * 2 >= len(group)
+
+    keep = {
+        signature
+        for signature, group in groups.items()
+        if len(group) * 2 >= len(largest)
+        and (group is largest or not folder or inside(group) or not inside(largest))
+    }
     return [row for row in rows if row_signature(row) in keep]
 
 

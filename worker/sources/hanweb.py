@@ -121,8 +121,8 @@ def parse_hanweb_column(
     jpage script).
     """
     stores = find_datastores(html)
-    items = read_records([r for store in stores for r in store.records], page_url, tz, now)
     main = pick_main_store(stores, page_url)
+    items = read_records(main.records if main else [], page_url, tz, now)
     total = main.total_records if main is not None else None
     if total is None:
         total = read_js_int(TOTAL_RECORD_JS_RE, html)
@@ -210,22 +210,27 @@ def find_href(fragment: str) -> str:
 
 
 def pick_main_store(stores: list[Datastore], page_url: str) -> Datastore | None:
-    """The column's own datastore: the one whose next group names the page's column id.
+    """The column's own datastore (a page may carry side lists of other columns).
 
-    Otherwise the first with a next-group link, else the one with most records.
+    Ranked by: its next group names the page's column id; its records link to articles of
+    that column (``art_<COL>_``); it has a next-group link; it has the most records.
     """
     if not stores:
         return None
     column = COLUMN_ID_RE.search(urlsplit(page_url).path)
-    if column is not None:
-        for store in stores:
-            params = dict(parse_qsl(urlsplit(store.nextgroup_href).query))
-            if params.get("columnid") == column.group(1):
-                return store
-    with_next = [store for store in stores if store.nextgroup_href]
-    if with_next:
-        return with_next[0]
-    return max(stores, key=lambda store: len(store.records))
+    column_id = column.group(1) if column else ""
+
+    def rank(store: Datastore) -> tuple[bool, int, bool, int]:
+        params = dict(parse_qsl(urlsplit(store.nextgroup_href).query))
+        own = sum(f"art_{column_id}_" in record for record in store.records) if column_id else 0
+        return (
+            bool(column_id) and params.get("columnid") == column_id,
+            own,
+            bool(store.nextgroup_href),
+            len(store.records),
+        )
+
+    return max(stores, key=rank)
 
 
 def read_records(

@@ -137,14 +137,14 @@ def read_items(html: str, page_url: str, *, tz: tzinfo, now: datetime | None) ->
     if document is None:
         return []
     base = find_base_url(document, page_url)
-    rows = select_main_rows(find_link_rows(document, base, is_article=is_trs_article))
+    rows = select_main_rows(find_link_rows(document, base, is_article=is_trs_article), page_url)
     if rows:
         return rows_to_items(rows, tz=tz, now=now)
     candidates = find_link_rows(document, base, is_article=is_content_link)
     dated: list[LinkRow] = [
         row for row in candidates if find_row_date(row, tz=tz, now=now) is not None
     ]
-    return rows_to_items(select_main_rows(dated), tz=tz, now=now)
+    return rows_to_items(select_main_rows(dated, page_url), tz=tz, now=now)
 
 
 def find_page_call(html: str) -> PageCall | None:
