@@ -20,16 +20,20 @@ app = Celery("herald", include=["worker.tasks"])
 app.config_from_object("worker.celeryconfig")
 
 
+def _transport_options(config: Config) -> dict[str, Any]:
+    options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    if config.herald.embedded:  # the in-memory queue is polled: keep idle threads fed
+        options["polling_interval"] = 0.01
+    return options
+
+
 def celery_settings(config: Config) -> dict[str, Any]:
     """Celery settings for a herald config (see docs/design-notes.md for the reasoning)."""
     broker = config.herald.broker_url or "memory://localhost/"
     return {
         "broker_url": broker,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {
-            "visibility_timeout": VISIBILITY_TIMEOUT,
-            "polling_interval": 0.05,
-        },
+        "broker_transport_options": _transport_options(config),
         "task_default_queue": "ingest",
         "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
         "task_routes": {

@@ -436,30 +436,27 @@ def row_signature(row: LinkRow) -> tuple[str, str, str, str]:
 
 
 def select_main_rows(rows: list[LinkRow], page_url: str = "") -> list[LinkRow]:
-    """Keep the rows shaped like the page's main list, dropping small side lists.
+    """Keep the rows shaped like the page's main list, dropping side lists.
 
-    Rows are grouped by shape (see ``row_signature``); groups at least half as large as the
-    largest are kept, in document order — except, given ``page_url``, a smaller group that
-    links only outside the page's folder while the largest links inside it (a side list into
-    another column, shaped like the main one).
+    Rows are grouped by shape (see ``row_signature``). Given ``page_url``, groups linking
+    mostly inside the page's folder win over groups linking elsewhere (a side list into
+    another column can outnumber a column's short last page). Among the rest, groups at least
+    half as large as the largest are kept, in document order.
     """
     if not rows:
         return []
     groups: dict[tuple[str, str, str, str], list[LinkRow]] = {}
     for row in rows:
         groups.setdefault(row_signature(row), []).append(row)
-    largest = max(groups.values(), key=len)
     folder = page_url.rsplit("/", 1)[0] + "/" if page_url else ""
-
-    def inside(group: list[LinkRow]) -> bool:
-        return sum(row.url.startswith(folder) for row in group) * 2 >= len(group)
-
-    keep = {
+    inside = {
         signature
         for signature, group in groups.items()
-        if len(group) * 2 >= len(largest)
-        and (group is largest or not folder or inside(group) or not inside(largest))
+        if folder and sum(row.url.startswith(folder) for row in group) * 2 >= len(group)
     }
+    candidates = inside if inside and len(inside) < len(groups) else set(groups)
+    largest = max(len(groups[signature]) for signature in candidates)
+    keep = {s for s in candidates if len(groups[s]) * 2 >= largest}
     return [row for row in rows if row_signature(row) in keep]
 
 
