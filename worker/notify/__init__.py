@@ -9,7 +9,7 @@ knows nothing about retry schedules or storage.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -27,6 +27,7 @@ class Target:
     url: str
     secret: str = ""
     chat_id: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)  # mentions, msgtype, template, tz …
 
 
 @dataclass(frozen=True)
