@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from worker.notify.message import (
     Entry,
-    Message,
     Mentions,
+    Message,
     message_from_event,
     split_message,
 )
