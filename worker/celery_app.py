@@ -42,6 +42,7 @@ def celery_settings(config: Config) -> dict[str, Any]:
             "herald.build_feeds": {"queue": "feeds"},
             "herald.sweep": {"queue": "feeds"},
             "herald.deliver": {"queue": "deliver"},
+            "herald.flush_outbox": {"queue": "deliver"},
         },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,

@@ -13,8 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from worker.backoff import DELIVERY_SCHEDULE, delivery_retry_delay
 from worker.notify import Outcome, Target, get_notifier
+from worker.ratelimit import RATE_LIMITS, longest_window, wait_before_send
 from worker.runtime import Runtime
 from worker.store import queries
 
@@ -40,12 +43,20 @@ def deliver_one(
     """Send one due delivery and record the attempt. Never raises on I/O."""
     now_fn = clock or (lambda: datetime.now(UTC))
     with rt.session() as session:
+        wait = _rate_wait(session, delivery_id, now_fn())
+        if wait is not None:
+            name, until = wait
+            queries.defer_delivery(session, delivery_id, until=until)
+            return Sent("deferred", name, until)
         claimed = queries.claim_delivery(
             session, delivery_id, now=now_fn(), lease=LEASE_SECONDS, max_attempts=MAX_CLAIMS
         )
     if claimed is None:
         return Sent("skipped")
-    target = Target(claimed.subscriber_name, claimed.channel, claimed.url, claimed.secret)
+    target = Target(
+        claimed.subscriber_name, claimed.channel, claimed.url, claimed.secret,
+        str(claimed.options.get("chat_id", "")), claimed.options,
+    )  # fmt: skip
     try:
         notifier = get_notifier(claimed.channel)
         request = notifier.build(
@@ -59,6 +70,17 @@ def deliver_one(
         return Sent("retry", claimed.subscriber_name, retry_at)
     final = "delivered" if outcome.status == "delivered" else "failed"
     return Sent(final, claimed.subscriber_name)
+
+
+def _rate_wait(session: Session, delivery_id: int, now: datetime) -> tuple[str, datetime] | None:
+    """(subscriber, when) if sending now would overflow the platform's rate windows."""
+    subscriber = queries.delivery_subscriber(session, delivery_id)
+    if subscriber is None or subscriber.channel not in RATE_LIMITS:
+        return None
+    since = now - timedelta(seconds=longest_window(subscriber.channel))
+    recent = queries.attempts_since(session, subscriber.id, since)
+    wait = wait_before_send(subscriber.channel, recent, now)
+    return (subscriber.name, now + timedelta(seconds=wait)) if wait > 0 else None
 
 
 def _record(

@@ -14,13 +14,19 @@ from worker.notify import article_data
 from worker.store import queries
 
 EVENT_ARTICLE_CREATED = "article.created"
+EVENT_CHANNELS = ("webhook",)  # channels that take one event per article
 
 
 def fan_out_article(
     session: Session, article_id: int, source_name: str, now: datetime
 ) -> list[int]:
-    """Ledger rows for the article to ``source_name``'s instant subscribers (never twice)."""
+    """Ledger rows for the article to ``source_name``'s instant webhook subscribers (never
+    twice); chat subscribers get it in their outbox, folded into messages by ``outbox``."""
     subscribers = queries.instant_subscribers(session, source_name)
+    chat = [s.id for s in subscribers if s.channel not in EVENT_CHANNELS]
+    if chat:
+        queries.add_to_outbox(session, chat, article_id, now)
+    subscribers = [s for s in subscribers if s.channel in EVENT_CHANNELS]
     if not subscribers:
         return []
     article = queries.get_article(session, article_id)

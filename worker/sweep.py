@@ -23,6 +23,7 @@ class DueWork:
     pending_items: list[int] = field(default_factory=list)
     deliveries: list[int] = field(default_factory=list)
     feeds_stale: bool = False
+    outbox_waiting: bool = False
 
 
 def find_due_work(
@@ -41,4 +42,5 @@ def find_due_work(
         stale = queries.get_counter(session, queries.FEEDS_GENERATION) != queries.get_counter(
             session, queries.FEEDS_BUILT
         )
-    return DueWork([s.id for s in sources], pending, deliveries, stale)
+        waiting = bool(queries.outbox_subscribers(session))
+    return DueWork([s.id for s in sources], pending, deliveries, stale, waiting)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from worker import deliver as deliver_stage
 from worker import ingest as ingest_stage
+from worker import outbox as outbox_stage
 from worker import poll as poll_stage
 from worker import publish
 from worker.celery_app import app
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 DELIVERY_BATCH = 25
 FEEDS_DEBOUNCE = 5.0
+OUTBOX_DEBOUNCE = 2.0
+OUTBOX_SCHEDULED = "outbox.scheduled"
 
 
 def prepare_database(rt: Runtime) -> None:
@@ -70,6 +73,8 @@ def sweep(force_sources: bool = False) -> dict[str, int]:
         _enqueue(deliver, chunk)
     if work.feeds_stale:
         _schedule_feeds(rt)
+    if work.outbox_waiting:
+        _enqueue(flush_outbox)
     return {
         "sources": len(work.sources),
         "pending_items": len(work.pending_items),
@@ -95,6 +100,8 @@ def ingest_article(pending_id: int) -> dict[str, Any]:
         _enqueue(deliver, chunk)
     if report.outcome in ("new", "changed"):
         _schedule_feeds(rt)
+    if report.outcome == "new":
+        _schedule_outbox(rt)
     return {"outcome": report.outcome, "article_id": report.article_id}
 
 
@@ -108,6 +115,26 @@ def _schedule_feeds(rt: Runtime) -> None:
         )
     if claimed:
         _enqueue(build_feeds, countdown=FEEDS_DEBOUNCE)
+
+
+def _schedule_outbox(rt: Runtime) -> None:
+    """Fold new articles for chat subscribers a moment later, so a burst shares messages."""
+    if app.conf.task_always_eager:
+        return  # ``herald run --once`` flushes in its closing sweep
+    with rt.session() as session:
+        claimed = queries.claim_counter_slot(
+            session, OUTBOX_SCHEDULED, datetime.now(UTC), OUTBOX_DEBOUNCE
+        )
+    if claimed:
+        _enqueue(flush_outbox, countdown=OUTBOX_DEBOUNCE)
+
+
+@app.task(name="herald.flush_outbox")
+def flush_outbox() -> int:
+    ids = outbox_stage.flush_outbox(get_runtime())
+    for chunk in _chunks(ids, DELIVERY_BATCH):
+        _enqueue(deliver, chunk)
+    return len(ids)
 
 
 @app.task(name="herald.build_feeds")

@@ -27,6 +27,7 @@ from worker.store.tables import (
     AttemptRow,
     CounterRow,
     DeliveryRow,
+    OutboxRow,
     PendingItemRow,
     SourceRow,
     SubscriberRow,
@@ -454,7 +455,7 @@ def ops_alert_subscribers(session: Session) -> list[SubscriberRow]:
 def instant_subscribers(session: Session, source_name: str) -> list[SubscriberRow]:
     rows = session.scalars(
         select(SubscriberRow).where(
-            SubscriberRow.enabled.is_(True), SubscriberRow.mode == "instant"
+            SubscriberRow.enabled.is_(True), SubscriberRow.mode.in_(("instant", "both"))
         )
     )
     return [row for row in rows if not row.sources or source_name in row.sources]
@@ -511,6 +512,7 @@ class ClaimedDelivery:
     channel: str
     url: str
     secret: str
+    options: dict[str, Any]
 
 
 def claim_delivery(
@@ -571,12 +573,21 @@ def claim_delivery(
         sub.channel,
         sub.url,
         sub.secret,
+        dict(sub.options or {}),
     )
 
 
 def delivery_subscriber_name(session: Session, delivery_id: int) -> str | None:
     return session.scalar(
         select(SubscriberRow.name)
+        .join(DeliveryRow, DeliveryRow.subscriber_id == SubscriberRow.id)
+        .where(DeliveryRow.id == delivery_id)
+    )
+
+
+def delivery_subscriber(session: Session, delivery_id: int) -> SubscriberRow | None:
+    return session.scalar(
+        select(SubscriberRow)
         .join(DeliveryRow, DeliveryRow.subscriber_id == SubscriberRow.id)
         .where(DeliveryRow.id == delivery_id)
     )
@@ -835,3 +846,54 @@ def pending_item_counts(session: Session) -> dict[str, int]:
         select(PendingItemRow.status, func.count()).group_by(PendingItemRow.status)
     )
     return {status: int(count) for status, count in rows}
+
+
+# --- chat outbox and rate windows -----------------------------------------------------------
+
+
+def add_to_outbox(
+    session: Session, subscriber_ids: Sequence[int], article_id: int, now: datetime
+) -> None:
+    """Articles waiting to be folded into each chat subscriber's next message (never twice)."""
+    for subscriber_id in subscriber_ids:
+        statement = (
+            _insert_for(session)(OutboxRow)
+            .values(subscriber_id=subscriber_id, article_id=article_id, created_at=now)
+            .on_conflict_do_nothing()
+        )
+        session.execute(statement)
+
+
+def take_outbox(session: Session, subscriber_id: int) -> list[tuple[int, int]]:
+    """Remove and return this subscriber's waiting (outbox id, article id), oldest first.
+
+    The DELETE … RETURNING makes two concurrent flushes take disjoint rows.
+    """
+    statement = (
+        delete(OutboxRow)
+        .where(OutboxRow.subscriber_id == subscriber_id)
+        .returning(OutboxRow.id, OutboxRow.article_id)
+    )
+    return sorted((int(a), int(b)) for a, b in session.execute(statement))
+
+
+def outbox_subscribers(session: Session) -> list[SubscriberRow]:
+    waiting = select(OutboxRow.subscriber_id).distinct()
+    return list(
+        session.scalars(
+            select(SubscriberRow).where(
+                SubscriberRow.id.in_(waiting), SubscriberRow.enabled.is_(True)
+            )
+        )
+    )
+
+
+def attempts_since(session: Session, subscriber_id: int, since: datetime) -> list[datetime]:
+    """When this subscriber's endpoint was sent to since ``since`` (for its rate windows)."""
+    query = (
+        select(AttemptRow.attempted_at)
+        .join(DeliveryRow, DeliveryRow.id == AttemptRow.delivery_id)
+        .where(DeliveryRow.subscriber_id == subscriber_id, AttemptRow.attempted_at >= since)
+        .order_by(AttemptRow.attempted_at)
+    )
+    return list(session.scalars(query))

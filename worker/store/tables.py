@@ -146,6 +146,21 @@ class SubscriberRow(Base):
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ops_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OutboxRow(Base):
+    """An article waiting to be folded into a chat subscriber's next instant message."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("subscriber_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DeliveryRow(Base):

@@ -1,0 +1,79 @@
+"""Stage: fold the articles waiting for each chat subscriber into as few messages as fit.
+
+A burst of new articles becomes a handful of messages within the platform's size limit
+(instead of one message per article, throttled by the platform). Each message is a ledger row;
+the outbox rows it holds are removed in the same transaction. It must not send anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from worker.notify import Target, article_data, get_notifier
+from worker.notify.message import Mentions, Message, entry_from_article, split_message
+from worker.runtime import Runtime
+from worker.store import queries
+from worker.store.tables import SubscriberRow
+
+EVENT_INSTANT = "message.instant"
+
+
+def target_of(row: SubscriberRow) -> Target:
+    options: dict[str, Any] = dict(row.options or {})
+    return Target(
+        row.name, row.channel, row.url, row.secret, str(options.get("chat_id", "")), options
+    )
+
+
+def mentions_of(options: Mapping[str, Any]) -> Mentions:
+    raw = options.get("mentions") or {}
+    return Mentions(
+        tuple(raw.get("mobiles", ())), tuple(raw.get("user_ids", ())), bool(raw.get("all", False))
+    )
+
+
+def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
+    """Turn every chat subscriber's waiting articles into ledger rows; returns their ids."""
+    now = now or datetime.now(UTC)
+    created: list[int] = []
+    with rt.session() as session:
+        subscribers = queries.outbox_subscribers(session)
+    for subscriber in subscribers:
+        with rt.session() as session:
+            created += _flush_one(session, subscriber, now)
+    return created
+
+
+def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> list[int]:
+    taken = queries.take_outbox(session, subscriber.id)
+    if not taken:
+        return []
+    target = target_of(subscriber)
+    notifier = get_notifier(subscriber.channel)
+    tz = str(target.options.get("timezone", "Asia/Shanghai"))
+    articles = [a for _, article_id in taken if (a := queries.get_article(session, article_id))]
+    entries = tuple(entry_from_article(article_data(a), tz) for a in articles)
+    sources = sorted({a.source_name for a in articles})
+    heading = sources[0] if len(sources) == 1 else "herald"
+    if len(entries) > 1:
+        heading = f"{heading}：{len(entries)} 篇新文章"
+    message = Message("instant", heading, entries, mentions=mentions_of(target.options))
+    fits = getattr(notifier, "fits", None)
+    parts = split_message(message, lambda m: fits(m, target)) if fits else [message]
+    first = taken[0][0]
+    ids: list[int] = []
+    for part in parts:
+        ids += queries.create_deliveries(
+            session,
+            event_key=f"instant:{first}:{part.part}",
+            event_type=EVENT_INSTANT,
+            payload=part.to_dict(),
+            subscriber_ids=[subscriber.id],
+            article_id=None,
+            now=now,
+        )
+    return ids
