@@ -79,6 +79,15 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class Mentions:
+    """Who a chat message mentions: only ever from configuration, never from content."""
+
+    mobiles: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+    all: bool = False
+
+
+@dataclass(frozen=True)
 class SubscriberConfig:
     name: str
     channel: str
@@ -88,6 +97,27 @@ class SubscriberConfig:
     sources: tuple[str, ...] = ()
     enabled: bool = True
     ops_alerts: bool = False
+    chat_id: str = ""
+    msgtype: str = ""
+    keyword: str = ""
+    template: str = ""
+    timezone: str = ""
+    mentions: Mentions = field(default_factory=lambda: Mentions())
+
+    def options(self) -> dict[str, Any]:
+        """What the channel needs besides URL and secret (stored with the subscriber)."""
+        return {
+            "chat_id": self.chat_id,
+            "msgtype": self.msgtype,
+            "keyword": self.keyword,
+            "template": self.template,
+            "timezone": self.timezone or "Asia/Shanghai",
+            "mentions": {
+                "mobiles": list(self.mentions.mobiles),
+                "user_ids": list(self.mentions.user_ids),
+                "all": self.mentions.all,
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -264,7 +294,14 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "sources": _string_list,
     "enabled": _bool,
     "ops_alerts": _bool,
+    "chat_id": _string,
+    "msgtype": _string,
+    "keyword": _string,
+    "template": _string,
+    "timezone": _timezone,
 }
+MENTION_KEYS: dict[str, Check] = {"mobiles": _string_list, "user_ids": _string_list, "all": _bool}
+CHAT_ID_CHANNELS = ("telegram",)
 TOP_KEYS = ("herald", "network", "sources", "subscribers")
 
 
@@ -338,6 +375,20 @@ def _build_source(reader: _Reader, raw: Any, path: str) -> SourceConfig:
     return SourceConfig(**values, list=list_sel, article=article_sel)
 
 
+def _build_subscriber(reader: _Reader, raw: Any, path: str) -> SubscriberConfig:
+    values = reader.fields(
+        raw, path, SUBSCRIBER_KEYS, required=("name", "channel", "url"), nested=("mentions",)
+    )
+    data = reader.table(raw, path)
+    mentions = Mentions()
+    if "mentions" in data:
+        found = reader.fields(data["mentions"], f"{path}.mentions", MENTION_KEYS)
+        mentions = Mentions(**found)
+    if values["channel"] in CHAT_ID_CHANNELS and not values.get("chat_id"):
+        raise reader.fail(f"{path}.chat_id", f'missing: channel = "{values["channel"]}" needs it')
+    return SubscriberConfig(**values, mentions=mentions)
+
+
 def _check_secret(reader: _Reader, sub: SubscriberConfig, path: str) -> None:
     if sub.channel != "webhook" or not sub.secret:
         return
@@ -384,11 +435,7 @@ def parse_config(
         for i, raw in enumerate(reader.array(data.get("sources", []), "sources"))
     )
     subscribers = tuple(
-        SubscriberConfig(
-            **reader.fields(
-                raw, f"subscribers[{i}]", SUBSCRIBER_KEYS, required=("name", "channel", "url")
-            )
-        )
+        _build_subscriber(reader, raw, f"subscribers[{i}]")
         for i, raw in enumerate(reader.array(data.get("subscribers", []), "subscribers"))
     )
     _unique(reader, sources, "sources")

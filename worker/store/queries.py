@@ -87,6 +87,7 @@ def _sync_subscribers(session: Session, subscribers: Sequence[SubscriberConfig])
         row.sources = list(sub.sources)
         row.enabled = sub.enabled
         row.ops_alerts = sub.ops_alerts
+        row.options = sub.options()
     for row in rows.values():
         row.enabled = False
 
