@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from worker.models import ArticleSelectors, ListSelectors
 
 SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
-CHANNELS = ("webhook",)
+CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram")
 MODES = ("instant",)
 ENV_OVERRIDES = {
     "HERALD_DATABASE_URL": "database_url",

@@ -56,6 +56,9 @@ def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> li
     notifier = get_notifier(subscriber.channel)
     tz = str(target.options.get("timezone", "Asia/Shanghai"))
     articles = [a for _, article_id in taken if (a := queries.get_article(session, article_id))]
+    articles.sort(
+        key=lambda a: (a.published_at or a.first_seen_at, a.id)
+    )  # oldest first, as a chat reads
     entries = tuple(entry_from_article(article_data(a), tz) for a in articles)
     sources = sorted({a.source_name for a in articles})
     heading = sources[0] if len(sources) == 1 else "herald"

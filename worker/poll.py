@@ -10,6 +10,7 @@ put in the ledger for subscribers with ``ops_alerts``. It must not fetch article
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -90,6 +91,7 @@ def poll_source(
             etag="" if max_pages else state.etag,
             last_modified="" if max_pages else state.last_modified,
             max_pages=pages,
+            all_new=None if (max_pages or state.first_poll) else _all_new_check(rt, state.id),
         )
     except (FetchError, SourceError) as err:
         return _record_failure(rt, source, state, err, now)
@@ -102,6 +104,17 @@ def poll_source(
     if notify is None:
         notify = source.notify_existing or not state.first_poll
     return _record_listing(rt, source, state, discovery, now, notify=notify)
+
+
+def _all_new_check(rt: Runtime, source_id: int) -> Callable[[list[str]], bool]:
+    """For readers: are none of these URLs stored yet? (then the next list page is read too)"""
+
+    def all_new(urls: list[str]) -> bool:
+        with rt.session() as session:
+            canonical = [canonical_url(url) for url in urls]
+            return not queries.known_articles(session, source_id, canonical)
+
+    return all_new
 
 
 def _read_state(rt: Runtime, source_id: int) -> _State | None:

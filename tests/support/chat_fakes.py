@@ -334,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=parts.path,
             query=parts.query,
             params=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers=dict(self.headers.items()),
+            headers={key.title(): value for key, value in self.headers.items()},
             raw=raw,
             at=fake.clock(),
         )

@@ -132,3 +132,15 @@ __all__ = [
     "format_datetime",
     "get_notifier",
 ]
+
+from worker.notify.discord import DiscordNotifier  # noqa: E402
+from worker.notify.slack import SlackNotifier  # noqa: E402
+from worker.notify.telegram import TelegramNotifier  # noqa: E402
+
+NOTIFIERS.update(slack=SlackNotifier(), discord=DiscordNotifier(), telegram=TelegramNotifier())
+
+from worker.notify.dingtalk import DingTalkNotifier  # noqa: E402
+from worker.notify.feishu import FeishuNotifier  # noqa: E402
+from worker.notify.wecom import WeComNotifier  # noqa: E402
+
+NOTIFIERS.update(wecom=WeComNotifier(), dingtalk=DingTalkNotifier(), feishu=FeishuNotifier())

@@ -7,6 +7,7 @@ database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -45,6 +46,7 @@ def discover(
     etag: str = "",
     last_modified: str = "",
     max_pages: int = 1,
+    all_new: Callable[[list[str]], bool] | None = None,
 ) -> Discovery:
     """Fetch the first list page (conditional GET) and let the source's kind read the rest.
 
@@ -59,7 +61,7 @@ def discover(
             [], etag=first.etag or etag, last_modified=first.last_modified or last_modified,
             not_modified=True,
         )  # fmt: skip
-    listing = reader(first, ReadContext(fetcher, source, tz, now, max_pages))
+    listing = reader(first, ReadContext(fetcher, source, tz, now, max_pages, all_new))
     return Discovery(
         listing.items, first.etag, first.last_modified, False, listing.pages,
         listing.fingerprint, listing.kind or source.kind,

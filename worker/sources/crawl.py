@@ -40,6 +40,7 @@ from worker.sources.jpaas import (
 from worker.sources.trs import parse_trs_list
 
 MAX_REQUESTS = 200  # a hard stop for any one poll, whatever a site claims about its size
+CATCH_UP_PAGES = 10  # pages read beyond the budget while every item on them is new
 JPAAS_CANDIDATES = 6  # build scripts tried on a page (menus and banners have their own)
 
 
@@ -50,6 +51,18 @@ class ReadContext:
     tz: tzinfo
     now: datetime
     max_pages: int
+    # says whether none of these URLs is stored yet; lets a poll read on past its page budget
+    # while whole pages are new (more articles appeared than one page holds)
+    all_new: Callable[[list[str]], bool] | None = None
+
+
+def wants_more(ctx: ReadContext, pages: int, last: list[Discovered]) -> bool:
+    """Read another list page? Within the budget yes; past it while the last page was all new."""
+    if pages < ctx.max_pages:
+        return True
+    if ctx.all_new is None or not last or pages >= ctx.max_pages + CATCH_UP_PAGES:
+        return False
+    return ctx.all_new([item.url for item in last])
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,9 @@ def read_feed(first: FetchResult, ctx: ReadContext) -> Listing:
         listing = parse_feed(page.content, page.url, tz=ctx.tz, content_type=page.content_type)
         collected.append(listing.items)
         pages += 1
-        if pages >= ctx.max_pages or not listing.next_url or listing.next_url in seen_pages:
+        if not wants_more(ctx, pages, listing.items):
+            break
+        if not listing.next_url or listing.next_url in seen_pages:
             break
         seen_pages.add(listing.next_url)
         page = ctx.fetcher.get(listing.next_url)
@@ -100,7 +115,9 @@ def read_html(first: FetchResult, ctx: ReadContext) -> Listing:
         listing = parse_list(page.text, page.url, selectors, tz=ctx.tz, now=ctx.now)
         collected.append(listing.items)
         pages += 1
-        if pages >= ctx.max_pages or not listing.next_url or listing.next_url in seen_pages:
+        if not wants_more(ctx, pages, listing.items):
+            break
+        if not listing.next_url or listing.next_url in seen_pages:
             break
         seen_pages.add(listing.next_url)
         page = ctx.fetcher.get(listing.next_url)
@@ -118,6 +135,15 @@ def read_hanweb(first: FetchResult, ctx: ReadContext) -> Listing:
     wanted = ctx.max_pages * perpage
     if proxy is not None and len(items) < wanted:
         items = _read_proxy_groups(ctx, proxy, items, wanted, column.total_records)
+    while (  # more new records than the budget: read on while whole pages are new
+        proxy is not None
+        and len(items) >= wanted
+        and wanted < (ctx.max_pages + CATCH_UP_PAGES) * perpage
+        and wants_more(ctx, wanted // perpage, items[wanted - perpage : wanted])
+    ):
+        wanted += perpage
+        if len(items) < wanted:
+            items = _read_proxy_groups(ctx, proxy, items, wanted, column.total_records)
     pages = max(1, math.ceil(min(len(items), wanted) / perpage))
     return Listing(items[:wanted], pages, fingerprint, kind="hanweb")
 
@@ -160,8 +186,8 @@ def read_jpaas(first: FetchResult, ctx: ReadContext) -> Listing:
     query, answer, fragment = _pick_jpaas_query(ctx, first.url, queries[:JPAAS_CANDIDATES])
     fingerprint = layout_fingerprint(fragment, first.url, (i.url for i in answer.items))
     collected, pages = [answer.items], 1
-    last_page = answer.page_count or ctx.max_pages
-    while pages < min(ctx.max_pages, last_page, MAX_REQUESTS):
+    last_page = answer.page_count or ctx.max_pages + CATCH_UP_PAGES
+    while pages < min(last_page, MAX_REQUESTS) and wants_more(ctx, pages, collected[-1]):
         api_url, params = jpaas_request(query, pages + 1)
         page = ctx.fetcher.get(api_url, params=params)
         more = parse_jpaas_answer(page.text, first.url, tz=ctx.tz, now=ctx.now).items
@@ -199,7 +225,9 @@ def read_trs(first: FetchResult, ctx: ReadContext) -> Listing:
     listing = parse_trs_list(first.text, first.url, tz=ctx.tz, now=ctx.now)
     fingerprint = layout_fingerprint(first.text, first.url, (i.url for i in listing.items))
     collected, pages = [listing.items], 1
-    for url in listing.page_urls(first.url)[1 : min(ctx.max_pages, MAX_REQUESTS)]:
+    for url in listing.page_urls(first.url)[1:MAX_REQUESTS]:
+        if not wants_more(ctx, pages, collected[-1]):
+            break
         page = ctx.fetcher.get(url)
         collected.append(parse_trs_list(page.text, page.url, tz=ctx.tz, now=ctx.now).items)
         pages += 1

@@ -1,0 +1,319 @@
+"""Telegram Bot API ``sendMessage``: HTML messages built from a ``Message``, reply classification.
+
+The subscriber's url is the full ``https://api.telegram.org/bot<TOKEN>/sendMessage`` and its
+``chat_id`` the chat. The body is ``{"chat_id", "text", "parse_mode": "HTML",
+"link_preview_options": {"is_disabled": true}}`` with the text of ``telegram.html.j2`` (or the
+subscriber's ``template`` file). Telegram counts the characters of the text after entity parsing
+(tags removed, entities decoded, surrounding whitespace trimmed): ``measure`` counts exactly that
+and ``fits`` keeps it within 1–4096.
+
+Content is made inert with ``escape_html``: ``& < > "`` become entities, so no tag can be forged
+(Telegram refuses unknown tags, which would lose the whole message), and a word joiner (U+2060)
+follows every ``@`` so ``@username`` in content notifies nobody. Telegram has no ``@all``;
+mentions come only from ``message.mentions.user_ids``: a numeric id becomes a ``tg://user`` link,
+a username ``@name``. Links are http(s) only.
+
+Templates get the functions ``esc(text)``, ``link(url, text)`` and ``http(url)``.
+
+This module must not sleep, retry, schedule, store or follow redirects: ``send`` makes exactly
+one POST and classifies the reply (200 delivered; 429 retry after ``parameters.retry_after``;
+400 such as "chat not found", 401, 403, 404 permanent; 5xx retry).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import requests
+from markupsafe import Markup
+
+from worker.notify import Outcome, Outgoing, Target
+from worker.notify.message import Message, message_from_event, shorten, split_message
+from worker.notify.render import render_template
+from worker.notify.webhook import (
+    PERMANENT_REQUEST_ERRORS,
+    USER_AGENT,
+    failure_outcome,
+    parse_retry_after,
+    read_excerpt,
+)
+
+CHANNEL = "telegram"
+TEMPLATE = "telegram.html.j2"
+DEFAULT_TZ = "Asia/Shanghai"
+TEXT_MAX = 4096
+WORD_JOINER = "\u2060"
+TAG = re.compile(r"<[^>]*>")
+ENTITY = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(lt|gt|amp|quot));")
+NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+USER_ID = re.compile(r"^\d{1,20}$")
+USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{4,31})$")
+SECRET_IN_URL = re.compile(r"(/bot)[^/\s?#]+")
+RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+Status = Literal["delivered", "retry", "failed"]
+
+
+# --------------------------------------------------------------------------------------------
+# Escaping and counting (pure)
+
+
+def flatten(text: str) -> str:
+    """``text`` on one line: every run of whitespace becomes one space."""
+    return " ".join(str(text).split())
+
+
+def escape_html(text: str) -> str:
+    """Content as inert Telegram HTML: one line, ``& < > "`` as entities, no @mentions."""
+    return (
+        html.escape(flatten(text), quote=True)
+        .replace("&#x27;", "'")
+        .replace("@", "@" + WORD_JOINER)
+    )
+
+
+def is_http_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host and no whitespace or control characters."""
+    text = str(url)
+    if not text or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return False
+    parts = urlsplit(text)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def link_html(url: str, text: str) -> str:
+    """``<a href="url">text</a>`` for an http(s) URL, else the escaped text alone."""
+    label = escape_html(text)
+    if not is_http_url(url):
+        return label
+    href = html.escape(url, quote=True)
+    return f'<a href="{href}">{label or escape_html(url)}</a>'
+
+
+def template_functions() -> dict[str, Callable[..., Any]]:
+    """The escapers as template functions; Markup so an ``.html`` override does not re-escape."""
+    return {
+        "esc": lambda text: Markup(escape_html(text)),
+        "link": lambda url, text: Markup(link_html(url, text)),
+        "http": is_http_url,
+    }
+
+
+def decode_entity(match: re.Match[str]) -> str:
+    if match.group(3):
+        return NAMED[match.group(3)]
+    number = int(match.group(1)) if match.group(1) else int(match.group(2), 16)
+    if number == 0 or number > 0x10FFFF or 0xD800 <= number <= 0xDFFF:
+        return match.group(0)
+    return chr(number)
+
+
+def visible_text(text: str) -> str:
+    """What Telegram shows for HTML ``text``: tags removed, entities decoded, trimmed."""
+    return ENTITY.sub(decode_entity, TAG.sub("", text)).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Building the text (pure)
+
+
+def mention_html(message: Message) -> str:
+    """Configured mentions: ``tg://user`` links for numeric ids, ``@name`` for usernames."""
+    found: list[str] = []
+    for uid in dict.fromkeys(message.mentions.user_ids):
+        if USER_ID.match(uid):
+            found.append(f'<a href="tg://user?id={uid}">{uid}</a>')
+        elif match := USERNAME.match(uid):
+            found.append("@" + match.group(1))
+    return " ".join(found)
+
+
+def render_text(message: Message, target: Target) -> str:
+    """The HTML of the channel's template (or the subscriber's override), then the mentions."""
+    override = str(target.options.get("template") or "")
+    text = render_template(TEMPLATE, message, escapers=template_functions(), override=override)
+    mentions = mention_html(message)
+    return f"{text}\n\n{mentions}" if mentions else text
+
+
+def check_body(body: Mapping[str, Any]) -> list[str]:
+    """Every Telegram limit ``body`` breaks, as readable problems; [] when it may be sent."""
+    problems: list[str] = []
+    if not str(body.get("chat_id") or ""):
+        problems.append("telegram: chat_id is empty")
+    size = len(visible_text(str(body.get("text") or "")))
+    if not 1 <= size <= TEXT_MAX:
+        problems.append(f"telegram: text is {size} characters, limit {TEXT_MAX}")
+    return problems
+
+
+def fit_single(message: Message, fits: Callable[[Message], bool]) -> Message:
+    """``message`` as one request: a lone entry or note too long is shortened, else ValueError."""
+    if fits(message):
+        return message
+    if message.entries:
+        parts = split_message(message, fits)
+        if len(parts) == 1 and fits(parts[0]):
+            return parts[0]
+        raise ValueError(f"telegram: message needs {len(parts)} requests; split it first")
+    note = message.note
+    while len(note) > 20:
+        note = shorten(note, len(note) // 2)
+        if fits(replace(message, note=note)):
+            return replace(message, note=note)
+    raise ValueError("telegram: message does not fit in one request")
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Replies (pure)
+
+
+def parse_reply(text: str) -> dict[str, Any]:
+    """Telegram's JSON reply as a dict; {} when the body is not a JSON object."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def reply_retry_after(reply: Mapping[str, Any]) -> float | None:
+    """``parameters.retry_after`` (seconds) of an error reply, or None."""
+    parameters = reply.get("parameters")
+    value = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def describe(code: int, reply: Mapping[str, Any], text: str) -> str:
+    """``telegram: 400 Bad Request: chat not found`` (+ the new chat id of a migrated group)."""
+    description = flatten(str(reply.get("description") or text))[:200]
+    error = f"telegram: {reply.get('error_code') or code} {description}".rstrip()
+    parameters = reply.get("parameters")
+    if isinstance(parameters, dict) and parameters.get("migrate_to_chat_id"):
+        error += f" (chat moved to {parameters['migrate_to_chat_id']})"
+    return error
+
+
+def classify_reply(
+    code: int, text: str, retry_after: str | None, *, now: float
+) -> tuple[Status, float | None, str]:
+    """Map Telegram's reply to (status, retry_after seconds, error)."""
+    reply = parse_reply(text)
+    if 200 <= code < 300 and reply.get("ok") is not False:
+        return "delivered", None, ""
+    if 200 <= code < 300:  # {"ok": false} inside a 2xx: judge by its error_code
+        code = int(reply.get("error_code") or 400)
+    error = describe(code, reply, text)
+    if code == 429:
+        wait = reply_retry_after(reply)
+        return "retry", parse_retry_after(retry_after, now=now) if wait is None else wait, error
+    if 300 <= code < 400:
+        return "retry", None, f"telegram: redirect not followed (HTTP {code})"
+    if 400 <= code < 500 and code not in RETRYABLE_4XX:
+        return "failed", None, error
+    return "retry", reply_retry_after(reply), error
+
+
+def redact(text: str) -> str:
+    """``text`` with the bot token in any URL replaced by ``***``."""
+    return SECRET_IN_URL.sub(r"\1***", text)
+
+
+def request_failure(exc: requests.RequestException, timeout: float, started: float) -> Outcome:
+    """The outcome of a POST that got no HTTP reply (credentials in the URL redacted)."""
+    if isinstance(exc, requests.Timeout):
+        return failure_outcome("retry", f"telegram: timeout after {timeout:g} s", started)
+    if isinstance(exc, PERMANENT_REQUEST_ERRORS):
+        return failure_outcome("failed", f"telegram: invalid request: {redact(str(exc))}", started)
+    if isinstance(exc, requests.ConnectionError):
+        return failure_outcome("retry", f"telegram: connection failed: {redact(str(exc))}", started)
+    return failure_outcome("retry", f"telegram: request failed: {redact(str(exc))}", started)
+
+
+# --------------------------------------------------------------------------------------------
+# The notifier
+
+
+class TelegramNotifier:
+    """Telegram Bot API channel."""
+
+    channel: str = CHANNEL
+    limit: int = TEXT_MAX  # characters of the text after entity parsing
+
+    def render(self, message: Message, target: Target) -> dict[str, Any]:
+        """The JSON body for ``message`` (pure)."""
+        return {
+            "chat_id": target.chat_id,
+            "text": render_text(message, target),
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+        }
+
+    def measure(self, body: Mapping[str, Any]) -> int:
+        """Characters of the text Telegram shows (tags removed, entities decoded, trimmed)."""
+        return len(visible_text(str(body.get("text") or "")))
+
+    def fits(self, message: Message, target: Target) -> bool:
+        """True when ``message`` rendered for ``target`` respects Telegram's text limit."""
+        return not check_body(self.render(message, target))
+
+    def build(
+        self,
+        target: Target,
+        event_type: str,
+        event_id: str,
+        data: Mapping[str, Any],
+        *,
+        now: datetime,
+    ) -> Outgoing:
+        """The POST for one event (pure); ValueError without a chat or when it cannot fit."""
+        if not target.chat_id:
+            raise ValueError(f"telegram: subscriber {target.name!r} has no chat_id")
+        tz = str(target.options.get("timezone") or DEFAULT_TZ)
+        message = message_from_event(event_type, data, tz=tz)
+        message = fit_single(message, lambda m: self.fits(m, target))
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+        body = encode_body(self.render(message, target))
+        return Outgoing(url=target.url, body=body, headers=headers)
+
+    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
+        """POST once without following redirects and classify the reply."""
+        started = time.monotonic()
+        try:
+            response = session.post(
+                request.url,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            return request_failure(exc, timeout, started)
+        excerpt = read_excerpt(response, deadline=started + timeout)
+        status, retry_after, error = classify_reply(
+            response.status_code, excerpt, response.headers.get("retry-after"), now=time.time()
+        )
+        return Outcome(
+            status=status,
+            http_status=response.status_code,
+            retry_after=retry_after,
+            latency_ms=(time.monotonic() - started) * 1000.0,
+            response_excerpt=excerpt,
+            error=error,
+        )
