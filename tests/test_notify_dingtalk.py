@@ -8,7 +8,6 @@ when a test advances it. Set HERALD_UPDATE_GOLDENS=1 to rewrite
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ import pytest
 import requests
 
 from tests.support.chat_fakes import FakeDingTalk, ManualClock, dingtalk_sign, pings
+from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden
 from worker.notify import NOTIFIERS, Outcome, Outgoing, Target, get_notifier
 from worker.notify.dingtalk import (
     BODY_MAX,
@@ -35,10 +35,6 @@ from worker.notify.message import Entry, Mentions, Message, split_message
 
 pytestmark = pytest.mark.timeout(30)
 
-PAYLOADS = Path(__file__).parent / "data" / "payloads"
-UPDATE = os.environ.get("HERALD_UPDATE_GOLDENS") == "1"
-NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)
-WJ = "\u2060"
 SECRET = "this is secret"
 VECTOR_TS = 1700000000000
 VECTOR = "sSFWELbV2YwjdDQhWZwTcWlX5BWUx5J6TPpsZmuPii0="
@@ -47,19 +43,6 @@ HOSTILE = (
     '<!here> <!everyone> @everyone @here <font color="#FF0000">红</font> *粗* _斜_ `码` '
     "[x](javascript:alert(1)) &lt;@all&gt; 完"
 )
-ARTICLE = {
-    "id": 7,
-    "source": "中国科协",
-    "url": "https://www.cast.org.cn/xw/tzgg/art/2026/art_1.html",
-    "title": "关于开展2026年度科技工作者状况调查的通知",
-    "published_at": "2026-11-30T01:30:00+00:00",
-    "author": "",
-    "summary": "为全面了解科技工作者的工作和生活状况，现开展年度调查。",
-    "tags": ["通知"],
-    "images": [],
-    "attachments": [],
-    "version": 1,
-}
 DIGEST = Message(
     "digest",
     "科协每日要闻",
@@ -147,14 +130,6 @@ def deliver(
 
 def moment(clock: ManualClock) -> datetime:
     return datetime.fromtimestamp(clock(), UTC)
-
-
-def check_golden(name: str, body: dict[str, Any]) -> None:
-    path = PAYLOADS / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    assert json.loads(path.read_text(encoding="utf-8")) == body
 
 
 def long_entries(count: int, summary_chars: int) -> tuple[Entry, ...]:

@@ -7,11 +7,9 @@ when a test advances it. Set HERALD_UPDATE_GOLDENS=1 to rewrite ``tests/data/pay
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 import requests
 
 from tests.support.chat_fakes import FakeDiscord, ManualClock, pings
+from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden
 from worker.notify import NOTIFIERS, Outgoing, Target, get_notifier
 from worker.notify.discord import (
     DESCRIPTION_MAX,
@@ -34,28 +33,11 @@ from worker.notify.message import Entry, Mentions, Message, split_message
 
 pytestmark = pytest.mark.timeout(30)
 
-PAYLOADS = Path(__file__).parent / "data" / "payloads"
-UPDATE = os.environ.get("HERALD_UPDATE_GOLDENS") == "1"
-NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)
-WJ = "\u2060"
 HOSTILE = (
     '通知 <@U123ABC> @all @所有人 <at user_id="all">所有人</at> <!channel> <!here> '
     "<!everyone> @everyone @here <@123456789> <@!124> <@&77> <#55> <t:1700000000> "
     "@durov_fan **粗** _斜_ ~~删~~ `码` ||剧透|| [x](javascript:alert(1)) & 完"
 )
-ARTICLE = {
-    "id": 7,
-    "source": "中国科协",
-    "url": "https://www.cast.org.cn/xw/tzgg/art/2026/art_1.html",
-    "title": "关于开展2026年度科技工作者状况调查的通知",
-    "published_at": "2026-11-30T01:30:00+00:00",
-    "author": "",
-    "summary": "为全面了解科技工作者的工作和生活状况，现开展年度调查。",
-    "tags": ["通知"],
-    "images": [],
-    "attachments": [],
-    "version": 1,
-}
 DIGEST = Message(
     "digest",
     "科协每日要闻",
@@ -119,14 +101,6 @@ def target_for(url: str = "https://discord.com/api/webhooks/1/tok", **options: A
 
 def build(target: Target, message: Message) -> Outgoing:
     return DiscordNotifier().build(target, "message.digest", "evt_1", message.to_dict(), now=NOW)
-
-
-def check_golden(name: str, body: dict[str, Any]) -> None:
-    path = PAYLOADS / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    assert json.loads(path.read_text(encoding="utf-8")) == body
 
 
 def unescape(text: str) -> str:

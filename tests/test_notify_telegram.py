@@ -7,10 +7,8 @@ when a test advances it. Set HERALD_UPDATE_GOLDENS=1 to rewrite ``tests/data/pay
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 import requests
 
 from tests.support.chat_fakes import FakeTelegram, ManualClock, parse_telegram_html, pings
+from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden
 from worker.notify import NOTIFIERS, Outgoing, Target, get_notifier
 from worker.notify.message import Entry, Mentions, Message, split_message
 from worker.notify.telegram import (
@@ -32,29 +31,12 @@ from worker.notify.telegram import (
 
 pytestmark = pytest.mark.timeout(30)
 
-PAYLOADS = Path(__file__).parent / "data" / "payloads"
-UPDATE = os.environ.get("HERALD_UPDATE_GOLDENS") == "1"
-NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)
-WJ = "\u2060"
 CHAT = "-1001234567890"
 HOSTILE = (
     '通知 <@U123ABC> @all @所有人 <at user_id="all">所有人</at> <!channel> <!here> '
     "<!everyone> @everyone @here <@123456789> <@&77> @durov_fan <b>粗</b> <br> "
     '<a href="tg://user?id=777">他</a> &amp; & 完 😀'
 )
-ARTICLE = {
-    "id": 7,
-    "source": "中国科协",
-    "url": "https://www.cast.org.cn/xw/tzgg/art/2026/art_1.html",
-    "title": "关于开展2026年度科技工作者状况调查的通知",
-    "published_at": "2026-11-30T01:30:00+00:00",
-    "author": "",
-    "summary": "为全面了解科技工作者的工作和生活状况，现开展年度调查。",
-    "tags": ["通知"],
-    "images": [],
-    "attachments": [],
-    "version": 1,
-}
 DIGEST = Message(
     "digest",
     "科协每日要闻",
@@ -122,14 +104,6 @@ def target_for(
 
 def build(target: Target, message: Message) -> Outgoing:
     return TelegramNotifier().build(target, "message.digest", "evt_1", message.to_dict(), now=NOW)
-
-
-def check_golden(name: str, body: dict[str, Any]) -> None:
-    path = PAYLOADS / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    assert json.loads(path.read_text(encoding="utf-8")) == body
 
 
 def long_entries(count: int, summary_chars: int) -> tuple[Entry, ...]:

@@ -21,67 +21,39 @@ one POST and classifies the reply (200 ``ok`` delivered; 429 retry after ``Retry
 
 from __future__ import annotations
 
-import json
 import re
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import requests
-from markupsafe import Markup
 
-from worker.notify import Outcome, Outgoing, Target
-from worker.notify.message import Message, message_from_event, shorten, split_message
+from worker.notify import Outcome, Outgoing, Target, chat
+from worker.notify.chat import flatten, is_http_url, pack_text
+from worker.notify.message import Message
 from worker.notify.render import render_template
-from worker.notify.webhook import (
-    PERMANENT_REQUEST_ERRORS,
-    USER_AGENT,
-    failure_outcome,
-    parse_retry_after,
-    read_excerpt,
-)
+from worker.notify.webhook import parse_retry_after, read_excerpt
 
 CHANNEL = "slack"
 TEMPLATE = "slack.mrkdwn.j2"
-DEFAULT_TZ = "Asia/Shanghai"
 HEADER_MAX = 150
 SECTION_MAX = 3000
 MAX_BLOCKS = 50
-WORD_JOINER = "\u2060"
 LOOKALIKES = str.maketrans({"*": "∗", "_": "＿", "~": "∼", "`": "ˋ"})
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SECRET_IN_URL = re.compile(r"(/services/[^/\s]+/[^/\s]+/)[^/\s?#]+")
-RETRYABLE_4XX = frozenset({408, 409, 425, 429})
-Status = Literal["delivered", "retry", "failed"]
 
 
 # --------------------------------------------------------------------------------------------
 # Escaping (pure)
 
 
-def flatten(text: str) -> str:
-    """``text`` on one line: every run of whitespace becomes one space."""
-    return " ".join(str(text).split())
-
-
 def escape_mrkdwn(text: str) -> str:
     """Content as inert mrkdwn: one line, ``& < >`` as entities, no formatting, no mentions."""
     escaped = flatten(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    escaped = escaped.translate(LOOKALIKES).replace("@", "@" + WORD_JOINER)
+    escaped = chat.break_every_at(escaped.translate(LOOKALIKES))
     # "&gt;" at the start of a line would open a quote
-    return WORD_JOINER + escaped if escaped.startswith("&gt;") else escaped
-
-
-def is_http_url(url: str) -> bool:
-    """True for an absolute http(s) URL with a host and no whitespace or control characters."""
-    text = str(url)
-    if not text or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        return False
-    parts = urlsplit(text)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    return chat.WORD_JOINER + escaped if escaped.startswith("&gt;") else escaped
 
 
 def quote_url(url: str) -> str:
@@ -97,43 +69,8 @@ def link_mrkdwn(url: str, text: str) -> str:
     return f"<{quote_url(url)}|{label or escape_mrkdwn(url).replace('|', '｜')}>"
 
 
-def template_functions() -> dict[str, Callable[..., Any]]:
-    """The escapers as template functions; Markup so an ``.html`` override does not re-escape."""
-    return {
-        "esc": lambda text: Markup(escape_mrkdwn(text)),
-        "link": lambda url, text: Markup(link_mrkdwn(url, text)),
-        "http": is_http_url,
-    }
-
-
 # --------------------------------------------------------------------------------------------
 # Building blocks (pure)
-
-
-def header_text(message: Message, limit: int = HEADER_MAX) -> str:
-    """The title as plain text within ``limit`` characters, keeping the ``(1/3)`` suffix."""
-    suffix = f" ({message.part}/{message.parts})" if message.parts > 1 else ""
-    heading = flatten(message.heading) or "herald"
-    return shorten(heading, max(1, limit - len(suffix))) + suffix
-
-
-def pack_text(text: str, limit: int) -> list[str]:
-    """Cut ``text`` into chunks of at most ``limit`` characters at paragraph, then line ends.
-
-    A single line longer than ``limit`` stays whole (and too long): cutting inside it could
-    break a link or an entity. Empty paragraphs are dropped.
-    """
-    chunks: list[str] = []
-    for paragraph in (p.strip("\n") for p in text.split("\n\n")):
-        if not paragraph.strip():
-            continue
-        pieces = [paragraph] if len(paragraph) <= limit else paragraph.split("\n")
-        for piece, joiner in zip(pieces, ["\n\n"] + ["\n"] * (len(pieces) - 1), strict=True):
-            if chunks and len(chunks[-1]) + len(joiner) + len(piece) <= limit:
-                chunks[-1] += joiner + piece
-            else:
-                chunks.append(piece)
-    return chunks
 
 
 def mention_text(message: Message) -> str:
@@ -158,7 +95,8 @@ def section(text: str) -> dict[str, Any]:
 def render_text(message: Message, target: Target) -> str:
     """The mrkdwn of the channel's template (or the subscriber's override) for ``message``."""
     override = str(target.options.get("template") or "")
-    return render_template(TEMPLATE, message, escapers=template_functions(), override=override)
+    escapers = chat.template_functions(escape_mrkdwn, link_mrkdwn)
+    return render_template(TEMPLATE, message, escapers=escapers, override=override)
 
 
 def block_texts(body: Mapping[str, Any]) -> list[str]:
@@ -189,62 +127,21 @@ def check_body(body: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def fit_single(message: Message, fits: Callable[[Message], bool]) -> Message:
-    """``message`` as one request: a lone entry or note too long is shortened, else ValueError."""
-    if fits(message):
-        return message
-    if message.entries:
-        parts = split_message(message, fits)
-        if len(parts) == 1 and fits(parts[0]):
-            return parts[0]
-        raise ValueError(f"slack: message needs {len(parts)} requests; split it first")
-    note = message.note
-    while len(note) > 20:
-        note = shorten(note, len(note) // 2)
-        if fits(replace(message, note=note)):
-            return replace(message, note=note)
-    raise ValueError("slack: message does not fit in one request")
-
-
-def encode_body(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 # --------------------------------------------------------------------------------------------
 # Replies (pure)
 
 
-def classify_reply(
-    code: int, text: str, retry_after: str | None, *, now: float
-) -> tuple[Status, float | None, str]:
+def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> chat.Reply:
     """Map Slack's reply to (status, retry_after seconds, error)."""
-    reason = flatten(text)[:200]
     if 200 <= code < 300:
         return "delivered", None, ""
-    error = f"slack: HTTP {code} {reason}".rstrip()
-    if code == 429:
-        return "retry", parse_retry_after(retry_after, now=now), error
-    if 300 <= code < 400:
-        return "retry", None, f"slack: redirect not followed (HTTP {code})"
-    if 400 <= code < 500 and code not in RETRYABLE_4XX:
-        return "failed", None, error
-    return "retry", parse_retry_after(retry_after, now=now), error
+    error = f"slack: HTTP {code} {flatten(text)[:200]}".rstrip()
+    return chat.classify_error_status(CHANNEL, code, error, parse_retry_after(retry_after, now=now))
 
 
 def redact(text: str) -> str:
     """``text`` with the webhook secret in any URL replaced by ``***``."""
     return SECRET_IN_URL.sub(r"\1***", text)
-
-
-def request_failure(exc: requests.RequestException, timeout: float, started: float) -> Outcome:
-    """The outcome of a POST that got no HTTP reply (credentials in the URL redacted)."""
-    if isinstance(exc, requests.Timeout):
-        return failure_outcome("retry", f"slack: timeout after {timeout:g} s", started)
-    if isinstance(exc, PERMANENT_REQUEST_ERRORS):
-        return failure_outcome("failed", f"slack: invalid request: {redact(str(exc))}", started)
-    if isinstance(exc, requests.ConnectionError):
-        return failure_outcome("retry", f"slack: connection failed: {redact(str(exc))}", started)
-    return failure_outcome("retry", f"slack: request failed: {redact(str(exc))}", started)
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,8 +156,9 @@ class SlackNotifier:
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:
         """The JSON body for ``message`` (pure)."""
+        title = chat.title_with_part(flatten(message.heading), message, HEADER_MAX)
         blocks: list[dict[str, Any]] = [
-            {"type": "header", "text": {"type": "plain_text", "text": header_text(message)}}
+            {"type": "header", "text": {"type": "plain_text", "text": title}}
         ]
         blocks += [section(chunk) for chunk in pack_text(render_text(message, target), SECTION_MAX)]
         mentions = mention_text(message)
@@ -286,36 +184,19 @@ class SlackNotifier:
         now: datetime,
     ) -> Outgoing:
         """The POST for one event (pure); ValueError when it cannot be one request."""
-        tz = str(target.options.get("timezone") or DEFAULT_TZ)
-        message = message_from_event(event_type, data, tz=tz)
-        message = fit_single(message, lambda m: self.fits(m, target))
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
-        body = encode_body(self.render(message, target))
-        return Outgoing(url=target.url, body=body, headers=headers)
+        message = chat.event_message(target, event_type, data)
+        message = chat.fit_single(CHANNEL, message, lambda m: self.fits(m, target))
+        body = chat.encode_body(self.render(message, target))
+        return Outgoing(url=target.url, body=body, headers=chat.json_headers(title_case=True))
 
     def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
         """POST once without following redirects and classify the reply."""
-        started = time.monotonic()
-        try:
-            response = session.post(
-                request.url,
-                data=request.body,
-                headers=dict(request.headers),
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.RequestException as exc:
-            return request_failure(exc, timeout, started)
-        excerpt = read_excerpt(response, deadline=started + timeout)
-        status, retry_after, error = classify_reply(
-            response.status_code, excerpt, response.headers.get("retry-after"), now=time.time()
-        )
-        return Outcome(
-            status=status,
-            http_status=response.status_code,
-            retry_after=retry_after,
-            latency_ms=(time.monotonic() - started) * 1000.0,
-            response_excerpt=excerpt,
-            error=error,
+        return chat.post_once(
+            CHANNEL,
+            session,
+            request,
+            timeout=timeout,
+            classify=classify_reply,
+            read=read_excerpt,
+            redact=redact,
         )

@@ -23,70 +23,37 @@ one POST and classifies the reply (200 delivered; 429 retry after ``parameters.r
 from __future__ import annotations
 
 import html
-import json
-import math
 import re
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import requests
-from markupsafe import Markup
 
-from worker.notify import Outcome, Outgoing, Target
-from worker.notify.message import Message, message_from_event, shorten, split_message
+from worker.notify import Outcome, Outgoing, Target, chat
+from worker.notify.chat import flatten, is_http_url
+from worker.notify.message import Message
 from worker.notify.render import render_template
-from worker.notify.webhook import (
-    PERMANENT_REQUEST_ERRORS,
-    USER_AGENT,
-    failure_outcome,
-    parse_retry_after,
-    read_excerpt,
-)
+from worker.notify.webhook import parse_retry_after, read_excerpt
 
 CHANNEL = "telegram"
 TEMPLATE = "telegram.html.j2"
-DEFAULT_TZ = "Asia/Shanghai"
 TEXT_MAX = 4096
-WORD_JOINER = "\u2060"
 TAG = re.compile(r"<[^>]*>")
 ENTITY = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(lt|gt|amp|quot));")
 NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 USER_ID = re.compile(r"^\d{1,20}$")
 USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{4,31})$")
 SECRET_IN_URL = re.compile(r"(/bot)[^/\s?#]+")
-RETRYABLE_4XX = frozenset({408, 409, 425, 429})
-Status = Literal["delivered", "retry", "failed"]
 
 
 # --------------------------------------------------------------------------------------------
 # Escaping and counting (pure)
 
 
-def flatten(text: str) -> str:
-    """``text`` on one line: every run of whitespace becomes one space."""
-    return " ".join(str(text).split())
-
-
 def escape_html(text: str) -> str:
     """Content as inert Telegram HTML: one line, ``& < > "`` as entities, no @mentions."""
-    return (
-        html.escape(flatten(text), quote=True)
-        .replace("&#x27;", "'")
-        .replace("@", "@" + WORD_JOINER)
-    )
-
-
-def is_http_url(url: str) -> bool:
-    """True for an absolute http(s) URL with a host and no whitespace or control characters."""
-    text = str(url)
-    if not text or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        return False
-    parts = urlsplit(text)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    return chat.break_every_at(html.escape(flatten(text), quote=True).replace("&#x27;", "'"))
 
 
 def link_html(url: str, text: str) -> str:
@@ -96,15 +63,6 @@ def link_html(url: str, text: str) -> str:
         return label
     href = html.escape(url, quote=True)
     return f'<a href="{href}">{label or escape_html(url)}</a>'
-
-
-def template_functions() -> dict[str, Callable[..., Any]]:
-    """The escapers as template functions; Markup so an ``.html`` override does not re-escape."""
-    return {
-        "esc": lambda text: Markup(escape_html(text)),
-        "link": lambda url, text: Markup(link_html(url, text)),
-        "http": is_http_url,
-    }
 
 
 def decode_entity(match: re.Match[str]) -> str:
@@ -139,7 +97,8 @@ def mention_html(message: Message) -> str:
 def render_text(message: Message, target: Target) -> str:
     """The HTML of the channel's template (or the subscriber's override), then the mentions."""
     override = str(target.options.get("template") or "")
-    text = render_template(TEMPLATE, message, escapers=template_functions(), override=override)
+    escapers = chat.template_functions(escape_html, link_html)
+    text = render_template(TEMPLATE, message, escapers=escapers, override=override)
     mentions = mention_html(message)
     return f"{text}\n\n{mentions}" if mentions else text
 
@@ -155,48 +114,16 @@ def check_body(body: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def fit_single(message: Message, fits: Callable[[Message], bool]) -> Message:
-    """``message`` as one request: a lone entry or note too long is shortened, else ValueError."""
-    if fits(message):
-        return message
-    if message.entries:
-        parts = split_message(message, fits)
-        if len(parts) == 1 and fits(parts[0]):
-            return parts[0]
-        raise ValueError(f"telegram: message needs {len(parts)} requests; split it first")
-    note = message.note
-    while len(note) > 20:
-        note = shorten(note, len(note) // 2)
-        if fits(replace(message, note=note)):
-            return replace(message, note=note)
-    raise ValueError("telegram: message does not fit in one request")
-
-
-def encode_body(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 # --------------------------------------------------------------------------------------------
 # Replies (pure)
-
-
-def parse_reply(text: str) -> dict[str, Any]:
-    """Telegram's JSON reply as a dict; {} when the body is not a JSON object."""
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
 
 
 def reply_retry_after(reply: Mapping[str, Any]) -> float | None:
     """``parameters.retry_after`` (seconds) of an error reply, or None."""
     parameters = reply.get("parameters")
-    value = parameters.get("retry_after") if isinstance(parameters, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    seconds = float(value)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return (
+        chat.seconds_value(parameters.get("retry_after")) if isinstance(parameters, dict) else None
+    )
 
 
 def describe(code: int, reply: Mapping[str, Any], text: str) -> str:
@@ -209,11 +136,9 @@ def describe(code: int, reply: Mapping[str, Any], text: str) -> str:
     return error
 
 
-def classify_reply(
-    code: int, text: str, retry_after: str | None, *, now: float
-) -> tuple[Status, float | None, str]:
+def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> chat.Reply:
     """Map Telegram's reply to (status, retry_after seconds, error)."""
-    reply = parse_reply(text)
+    reply = chat.parse_reply(text)
     if 200 <= code < 300 and reply.get("ok") is not False:
         return "delivered", None, ""
     if 200 <= code < 300:  # {"ok": false} inside a 2xx: judge by its error_code
@@ -222,27 +147,12 @@ def classify_reply(
     if code == 429:
         wait = reply_retry_after(reply)
         return "retry", parse_retry_after(retry_after, now=now) if wait is None else wait, error
-    if 300 <= code < 400:
-        return "retry", None, f"telegram: redirect not followed (HTTP {code})"
-    if 400 <= code < 500 and code not in RETRYABLE_4XX:
-        return "failed", None, error
-    return "retry", reply_retry_after(reply), error
+    return chat.classify_error_status(CHANNEL, code, error, reply_retry_after(reply))
 
 
 def redact(text: str) -> str:
     """``text`` with the bot token in any URL replaced by ``***``."""
     return SECRET_IN_URL.sub(r"\1***", text)
-
-
-def request_failure(exc: requests.RequestException, timeout: float, started: float) -> Outcome:
-    """The outcome of a POST that got no HTTP reply (credentials in the URL redacted)."""
-    if isinstance(exc, requests.Timeout):
-        return failure_outcome("retry", f"telegram: timeout after {timeout:g} s", started)
-    if isinstance(exc, PERMANENT_REQUEST_ERRORS):
-        return failure_outcome("failed", f"telegram: invalid request: {redact(str(exc))}", started)
-    if isinstance(exc, requests.ConnectionError):
-        return failure_outcome("retry", f"telegram: connection failed: {redact(str(exc))}", started)
-    return failure_outcome("retry", f"telegram: request failed: {redact(str(exc))}", started)
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,36 +194,19 @@ class TelegramNotifier:
         """The POST for one event (pure); ValueError without a chat or when it cannot fit."""
         if not target.chat_id:
             raise ValueError(f"telegram: subscriber {target.name!r} has no chat_id")
-        tz = str(target.options.get("timezone") or DEFAULT_TZ)
-        message = message_from_event(event_type, data, tz=tz)
-        message = fit_single(message, lambda m: self.fits(m, target))
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
-        body = encode_body(self.render(message, target))
-        return Outgoing(url=target.url, body=body, headers=headers)
+        message = chat.event_message(target, event_type, data)
+        message = chat.fit_single(CHANNEL, message, lambda m: self.fits(m, target))
+        body = chat.encode_body(self.render(message, target))
+        return Outgoing(url=target.url, body=body, headers=chat.json_headers(title_case=True))
 
     def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
         """POST once without following redirects and classify the reply."""
-        started = time.monotonic()
-        try:
-            response = session.post(
-                request.url,
-                data=request.body,
-                headers=dict(request.headers),
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.RequestException as exc:
-            return request_failure(exc, timeout, started)
-        excerpt = read_excerpt(response, deadline=started + timeout)
-        status, retry_after, error = classify_reply(
-            response.status_code, excerpt, response.headers.get("retry-after"), now=time.time()
-        )
-        return Outcome(
-            status=status,
-            http_status=response.status_code,
-            retry_after=retry_after,
-            latency_ms=(time.monotonic() - started) * 1000.0,
-            response_excerpt=excerpt,
-            error=error,
+        return chat.post_once(
+            CHANNEL,
+            session,
+            request,
+            timeout=timeout,
+            classify=classify_reply,
+            read=read_excerpt,
+            redact=redact,
         )
