@@ -250,6 +250,69 @@ def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
     )
 
 
+@main.group()
+def subscribers() -> None:
+    """Inspect and try subscribers."""
+
+
+@subscribers.command("list")
+@click.pass_context
+def subscribers_list(ctx: click.Context) -> None:
+    """The configured subscribers (secrets are not shown)."""
+    config = _load(ctx)
+    table = Table("name", "channel", "mode", "sources", "ops alerts", "enabled", "url")
+    for sub in config.subscribers:
+        host = sub.url.split("?", 1)[0]
+        table.add_row(
+            sub.name, sub.channel, sub.mode, ", ".join(sub.sources) or "all",
+            str(sub.ops_alerts), str(sub.enabled), host,
+        )  # fmt: skip
+    console.print(table)
+
+
+@subscribers.command("test")
+@click.argument("name")
+@click.pass_context
+def subscribers_test(ctx: click.Context, name: str) -> None:
+    """Send a sample message to one subscriber now (not through the ledger)."""
+    import requests
+
+    from worker.notify import Target, get_notifier
+    from worker.notify.message import Entry, Message
+    from worker.store.queries import new_event_id
+
+    config = _load(ctx)
+    sub = next((s for s in config.subscribers if s.name == name), None)
+    if sub is None:
+        err_console.print(f"[red]error:[/red] no subscriber named {name!r} in {config.path}")
+        sys.exit(2)
+    options = sub.options()
+    target = Target(sub.name, sub.channel, sub.url, sub.secret, sub.chat_id, options)
+    sample = Entry(
+        title="herald 测试消息：打造全国地方科协综合改革示范区",
+        url="https://www.cast.org.cn/",
+        source="herald",
+        published=datetime.now(UTC)
+        .astimezone(ZoneInfo(options["timezone"]))
+        .strftime("%Y-%m-%d %H:%M"),
+        summary="This is a test message from herald. 这是一条测试消息。",
+    )
+    if sub.channel == "webhook":
+        event_type, data = "herald.test", {"title": sample.title, "url": sample.url}
+    else:
+        message = Message("test", "herald test", (sample,), note="herald is set up for this chat.")
+        event_type, data = "message.test", message.to_dict()
+    notifier = get_notifier(sub.channel)
+    request = notifier.build(target, event_type, new_event_id(), data, now=datetime.now(UTC))
+    with requests.Session() as session:
+        outcome = notifier.send(session, request, timeout=15.0)
+    if outcome.status == "delivered":
+        console.print(f"[green]delivered[/green] to {name} ({outcome.latency_ms:.0f} ms)")
+        return
+    err_console.print(f"[red]{outcome.status}[/red]: {outcome.error} {outcome.response_excerpt}")
+    sys.exit(1)
+
+
 @main.command()
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -1,0 +1,58 @@
+"""`herald subscribers list` and `herald subscribers test NAME` against real fakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.conftest import SECRET, write_config
+from tests.support.chat_fakes import FakeTelegram, FakeWeCom, pings
+from worker.cli import main
+from worker.demo.receiver import WebhookReceiver
+
+
+def test_list_and_test_every_kind_of_subscriber(tmp_path: Path) -> None:
+    with (
+        FakeWeCom() as wecom,
+        FakeTelegram(chats=["42"]) as telegram,
+        WebhookReceiver(secret=SECRET) as hook,
+    ):
+        subscribers = f"""
+[[subscribers]]
+name = "wecom"
+channel = "wecom"
+url = "{wecom.url()}"
+[[subscribers]]
+name = "tg"
+channel = "telegram"
+url = "{telegram.url()}"
+chat_id = "42"
+[[subscribers]]
+name = "hook"
+channel = "webhook"
+url = "{hook.url()}"
+secret = "{SECRET}"
+[[subscribers]]
+name = "wrong-key"
+channel = "wecom"
+url = "{wecom.url(key="nope")}"
+"""
+        path = write_config(tmp_path, sources="", subscribers=subscribers)
+        runner = CliRunner()
+        listed = runner.invoke(
+            main, ["--config", str(path), "subscribers", "list"], env={"COLUMNS": "200"}
+        )
+        assert listed.exit_code == 0 and "telegram" in listed.output
+        assert SECRET not in listed.output
+        for name in ("wecom", "tg", "hook"):
+            result = runner.invoke(main, ["--config", str(path), "subscribers", "test", name])
+            assert result.exit_code == 0, result.output
+            assert "delivered" in result.output
+        assert len(wecom.messages()) == 1 and pings(wecom.messages()[0]) == []
+        assert "测试消息" in wecom.messages()[0].text
+        assert len(telegram.messages()) == 1 and len(hook.messages()) == 1
+        failed = runner.invoke(main, ["--config", str(path), "subscribers", "test", "wrong-key"])
+        assert failed.exit_code == 1 and "93000" in failed.output
+        missing = runner.invoke(main, ["--config", str(path), "subscribers", "test", "nobody"])
+        assert missing.exit_code == 2
