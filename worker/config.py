@@ -102,6 +102,10 @@ class SubscriberConfig:
     keyword: str = ""
     template: str = ""
     timezone: str = ""
+    tags: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    regex: str = ""
     mentions: Mentions = field(default_factory=lambda: Mentions())
 
     def options(self) -> dict[str, Any]:
@@ -112,6 +116,10 @@ class SubscriberConfig:
             "keyword": self.keyword,
             "template": self.template,
             "timezone": self.timezone or "Asia/Shanghai",
+            "tags": list(self.tags),
+            "include": list(self.include),
+            "exclude": list(self.exclude),
+            "regex": self.regex,
             "mentions": {
                 "mobiles": list(self.mentions.mobiles),
                 "user_ids": list(self.mentions.user_ids),
@@ -222,6 +230,15 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def _regex(value: Any) -> str:
+    text = _string(value)
+    try:
+        re.compile(text)
+    except re.error as err:
+        raise ValueError(f"invalid regular expression {text!r}: {err}") from None
+    return text
+
+
 def _css(value: Any) -> str:
     """A CSS selector that compiles ("" = not set)."""
     from cssselect import SelectorError
@@ -299,6 +316,10 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "keyword": _string,
     "template": _string,
     "timezone": _timezone,
+    "tags": _string_list,
+    "include": _string_list,
+    "exclude": _string_list,
+    "regex": _regex,
 }
 MENTION_KEYS: dict[str, Check] = {"mobiles": _string_list, "user_ids": _string_list, "all": _bool}
 CHAT_ID_CHANNELS = ("telegram",)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from worker.filters import wants
 from worker.notify import article_data
 from worker.store import queries
 
@@ -22,15 +23,19 @@ def fan_out_article(
 ) -> list[int]:
     """Ledger rows for the article to ``source_name``'s instant webhook subscribers (never
     twice); chat subscribers get it in their outbox, folded into messages by ``outbox``."""
-    subscribers = queries.instant_subscribers(session, source_name)
+    article = queries.get_article(session, article_id)
+    assert article is not None
+    subscribers = [
+        s
+        for s in queries.instant_subscribers(session, source_name)
+        if wants(s.options or {}, article)
+    ]
     chat = [s.id for s in subscribers if s.channel not in EVENT_CHANNELS]
     if chat:
         queries.add_to_outbox(session, chat, article_id, now)
     subscribers = [s for s in subscribers if s.channel in EVENT_CHANNELS]
     if not subscribers:
         return []
-    article = queries.get_article(session, article_id)
-    assert article is not None
     return queries.create_deliveries(
         session,
         event_key=f"{EVENT_ARTICLE_CREATED}:{article_id}",
