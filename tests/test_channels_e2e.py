@@ -131,3 +131,22 @@ def test_forty_long_articles_to_wecom_arrive_in_order_within_4096_bytes(tmp_path
         text = message.raw.decode("utf-8")
         order += [a.id for a in added if f"art_1_{a.id}.html" in text]
     assert order == [a.id for a in added]  # every article once, in order, across the parts
+
+
+def test_every_burst_is_sent_and_an_article_only_once(tmp_path: Path) -> None:
+    """Outbox rows of one flush must never clash with the next flush's messages."""
+    with DemoSite(articles=3, page_size=10) as demo, FakeWeCom() as fake:
+        sub = f'[[subscribers]]\nname = "w"\nchannel = "wecom"\nurl = "{fake.url()}"\n'
+        both = site_source(demo, name="a") + site_source(demo, name="b")  # the same column twice
+        path = write_config(tmp_path, sources=both, subscribers=sub)
+        config = load_config(path)
+        run_once(config)
+        bursts = []
+        for size in (3, 2, 4):
+            bursts.append([demo.add_article() for _ in range(size)])
+            run_once(config)
+        text = "\n".join(m.raw.decode("utf-8") for m in fake.messages())
+    for burst in bursts:
+        for article in burst:
+            assert text.count(f"art_1_{article.id}.html") == 1, article.id
+    assert len(fake.messages()) == 3

@@ -43,8 +43,8 @@ def test_wants(options: dict[str, object], article: Article, expected: bool) -> 
 
 def test_a_bad_regex_is_a_config_error(tmp_path: Path) -> None:
     sub = (
-        "[[subscribers]]\nname = \"x\"\nchannel = \"webhook\"\nurl = \"http://h/x\"\n"
-        "regex = \"第(\\\\d+\"\n"
+        '[[subscribers]]\nname = "x"\nchannel = "webhook"\nurl = "http://h/x"\n'
+        'regex = "第(\\\\d+"\n'
     )
     with pytest.raises(ConfigError, match=r"subscribers\[0\]\.regex: invalid regular expression"):
         load_config(write_config(tmp_path, sources="", subscribers=sub))

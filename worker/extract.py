@@ -10,6 +10,7 @@ HTML arrives already decoded, and decoding or retrying is the fetcher's job.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -362,8 +363,8 @@ def strip_site_suffix(title: str, site_name: str = "") -> str:
 
 
 def in_chrome(element: lxml.html.HtmlElement) -> bool:
-    """Tell whether an element sits in navigation, a footer or a logo block."""
-    for ancestor in element.iterancestors():
+    """Tell whether an element is, or sits in, navigation, a footer or a logo block."""
+    for ancestor in itertools.chain([element], element.iterancestors()):
         if ancestor.tag in ("nav", "footer"):
             return True
         marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()

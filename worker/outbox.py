@@ -49,7 +49,7 @@ def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
 
 
 def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> list[int]:
-    taken = queries.take_outbox(session, subscriber.id)
+    taken = queries.take_outbox(session, subscriber.id, now)
     if not taken:
         return []
     target = target_of(subscriber)

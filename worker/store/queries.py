@@ -865,21 +865,24 @@ def add_to_outbox(
         session.execute(statement)
 
 
-def take_outbox(session: Session, subscriber_id: int) -> list[tuple[int, int]]:
-    """Remove and return this subscriber's waiting (outbox id, article id), oldest first.
+def take_outbox(session: Session, subscriber_id: int, now: datetime) -> list[tuple[int, int]]:
+    """Mark and return this subscriber's waiting (outbox id, article id), oldest first.
 
-    The DELETE … RETURNING makes two concurrent flushes take disjoint rows.
+    The UPDATE … RETURNING makes two concurrent flushes take disjoint rows; the rows stay (and
+    their ids are never reused), so the (subscriber, article) key keeps an article from being
+    queued for the same subscriber again.
     """
     statement = (
-        delete(OutboxRow)
-        .where(OutboxRow.subscriber_id == subscriber_id)
+        update(OutboxRow)
+        .where(OutboxRow.subscriber_id == subscriber_id, OutboxRow.flushed_at.is_(None))
+        .values(flushed_at=now)
         .returning(OutboxRow.id, OutboxRow.article_id)
     )
     return sorted((int(a), int(b)) for a, b in session.execute(statement))
 
 
 def outbox_subscribers(session: Session) -> list[SubscriberRow]:
-    waiting = select(OutboxRow.subscriber_id).distinct()
+    waiting = select(OutboxRow.subscriber_id).where(OutboxRow.flushed_at.is_(None)).distinct()
     return list(
         session.scalars(
             select(SubscriberRow).where(

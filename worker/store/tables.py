@@ -161,6 +161,8 @@ class OutboxRow(Base):
     )
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # set when folded into a message; kept so an article never reaches a subscriber twice
+    flushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class DeliveryRow(Base):
