@@ -19,8 +19,10 @@ from worker.config import load_config
 from worker.demo.receiver import WebhookReceiver
 from worker.demo.site import DemoSite
 from worker.runtime import Runtime, build_runtime
-from worker.store import queries
-from worker.store.tables import DeliveryRow, PendingItemRow
+from worker.store.articles import recent_articles, upsert_article
+from worker.store.ledger import claim_delivery, claim_pending_item, fail_pending_item
+from worker.store.sources import source_by_name
+from worker.store.tables import DeliveryRow, PendingItemRow, SourceRow, SubscriberRow
 from worker.sweep import REQUEUE_AFTER, find_due_work
 from worker.tasks import prepare_database
 
@@ -57,7 +59,7 @@ def rt(
 
 def _source_id(rt: Runtime, name: str = "cases") -> int:
     with rt.session() as session:
-        row = queries.source_by_name(session, name)
+        row = source_by_name(session, name)
         assert row is not None
         return row.id
 
@@ -89,7 +91,7 @@ def test_a_dead_workers_lease_runs_out_and_the_same_id_is_sent(
     report = poll_stage.poll_source(rt, _source_id(rt), now=now)
     delivery_id = ingest_stage.ingest_item(rt, report.queued[0], now=now).deliveries[0]
     with rt.session() as session:  # a worker claims it and dies before recording anything
-        claimed = queries.claim_delivery(
+        claimed = claim_delivery(
             session, delivery_id, now=now, lease=60, max_attempts=deliver_stage.MAX_CLAIMS
         )
     assert claimed is not None
@@ -107,7 +109,7 @@ def test_poison_rows_are_parked(rt: Runtime) -> None:
     moment = now
     for _ in range(ingest_stage.MAX_CLAIMS):  # the worker dies every time
         with rt.session() as session:
-            row = queries.claim_pending_item(
+            row = claim_pending_item(
                 session, pending_id, now=moment, lease=1, max_attempts=ingest_stage.MAX_CLAIMS
             )
             assert row is not None
@@ -129,7 +131,7 @@ def test_concurrent_claims_never_double(rt: Runtime) -> None:
     def claim() -> None:
         barrier.wait()
         with rt.session() as session:
-            got = queries.claim_delivery(session, deliveries[0], now=now, lease=60, max_attempts=10)
+            got = claim_delivery(session, deliveries[0], now=now, lease=60, max_attempts=10)
         if got is not None:
             wins.append(got.id)
 
@@ -145,7 +147,7 @@ def test_a_parked_item_is_revived_when_seen_again(rt: Runtime, site: DemoSite) -
     now = datetime.now(UTC)
     report = poll_stage.poll_source(rt, _source_id(rt), now=now)
     with rt.session() as session:
-        queries.fail_pending_item(session, report.queued[0], error="boom", retry_at=None)
+        fail_pending_item(session, report.queued[0], error="boom", retry_at=None)
     site.add_article()  # the list changes, the parked URL is listed again
     again = poll_stage.poll_source(rt, _source_id(rt), now=now + timedelta(seconds=1))
     assert report.queued[0] in again.queued
@@ -176,8 +178,8 @@ def test_an_article_in_two_sources_reaches_both_audiences_once(
         assert len(first.unique_ids()) == 15 and len(second.unique_ids()) == 15
         assert first.duplicates() == 0 and second.duplicates() == 0
         with rt.session() as session:
-            assert len(queries.recent_articles(session, limit=100)) == 15
-            assert len(queries.recent_articles(session, limit=100, source_name="b")) == 15
+            assert len(recent_articles(session, limit=100)) == 15
+            assert len(recent_articles(session, limit=100, source_name="b")) == 15
         rt.close()
 
 
@@ -188,15 +190,15 @@ def test_guids_only_deduplicate_within_their_source(tmp_path: Path, database_url
     now = datetime.now(UTC)
     with rt.session() as session:
         for name in ("x", "y"):
-            session.add(queries.SourceRow(name=name, url=f"http://{name}.test/", kind="feed"))
+            session.add(SourceRow(name=name, url=f"http://{name}.test/", kind="feed"))
     ids = []
     with rt.session() as session:
         for name in ("x", "y"):
-            source = queries.source_by_name(session, name)
+            source = source_by_name(session, name)
             assert source is not None
             text = f"{name} 的文章正文"
             extracted = Extracted(f"http://{name}.test/1", f"{name}-1", None, "", text, text, text)
-            article_id, outcome = queries.upsert_article(
+            article_id, outcome = upsert_article(
                 session, source_id=source.id, url=extracted.url, guid="1", extracted=extracted,
                 tags=(), etag="", last_modified="", now=now,
             )  # fmt: skip
@@ -212,7 +214,7 @@ def test_a_dead_endpoint_defers_its_other_rows_in_the_batch(
         sock.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
     with rt.session() as session:
-        session.add(queries.SubscriberRow(name="dead", channel="webhook", url=dead, mode="instant"))
+        session.add(SubscriberRow(name="dead", channel="webhook", url=dead, mode="instant"))
     now = datetime.now(UTC)
     report = poll_stage.poll_source(rt, _source_id(rt), now=now)
     rows: list[int] = []

@@ -221,7 +221,7 @@ def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
     from worker.poll import poll_source
     from worker.publish import build_feeds
     from worker.runtime import get_runtime
-    from worker.store import queries
+    from worker.store.sources import source_by_name
 
     config = _load(ctx)
     if name not in {s.name for s in config.sources}:
@@ -230,7 +230,7 @@ def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
     setup(config)
     rt = get_runtime()
     with rt.session() as session:
-        row = queries.source_by_name(session, name)
+        row = source_by_name(session, name)
         assert row is not None
         source_id = row.id
     report = poll_source(rt, source_id, max_pages=pages, notify=False)
@@ -279,7 +279,7 @@ def subscribers_test(ctx: click.Context, name: str) -> None:
 
     from worker.notify import Target, get_notifier
     from worker.notify.message import Entry, Message
-    from worker.store.queries import new_event_id
+    from worker.store.ledger import new_event_id
 
     config = _load(ctx)
     sub = next((s for s in config.subscribers if s.name == name), None)

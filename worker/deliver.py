@@ -19,7 +19,15 @@ from worker.backoff import DELIVERY_SCHEDULE, delivery_retry_delay
 from worker.notify import Outcome, Target, get_notifier
 from worker.ratelimit import RATE_LIMITS, longest_window, wait_before_send
 from worker.runtime import Runtime
-from worker.store import queries
+from worker.store.ledger import (
+    ClaimedDelivery,
+    attempts_since,
+    claim_delivery,
+    defer_delivery,
+    delivery_subscriber,
+    delivery_subscriber_name,
+    record_attempt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +54,9 @@ def deliver_one(
         wait = _rate_wait(session, delivery_id, now_fn())
         if wait is not None:
             name, until = wait
-            queries.defer_delivery(session, delivery_id, until=until)
+            defer_delivery(session, delivery_id, until=until)
             return Sent("deferred", name, until)
-        claimed = queries.claim_delivery(
+        claimed = claim_delivery(
             session, delivery_id, now=now_fn(), lease=LEASE_SECONDS, max_attempts=MAX_CLAIMS
         )
     if claimed is None:
@@ -74,17 +82,17 @@ def deliver_one(
 
 def _rate_wait(session: Session, delivery_id: int, now: datetime) -> tuple[str, datetime] | None:
     """(subscriber, when) if sending now would overflow the platform's rate windows."""
-    subscriber = queries.delivery_subscriber(session, delivery_id)
+    subscriber = delivery_subscriber(session, delivery_id)
     if subscriber is None or subscriber.channel not in RATE_LIMITS:
         return None
     since = now - timedelta(seconds=longest_window(subscriber.channel))
-    recent = queries.attempts_since(session, subscriber.id, since)
+    recent = attempts_since(session, subscriber.id, since)
     wait = wait_before_send(subscriber.channel, recent, now)
     return (subscriber.name, now + timedelta(seconds=wait)) if wait > 0 else None
 
 
 def _record(
-    rt: Runtime, claimed: queries.ClaimedDelivery, outcome: Outcome, now: datetime
+    rt: Runtime, claimed: ClaimedDelivery, outcome: Outcome, now: datetime
 ) -> datetime | None:
     """Store the attempt; returns when the next attempt is due (None: delivered or failed)."""
     status, next_at = outcome.status, None
@@ -95,7 +103,7 @@ def _record(
         else:
             next_at = now + timedelta(seconds=delay)
     with rt.session() as session:
-        queries.record_attempt(
+        record_attempt(
             session,
             claimed.id,
             now=now,
@@ -127,9 +135,9 @@ def deliver_batch(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
     waiting: dict[str, datetime] = {}  # subscriber → when it may be tried again
     for delivery_id in delivery_ids:
         with rt.session() as session:
-            subscriber = queries.delivery_subscriber_name(session, delivery_id)
+            subscriber = delivery_subscriber_name(session, delivery_id)
             if subscriber in waiting:
-                queries.defer_delivery(session, delivery_id, until=waiting[subscriber])
+                defer_delivery(session, delivery_id, until=waiting[subscriber])
                 counts["deferred"] += 1
                 continue
         sent = deliver_one(rt, delivery_id)

@@ -72,7 +72,7 @@ def run_once(config: Config) -> PassSummary:
     Uses the same task code with Celery's eager mode, so no broker is involved.
     """
     from worker import tasks
-    from worker.store import queries
+    from worker.store.ledger import delivery_counts, pending_item_counts
 
     setup(config)
     app.conf.task_always_eager = True
@@ -82,6 +82,6 @@ def run_once(config: Config) -> PassSummary:
     tasks.sweep.apply().get()  # ingest retries and deliveries that the first pass made due
     written = tasks.build_feeds.apply().get()
     with rt.session() as session:
-        ingest_counts = queries.pending_item_counts(session)
-        delivery_counts = queries.delivery_counts(session)
-    return PassSummary(swept["sources"], ingest_counts, delivery_counts, written)
+        ingest_counts = pending_item_counts(session)
+        deliveries = delivery_counts(session)
+    return PassSummary(swept["sources"], ingest_counts, deliveries, written)

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from worker.filters import wants
 from worker.notify import article_data
-from worker.store import queries
+from worker.store.articles import get_article
+from worker.store.ledger import add_to_outbox, create_deliveries, instant_subscribers
 
 EVENT_ARTICLE_CREATED = "article.created"
 EVENT_CHANNELS = ("webhook",)  # channels that take one event per article
@@ -23,20 +24,18 @@ def fan_out_article(
 ) -> list[int]:
     """Ledger rows for the article to ``source_name``'s instant webhook subscribers (never
     twice); chat subscribers get it in their outbox, folded into messages by ``outbox``."""
-    article = queries.get_article(session, article_id)
+    article = get_article(session, article_id)
     assert article is not None
     subscribers = [
-        s
-        for s in queries.instant_subscribers(session, source_name)
-        if wants(s.options or {}, article)
+        s for s in instant_subscribers(session, source_name) if wants(s.options or {}, article)
     ]
     chat = [s.id for s in subscribers if s.channel not in EVENT_CHANNELS]
     if chat:
-        queries.add_to_outbox(session, chat, article_id, now)
+        add_to_outbox(session, chat, article_id, now)
     subscribers = [s for s in subscribers if s.channel in EVENT_CHANNELS]
     if not subscribers:
         return []
-    return queries.create_deliveries(
+    return create_deliveries(
         session,
         event_key=f"{EVENT_ARTICLE_CREATED}:{article_id}",
         event_type=EVENT_ARTICLE_CREATED,

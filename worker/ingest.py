@@ -18,7 +18,9 @@ from worker.fetch import Fetcher, FetchError
 from worker.models import Discovered, Extracted, discovered_from_dict
 from worker.runtime import Runtime
 from worker.sanitize import collect_images, html_to_text, make_summary, sanitize_html
-from worker.store import queries
+from worker.store.articles import mark_checked, upsert_article
+from worker.store.counters import FEEDS_GENERATION, bump_counter
+from worker.store.ledger import claim_pending_item, fail_pending_item, finish_pending_item
 from worker.store.tables import ArticleRow, SourceRow
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
     """Ingest one queued item; a failure is recorded on the item and retried, never raised."""
     now = now or datetime.now(UTC)
     with rt.session() as session:
-        row = queries.claim_pending_item(
+        row = claim_pending_item(
             session, pending_id, now=now, lease=LEASE_SECONDS, max_attempts=MAX_CLAIMS
         )
         if row is None:
@@ -61,7 +63,7 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
     source = _source_config(rt, source_row)
     if source is None:
         with rt.session() as session:
-            queries.finish_pending_item(session, pending_id)
+            finish_pending_item(session, pending_id)
         return IngestReport("skipped")
     try:
         tz = rt.config.source_timezone(source)
@@ -75,8 +77,8 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
     if page.extracted is None:
         with rt.session() as session:
             if row.known_article_id:
-                queries.mark_checked(session, row.known_article_id, now)
-            queries.finish_pending_item(session, pending_id)
+                mark_checked(session, row.known_article_id, now)
+            finish_pending_item(session, pending_id)
         return IngestReport("unchanged", row.known_article_id)
     return _store(rt, pending_id, source_id, source, item, page, notify=notify, now=now)
 
@@ -149,7 +151,7 @@ def _store(
 ) -> IngestReport:
     assert page.extracted is not None
     with rt.session() as session:
-        article_id, outcome = queries.upsert_article(
+        article_id, outcome = upsert_article(
             session,
             source_id=source_id,
             url=item.url,
@@ -164,8 +166,8 @@ def _store(
         if outcome == "new" and notify:
             deliveries = fan_out_article(session, article_id, source.name, now)
         if outcome != "unchanged":
-            queries.bump_counter(session, queries.FEEDS_GENERATION)
-        queries.finish_pending_item(session, pending_id)
+            bump_counter(session, FEEDS_GENERATION)
+        finish_pending_item(session, pending_id)
     log.info("ingest: %s %s", outcome, item.url, extra={"source": source.name})
     return IngestReport(outcome, article_id, deliveries)
 
@@ -183,6 +185,6 @@ def _record_failure(
         retry_after = getattr(err, "retry_after", None) or 0.0
         retry_at = now + timedelta(seconds=max(RETRY_DELAYS[attempts - 1], retry_after))
     with rt.session() as session:
-        queries.fail_pending_item(session, pending_id, error=str(err), retry_at=retry_at)
+        fail_pending_item(session, pending_id, error=str(err), retry_at=retry_at)
     log.warning("ingest failed (attempt %d): %s", attempts, err, extra={"article_url": item.url})
     return IngestReport("failed", error=str(err))

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from worker.notify import Target, article_data, get_notifier
 from worker.notify.message import Mentions, Message, entry_from_article, split_message
 from worker.runtime import Runtime
-from worker.store import queries
+from worker.store.articles import get_article
+from worker.store.ledger import create_deliveries, outbox_subscribers, take_outbox
 from worker.store.tables import SubscriberRow
 
 EVENT_INSTANT = "message.instant"
@@ -41,7 +42,7 @@ def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
     now = now or datetime.now(UTC)
     created: list[int] = []
     with rt.session() as session:
-        subscribers = queries.outbox_subscribers(session)
+        subscribers = outbox_subscribers(session)
     for subscriber in subscribers:
         with rt.session() as session:
             created += _flush_one(session, subscriber, now)
@@ -49,13 +50,13 @@ def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
 
 
 def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> list[int]:
-    taken = queries.take_outbox(session, subscriber.id, now)
+    taken = take_outbox(session, subscriber.id, now)
     if not taken:
         return []
     target = target_of(subscriber)
     notifier = get_notifier(subscriber.channel)
     tz = str(target.options.get("timezone", "Asia/Shanghai"))
-    articles = [a for _, article_id in taken if (a := queries.get_article(session, article_id))]
+    articles = [a for _, article_id in taken if (a := get_article(session, article_id))]
     articles.sort(
         key=lambda a: (a.published_at or a.first_seen_at, a.id)
     )  # oldest first, as a chat reads
@@ -70,7 +71,7 @@ def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> li
     first = taken[0][0]
     ids: list[int] = []
     for part in parts:
-        ids += queries.create_deliveries(
+        ids += create_deliveries(
             session,
             event_key=f"instant:{first}:{part.part}",
             event_type=EVENT_INSTANT,

@@ -26,7 +26,9 @@ from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll
 from worker.models import Discovered, discovered_to_dict
 from worker.runtime import Runtime
 from worker.sources import Discovery, SourceError, discover
-from worker.store import queries
+from worker.store.articles import known_articles, link_article, recheck_candidates
+from worker.store.ledger import create_deliveries, ops_alert_subscribers, queue_items
+from worker.store.sources import PollRecord, record_poll, source_has_articles
 from worker.store.tables import SourceRow
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,7 @@ def _all_new_check(rt: Runtime, source_id: int) -> Callable[[list[str]], bool]:
     def all_new(urls: list[str]) -> bool:
         with rt.session() as session:
             canonical = [canonical_url(url) for url in urls]
-            return not queries.known_articles(session, source_id, canonical)
+            return not known_articles(session, source_id, canonical)
 
     return all_new
 
@@ -128,7 +130,7 @@ def _read_state(rt: Runtime, source_id: int) -> _State | None:
             row.etag,
             row.last_modified,
             row.consecutive_failures,
-            row.last_success_at is None and not queries.source_has_articles(session, row.id),
+            row.last_success_at is None and not source_has_articles(session, row.id),
             row.items_last_poll,
             row.layout_fingerprint,
             row.status,
@@ -153,7 +155,7 @@ def _record_listing(
         previous_items=state.items_last_poll,
         previous_fingerprint=state.fingerprint,
     )
-    record = queries.PollRecord(
+    record = PollRecord(
         status=verdict.status,
         reason=verdict.reason,
         next_poll_at=now + timedelta(seconds=_next_delay(source, state, verdict, None)),
@@ -167,14 +169,14 @@ def _record_listing(
     )
     with rt.session() as session:
         urls, guids = [i.url for i in items], [i.guid for i in items]
-        known = queries.known_articles(session, state.id, urls, guids)
+        known = known_articles(session, state.id, urls, guids)
         decisions = plan_ingest(items, known, now=now)
         entries = [
             (discovered_to_dict(d.item), d.known_id) for d in decisions if d.action != "link"
         ]
         listed = {d.item.url for d in decisions}
         entries += _recheck_entries(session, source, state, now, skip=listed)
-        queued = queries.queue_items(session, state.id, entries, notify=notify, now=now)
+        queued = queue_items(session, state.id, entries, notify=notify, now=now)
         deliveries = _record_and_alert(session, source, state, record, now)
         for decision in decisions:
             if decision.action == "link" and decision.known_id is not None:
@@ -204,7 +206,7 @@ def _link(
     notify: bool,
 ) -> list[int]:
     """An article another source found first is listed here too: its subscribers hear of it."""
-    if not queries.link_article(session, article_id, state.id, now) or not notify:
+    if not link_article(session, article_id, state.id, now) or not notify:
         return []
     return fan_out_article(session, article_id, source.name, now)  # fmt: skip
 
@@ -215,7 +217,7 @@ def _recheck_entries(
     """Recent articles not read for ``recheck``: queued again to notice edits (page sources)."""
     if source.kind == "feed":
         return []  # a feed carries its items' contents: its changes show in the feed itself
-    rows = queries.recheck_candidates(
+    rows = recheck_candidates(
         session, state.id, now=now, window=RECHECK_WINDOW, every=timedelta(seconds=source.recheck)
     )
     return [
@@ -230,7 +232,7 @@ def _record_not_modified(
     rt: Runtime, source: SourceConfig, state: _State, discovery: Discovery, now: datetime
 ) -> PollReport:
     status = "degraded" if state.status == "degraded" else "ok"  # same content as last time
-    record = queries.PollRecord(
+    record = PollRecord(
         status=status,
         reason=state.status_reason if status == "degraded" else "",
         next_poll_at=now + timedelta(seconds=source.interval),
@@ -241,7 +243,7 @@ def _record_not_modified(
     with rt.session() as session:
         deliveries = _record_and_alert(session, source, state, record, now)
         rechecks = _recheck_entries(session, source, state, now, skip=set())
-        queued = queries.queue_items(session, state.id, rechecks, notify=False, now=now)
+        queued = queue_items(session, state.id, rechecks, notify=False, now=now)
     log.info("poll: not modified", extra={"source": source.name})
     return PollReport(source.name, "not_modified", queued=queued, deliveries=deliveries)
 
@@ -253,7 +255,7 @@ def _record_failure(
         str(err), getattr(err, "status", None), getattr(err, "body_excerpt", "")
     )
     delay = _next_delay(source, state, verdict, getattr(err, "retry_after", None))
-    record = queries.PollRecord(
+    record = PollRecord(
         status=verdict.status,
         reason=verdict.reason,
         next_poll_at=now + timedelta(seconds=delay),
@@ -281,10 +283,10 @@ def _record_and_alert(
     session: Session,
     source: SourceConfig,
     state: _State,
-    record: queries.PollRecord,
+    record: PollRecord,
     now: datetime,
 ) -> list[int]:
-    previous = queries.record_poll(session, state.id, record, now=now)
+    previous = record_poll(session, state.id, record, now=now)
     changed = previous != record.status and (record.status in PROBLEMS or previous in PROBLEMS)
     if not changed:
         return []
@@ -296,8 +298,8 @@ def _record_and_alert(
         "reason": record.reason,
         "at": now.isoformat(),
     }
-    subscribers = queries.ops_alert_subscribers(session)
-    return queries.create_deliveries(
+    subscribers = ops_alert_subscribers(session)
+    return create_deliveries(
         session,
         event_key=f"{EVENT_SOURCE_HEALTH}:{state.id}:{now.isoformat()}:{record.status}",
         event_type=EVENT_SOURCE_HEALTH,

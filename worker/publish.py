@@ -12,7 +12,8 @@ from pathlib import Path
 
 from worker.feeds import FeedSpec, write_feeds
 from worker.runtime import Runtime
-from worker.store import queries
+from worker.store.articles import recent_articles
+from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter, set_counter
 
 FEED_LIMIT = 200
 _write_lock = threading.Lock()  # feedgen's RSS dates switch the process locale: one at a time
@@ -23,17 +24,15 @@ def build_feeds(rt: Runtime, *, force: bool = False) -> list[Path]:
     """Rebuild every feed if articles changed since the last build; returns the files rewritten."""
     config = rt.config
     with rt.session() as session:
-        generation = queries.get_counter(session, queries.FEEDS_GENERATION)
-        built = queries.get_counter(session, queries.FEEDS_BUILT)
+        generation = get_counter(session, FEEDS_GENERATION)
+        built = get_counter(session, FEEDS_BUILT)
         if not force and generation == built and (config.herald.feeds_dir / "all.xml").exists():
             return []
         specs = [
-            FeedSpec(
-                "all", "herald — all sources", queries.recent_articles(session, limit=FEED_LIMIT)
-            )
+            FeedSpec("all", "herald — all sources", recent_articles(session, limit=FEED_LIMIT))
         ]
         for source in config.sources:
-            articles = queries.recent_articles(session, limit=FEED_LIMIT, source_name=source.name)
+            articles = recent_articles(session, limit=FEED_LIMIT, source_name=source.name)
             specs.append(FeedSpec(f"sources/{source.name}", source.name, articles))
     digest = _digest(specs)
     feeds_dir = str(config.herald.feeds_dir)
@@ -45,8 +44,8 @@ def build_feeds(rt: Runtime, *, force: bool = False) -> list[Path]:
             changed = write_feeds(specs, config.herald.feeds_dir, base_url=config.herald.base_url)
             _last_written[feeds_dir] = digest
     with rt.session() as session:
-        if queries.get_counter(session, queries.FEEDS_BUILT) < generation:
-            queries.set_counter(session, queries.FEEDS_BUILT, generation)
+        if get_counter(session, FEEDS_BUILT) < generation:
+            set_counter(session, FEEDS_BUILT, generation)
     return changed
 
 
@@ -60,6 +59,4 @@ def _digest(specs: list[FeedSpec]) -> str:
 
 def feeds_stale(rt: Runtime) -> bool:
     with rt.session() as session:
-        return queries.get_counter(session, queries.FEEDS_GENERATION) != queries.get_counter(
-            session, queries.FEEDS_BUILT
-        )
+        return get_counter(session, FEEDS_GENERATION) != get_counter(session, FEEDS_BUILT)

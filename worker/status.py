@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from worker.runtime import Runtime
-from worker.store import queries
+from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
+from worker.store.ledger import delivery_counts, pending_item_counts
 from worker.store.tables import ArticleRow, SourceRow
 
 
@@ -51,8 +52,8 @@ def collect_status(rt: Runtime) -> StatusReport:
             )
             for row in session.scalars(select(SourceRow).order_by(SourceRow.name))
         ]
-        generation = queries.get_counter(session, queries.FEEDS_GENERATION)
-        built = queries.get_counter(session, queries.FEEDS_BUILT)
+        generation = get_counter(session, FEEDS_GENERATION)
+        built = get_counter(session, FEEDS_BUILT)
         stored = {row[0] for row in rows}
         rows += [
             (src.name, src.kind, "not started", "0", "—", "—", "0", "—", "")
@@ -61,6 +62,4 @@ def collect_status(rt: Runtime) -> StatusReport:
         ]
         state = "up to date" if generation == built else "pending rebuild"
         feeds = f"{rt.config.herald.feeds_dir} ({state})"
-        return StatusReport(
-            rows, queries.pending_item_counts(session), queries.delivery_counts(session), feeds
-        )
+        return StatusReport(rows, pending_item_counts(session), delivery_counts(session), feeds)

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from worker.runtime import Runtime
-from worker.store import queries
+from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
+from worker.store.ledger import claim_due_deliveries, claim_due_pending_items, outbox_subscribers
+from worker.store.sources import claim_due_sources
 
 REQUEUE_AFTER = 120.0  # a row enqueued longer ago than this and still waiting is enqueued again
 BATCH_LIMIT = 5000
@@ -32,15 +34,13 @@ def find_due_work(
     now = now or datetime.now(UTC)
     intervals = {s.name: s.interval for s in rt.config.sources if s.enabled}
     with rt.session() as session:
-        sources = queries.claim_due_sources(session, now, intervals, force=force_sources)
-        pending = queries.claim_due_pending_items(
+        sources = claim_due_sources(session, now, intervals, force=force_sources)
+        pending = claim_due_pending_items(
             session, now, requeue_after=REQUEUE_AFTER, limit=BATCH_LIMIT
         )
-        deliveries = queries.claim_due_deliveries(
+        deliveries = claim_due_deliveries(
             session, now, requeue_after=REQUEUE_AFTER, limit=BATCH_LIMIT
         )
-        stale = queries.get_counter(session, queries.FEEDS_GENERATION) != queries.get_counter(
-            session, queries.FEEDS_BUILT
-        )
-        waiting = bool(queries.outbox_subscribers(session))
+        stale = get_counter(session, FEEDS_GENERATION) != get_counter(session, FEEDS_BUILT)
+        waiting = bool(outbox_subscribers(session))
     return DueWork([s.id for s in sources], pending, deliveries, stale, waiting)

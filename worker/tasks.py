@@ -24,7 +24,8 @@ from worker import publish
 from worker.celery_app import app
 from worker.logs import use_key_value_format
 from worker.runtime import Runtime, current_config, get_runtime, reset_after_fork
-from worker.store import queries
+from worker.store.counters import FEEDS_SCHEDULED, claim_counter_slot
+from worker.store.sources import sync_config
 from worker.sweep import find_due_work
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def prepare_database(rt: Runtime) -> None:
     for attempt in range(3):
         try:
             with rt.session() as session:
-                queries.sync_config(session, rt.config, datetime.now(UTC))
+                sync_config(session, rt.config, datetime.now(UTC))
             return
         except IntegrityError:  # another process synced at the same moment
             if attempt == 2:
@@ -110,9 +111,7 @@ def _schedule_feeds(rt: Runtime) -> None:
     if app.conf.task_always_eager:
         return  # ``herald run --once`` builds the feeds once at the end of its pass
     with rt.session() as session:
-        claimed = queries.claim_counter_slot(
-            session, queries.FEEDS_SCHEDULED, datetime.now(UTC), FEEDS_DEBOUNCE
-        )
+        claimed = claim_counter_slot(session, FEEDS_SCHEDULED, datetime.now(UTC), FEEDS_DEBOUNCE)
     if claimed:
         _enqueue(build_feeds, countdown=FEEDS_DEBOUNCE)
 
@@ -122,9 +121,7 @@ def _schedule_outbox(rt: Runtime) -> None:
     if app.conf.task_always_eager:
         return  # ``herald run --once`` flushes in its closing sweep
     with rt.session() as session:
-        claimed = queries.claim_counter_slot(
-            session, OUTBOX_SCHEDULED, datetime.now(UTC), OUTBOX_DEBOUNCE
-        )
+        claimed = claim_counter_slot(session, OUTBOX_SCHEDULED, datetime.now(UTC), OUTBOX_DEBOUNCE)
     if claimed:
         _enqueue(flush_outbox, countdown=OUTBOX_DEBOUNCE)
 

@@ -1,6 +1,7 @@
 """Engine and session set-up for SQLite (WAL, the embedded default) and PostgreSQL.
 
-It must not define tables (``tables``) or queries (``queries``).
+It must not define tables (``tables``) or queries (``sources``, ``articles``, ``ledger``,
+``counters``).
 """
 
 from __future__ import annotations

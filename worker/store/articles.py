@@ -1,0 +1,279 @@
+"""Stored articles: dedup lookups, upsert with versions, source links, reads and recheck picks.
+
+Rows become ``worker.models.Article`` objects here. Each function takes a Session; the caller owns
+the transaction. This module must not fetch, parse or send anything, nor queue work or deliveries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from worker.models import Article, Attachment, Extracted
+from worker.store._sql import insert_for
+from worker.store.tables import ArticleRow, ArticleSourceRow, ArticleVersionRow, SourceRow
+
+
+@dataclass(frozen=True)
+class KnownArticle:
+    id: int
+    url: str
+    guid: str
+    first_seen_at: datetime
+    linked: bool  # already listed by the source asking
+
+
+def known_articles(
+    session: Session, source_id: int, urls: Iterable[str], guids: Iterable[str] = ()
+) -> dict[str, KnownArticle]:
+    """Stored articles among ``urls`` (any source) or this source's ``guids``, by URL and guid.
+
+    A guid only identifies an article within its own source: two feeds may both number
+    their items 1, 2, 3.
+    """
+    url_list, guid_list = list(set(urls)), [g for g in set(guids) if g]
+    rows: dict[int, ArticleRow] = {}
+    for start in range(0, len(url_list), 500):
+        query = select(ArticleRow).where(ArticleRow.url.in_(url_list[start : start + 500]))
+        rows.update((row.id, row) for row in session.scalars(query))
+    for start in range(0, len(guid_list), 500):
+        query = select(ArticleRow).where(
+            ArticleRow.source_id == source_id, ArticleRow.guid.in_(guid_list[start : start + 500])
+        )
+        rows.update((row.id, row) for row in session.scalars(query))
+    linked = _linked_ids(session, source_id, list(rows))
+    found: dict[str, KnownArticle] = {}
+    for row in rows.values():
+        known = KnownArticle(row.id, row.url, row.guid, row.first_seen_at, row.id in linked)
+        found[row.url] = known
+        if row.guid and row.source_id == source_id:
+            found[row.guid] = known
+    return found
+
+
+def _linked_ids(session: Session, source_id: int, article_ids: list[int]) -> set[int]:
+    linked: set[int] = set()
+    for start in range(0, len(article_ids), 500):
+        query = select(ArticleSourceRow.article_id).where(
+            ArticleSourceRow.source_id == source_id,
+            ArticleSourceRow.article_id.in_(article_ids[start : start + 500]),
+        )
+        linked.update(session.scalars(query))
+    return linked
+
+
+def link_article(session: Session, article_id: int, source_id: int, now: datetime) -> bool:
+    """Record that ``source_id`` lists the article; True when that is news."""
+    statement = (
+        insert_for(session)(ArticleSourceRow)
+        .values(article_id=article_id, source_id=source_id, linked_at=now)
+        .on_conflict_do_nothing()
+        .returning(ArticleSourceRow.article_id)
+    )  # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT here
+    return session.scalar(statement) is not None
+
+
+def content_hash(title: str, text: str) -> str:
+    """What counts as a change: the title and the readable text, whitespace folded."""
+    folded = " ".join(title.split()) + "\n" + " ".join(text.split())
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
+ArticleOutcome = Literal["new", "changed", "unchanged"]
+
+
+def upsert_article(
+    session: Session,
+    *,
+    source_id: int,
+    url: str,
+    guid: str,
+    extracted: Extracted,
+    tags: Sequence[str],
+    etag: str,
+    last_modified: str,
+    now: datetime,
+) -> tuple[int, ArticleOutcome]:
+    """Insert a new article, or bump the version of a changed one.
+
+    Dedup by URL (any source), then by guid within the source. The source is linked to the
+    article either way (see ``link_article``).
+    """
+    digest = content_hash(extracted.title, extracted.text)
+    fields = _article_fields(extracted, guid, tags, etag, last_modified, digest)
+    fields["checked_at"] = now
+    same_guid = and_(
+        ArticleRow.source_id == source_id, ArticleRow.guid == guid, ArticleRow.guid != ""
+    )
+    existing = session.scalar(
+        select(ArticleRow).where(or_(ArticleRow.url == url, same_guid)).limit(1)
+    )
+    if existing is None:
+        inserted = _insert_article(session, source_id, url, fields, now)
+        if inserted is not None:
+            link_article(session, inserted, source_id, now)
+            return inserted, "new"
+        existing = session.scalar(select(ArticleRow).where(ArticleRow.url == url))
+        assert existing is not None
+    link_article(session, existing.id, source_id, now)
+    existing.checked_at = now
+    if existing.content_hash == digest:
+        existing.etag, existing.last_modified = etag, last_modified
+        return existing.id, "unchanged"
+    fields["tags"] = sorted(set(existing.tags or ()) | set(tags))
+    session.add(
+        ArticleVersionRow(
+            article_id=existing.id,
+            version=existing.version,
+            title=existing.title,
+            content_html=existing.content_html,
+            content_hash=existing.content_hash,
+            recorded_at=now,
+        )
+    )
+    for key, value in fields.items():
+        setattr(existing, key, value)
+    existing.version += 1
+    existing.updated_at = now
+    return existing.id, "changed"
+
+
+def _article_fields(
+    extracted: Extracted,
+    guid: str,
+    tags: Sequence[str],
+    etag: str,
+    last_modified: str,
+    digest: str,
+) -> dict[str, Any]:
+    published = extracted.published_at
+    offset = None
+    if published is not None and (delta := published.utcoffset()) is not None:
+        offset = int(delta.total_seconds() // 60)
+    return dict(
+        guid=guid,
+        title=extracted.title,
+        author=extracted.author,
+        published_at=published,
+        published_offset=offset,
+        summary=extracted.summary,
+        content_html=extracted.content_html,
+        text=extracted.text,
+        images=list(extracted.images),
+        attachments=[
+            {"url": a.url, "title": a.title, "type": a.type} for a in extracted.attachments
+        ],
+        tags=list(tags),
+        content_hash=digest,
+        etag=etag,
+        last_modified=last_modified,
+    )
+
+
+def _insert_article(
+    session: Session, source_id: int, url: str, fields: dict[str, Any], now: datetime
+) -> int | None:
+    """INSERT … ON CONFLICT (url) DO NOTHING; None when another worker inserted it first."""
+    values = dict(
+        fields, source_id=source_id, url=url, version=1, first_seen_at=now, updated_at=now
+    )
+    statement = (
+        insert_for(session)(ArticleRow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["url"])
+        .returning(ArticleRow.id)
+    )
+    inserted: int | None = session.scalar(statement)
+    return inserted
+
+
+def touch_article_validators(
+    session: Session, article_id: int, etag: str, last_modified: str
+) -> None:
+    session.execute(
+        update(ArticleRow)
+        .where(ArticleRow.id == article_id)
+        .values(etag=etag, last_modified=last_modified)
+    )
+
+
+def article_from_row(row: ArticleRow, source_name: str) -> Article:
+    published = row.published_at
+    if published is not None and row.published_offset is not None:
+        published = published.astimezone(timezone(timedelta(minutes=row.published_offset)))
+    return Article(
+        id=row.id,
+        source_name=source_name,
+        url=row.url,
+        guid=row.guid,
+        title=row.title,
+        author=row.author,
+        published_at=published,
+        summary=row.summary,
+        content_html=row.content_html,
+        text=row.text,
+        images=tuple(row.images or ()),
+        version=row.version,
+        first_seen_at=row.first_seen_at,
+        updated_at=row.updated_at,
+        tags=tuple(row.tags or ()),
+        attachments=tuple(Attachment(**a) for a in row.attachments or ()),
+    )
+
+
+def _articles_query() -> Select[ArticleRow, str]:
+    return select(ArticleRow, SourceRow.name).join(SourceRow, SourceRow.id == ArticleRow.source_id)
+
+
+def get_article(session: Session, article_id: int) -> Article | None:
+    found = session.execute(_articles_query().where(ArticleRow.id == article_id)).first()
+    return article_from_row(found[0], found[1]) if found else None
+
+
+def recent_articles(
+    session: Session, *, limit: int, source_name: str | None = None
+) -> list[Article]:
+    """Newest first by publication time (first-seen time when undated)."""
+    newest = func.coalesce(ArticleRow.published_at, ArticleRow.first_seen_at)
+    query = _articles_query().order_by(newest.desc(), ArticleRow.id.desc()).limit(limit)
+    if source_name is not None:
+        listed_by = (
+            select(ArticleSourceRow.article_id)
+            .join(SourceRow, SourceRow.id == ArticleSourceRow.source_id)
+            .where(SourceRow.name == source_name)
+        )
+        query = query.where(ArticleRow.id.in_(listed_by))
+    return [article_from_row(row, name) for row, name in session.execute(query)]
+
+
+def mark_checked(session: Session, article_id: int, now: datetime) -> None:
+    session.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(checked_at=now))
+
+
+def recheck_candidates(
+    session: Session,
+    source_id: int,
+    *,
+    now: datetime,
+    window: timedelta,
+    every: timedelta,
+    limit: int = 50,
+) -> list[ArticleRow]:
+    """This source's recent articles not read again for ``every``: candidates for an edit check."""
+    query = (
+        select(ArticleRow)
+        .where(
+            ArticleRow.source_id == source_id,
+            ArticleRow.first_seen_at >= now - window,
+            func.coalesce(ArticleRow.checked_at, ArticleRow.first_seen_at) <= now - every,
+        )
+        .order_by(ArticleRow.first_seen_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))  # fmt: skip

@@ -1,0 +1,155 @@
+"""Sources and subscribers as the stages see them: config sync, poll claims and poll records.
+
+Each function takes a Session; the caller owns the transaction. This module must not fetch, parse
+or send anything, nor touch articles or the ledgers beyond looking up whether a source has articles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from worker.config import Config, SourceConfig, SubscriberConfig
+from worker.store._sql import rowcount
+from worker.store.tables import ArticleRow, SourceRow, SubscriberRow
+
+# --- configuration → rows ----------------------------------------------------------------------
+
+
+def sync_config(session: Session, config: Config, now: datetime) -> None:
+    """Make the sources and subscribers tables match the config file (by name).
+
+    Rows whose name left the config are disabled, never deleted: their articles and ledger stay.
+    """
+    _sync_sources(session, config.sources, now)
+    _sync_subscribers(session, config.subscribers)
+
+
+def source_config_hash(source: SourceConfig) -> str:
+    """What, when changed, makes the list worth reading again (URL, kind, selectors …)."""
+    data = json.dumps(asdict(source), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _sync_sources(session: Session, sources: Sequence[SourceConfig], now: datetime) -> None:
+    rows = {row.name: row for row in session.scalars(select(SourceRow))}
+    for src in sources:
+        row = rows.pop(src.name, None)
+        digest = source_config_hash(src)
+        if row is None:
+            row = SourceRow(name=src.name, url=src.url, kind=src.kind, next_poll_at=now)
+            row.status, row.etag, row.last_modified, row.last_error = "new", "", "", ""
+            row.consecutive_failures = row.items_last_poll = 0
+            row.config_hash = digest
+            session.add(row)
+        elif row.config_hash != digest:  # new URL or selectors: read the list afresh, now
+            row.url, row.kind, row.etag, row.last_modified = src.url, src.kind, "", ""
+            row.layout_fingerprint, row.detected_kind = "", ""
+            row.config_hash, row.next_poll_at = digest, now
+        row.enabled = src.enabled
+    for row in rows.values():
+        row.enabled = False
+
+
+def _sync_subscribers(session: Session, subscribers: Sequence[SubscriberConfig]) -> None:
+    rows = {row.name: row for row in session.scalars(select(SubscriberRow))}
+    for sub in subscribers:
+        row = rows.pop(sub.name, None)
+        if row is None:
+            row = SubscriberRow(name=sub.name, disabled_reason="")
+            session.add(row)
+        row.channel, row.url, row.secret, row.mode = sub.channel, sub.url, sub.secret, sub.mode
+        row.sources = list(sub.sources)
+        row.enabled = sub.enabled
+        row.ops_alerts = sub.ops_alerts
+        row.options = sub.options()
+    for row in rows.values():
+        row.enabled = False
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+
+def source_by_name(session: Session, name: str) -> SourceRow | None:
+    return session.scalar(select(SourceRow).where(SourceRow.name == name))
+
+
+def claim_due_sources(
+    session: Session, now: datetime, intervals: dict[str, float], *, force: bool = False
+) -> list[SourceRow]:
+    """Sources whose next poll is due; their next_poll_at moves one interval ahead (a claim)."""
+    query = select(SourceRow).where(SourceRow.enabled.is_(True))
+    if not force:
+        query = query.where(or_(SourceRow.next_poll_at.is_(None), SourceRow.next_poll_at <= now))
+    claimed = []
+    for row in session.scalars(query.order_by(SourceRow.id)):
+        interval = intervals.get(row.name)
+        if interval is None:
+            continue
+        result = session.execute(
+            update(SourceRow)
+            .where(SourceRow.id == row.id, _same_or_null(SourceRow.next_poll_at, row.next_poll_at))
+            .values(next_poll_at=now + timedelta(seconds=interval))
+        )
+        if rowcount(result) == 1:
+            claimed.append(row)
+    return claimed
+
+
+def _same_or_null(column: Any, value: datetime | None) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """What one poll did to a source's row (see ``worker.poll``)."""
+
+    status: str  # ok | degraded | blocked | failing
+    reason: str
+    next_poll_at: datetime
+    succeeded: bool  # the list was fetched and read (even if degraded)
+    etag: str = ""
+    last_modified: str = ""
+    items: int | None = None  # None: not modified, keep the previous numbers
+    dated_share: float | None = None
+    fingerprint: str = ""
+    detected_kind: str = ""
+
+
+def record_poll(session: Session, source_id: int, record: PollRecord, *, now: datetime) -> str:
+    """Store a poll's outcome on the source; returns the status the source had before."""
+    row = session.get(SourceRow, source_id)
+    assert row is not None
+    previous = row.status
+    row.last_polled_at = now
+    row.next_poll_at = record.next_poll_at
+    if record.status != previous:
+        row.status, row.status_since = record.status, now
+    row.status_reason = record.reason[:2000]
+    row.consecutive_failures = 0 if record.status == "ok" else row.consecutive_failures + 1
+    if record.succeeded:
+        row.last_success_at = now
+        row.etag, row.last_modified = record.etag, record.last_modified
+        if record.items is not None:
+            row.items_last_poll = record.items
+            row.dated_share = record.dated_share
+            row.layout_fingerprint = record.fingerprint or row.layout_fingerprint
+        if record.detected_kind:
+            row.detected_kind = record.detected_kind
+    if record.status in ("blocked", "failing"):
+        row.last_error = record.reason[:2000]
+    elif record.status == "ok":
+        row.last_error = ""
+    return previous
+
+
+def source_has_articles(session: Session, source_id: int) -> bool:
+    found = session.scalar(select(ArticleRow.id).where(ArticleRow.source_id == source_id).limit(1))
+    return found is not None
