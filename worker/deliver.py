@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,9 +25,9 @@ from worker.store.ledger import (
     claim_delivery,
     defer_delivery,
     delivery_subscriber,
-    delivery_subscriber_name,
     record_attempt,
 )
+from worker.store.tables import SubscriberRow
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +46,27 @@ class Sent:
 
 
 def deliver_one(
-    rt: Runtime, delivery_id: int, *, clock: Callable[[], datetime] | None = None
+    rt: Runtime,
+    delivery_id: int,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    waiting: Mapping[str, datetime] | None = None,
 ) -> Sent:
-    """Send one due delivery and record the attempt. Never raises on I/O."""
+    """Send one due delivery and record the attempt. Never raises on I/O.
+
+    It is deferred instead when its endpoint is in ``waiting`` (it asked for a retry earlier in
+    the batch) or when sending now would overflow the platform's rate windows.
+    """
     now_fn = clock or (lambda: datetime.now(UTC))
     with rt.session() as session:
-        wait = _rate_wait(session, delivery_id, now_fn())
-        if wait is not None:
-            name, until = wait
-            defer_delivery(session, delivery_id, until=until)
-            return Sent("deferred", name, until)
+        subscriber = delivery_subscriber(session, delivery_id)
+        if subscriber is not None:
+            until = (waiting or {}).get(subscriber.name) or _rate_wait(
+                session, subscriber, now_fn()
+            )
+            if until is not None:
+                defer_delivery(session, delivery_id, until=until)
+                return Sent("deferred", subscriber.name, until)
         claimed = claim_delivery(
             session, delivery_id, now=now_fn(), lease=LEASE_SECONDS, max_attempts=MAX_CLAIMS
         )
@@ -80,15 +91,14 @@ def deliver_one(
     return Sent(final, claimed.subscriber_name)
 
 
-def _rate_wait(session: Session, delivery_id: int, now: datetime) -> tuple[str, datetime] | None:
-    """(subscriber, when) if sending now would overflow the platform's rate windows."""
-    subscriber = delivery_subscriber(session, delivery_id)
-    if subscriber is None or subscriber.channel not in RATE_LIMITS:
+def _rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> datetime | None:
+    """When the endpoint may be sent to, if sending now would overflow its rate windows."""
+    if subscriber.channel not in RATE_LIMITS:
         return None
     since = now - timedelta(seconds=longest_window(subscriber.channel))
     recent = attempts_since(session, subscriber.id, since)
     wait = wait_before_send(subscriber.channel, recent, now)
-    return (subscriber.name, now + timedelta(seconds=wait)) if wait > 0 else None
+    return now + timedelta(seconds=wait) if wait > 0 else None
 
 
 def _record(
@@ -134,13 +144,7 @@ def deliver_batch(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     waiting: dict[str, datetime] = {}  # subscriber → when it may be tried again
     for delivery_id in delivery_ids:
-        with rt.session() as session:
-            subscriber = delivery_subscriber_name(session, delivery_id)
-            if subscriber in waiting:
-                defer_delivery(session, delivery_id, until=waiting[subscriber])
-                counts["deferred"] += 1
-                continue
-        sent = deliver_one(rt, delivery_id)
+        sent = deliver_one(rt, delivery_id, waiting=waiting)
         if sent.retry_at is not None:
             waiting[sent.subscriber] = sent.retry_at
         counts[sent.status] += 1

@@ -55,8 +55,3 @@ def _digest(specs: list[FeedSpec]) -> str:
         f"{spec.key}:" + ",".join(f"{a.id}.{a.version}" for a in spec.articles) for spec in specs
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def feeds_stale(rt: Runtime) -> bool:
-    with rt.session() as session:
-        return get_counter(session, FEEDS_GENERATION) != get_counter(session, FEEDS_BUILT)

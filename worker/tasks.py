@@ -106,24 +106,23 @@ def ingest_article(pending_id: int) -> dict[str, Any]:
     return {"outcome": report.outcome, "article_id": report.article_id}
 
 
-def _schedule_feeds(rt: Runtime) -> None:
-    """At most one feeds build every FEEDS_DEBOUNCE seconds, whatever the number of workers."""
+def _schedule_once(rt: Runtime, slot: str, spacing: float, task: Any) -> None:
+    """Enqueue ``task`` after ``spacing`` seconds, at most once per ``spacing`` whatever the
+    number of workers (a debounce kept in the database), so a burst shares one run."""
     if app.conf.task_always_eager:
-        return  # ``herald run --once`` builds the feeds once at the end of its pass
+        return  # ``herald run --once`` builds feeds and flushes the outbox at the end of its pass
     with rt.session() as session:
-        claimed = claim_counter_slot(session, FEEDS_SCHEDULED, datetime.now(UTC), FEEDS_DEBOUNCE)
+        claimed = claim_counter_slot(session, slot, datetime.now(UTC), spacing)
     if claimed:
-        _enqueue(build_feeds, countdown=FEEDS_DEBOUNCE)
+        _enqueue(task, countdown=spacing)
+
+
+def _schedule_feeds(rt: Runtime) -> None:
+    _schedule_once(rt, FEEDS_SCHEDULED, FEEDS_DEBOUNCE, build_feeds)
 
 
 def _schedule_outbox(rt: Runtime) -> None:
-    """Fold new articles for chat subscribers a moment later, so a burst shares messages."""
-    if app.conf.task_always_eager:
-        return  # ``herald run --once`` flushes in its closing sweep
-    with rt.session() as session:
-        claimed = claim_counter_slot(session, OUTBOX_SCHEDULED, datetime.now(UTC), OUTBOX_DEBOUNCE)
-    if claimed:
-        _enqueue(flush_outbox, countdown=OUTBOX_DEBOUNCE)
+    _schedule_once(rt, OUTBOX_SCHEDULED, OUTBOX_DEBOUNCE, flush_outbox)
 
 
 @app.task(name="herald.flush_outbox")

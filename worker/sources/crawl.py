@@ -18,7 +18,7 @@ from worker.config import SourceConfig
 from worker.fetch import Fetcher, FetchError, FetchResult
 from worker.health import layout_fingerprint
 from worker.models import Discovered
-from worker.sources.base import SourceError
+from worker.sources.base import ListPage, SourceError
 from worker.sources.detect import detect_family, find_feed_links, guess_list
 from worker.sources.feed import parse_feed
 from worker.sources.hanweb import (
@@ -87,20 +87,30 @@ def merge_items(*groups: list[Discovered]) -> list[Discovered]:
     return list(seen.values())
 
 
-def read_feed(first: FetchResult, ctx: ReadContext) -> Listing:
-    pages, page, collected = 0, first, []
-    seen_pages = {first.url}
+def follow_next_links(
+    first: FetchResult, ctx: ReadContext, parse: Callable[[FetchResult], ListPage]
+) -> list[list[Discovered]]:
+    """Each page's items, following the pages' own next links while the budget allows."""
+    page, collected, seen_pages = first, [], {first.url}
     while True:
-        listing = parse_feed(page.content, page.url, tz=ctx.tz, content_type=page.content_type)
+        listing = parse(page)
         collected.append(listing.items)
-        pages += 1
-        if not wants_more(ctx, pages, listing.items):
+        if not wants_more(ctx, len(collected), listing.items):
             break
         if not listing.next_url or listing.next_url in seen_pages:
             break
         seen_pages.add(listing.next_url)
         page = ctx.fetcher.get(listing.next_url)
-    return Listing(merge_items(*collected), pages, kind="feed")
+    return collected
+
+
+def read_feed(first: FetchResult, ctx: ReadContext) -> Listing:
+    collected = follow_next_links(
+        first,
+        ctx,
+        lambda page: parse_feed(page.content, page.url, tz=ctx.tz, content_type=page.content_type),
+    )
+    return Listing(merge_items(*collected), len(collected), kind="feed")
 
 
 def read_html(first: FetchResult, ctx: ReadContext) -> Listing:
@@ -109,20 +119,11 @@ def read_html(first: FetchResult, ctx: ReadContext) -> Listing:
         raise SourceError(
             f"html: source {ctx.source.name!r} has no [sources.list] selectors", reason="config"
         )
-    pages, page, collected = 0, first, []
-    seen_pages = {first.url}
-    while True:
-        listing = parse_list(page.text, page.url, selectors, tz=ctx.tz, now=ctx.now)
-        collected.append(listing.items)
-        pages += 1
-        if not wants_more(ctx, pages, listing.items):
-            break
-        if not listing.next_url or listing.next_url in seen_pages:
-            break
-        seen_pages.add(listing.next_url)
-        page = ctx.fetcher.get(listing.next_url)
+    collected = follow_next_links(
+        first, ctx, lambda page: parse_list(page.text, page.url, selectors, tz=ctx.tz, now=ctx.now)
+    )
     fingerprint = layout_fingerprint(first.text, first.url, (i.url for i in collected[0]))
-    return Listing(merge_items(*collected), pages, fingerprint, kind="html")
+    return Listing(merge_items(*collected), len(collected), fingerprint, kind="html")
 
 
 def read_hanweb(first: FetchResult, ctx: ReadContext) -> Listing:

@@ -193,16 +193,6 @@ def _insert_article(
     return inserted
 
 
-def touch_article_validators(
-    session: Session, article_id: int, etag: str, last_modified: str
-) -> None:
-    session.execute(
-        update(ArticleRow)
-        .where(ArticleRow.id == article_id)
-        .values(etag=etag, last_modified=last_modified)
-    )
-
-
 def article_from_row(row: ArticleRow, source_name: str) -> Article:
     published = row.published_at
     if published is not None and row.published_offset is not None:

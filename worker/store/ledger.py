@@ -159,14 +159,6 @@ def claim_delivery(
     )
 
 
-def delivery_subscriber_name(session: Session, delivery_id: int) -> str | None:
-    return session.scalar(
-        select(SubscriberRow.name)
-        .join(DeliveryRow, DeliveryRow.subscriber_id == SubscriberRow.id)
-        .where(DeliveryRow.id == delivery_id)
-    )
-
-
 def delivery_subscriber(session: Session, delivery_id: int) -> SubscriberRow | None:
     return session.scalar(
         select(SubscriberRow)
