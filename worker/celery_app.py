@@ -43,6 +43,7 @@ def celery_settings(config: Config) -> dict[str, Any]:
             "herald.sweep": {"queue": "feeds"},
             "herald.deliver": {"queue": "deliver"},
             "herald.flush_outbox": {"queue": "deliver"},
+            "herald.build_digests": {"queue": "deliver"},
         },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,

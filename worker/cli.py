@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from worker.config import Config, ConfigError, load_config
+from worker.config import CHANNELS, MODES, Config, ConfigError, load_config
 from worker.logs import setup_logging
 
 console = Console(soft_wrap=True)
@@ -270,6 +270,83 @@ def subscribers_list(ctx: click.Context) -> None:
     console.print(table)
 
 
+@subscribers.command("add")
+@click.argument("name")
+@click.option("--channel", required=True, type=click.Choice(CHANNELS), help="Where to send.")
+@click.option("--url", required=True, help="The full webhook URL the platform gives.")
+@click.option("--secret", default="", help="Signing secret (DingTalk, Feishu, webhook whsec_…).")
+@click.option("--chat-id", default="", help="Telegram chat id.")
+@click.option("--mode", type=click.Choice(MODES), default="instant", show_default=True)
+@click.option("--schedule", default="", help='Digest cron schedule, e.g. "0 8 * * 1-5".')
+@click.option("--timezone", "tz", default="", help="IANA zone for schedule and dates.")
+@click.option("--quiet-hours", default="", help='Hold instant messages, e.g. "22:00-08:00".')
+@click.option("--min-items", type=int, default=None, help="Smallest digest sent (0: even empty).")
+@click.option("--sources", "source_names", default="", help="Comma-separated source names.")
+@click.option("--tags", default="", help="Comma-separated tags (any of them).")
+@click.option("--include", default="", help="Comma-separated keywords (any of them).")
+@click.option("--exclude", default="", help="Comma-separated keywords (none of them).")
+@click.option("--regex", default="", help="Regular expression on title and summary.")
+@click.option("--template", default="", help="Template file overriding the channel's.")
+@click.pass_context
+def subscribers_add(ctx: click.Context, /, name: str, **options: Any) -> None:
+    """Add a subscriber to the config file (validated first; comments kept)."""
+    from worker.configfile import add_subscriber
+
+    def split(text: str) -> list[str]:
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    values: dict[str, Any] = {
+        "name": name, "channel": options["channel"], "url": options["url"],
+        "secret": options["secret"], "chat_id": options["chat_id"],
+        "mode": None if options["mode"] == "instant" else options["mode"],
+        "schedule": options["schedule"], "timezone": options["tz"],
+        "quiet_hours": options["quiet_hours"], "min_items": options["min_items"],
+        "sources": split(options["source_names"]), "tags": split(options["tags"]),
+        "include": split(options["include"]), "exclude": split(options["exclude"]),
+        "regex": options["regex"], "template": options["template"],
+    }  # fmt: skip
+    config = _edit_config(ctx, lambda path: add_subscriber(path, values))
+    _sync_database(config)
+    sub = next(s for s in config.subscribers if s.name == name)
+    what = sub.mode if not sub.wants_digest else f"{sub.mode}, digest at {sub.schedule!r}"
+    console.print(f"added subscriber {name} ({sub.channel}, {what}) to {config.path}")
+
+
+@subscribers.command("remove")
+@click.argument("name")
+@click.pass_context
+def subscribers_remove(ctx: click.Context, name: str) -> None:
+    """Remove a subscriber from the config file (its delivery history is kept, disabled)."""
+    from worker.configfile import remove_subscriber
+
+    config = _edit_config(ctx, lambda path: remove_subscriber(path, name))
+    _sync_database(config)
+    console.print(f"removed subscriber {name} from {config.path}")
+
+
+def _edit_config(ctx: click.Context, edit: Callable[[Path], Config]) -> Config:
+    from worker.config import find_config_path
+
+    path = find_config_path(ctx.obj.get("config_path"))
+    try:
+        return edit(path)
+    except ConfigError as err:
+        err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+def _sync_database(config: Config) -> None:
+    """Apply the edited config to the database now, so running workers see it at once."""
+    from worker.runtime import build_runtime
+    from worker.tasks import prepare_database
+
+    rt = build_runtime(config)
+    try:
+        prepare_database(rt)
+    finally:
+        rt.close()
+
+
 @subscribers.command("test")
 @click.argument("name")
 @click.pass_context
@@ -311,6 +388,92 @@ def subscribers_test(ctx: click.Context, name: str) -> None:
         return
     err_console.print(f"[red]{outcome.status}[/red]: {outcome.error} {outcome.response_excerpt}")
     sys.exit(1)
+
+
+@main.group()
+def digest() -> None:
+    """Preview and send subscribers' digests."""
+
+
+def _digest_subscriber(ctx: click.Context, name: str) -> tuple[Any, Any]:
+    """The runtime (config synced) and the subscriber's row, or a clear error."""
+    from worker.embedded import setup
+    from worker.runtime import get_runtime
+    from worker.store.digests import DIGEST_MODES
+    from worker.store.tables import SubscriberRow
+
+    config = _load(ctx)
+    sub = next((s for s in config.subscribers if s.name == name), None)
+    if sub is None:
+        err_console.print(f"[red]error:[/red] no subscriber named {name!r} in {config.path}")
+        sys.exit(2)
+    if sub.mode not in DIGEST_MODES:
+        err_console.print(
+            f'[red]error:[/red] {config.path}: subscriber {name!r} has mode = "{sub.mode}"; '
+            'digests need mode = "digest" or "both"'
+        )
+        sys.exit(2)
+    setup(config)
+    rt = get_runtime()
+    with rt.session() as session:
+        row = session.query(SubscriberRow).filter_by(name=name).one()
+        session.expunge(row)
+    return rt, row
+
+
+@digest.command("preview")
+@click.argument("name")
+@click.pass_context
+def digest_preview(ctx: click.Context, name: str) -> None:
+    """Print every message the next digest would send, with its size; send nothing."""
+    from worker.digest import preview
+
+    rt, row = _digest_subscriber(ctx, name)
+    now = datetime.now(UTC)
+    with rt.session() as session:
+        shown = preview(rt, session, row, now=now)
+    options = row.options or {}
+    zone = ZoneInfo(str(options.get("timezone") or "Asia/Shanghai"))
+    count, parts = len(shown.composed.article_ids), shown.composed.parts
+    click.echo(
+        f"digest for {name} · {row.channel} · {count} article(s) since "
+        f"{shown.window.start.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}) · "
+        f"{len(parts)} message(s)"
+    )
+    min_items = int(options.get("min_items", 1))
+    if count < min_items:
+        click.echo(f"(not sent on schedule: fewer than min_items = {min_items} articles)")
+    click.echo(f"page: {shown.composed.page_url}")
+    for index, part in enumerate(parts, 1):
+        size = f"{part.size} / {part.limit}" if part.limit else str(part.size)
+        click.echo(f"--- message {index}/{len(parts)} · {part.event_type} · {size} {part.unit}")
+        click.echo(part.body)
+
+
+@digest.command("send")
+@click.argument("name")
+@click.option("--empty", is_flag=True, help="Send even when no article is waiting.")
+@click.pass_context
+def digest_send(ctx: click.Context, name: str, empty: bool) -> None:
+    """Build the digest of what is waiting now and send it (through the ledger)."""
+    from worker.deliver import deliver_batch
+    from worker.digest import send_now
+    from worker.store.digests import waiting_article_ids
+
+    rt, row = _digest_subscriber(ctx, name)
+    with rt.session() as session:
+        waiting = len(waiting_article_ids(session, row.id))
+        if not waiting and not empty:
+            console.print(f"{name}: no article is waiting; nothing sent (--empty sends anyway)")
+            return
+        built = send_now(rt, session, row, now=datetime.now(UTC))
+    assert built is not None
+    digest_id, ids = built
+    counts = deliver_batch(rt, ids)
+    console.print(f"{name}: digest {digest_id} with {waiting} article(s) in {len(ids)} message(s): "
+                  f"{counts}")  # fmt: skip
+    if counts.get("failed"):
+        sys.exit(1)
 
 
 @main.command()

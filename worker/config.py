@@ -16,10 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from worker.models import ArticleSelectors, ListSelectors
+from worker.schedule import DEFAULT_SCHEDULE, check_schedule, parse_quiet_hours
 
 SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
 CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram")
-MODES = ("instant",)
+MODES = ("instant", "digest", "both")
 ENV_OVERRIDES = {
     "HERALD_DATABASE_URL": "database_url",
     "HERALD_BROKER_URL": "broker_url",
@@ -106,7 +107,14 @@ class SubscriberConfig:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     regex: str = ""
+    schedule: str = DEFAULT_SCHEDULE
+    quiet_hours: str = ""
+    min_items: int = 1
     mentions: Mentions = field(default_factory=lambda: Mentions())
+
+    @property
+    def wants_digest(self) -> bool:
+        return self.mode in ("digest", "both")
 
     def options(self) -> dict[str, Any]:
         """What the channel needs besides URL and secret (stored with the subscriber)."""
@@ -120,6 +128,9 @@ class SubscriberConfig:
             "include": list(self.include),
             "exclude": list(self.exclude),
             "regex": self.regex,
+            "schedule": self.schedule,
+            "quiet_hours": self.quiet_hours,
+            "min_items": self.min_items,
             "mentions": {
                 "mobiles": list(self.mentions.mobiles),
                 "user_ids": list(self.mentions.user_ids),
@@ -182,6 +193,19 @@ def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"expected a whole number ≥ 1, got {value!r}")
     return value
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a whole number ≥ 0, got {value!r}")
+    return value
+
+
+def _quiet_hours(value: Any) -> str:
+    text = _string(value)
+    if text:
+        parse_quiet_hours(text)
+    return text.strip()
 
 
 def _string_list(value: Any) -> tuple[str, ...]:
@@ -320,6 +344,9 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "include": _string_list,
     "exclude": _string_list,
     "regex": _regex,
+    "schedule": lambda value: check_schedule(_string(value)),
+    "quiet_hours": _quiet_hours,
+    "min_items": _count,
 }
 MENTION_KEYS: dict[str, Check] = {"mobiles": _string_list, "user_ids": _string_list, "all": _bool}
 CHAT_ID_CHANNELS = ("telegram",)

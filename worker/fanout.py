@@ -1,46 +1,64 @@
-"""Who hears of an article: one ledger row per matching instant subscriber.
+"""Who hears of an article: ledger rows, outbox rows and digest queue rows per subscriber.
 
-Called in the same transaction that stores (or links) the article, so the ledger row exists
-before any message is sent. It must not send anything.
+Called in the same transaction that stores (or links) the article, so the rows exist before any
+message is sent. Instant webhook subscribers get one ledger row per article (held until their
+quiet hours end); instant chat subscribers get an outbox row, folded into messages by
+``outbox``; digest subscribers get a digest queue row, gathered by ``digest``. First-poll
+imports never come here. It must not send or render anything.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from worker.filters import wants
 from worker.notify import article_data
+from worker.schedule import held_until
 from worker.store.articles import get_article
-from worker.store.ledger import add_to_outbox, create_deliveries, instant_subscribers
+from worker.store.digests import DIGEST_MODES, queue_for_digest
+from worker.store.ledger import add_to_outbox, create_deliveries, source_subscribers
 
 EVENT_ARTICLE_CREATED = "article.created"
 EVENT_CHANNELS = ("webhook",)  # channels that take one event per article
+INSTANT_MODES = ("instant", "both")
 
 
 def fan_out_article(
     session: Session, article_id: int, source_name: str, now: datetime
 ) -> list[int]:
-    """Ledger rows for the article to ``source_name``'s instant webhook subscribers (never
-    twice); chat subscribers get it in their outbox, folded into messages by ``outbox``."""
+    """Queue the article for every subscriber of ``source_name`` who wants it (never twice);
+    returns the ledger rows due now."""
     article = get_article(session, article_id)
     assert article is not None
     subscribers = [
-        s for s in instant_subscribers(session, source_name) if wants(s.options or {}, article)
+        s for s in source_subscribers(session, source_name) if wants(s.options or {}, article)
     ]
-    chat = [s.id for s in subscribers if s.channel not in EVENT_CHANNELS]
+    digest = [s.id for s in subscribers if s.mode in DIGEST_MODES]
+    if digest:
+        queue_for_digest(session, digest, article_id, now)
+    instant = [s for s in subscribers if s.mode in INSTANT_MODES]
+    chat = [s.id for s in instant if s.channel not in EVENT_CHANNELS]
     if chat:
         add_to_outbox(session, chat, article_id, now)
-    subscribers = [s for s in subscribers if s.channel in EVENT_CHANNELS]
-    if not subscribers:
-        return []
-    return create_deliveries(
-        session,
-        event_key=f"{EVENT_ARTICLE_CREATED}:{article_id}",
-        event_type=EVENT_ARTICLE_CREATED,
-        payload=article_data(article),
-        subscriber_ids=[s.id for s in subscribers],
-        article_id=article_id,
-        now=now,
-    )
+    by_due: dict[datetime | None, list[int]] = defaultdict(list)
+    for sub in instant:
+        if sub.channel in EVENT_CHANNELS:
+            by_due[held_until(sub.options or {}, now)].append(sub.id)
+    due_now: list[int] = []
+    for due, ids in by_due.items():
+        created = create_deliveries(
+            session,
+            event_key=f"{EVENT_ARTICLE_CREATED}:{article_id}",
+            event_type=EVENT_ARTICLE_CREATED,
+            payload=article_data(article),
+            subscriber_ids=ids,
+            article_id=article_id,
+            now=now,
+            due=due,
+        )
+        if due is None:
+            due_now += created
+    return due_now

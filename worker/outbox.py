@@ -2,7 +2,8 @@
 
 A burst of new articles becomes a handful of messages within the platform's size limit
 (instead of one message per article, throttled by the platform). Each message is a ledger row;
-the outbox rows it holds are removed in the same transaction. It must not send anything.
+the outbox rows it holds are marked in the same transaction. During a subscriber's quiet hours
+its articles wait, and fold into as few messages as fit once they end. It must not send anything.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from worker.notify import Target, article_data, get_notifier
 from worker.notify.message import Mentions, Message, entry_from_article, split_message
 from worker.runtime import Runtime
+from worker.schedule import held_until
 from worker.store.articles import get_article
 from worker.store.ledger import create_deliveries, outbox_subscribers, take_outbox
 from worker.store.tables import SubscriberRow
@@ -44,6 +46,8 @@ def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
     with rt.session() as session:
         subscribers = outbox_subscribers(session)
     for subscriber in subscribers:
+        if held_until(subscriber.options or {}, now):
+            continue  # quiet hours: the articles wait and fold into one message after them
         with rt.session() as session:
             created += _flush_one(session, subscriber, now)
     return created

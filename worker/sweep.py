@@ -1,8 +1,8 @@
 """Stage: find the work that is due according to the database (the source of truth).
 
-Due sources, waiting ingest items, due or stranded deliveries and stale feeds. Each claim is
-written before anything is enqueued, so losing every broker message loses nothing: the next
-sweep finds the same rows again. It must not do the work itself.
+Due sources, waiting ingest items, due or stranded deliveries, stale feeds, waiting chat outboxes
+and due digests. Each claim is written before anything is enqueued, so losing every broker
+message loses nothing: the next sweep finds the same rows again. It must not do the work itself.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from worker.runtime import Runtime
+from worker.schedule import held_until
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
+from worker.store.digests import due_digest_subscribers
 from worker.store.ledger import claim_due_deliveries, claim_due_pending_items, outbox_subscribers
 from worker.store.sources import claim_due_sources
 
@@ -26,6 +28,7 @@ class DueWork:
     deliveries: list[int] = field(default_factory=list)
     feeds_stale: bool = False
     outbox_waiting: bool = False
+    digests_due: bool = False
 
 
 def find_due_work(
@@ -42,5 +45,6 @@ def find_due_work(
             session, now, requeue_after=REQUEUE_AFTER, limit=BATCH_LIMIT
         )
         stale = get_counter(session, FEEDS_GENERATION) != get_counter(session, FEEDS_BUILT)
-        waiting = bool(outbox_subscribers(session))
-    return DueWork([s.id for s in sources], pending, deliveries, stale, waiting)
+        waiting = any(held_until(s.options or {}, now) is None for s in outbox_subscribers(session))
+        digests_due = bool(due_digest_subscribers(session, now))
+    return DueWork([s.id for s in sources], pending, deliveries, stale, waiting, digests_due)

@@ -17,6 +17,7 @@ from kombu.exceptions import OperationalError
 from sqlalchemy.exc import IntegrityError
 
 from worker import deliver as deliver_stage
+from worker import digest as digest_stage
 from worker import ingest as ingest_stage
 from worker import outbox as outbox_stage
 from worker import poll as poll_stage
@@ -76,6 +77,8 @@ def sweep(force_sources: bool = False) -> dict[str, int]:
         _schedule_feeds(rt)
     if work.outbox_waiting:
         _enqueue(flush_outbox)
+    if work.digests_due:
+        _enqueue(build_digests)
     return {
         "sources": len(work.sources),
         "pending_items": len(work.pending_items),
@@ -128,6 +131,15 @@ def _schedule_outbox(rt: Runtime) -> None:
 @app.task(name="herald.flush_outbox")
 def flush_outbox() -> int:
     ids = outbox_stage.flush_outbox(get_runtime())
+    for chunk in _chunks(ids, DELIVERY_BATCH):
+        _enqueue(deliver, chunk)
+    return len(ids)
+
+
+@app.task(name="herald.build_digests")
+def build_digests() -> int:
+    """Build the digests whose schedule is due and enqueue their messages."""
+    ids = digest_stage.build_due_digests(get_runtime())
     for chunk in _chunks(ids, DELIVERY_BATCH):
         _enqueue(deliver, chunk)
     return len(ids)

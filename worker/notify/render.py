@@ -40,6 +40,36 @@ def environment(directory: str, autoescape_html: bool) -> jinja2.Environment:
     return env
 
 
+def _is_html(name: str | None) -> bool:
+    return bool(name) and str(name).endswith((".html", ".htm", ".html.j2", ".htm.j2"))
+
+
+@functools.lru_cache(maxsize=8)
+def document_environment(directory: str) -> jinja2.Environment:
+    """For whole documents (digest pages, e-mail, markdown, text): HTML always autoescaped."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=_is_html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_document(name: str, context: Mapping[str, Any], *, override: str = "") -> str:
+    """Render document template ``name`` (or the operator's ``override`` file) with ``context``.
+
+    HTML templates (``*.html``, ``*.html.j2``) are autoescaped; the others get their escaping
+    functions through ``context``.
+    """
+    if override:
+        path = Path(override)
+        template = document_environment(str(path.parent)).get_template(path.name)
+    else:
+        template = document_environment(str(templates_dir())).get_template(name)
+    return template.render(dict(context)).strip() + "\n"
+
+
 def render_template(
     name: str,
     message: Message,

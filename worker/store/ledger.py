@@ -36,12 +36,9 @@ def ops_alert_subscribers(session: Session) -> list[SubscriberRow]:
     )
 
 
-def instant_subscribers(session: Session, source_name: str) -> list[SubscriberRow]:
-    rows = session.scalars(
-        select(SubscriberRow).where(
-            SubscriberRow.enabled.is_(True), SubscriberRow.mode.in_(("instant", "both"))
-        )
-    )
+def source_subscribers(session: Session, source_name: str) -> list[SubscriberRow]:
+    """Enabled subscribers (any mode) who follow ``source_name`` (or every source)."""
+    rows = session.scalars(select(SubscriberRow).where(SubscriberRow.enabled.is_(True)))
     return [row for row in rows if not row.sources or source_name in row.sources]
 
 
@@ -54,8 +51,12 @@ def create_deliveries(
     subscriber_ids: Sequence[int],
     article_id: int | None,
     now: datetime,
+    due: datetime | None = None,
 ) -> list[int]:
-    """One ledger row per subscriber for this event; an existing (subscriber, event) is kept."""
+    """One ledger row per subscriber for this event; an existing (subscriber, event) is kept.
+
+    ``due`` holds the first attempt back (quiet hours); by default it is ``now``.
+    """
     if not subscriber_ids:
         return []
     rows = [
@@ -68,8 +69,8 @@ def create_deliveries(
             payload=payload,
             status="pending",
             attempts=0,
-            next_attempt_at=now,
-            enqueued_at=now,
+            next_attempt_at=due or now,
+            enqueued_at=now if due is None else None,
             last_error="",
             created_at=now,
         )

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config, SourceConfig, SubscriberConfig
+from worker.schedule import next_fire
 from worker.store._sql import rowcount
 from worker.store.tables import ArticleRow, SourceRow, SubscriberRow
 
@@ -29,7 +30,7 @@ def sync_config(session: Session, config: Config, now: datetime) -> None:
     Rows whose name left the config are disabled, never deleted: their articles and ledger stay.
     """
     _sync_sources(session, config.sources, now)
-    _sync_subscribers(session, config.subscribers)
+    _sync_subscribers(session, config.subscribers, now)
 
 
 def source_config_hash(source: SourceConfig) -> str:
@@ -58,20 +59,42 @@ def _sync_sources(session: Session, sources: Sequence[SourceConfig], now: dateti
         row.enabled = False
 
 
-def _sync_subscribers(session: Session, subscribers: Sequence[SubscriberConfig]) -> None:
+def _sync_subscribers(
+    session: Session, subscribers: Sequence[SubscriberConfig], now: datetime
+) -> None:
     rows = {row.name: row for row in session.scalars(select(SubscriberRow))}
     for sub in subscribers:
         row = rows.pop(sub.name, None)
         if row is None:
-            row = SubscriberRow(name=sub.name, disabled_reason="")
+            row = SubscriberRow(name=sub.name, disabled_reason="", created_at=now)
             session.add(row)
+        options = sub.options()
+        row.next_digest_at = _next_digest(row, sub, options, now)
         row.channel, row.url, row.secret, row.mode = sub.channel, sub.url, sub.secret, sub.mode
         row.sources = list(sub.sources)
         row.enabled = sub.enabled
         row.ops_alerts = sub.ops_alerts
-        row.options = sub.options()
+        row.options = options
     for row in rows.values():
         row.enabled = False
+
+
+def _next_digest(
+    row: SubscriberRow, sub: SubscriberConfig, options: dict[str, Any], now: datetime
+) -> datetime | None:
+    """When the subscriber's next digest is due: kept unless its schedule or zone changed."""
+    if not sub.wants_digest:
+        return None
+    old = row.options or {}
+    unchanged = (
+        row.next_digest_at is not None
+        and row.mode in ("digest", "both")
+        and old.get("schedule") == options["schedule"]
+        and old.get("timezone") == options["timezone"]
+    )
+    if unchanged:
+        return row.next_digest_at
+    return next_fire(sub.schedule, str(options["timezone"]), now)
 
 
 # --- sources -------------------------------------------------------------------------------------

@@ -147,6 +147,7 @@ class SubscriberRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ops_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class OutboxRow(Base):
@@ -163,6 +164,47 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # set when folded into a message; kept so an article never reaches a subscriber twice
     flushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DigestRow(Base):
+    """A digest as built once: its window, its articles and the messages rendered for it.
+
+    ``slot`` is the schedule time it was built for (or ``manual:…``): unique per subscriber, so
+    a schedule that fires twice builds one digest. ``key`` names its archive page.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("subscriber_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    article_ids: Mapped[list[int]] = mapped_column(JSON)
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    page: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestQueueRow(Base):
+    """An article waiting for a subscriber's next digest; ``digest_id`` set once it is in one."""
+
+    __tablename__ = "digest_queue"
+    __table_args__ = (UniqueConstraint("subscriber_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    digest_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("digests.id", ondelete="SET NULL"),
+        nullable=True,
+    )
 
 
 class DeliveryRow(Base):

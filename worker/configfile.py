@@ -1,0 +1,93 @@
+"""Edits of the config file by command (``herald subscribers add/remove``), comments kept.
+
+Every edit is validated as a whole config before the file is replaced (atomically), so a bad
+value is refused with the same one-line error a hand edit would get and the file is untouched.
+This module must not touch the database; callers sync it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import AoT, Table
+
+from worker.config import Config, ConfigError, parse_config
+
+
+def _read(path: Path) -> tomlkit.TOMLDocument:
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (create one with `herald init`)") from None
+    except Exception as err:  # tomlkit raises its own ParseError family
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+
+
+def _subscribers(doc: tomlkit.TOMLDocument) -> AoT:
+    found = doc.get("subscribers")
+    if found is None:
+        found = tomlkit.aot()
+        doc["subscribers"] = found
+    if not isinstance(found, AoT):
+        raise ConfigError("subscribers: expected an array of tables ([[subscribers]])")
+    return found
+
+
+def _validate_and_write(path: Path, doc: tomlkit.TOMLDocument) -> Config:
+    text = tomlkit.dumps(doc)
+    config = parse_config(doc.unwrap(), origin=str(path), base_dir=path.resolve().parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return replace(config, path=path)
+
+
+def add_subscriber(path: Path, values: Mapping[str, Any]) -> Config:
+    """Append a ``[[subscribers]]`` block with ``values``; ConfigError if the result is invalid.
+
+    ``values`` may hold a ``mentions`` mapping, written as ``[subscribers.mentions]``.
+    """
+    doc = _read(path)
+    subscribers = _subscribers(doc)
+    name = str(values.get("name", ""))
+    if any(str(t.get("name")) == name for t in subscribers):
+        raise ConfigError(f"{path}: subscribers: a subscriber named {name!r} already exists")
+    table = tomlkit.table()
+    for key, value in values.items():
+        if value in (None, "", [], ()) or key == "mentions":
+            continue
+        table[key] = list(value) if isinstance(value, tuple) else value
+    mentions = {k: v for k, v in dict(values.get("mentions") or {}).items() if v}
+    if mentions:
+        sub_table = tomlkit.table()
+        for key, value in mentions.items():
+            sub_table[key] = list(value) if isinstance(value, tuple) else value
+        table["mentions"] = sub_table
+    subscribers.append(table)
+    return _validate_and_write(path, doc)
+
+
+def remove_subscriber(path: Path, name: str) -> Config:
+    """Delete the ``[[subscribers]]`` block named ``name``; ConfigError if there is none."""
+    doc = _read(path)
+    subscribers = _subscribers(doc)
+    kept: list[Table] = [t for t in subscribers if str(t.get("name")) != name]
+    if len(kept) == len(subscribers):
+        raise ConfigError(f"{path}: subscribers: no subscriber named {name!r}")
+    index = next(i for i, t in enumerate(subscribers) if str(t.get("name")) == name)
+    del subscribers[index]
+    if not len(subscribers):
+        del doc["subscribers"]
+    return _validate_and_write(path, doc)
