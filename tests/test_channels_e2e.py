@@ -19,6 +19,7 @@ from tests.support.chat_fakes import (
     FakeSlack,
     FakeTelegram,
     FakeWeCom,
+    ManualClock,
     pings,
 )
 from worker.config import load_config
@@ -150,3 +151,35 @@ def test_every_burst_is_sent_and_an_article_only_once(tmp_path: Path) -> None:
         for article in burst:
             assert text.count(f"art_1_{article.id}.html") == 1, article.id
     assert len(fake.messages()) == 3
+
+
+def test_fifty_instant_articles_to_dingtalk_never_draw_130101(
+    tmp_path: Path, site: DemoSite
+) -> None:
+    """Fifty articles, each in its own poll: the rate window fills, then the rest fold."""
+    clock = ManualClock(start=time.time())
+    with FakeDingTalk(secret="SEC-50", clock=clock) as fake:
+        block = f'[[subscribers]]\nname = "d"\nchannel = "dingtalk"\nurl = "{fake.url()}"\n'
+        path = write_config(
+            tmp_path, sources=site_source(site, backfill=1), subscribers=block + 'secret = "SEC-50"'
+        )
+        config = load_config(path)
+        run_once(config)
+        added = []
+        for _ in range(50):
+            added.append(site.add_article())
+            run_once(config)
+        first_minute = len(fake.messages())
+        assert fake.rejected == [] and first_minute <= 20
+        with sqlite3.connect(tmp_path / "herald.db") as conn:  # a minute passes, both sides
+            conn.execute("update delivery_attempts set attempted_at = "
+                         "datetime(attempted_at, '-61 seconds')")  # fmt: skip
+        clock.advance(61)
+        run_once(config)
+        _drain(tmp_path, config)
+        received = fake.messages()
+    assert fake.rejected == [], [r.message for r in fake.rejected]
+    assert len(received) <= first_minute + 2  # the other articles folded, not thirty throttled
+    seen = "\n".join(m.raw.decode("utf-8", "replace") for m in received)
+    for article in added:
+        assert f"art_1_{article.id}.html" in seen

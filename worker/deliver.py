@@ -61,7 +61,7 @@ def deliver_one(
     with rt.session() as session:
         subscriber = delivery_subscriber(session, delivery_id)
         if subscriber is not None:
-            until = (waiting or {}).get(subscriber.name) or _rate_wait(
+            until = (waiting or {}).get(subscriber.name) or rate_wait(
                 session, subscriber, now_fn()
             )
             if until is not None:
@@ -91,7 +91,7 @@ def deliver_one(
     return Sent(final, claimed.subscriber_name)
 
 
-def _rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> datetime | None:
+def rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> datetime | None:
     """When the endpoint may be sent to, if sending now would overflow its rate windows."""
     if subscriber.channel not in RATE_LIMITS:
         return None

@@ -3,7 +3,9 @@
 A burst of new articles becomes a handful of messages within the platform's size limit
 (instead of one message per article, throttled by the platform). Each message is a ledger row;
 the outbox rows it holds are marked in the same transaction. During a subscriber's quiet hours
-its articles wait, and fold into as few messages as fit once they end. It must not send anything.
+its articles wait, and fold into as few messages as fit once they end; so do they while an
+earlier message is still unsent or the platform's rate window is full, so a long burst becomes
+a few messages instead of a throttled queue. It must not send anything.
 """
 
 from __future__ import annotations
@@ -14,12 +16,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from worker.deliver import rate_wait
 from worker.notify import Target, article_data, get_notifier
 from worker.notify.message import Mentions, Message, entry_from_article, split_message
 from worker.runtime import Runtime
 from worker.schedule import held_until
 from worker.store.articles import get_article
-from worker.store.ledger import create_deliveries, outbox_subscribers, take_outbox
+from worker.store.ledger import (
+    create_deliveries,
+    has_unsent_messages,
+    outbox_subscribers,
+    take_outbox,
+)
 from worker.store.tables import SubscriberRow
 
 EVENT_INSTANT = "message.instant"
@@ -54,6 +62,8 @@ def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
 
 
 def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> list[int]:
+    if has_unsent_messages(session, subscriber.id) or rate_wait(session, subscriber, now):
+        return []  # the endpoint is busy: the articles wait and fold into the next message
     taken = take_outbox(session, subscriber.id, now)
     if not taken:
         return []

@@ -417,6 +417,20 @@ def outbox_subscribers(session: Session) -> list[SubscriberRow]:
     )
 
 
+def has_unsent_messages(session: Session, subscriber_id: int) -> bool:
+    """Whether a chat message to this subscriber is still waiting to be delivered."""
+    query = (
+        select(DeliveryRow.id)
+        .where(
+            DeliveryRow.subscriber_id == subscriber_id,
+            DeliveryRow.status.in_(("pending", "sending")),
+            DeliveryRow.event_type == "message.instant",
+        )
+        .limit(1)
+    )
+    return session.scalar(query) is not None
+
+
 def attempts_since(session: Session, subscriber_id: int, since: datetime) -> list[datetime]:
     """When this subscriber's endpoint was sent to since ``since`` (for its rate windows)."""
     query = (
