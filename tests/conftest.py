@@ -17,6 +17,7 @@ import pytest
 
 from worker.demo.receiver import WebhookReceiver
 from worker.demo.site import DemoSite
+from worker.netguard import Policy
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 REDIS_URL = os.environ.get("HERALD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -24,6 +25,10 @@ POSTGRES_URL = os.environ.get(
     "HERALD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REQUIRE = os.environ.get("HERALD_TEST_REQUIRE_SERVICES") == "1"
+# The fixture servers listen on loopback, which the SSRF guard refuses by default: the test
+# configuration allows it on purpose (tests/test_netguard.py checks the refusals).
+LOOPBACK_ALLOW = ("127.0.0.1", "::1")
+LOOPBACK = Policy.from_allow(LOOPBACK_ALLOW)
 
 
 def _reachable(url: str) -> bool:
@@ -104,6 +109,7 @@ base_url = "http://feeds.test"
 {extra_herald}
 
 [network]
+allow = [{", ".join(f'"{entry}"' for entry in LOOPBACK_ALLOW)}]
 connect_timeout = "2s"
 read_timeout = "2s"
 deadline = "5s"
@@ -113,6 +119,16 @@ deadline = "5s"
 """
     path = directory / "herald.toml"
     path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def allow_loopback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For CLI commands run without ``--config``: $HERALD_CONFIG names a config that allows the
+    loopback fixture servers (the defaults allow nothing but public addresses)."""
+    (tmp_path / "loopback").mkdir()
+    path = write_config(tmp_path / "loopback", sources="")
+    monkeypatch.setenv("HERALD_CONFIG", str(path))
     return path
 
 

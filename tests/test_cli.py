@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import site_source, write_config
@@ -28,6 +29,7 @@ def test_extract_file_as_json() -> None:
     assert "打印本页" not in data["text"] and "重庆" in data["text"]
 
 
+@pytest.mark.usefixtures("allow_loopback")
 def test_extract_url(site: DemoSite) -> None:
     article = site.articles[2]
     result = CliRunner().invoke(main, ["extract", site.article_url(article.id), "--json"])

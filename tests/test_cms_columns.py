@@ -42,6 +42,7 @@ backfill = {backfill}
 """
 
 
+@pytest.mark.usefixtures("allow_loopback")
 def test_detect_names_the_family(cms: tuple[str, CmsSite]) -> None:
     family, site = cms
     result = CliRunner().invoke(main, ["sources", "detect", site.list_url, "--pages", "2"])

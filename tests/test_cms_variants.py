@@ -82,6 +82,7 @@ def beijing_day(published: str) -> str:
     )
 
 
+@pytest.mark.usefixtures("allow_loopback")
 def test_detect_names_the_family(variant: VariantSite) -> None:
     result = CliRunner().invoke(main, ["sources", "detect", variant.list_url])
     assert result.exit_code == 0, result.output

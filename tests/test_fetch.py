@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import LOOPBACK
 from worker.fetch import (
     DEFAULT_USER_AGENT,
     Fetcher,
@@ -294,7 +295,7 @@ def srv(server: FaultServer) -> FaultServer:
 
 @pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
-    with Fetcher(connect_timeout=2.0, read_timeout=2.0, deadline=5.0) as f:
+    with Fetcher(policy=LOOPBACK, connect_timeout=2.0, read_timeout=2.0, deadline=5.0) as f:
         yield f
 
 
@@ -365,7 +366,7 @@ def test_request_headers_params_and_connection_reuse(srv: FaultServer, fetcher: 
 
 
 def test_custom_user_agent(srv: FaultServer) -> None:
-    with Fetcher(user_agent="herald-test/9") as f:
+    with Fetcher(policy=LOOPBACK, user_agent="herald-test/9") as f:
         seen = json.loads(f.get(srv.url("/echo")).text)
     assert seen["headers"]["User-Agent"] == "herald-test/9"
 
@@ -463,9 +464,9 @@ def test_gzip_bomb_counts_decompressed_bytes(srv: FaultServer, fetcher: Fetcher)
 
 
 def test_cap_boundary(srv: FaultServer) -> None:
-    with Fetcher(max_bytes=1000) as f:
+    with Fetcher(policy=LOOPBACK, max_bytes=1000) as f:
         assert len(f.get(srv.url("/exact")).content) == 1000
-    with Fetcher(max_bytes=999) as f:
+    with Fetcher(policy=LOOPBACK, max_bytes=999) as f:
         assert fetch_error(lambda: f.get(srv.url("/exact"))).reason == "too_large"
 
 
@@ -473,7 +474,7 @@ def test_cap_boundary(srv: FaultServer) -> None:
 
 
 def test_read_timeout_waiting_for_headers(srv: FaultServer) -> None:
-    with Fetcher(read_timeout=0.3, deadline=5.0) as f:
+    with Fetcher(policy=LOOPBACK, read_timeout=0.3, deadline=5.0) as f:
         started = time.monotonic()
         err = fetch_error(lambda: f.get(srv.url("/sleep")))
     assert err.reason == "timeout"
@@ -481,7 +482,7 @@ def test_read_timeout_waiting_for_headers(srv: FaultServer) -> None:
 
 
 def test_read_timeout_mid_body(srv: FaultServer) -> None:
-    with Fetcher(read_timeout=0.3, deadline=5.0) as f:
+    with Fetcher(policy=LOOPBACK, read_timeout=0.3, deadline=5.0) as f:
         started = time.monotonic()
         err = fetch_error(lambda: f.get(srv.url("/stall")))
     assert err.reason == "timeout"
@@ -489,7 +490,7 @@ def test_read_timeout_mid_body(srv: FaultServer) -> None:
 
 
 def test_dripping_server_hits_deadline(srv: FaultServer) -> None:
-    with Fetcher(read_timeout=1.0, deadline=1.5) as f:
+    with Fetcher(policy=LOOPBACK, read_timeout=1.0, deadline=1.5) as f:
         started = time.monotonic()
         err = fetch_error(lambda: f.get(srv.url("/drip")))
         took = time.monotonic() - started
@@ -501,7 +502,7 @@ def test_dripping_server_hits_deadline(srv: FaultServer) -> None:
 def test_deadline_cuts_a_blocked_read(srv: FaultServer) -> None:
     # Header-phase timeouts are clipped to the deadline (1.0 s), so after the byte at 0.6 s a
     # plain socket timeout would only fire at ~1.6 s; the deadline must interrupt the read.
-    with Fetcher(read_timeout=2.0, deadline=1.0) as f:
+    with Fetcher(policy=LOOPBACK, read_timeout=2.0, deadline=1.0) as f:
         started = time.monotonic()
         err = fetch_error(lambda: f.get(srv.url("/pause")))
     assert err.reason == "deadline"
@@ -518,7 +519,7 @@ def test_redirect_reports_final_url(srv: FaultServer, fetcher: Fetcher) -> None:
 
 
 def test_too_many_redirects(srv: FaultServer) -> None:
-    with Fetcher(max_redirects=3) as f:
+    with Fetcher(policy=LOOPBACK, max_redirects=3) as f:
         err = fetch_error(lambda: f.get(srv.url("/loop")))
     assert err.reason == "too_many_redirects"
     assert len(srv.seen) == 4
@@ -547,14 +548,18 @@ def test_connection_refused(fetcher: Fetcher) -> None:
 
 
 def test_per_host_limit_within_one_fetcher(srv: FaultServer) -> None:
-    with Fetcher(per_host=2) as f, ThreadPoolExecutor(6) as pool:
+    with Fetcher(policy=LOOPBACK, per_host=2) as f, ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda _: f.get(srv.url("/concurrency")), range(6)))
     assert [r.text for r in results] == ["ok"] * 6
     assert srv.max_in_flight == 2
 
 
 def test_per_host_limit_shared_across_fetchers(srv: FaultServer) -> None:
-    with Fetcher(per_host=2) as a, Fetcher(per_host=2) as b, ThreadPoolExecutor(6) as pool:
+    with (
+        Fetcher(policy=LOOPBACK, per_host=2) as a,
+        Fetcher(policy=LOOPBACK, per_host=2) as b,
+        ThreadPoolExecutor(6) as pool,
+    ):
         fetchers = [a, b] * 3
         results = list(pool.map(lambda f: f.get(srv.url("/concurrency")), fetchers))
     assert len(results) == 6

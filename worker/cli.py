@@ -260,14 +260,47 @@ def subscribers() -> None:
 def subscribers_list(ctx: click.Context) -> None:
     """The configured subscribers (secrets are not shown)."""
     config = _load(ctx)
-    table = Table("name", "channel", "mode", "sources", "ops alerts", "enabled", "url")
+    suspended = _suspended_subscribers(config)
+    table = Table("name", "channel", "mode", "sources", "ops alerts", "state", "url")
     for sub in config.subscribers:
         host = sub.url.split("?", 1)[0]
+        state = "enabled" if sub.enabled else "disabled"
+        if sub.name in suspended:
+            state = "suspended"
         table.add_row(
             sub.name, sub.channel, sub.mode, ", ".join(sub.sources) or "all",
-            str(sub.ops_alerts), str(sub.enabled), host,
+            str(sub.ops_alerts), state, host,
         )  # fmt: skip
     console.print(table)
+    for name, reason in suspended.items():
+        console.print(
+            f"{name}: suspended — {reason} (`herald subscribers enable {name}` resumes it)",
+            highlight=False,
+        )
+
+
+def _suspended_subscribers(config: Config) -> dict[str, str]:
+    """Subscribers the circuit breaker suspended, read-only (an absent database: none)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from worker.runtime import build_runtime
+    from worker.store.tables import SubscriberRow
+
+    url = config.herald.database_url
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        return {}
+    try:
+        rt = build_runtime(config, migrate=False)
+    except (SQLAlchemyError, OSError, ValueError):
+        return {}
+    try:
+        with rt.session() as session:
+            rows = session.query(SubscriberRow).filter(SubscriberRow.suspended_at.is_not(None))
+            return {row.name: row.disabled_reason for row in rows}
+    except SQLAlchemyError:
+        return {}
+    finally:
+        rt.close()
 
 
 @subscribers.command("add")
@@ -634,3 +667,13 @@ def demo(articles: int, seconds: float | None, every: float, workdir: str) -> No
 
 if __name__ == "__main__":
     main()
+
+
+def _register_ledger_commands() -> None:
+    from worker.cli_ledger import deliveries, subscribers_enable
+
+    main.add_command(deliveries)
+    subscribers.add_command(subscribers_enable)
+
+
+_register_ledger_commands()

@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,6 +60,19 @@ class NetworkSettings:
     read_timeout: float = 20.0
     deadline: float = 30.0
     per_host: int = 4
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the ledger sends: retry schedule, timeouts, concurrency, the circuit breaker."""
+
+    retry_schedule: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+    timeout: float = 15.0
+    per_endpoint: int = 2
+    in_flight: int = 64
+    batch: int = 500
+    breaker_after: float = 86400.0
+    lease: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,7 @@ class SubscriberConfig:
 class Config:
     herald: HeraldSettings = field(default_factory=HeraldSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     sources: tuple[SourceConfig, ...] = ()
     subscribers: tuple[SubscriberConfig, ...] = ()
     path: Path | None = None
@@ -206,6 +220,12 @@ def _quiet_hours(value: Any) -> str:
     if text:
         parse_quiet_hours(text)
     return text.strip()
+
+
+def _durations(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f'expected a non-empty list of durations like ["5s", "5m"], got {value!r}')
+    return tuple(parse_duration(v) for v in value)
 
 
 def _string_list(value: Any) -> tuple[str, ...]:
@@ -310,6 +330,15 @@ NETWORK_KEYS: dict[str, Check] = {
     "deadline": parse_duration,
     "per_host": _positive_int,
 }
+DELIVERY_KEYS: dict[str, Check] = {
+    "retry_schedule": _durations,
+    "timeout": parse_duration,
+    "per_endpoint": _positive_int,
+    "in_flight": _positive_int,
+    "batch": _positive_int,
+    "breaker_after": parse_duration,
+    "lease": parse_duration,
+}
 SOURCE_KEYS: dict[str, Check] = {
     "name": _name,
     "url": _url,
@@ -350,7 +379,7 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
 }
 MENTION_KEYS: dict[str, Check] = {"mobiles": _string_list, "user_ids": _string_list, "all": _bool}
 CHAT_ID_CHANNELS = ("telegram",)
-TOP_KEYS = ("herald", "network", "sources", "subscribers")
+TOP_KEYS = ("herald", "network", "delivery", "sources", "subscribers")
 
 
 class _Reader:
@@ -478,6 +507,9 @@ def parse_config(
                 raise ConfigError(f"environment: {env_name}: {err}") from None
     herald = _resolve_paths(HeraldSettings(**herald_values), base_dir or Path.cwd())
     network_values = reader.fields(data.get("network", {}), "network", NETWORK_KEYS)
+    delivery = DeliverySettings(
+        **reader.fields(data.get("delivery", {}), "delivery", DELIVERY_KEYS)
+    )
     sources = tuple(
         _build_source(reader, raw, f"sources[{i}]")
         for i, raw in enumerate(reader.array(data.get("sources", []), "sources"))
@@ -495,7 +527,9 @@ def parse_config(
         for name in sub.sources:
             if name not in known:
                 raise reader.fail(f"subscribers[{i}].sources", f"no source named {name!r}")
-    return Config(herald, NetworkSettings(**network_values), sources, subscribers, None)
+    return Config(
+        herald, NetworkSettings(**network_values), delivery, sources, subscribers, None
+    )
 
 
 def _resolve_paths(settings: HeraldSettings, base_dir: Path) -> HeraldSettings:
@@ -533,4 +567,4 @@ def load_config(path: str | os.PathLike[str] | None = None, *, required: bool = 
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{config_path}: cannot read: {err}") from None
     config = parse_config(data, origin=str(config_path), base_dir=config_path.resolve().parent)
-    return Config(config.herald, config.network, config.sources, config.subscribers, config_path)
+    return replace(config, path=config_path)

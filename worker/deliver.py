@@ -1,48 +1,198 @@
 """Stage: deliver ledger rows — claim, build, send, record the attempt, schedule a retry.
 
-The ledger row is claimed (status ``sending`` with a lease) before sending, so two workers never
-send the same row at once; a worker that dies mid-send leaves a lease that runs out and the sweep
-sends it again with the same ``webhook-id``. It must not decide who gets what (``ingest`` does).
+Rows are claimed (status ``sending`` with a lease) before sending, so two workers never send the
+same row at once; a worker that dies mid-send leaves a lease that runs out and the sweep sends
+the row again with the same ``webhook-id``. Webhook rows of a batch are claimed in one
+statement, sent concurrently (``worker.sendmany``: a few requests in flight per endpoint, a
+timeout each) and recorded in a few statements; chat rows go one by one, paced by their
+platform's rate windows. Every outcome feeds the circuit breaker (``worker.breaker``). It must
+not decide who gets what (``fanout`` does).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.backoff import DELIVERY_SCHEDULE, delivery_retry_delay
-from worker.notify import Outcome, Target, get_notifier
+from worker.backoff import delivery_retry_delay
+from worker.breaker import note_outcomes
+from worker.notify import Outcome, Outgoing, Target, get_notifier
+from worker.notify.webhook import classify_status, parse_retry_after
 from worker.ratelimit import RATE_LIMITS, longest_window, wait_before_send
-from worker.runtime import Runtime
+from worker.runtime import Runtime, network_policy
+from worker.sendmany import RawReply, send_many
 from worker.store.ledger import (
+    AttemptRecord,
     ClaimedDelivery,
     attempts_since,
+    claim_deliveries,
     claim_delivery,
     defer_delivery,
     delivery_subscriber,
     record_attempt,
+    record_attempts,
+    release_deliveries,
 )
-from worker.store.tables import SubscriberRow
+from worker.store.tables import DeliveryRow, SubscriberRow
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120.0
-SEND_TIMEOUT = 15.0
-MAX_CLAIMS = len(DELIVERY_SCHEDULE) + 3  # the schedule, plus claims lost to dead workers
+CONCURRENT_CHANNELS = ("webhook",)  # no platform rate window: sent concurrently
+
+
+def max_claims(rt: Runtime) -> int:
+    """Claims a row may take: the retry schedule, plus claims lost to dead workers."""
+    return len(rt.config.delivery.retry_schedule) + 3
 
 
 @dataclass(frozen=True)
 class Sent:
-    """What became of one delivery: delivered / retry / failed / skipped."""
+    """What became of one delivery: delivered / retry / failed / deferred / skipped."""
 
     status: str
     subscriber: str = ""
     retry_at: datetime | None = None
+
+
+def target_of_claim(claimed: ClaimedDelivery) -> Target:
+    return Target(
+        claimed.subscriber_name, claimed.channel, claimed.url, claimed.secret,
+        str(claimed.options.get("chat_id", "")), claimed.options,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# A batch
+
+
+def deliver_batch(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
+    """Deliver several rows; returns how many ended in each state.
+
+    Webhook rows go concurrently; chat rows in order, and once a chat endpoint asks for a
+    retry (down, slow, rate-limited) its other rows in the batch are deferred to the same time.
+    """
+    with rt.session() as session:
+        rows = session.execute(
+            select(DeliveryRow.id, SubscriberRow.channel)
+            .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
+            .where(DeliveryRow.id.in_(list(delivery_ids)))
+        )
+        channels: dict[int, str] = {int(i): str(c) for i, c in rows}
+    concurrent = [i for i in delivery_ids if channels.get(i) in CONCURRENT_CHANNELS]
+    counts: Counter[str] = Counter(deliver_concurrently(rt, concurrent) if concurrent else {})
+    waiting: dict[str, datetime] = {}  # subscriber → when it may be tried again
+    for delivery_id in delivery_ids:
+        if delivery_id in channels and channels[delivery_id] not in CONCURRENT_CHANNELS:
+            sent = deliver_one(rt, delivery_id, waiting=waiting)
+            if sent.retry_at is not None:
+                waiting[sent.subscriber] = sent.retry_at
+            counts[sent.status] += 1
+    counts["skipped"] += len([i for i in delivery_ids if i not in channels])
+    return {k: v for k, v in counts.items() if v}
+
+
+def deliver_concurrently(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
+    """Claim, send and record a batch of webhook rows with a few statements and one event loop."""
+    settings = rt.config.delivery
+    now = datetime.now(UTC)
+    with rt.session() as session:
+        claimed = claim_deliveries(
+            session, delivery_ids, now=now, lease=settings.lease, max_attempts=max_claims(rt)
+        )
+    by_id = {c.id: c for c in claimed}
+    records: list[AttemptRecord] = []
+    requests: list[tuple[int, Outgoing]] = []
+    for item in claimed:
+        try:
+            notifier = get_notifier(item.channel)
+            request = notifier.build(
+                target_of_claim(item), item.event_type, item.event_id, item.payload, now=now
+            )
+        except ValueError as err:  # a configuration problem: retrying cannot help
+            records.append(_record(item, Outcome("failed", None, None, 0.0, "", str(err)), now, rt))
+            continue
+        requests.append((item.id, request))
+    replies, held = send_many(
+        requests,
+        policy=network_policy(rt.config),
+        timeout=settings.timeout,
+        per_endpoint=settings.per_endpoint,
+        in_flight=settings.in_flight,
+        stop_after=lambda reply: webhook_outcome(reply).status == "retry",
+    )
+    finished = datetime.now(UTC)
+    retry_at: dict[str, datetime] = {}
+    for delivery_id, reply in replies.items():
+        record = _record(by_id[delivery_id], webhook_outcome(reply), finished, rt)
+        records.append(record)
+        if record.outcome == "retry" and record.next_attempt_at is not None:
+            retry_at[by_id[delivery_id].url] = record.next_attempt_at
+    with rt.session() as session:
+        record_attempts(session, records, now=finished)
+        for delivery_id in held:  # not sent: their endpoint asked for a retry in this batch
+            until = retry_at.get(by_id[delivery_id].url, finished)
+            release_deliveries(session, [delivery_id], until=until)
+        note_outcomes(rt, session, [(by_id[r.delivery_id], r) for r in records], now=finished)
+    _log_failures(records, by_id)
+    counts = Counter(r.outcome for r in records)
+    counts["deferred"] += len(held)
+    counts["skipped"] += len(delivery_ids) - len(claimed)
+    return dict(counts)
+
+
+def webhook_outcome(reply: RawReply) -> Outcome:
+    """A generic webhook's reply as an outcome (the same rules as ``WebhookNotifier.send``)."""
+    if reply.status is None:
+        permanent = reply.problem in ("blocked", "invalid")
+        prefix = {"timeout": "", "blocked": "", "invalid": "invalid request: "}.get(
+            reply.problem, "connection failed: "
+        )
+        error = f"webhook: {prefix}{reply.error}"
+        return Outcome("failed" if permanent else "retry", None, None, reply.latency_ms, "", error)
+    status, error = classify_status(reply.status)
+    retry_after = None
+    if status != "delivered":
+        retry_after = parse_retry_after(reply.retry_after, now=time.time())
+    return Outcome(status, reply.status, retry_after, reply.latency_ms, reply.text, error)
+
+
+def _record(
+    claimed: ClaimedDelivery, outcome: Outcome, now: datetime, rt: Runtime
+) -> AttemptRecord:
+    status, next_at = outcome.status, None
+    if status == "retry":
+        delay = delivery_retry_delay(
+            claimed.attempts, outcome.retry_after, schedule=rt.config.delivery.retry_schedule
+        )
+        if delay is None:
+            status = "failed"
+        else:
+            next_at = now + timedelta(seconds=delay)
+    return AttemptRecord(
+        claimed.id, claimed.subscriber_id, status, outcome.http_status, outcome.latency_ms,
+        outcome.error, outcome.response_excerpt, next_at,
+    )  # fmt: skip
+
+
+def _log_failures(records: Sequence[AttemptRecord], by_id: Mapping[int, ClaimedDelivery]) -> None:
+    for record in records:
+        if record.outcome != "delivered":
+            claimed = by_id[record.delivery_id]
+            log.warning(
+                "deliver: %s (%s), attempt %d", record.outcome, record.error, claimed.attempts,
+                extra={"delivery_id": record.delivery_id, "subscriber": claimed.subscriber_name},
+            )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# One row (chat channels, and `herald deliveries replay`)
 
 
 def deliver_one(
@@ -68,27 +218,39 @@ def deliver_one(
                 defer_delivery(session, delivery_id, until=until)
                 return Sent("deferred", subscriber.name, until)
         claimed = claim_delivery(
-            session, delivery_id, now=now_fn(), lease=LEASE_SECONDS, max_attempts=MAX_CLAIMS
-        )
+            session, delivery_id, now=now_fn(), lease=rt.config.delivery.lease,
+            max_attempts=max_claims(rt),
+        )  # fmt: skip
     if claimed is None:
         return Sent("skipped")
-    target = Target(
-        claimed.subscriber_name, claimed.channel, claimed.url, claimed.secret,
-        str(claimed.options.get("chat_id", "")), claimed.options,
-    )  # fmt: skip
     try:
         notifier = get_notifier(claimed.channel)
         request = notifier.build(
-            target, claimed.event_type, claimed.event_id, claimed.payload, now=now_fn()
-        )
-        outcome = notifier.send(rt.http, request, timeout=SEND_TIMEOUT)
+            target_of_claim(claimed), claimed.event_type, claimed.event_id, claimed.payload,
+            now=now_fn(),
+        )  # fmt: skip
+        outcome = notifier.send(rt.http, request, timeout=rt.config.delivery.timeout)
     except ValueError as err:  # a configuration problem: retrying cannot help
         outcome = Outcome("failed", None, None, 0.0, "", str(err))
-    retry_at = _record(rt, claimed, outcome, now_fn())
-    if retry_at is not None:
-        return Sent("retry", claimed.subscriber_name, retry_at)
-    final = "delivered" if outcome.status == "delivered" else "failed"
-    return Sent(final, claimed.subscriber_name)
+    now = now_fn()
+    record = _record(claimed, outcome, now, rt)
+    with rt.session() as session:
+        record_attempt(
+            session,
+            claimed.id,
+            now=now,
+            outcome=record.outcome,
+            http_status=record.http_status,
+            latency_ms=record.latency_ms,
+            error=record.error,
+            response_excerpt=record.response_excerpt,
+            next_attempt_at=record.next_attempt_at,
+        )
+        note_outcomes(rt, session, [(claimed, record)], now=now)
+    _log_failures([record], {claimed.id: claimed})
+    if record.next_attempt_at is not None:
+        return Sent("retry", claimed.subscriber_name, record.next_attempt_at)
+    return Sent(record.outcome, claimed.subscriber_name)
 
 
 def rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> datetime | None:
@@ -99,53 +261,3 @@ def rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> dat
     recent = attempts_since(session, subscriber.id, since)
     wait = wait_before_send(subscriber.channel, recent, now)
     return now + timedelta(seconds=wait) if wait > 0 else None
-
-
-def _record(
-    rt: Runtime, claimed: ClaimedDelivery, outcome: Outcome, now: datetime
-) -> datetime | None:
-    """Store the attempt; returns when the next attempt is due (None: delivered or failed)."""
-    status, next_at = outcome.status, None
-    if status == "retry":
-        delay = delivery_retry_delay(claimed.attempts, outcome.retry_after)
-        if delay is None:
-            status = "failed"
-        else:
-            next_at = now + timedelta(seconds=delay)
-    with rt.session() as session:
-        record_attempt(
-            session,
-            claimed.id,
-            now=now,
-            outcome=status,
-            http_status=outcome.http_status,
-            latency_ms=outcome.latency_ms,
-            error=outcome.error,
-            response_excerpt=outcome.response_excerpt,
-            next_attempt_at=next_at,
-        )
-    if status != "delivered":
-        log.warning(
-            "deliver: %s (%s), attempt %d",
-            status,
-            outcome.error,
-            claimed.attempts,
-            extra={"delivery_id": claimed.id, "subscriber": claimed.subscriber_name},
-        )
-    return next_at
-
-
-def deliver_batch(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
-    """Deliver several rows in order; returns how many ended in each state.
-
-    Once an endpoint asks for a retry (down, slow, rate-limited), its other rows in the batch
-    are deferred to the same time instead of each waiting for it in turn.
-    """
-    counts: Counter[str] = Counter()
-    waiting: dict[str, datetime] = {}  # subscriber → when it may be tried again
-    for delivery_id in delivery_ids:
-        sent = deliver_one(rt, delivery_id, waiting=waiting)
-        if sent.retry_at is not None:
-            waiting[sent.subscriber] = sent.retry_at
-        counts[sent.status] += 1
-    return dict(counts)

@@ -4,6 +4,8 @@ A ``Fetcher`` wraps one ``requests.Session`` and adds (connect, read) timeouts, 
 deadline per request enforced while the body streams, a size cap counted after
 decompression, conditional GET, charset detection, and a per-host limit on requests in
 flight that is shared by every Fetcher in the process. It is safe to share between threads.
+Every connection, redirect hops included, goes through the SSRF guard (``worker.netguard``):
+a refused address fails as ``FetchError(reason="blocked")``.
 
 This module must NOT parse HTML or feeds and must NOT touch the database.
 """
@@ -26,7 +28,8 @@ from urllib.parse import urlsplit
 import charset_normalizer
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
+
+from worker.netguard import BlockedAddress, GuardedAdapter, Policy
 
 DEFAULT_USER_AGENT = "herald/0.1 (+https://github.com/herald-bot/herald)"
 
@@ -65,7 +68,7 @@ class FetchError(Exception):
 
     ``reason`` is one of: ``http_status``, ``timeout``, ``deadline``, ``too_large``,
     ``connect``, ``too_many_redirects``, ``invalid_url``, ``protocol`` (the body could not
-    be decoded, e.g. broken gzip).
+    be decoded, e.g. broken gzip), ``blocked`` (the SSRF guard refused the address).
     """
 
     def __init__(
@@ -168,7 +171,9 @@ class Fetcher:
         max_bytes: int = 15 * 1024 * 1024,
         per_host: int = 4,
         max_redirects: int = 5,
+        policy: Policy | None = None,
     ) -> None:
+        """``policy`` says which non-public addresses may be reached (default: none)."""
         check_settings(connect_timeout, read_timeout, deadline, max_bytes, per_host, max_redirects)
         self.user_agent = user_agent
         self.connect_timeout = connect_timeout
@@ -177,7 +182,8 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.per_host = per_host
         self.max_redirects = max_redirects
-        self._session = build_session(user_agent, max_redirects)
+        self.policy = Policy() if policy is None else policy
+        self._session = build_session(user_agent, max_redirects, self.policy)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -276,6 +282,11 @@ class Fetcher:
                 stream=True,
                 allow_redirects=True,
             )
+        except BlockedAddress as exc:
+            hop = (exc.request.url if exc.request is not None else None) or url
+            redirected = urlsplit(hop).hostname != urlsplit(url.strip()).hostname
+            detail = f"{exc} (after a redirect to {hop})" if redirected else str(exc)
+            raise FetchError(url, "blocked", detail) from exc
         except requests.RequestException as exc:
             reason, detail = self._describe_request_error(exc, deadline_at)
             raise FetchError(url, reason, detail) from exc
@@ -429,10 +440,10 @@ def check_settings(
         raise ValueError("fetch: max_redirects must not be negative")
 
 
-def build_session(user_agent: str, max_redirects: int) -> requests.Session:
-    """One pooled session, shared by all threads using a Fetcher."""
+def build_session(user_agent: str, max_redirects: int, policy: Policy) -> requests.Session:
+    """One pooled session, shared by all threads using a Fetcher, guarded by ``policy``."""
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=_POOL_MAXSIZE, max_retries=0)
+    adapter = GuardedAdapter(policy, pool_connections=16, pool_maxsize=_POOL_MAXSIZE, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update(_DEFAULT_HEADERS)

@@ -1,6 +1,8 @@
 """The process-wide resources every stage needs: settings, database engine, HTTP sessions.
 
 Built lazily once per process (and rebuilt after a fork). It must not contain stage logic.
+Both HTTP seams (the fetcher and the notifiers' ``http`` session) go through the SSRF guard
+with the policy of ``[network] allow``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from worker.config import Config, load_config
 from worker.fetch import Fetcher
+from worker.netguard import Policy, guarded_session
 from worker.store.db import SessionFactory, make_engine, make_session_factory
 from worker.store.migrate import upgrade
 
@@ -30,7 +33,7 @@ class Runtime:
     engine: Engine
     sessions: SessionFactory
     fetcher: Fetcher
-    http: requests.Session = field(default_factory=requests.Session)
+    http: requests.Session = field(default_factory=lambda: guarded_session(Policy()))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -73,10 +76,11 @@ def get_runtime() -> Runtime:
 
 
 def build_runtime(config: Config, *, migrate: bool = True) -> Runtime:
+    fetcher, http = build_fetcher(config), guarded_session(network_policy(config))
     engine = make_engine(config.herald.database_url)
     if migrate:
         upgrade(engine)
-    return Runtime(config, engine, make_session_factory(engine), build_fetcher(config))
+    return Runtime(config, engine, make_session_factory(engine), fetcher, http)
 
 
 def reset_after_fork() -> None:
@@ -97,4 +101,10 @@ def build_fetcher(config: Config) -> Fetcher:
         read_timeout=net.read_timeout,
         deadline=net.deadline,
         per_host=net.per_host,
+        policy=network_policy(config),
     )
+
+
+def network_policy(config: Config) -> Policy:
+    """The SSRF guard's policy from ``[network] allow`` (ValueError names a bad entry)."""
+    return Policy.from_allow(config.network.allow)

@@ -31,7 +31,6 @@ from worker.sweep import find_due_work
 
 log = logging.getLogger(__name__)
 
-DELIVERY_BATCH = 25
 FEEDS_DEBOUNCE = 5.0
 OUTBOX_DEBOUNCE = 2.0
 OUTBOX_SCHEDULED = "outbox.scheduled"
@@ -57,6 +56,11 @@ def _enqueue(task: Any, *args: Any, **options: Any) -> None:
         log.warning("enqueue %s failed, the sweep will retry: %s", task.name, err)
 
 
+def _batch() -> int:
+    """Deliveries per ``herald.deliver`` task (``[delivery] batch``)."""
+    return current_config().delivery.batch
+
+
 def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])
@@ -71,7 +75,7 @@ def sweep(force_sources: bool = False) -> dict[str, int]:
         _enqueue(poll_source, source_id)
     for pending_id in work.pending_items:
         _enqueue(ingest_article, pending_id)
-    for chunk in _chunks(work.deliveries, DELIVERY_BATCH):
+    for chunk in _chunks(work.deliveries, _batch()):
         _enqueue(deliver, chunk)
     if work.feeds_stale:
         _schedule_feeds(rt)
@@ -91,7 +95,7 @@ def poll_source(source_id: int) -> dict[str, Any]:
     report = poll_stage.poll_source(get_runtime(), source_id)
     for pending_id in report.queued:
         _enqueue(ingest_article, pending_id)
-    for chunk in _chunks(report.deliveries, DELIVERY_BATCH):
+    for chunk in _chunks(report.deliveries, _batch()):
         _enqueue(deliver, chunk)
     return {"source": report.source, "status": report.status, "queued": len(report.queued)}
 
@@ -100,7 +104,7 @@ def poll_source(source_id: int) -> dict[str, Any]:
 def ingest_article(pending_id: int) -> dict[str, Any]:
     rt = get_runtime()
     report = ingest_stage.ingest_item(rt, pending_id)
-    for chunk in _chunks(report.deliveries, DELIVERY_BATCH):
+    for chunk in _chunks(report.deliveries, _batch()):
         _enqueue(deliver, chunk)
     if report.outcome in ("new", "changed"):
         _schedule_feeds(rt)
@@ -131,7 +135,7 @@ def _schedule_outbox(rt: Runtime) -> None:
 @app.task(name="herald.flush_outbox")
 def flush_outbox() -> int:
     ids = outbox_stage.flush_outbox(get_runtime())
-    for chunk in _chunks(ids, DELIVERY_BATCH):
+    for chunk in _chunks(ids, _batch()):
         _enqueue(deliver, chunk)
     return len(ids)
 
@@ -140,7 +144,7 @@ def flush_outbox() -> int:
 def build_digests() -> int:
     """Build the digests whose schedule is due and enqueue their messages."""
     ids = digest_stage.build_due_digests(get_runtime())
-    for chunk in _chunks(ids, DELIVERY_BATCH):
+    for chunk in _chunks(ids, _batch()):
         _enqueue(deliver, chunk)
     return len(ids)
 

@@ -29,7 +29,7 @@ feeds_dir = "feeds"
 sweep_interval = "3s"
 
 [network]
-allow = ["127.0.0.1/32"]
+allow = ["127.0.0.1/32"]   # the demo site and receiver are on loopback, refused by default
 
 [[sources]]
 name = "cast-cases"

@@ -114,6 +114,9 @@ def message_from_event(
         if data.get("reason"):
             note += f" — {data.get('reason')}"
         return Message("alert", f"herald: source {data.get('status')}", note=note)
+    if event_type == "subscriber.suspended":
+        note = f"{data.get('subscriber')}: suspended — {data.get('reason')}"
+        return Message("alert", "herald: subscriber suspended", note=note)
     return Message("alert", f"herald: {event_type}", note=str(dict(data)))
 
 

@@ -9,8 +9,9 @@ Secrets: ``whsec_<base64>`` is the standard form and its base64 part is the HMAC
 without the prefix is base64-decoded too when it is valid base64; otherwise its UTF-8 bytes are
 the key. Receivers given the same secret string derive the same key with ``decode_secret``.
 
-``send`` makes exactly one attempt, never follows redirects and only classifies the reply; it
-must not sleep, retry, schedule or store anything (the delivery ledger does that).
+``send`` makes exactly one attempt, never follows redirects and only classifies the reply (an
+address refused by the SSRF guard of a guarded session is a permanent failure); it must not
+sleep, retry, schedule or store anything (the delivery ledger does that).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, Literal
 
 import requests
 
+from worker.netguard import BlockedAddress
 from worker.notify import Outcome, Outgoing, Target
 
 CHANNEL = "webhook"
@@ -42,6 +44,7 @@ PERMANENT_REQUEST_ERRORS = (
     requests.exceptions.MissingSchema,
     requests.exceptions.InvalidSchema,
     requests.exceptions.InvalidHeader,
+    BlockedAddress,
 )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.store._sql import insert_for, rowcount
@@ -96,6 +96,151 @@ class ClaimedDelivery:
     url: str
     secret: str
     options: dict[str, Any]
+    subscriber_id: int = 0
+    event_key: str = ""
+
+
+def _due(now: datetime) -> Any:
+    return and_(
+        DeliveryRow.next_attempt_at <= now,
+        or_(
+            DeliveryRow.status == "pending",
+            and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
+        ),
+    )
+
+
+def active_subscriber_ids() -> Any:
+    """Subscribers that may be sent to: enabled in the config and not suspended by the breaker."""
+    return select(SubscriberRow.id).where(
+        SubscriberRow.enabled.is_(True), SubscriberRow.suspended_at.is_(None)
+    )
+
+
+def claim_deliveries(
+    session: Session, ids: Sequence[int], *, now: datetime, lease: float, max_attempts: int
+) -> list[ClaimedDelivery]:
+    """Take every due row of ``ids`` whose subscriber is active (one UPDATE … RETURNING).
+
+    Rows already claimed ``max_attempts`` times are parked as failed instead.
+    """
+    if not ids:
+        return []
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(ids), _due(now), DeliveryRow.attempts >= max_attempts)
+        .values(
+            status="failed",
+            lease_until=None,
+            last_error=f"parked after {max_attempts} attempts without a final outcome",
+        )
+    )
+    taken = session.execute(
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.id.in_(ids),
+            _due(now),
+            DeliveryRow.subscriber_id.in_(active_subscriber_ids()),
+        )
+        .values(
+            status="sending",
+            lease_until=now + timedelta(seconds=lease),
+            attempts=DeliveryRow.attempts + 1,
+        )
+        .returning(
+            DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.event_key, DeliveryRow.event_type,
+            DeliveryRow.payload, DeliveryRow.attempts, DeliveryRow.subscriber_id,
+        )
+    ).all()
+    if not taken:
+        return []
+    subs = {
+        row.id: row
+        for row in session.scalars(
+            select(SubscriberRow).where(SubscriberRow.id.in_({t.subscriber_id for t in taken}))
+        )
+    }
+    claimed = [
+        ClaimedDelivery(
+            t.id, t.event_id, t.event_type, dict(t.payload), t.attempts,
+            subs[t.subscriber_id].name, subs[t.subscriber_id].channel,
+            subs[t.subscriber_id].url, subs[t.subscriber_id].secret,
+            dict(subs[t.subscriber_id].options or {}), t.subscriber_id, t.event_key,
+        )
+        for t in taken
+    ]
+    return sorted(claimed, key=lambda c: c.id)
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One finished attempt to store: ``outcome`` delivered / retry / failed."""
+
+    delivery_id: int
+    subscriber_id: int
+    outcome: str
+    http_status: int | None
+    latency_ms: float
+    error: str
+    response_excerpt: str
+    next_attempt_at: datetime | None = None
+
+
+def record_attempts(session: Session, records: Sequence[AttemptRecord], *, now: datetime) -> None:
+    """Store many attempts and move their rows on, in a few statements."""
+    if not records:
+        return
+    session.execute(
+        insert(AttemptRow),
+        [
+            dict(
+                delivery_id=r.delivery_id, attempted_at=now, outcome=r.outcome,
+                http_status=r.http_status, latency_ms=r.latency_ms, error=r.error[:2000],
+                response_excerpt=r.response_excerpt[:500],
+            )
+            for r in records
+        ],
+    )
+    delivered = [r for r in records if r.outcome == "delivered"]
+    by_status: dict[int | None, list[int]] = {}
+    for r in delivered:
+        by_status.setdefault(r.http_status, []).append(r.delivery_id)
+    for http_status, ids in by_status.items():
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(ids))
+            .values(status="delivered", delivered_at=now, last_status=http_status,
+                    last_error="", lease_until=None)
+        )
+    others = [r for r in records if r.outcome != "delivered"]
+    if others:
+        session.execute(
+            update(DeliveryRow),
+            [
+                dict(
+                    id=r.delivery_id,
+                    status="pending" if r.outcome == "retry" else "failed",
+                    next_attempt_at=r.next_attempt_at or now,
+                    enqueued_at=None, lease_until=None,
+                    last_status=r.http_status, last_error=r.error[:2000],
+                )
+                for r in others
+            ],
+        )
+
+
+def release_deliveries(session: Session, ids: Sequence[int], *, until: datetime) -> None:
+    """Give claimed rows back unsent (their attempt not counted), due again at ``until``."""
+    if not ids:
+        return
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(ids), DeliveryRow.status == "sending")
+        .values(
+            status="pending", lease_until=None, enqueued_at=None, next_attempt_at=until,
+            attempts=DeliveryRow.attempts - 1,
+        )
+    )
 
 
 def claim_delivery(
@@ -142,7 +287,7 @@ def claim_delivery(
         .where(DeliveryRow.id == delivery_id)
     ).one()
     row, sub = found
-    if not sub.enabled:
+    if not sub.enabled or sub.suspended_at is not None:
         row.status, row.lease_until = "pending", None
         row.attempts -= 1
         return None
@@ -229,6 +374,7 @@ def claim_due_deliveries(
                 ),
                 and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
             ),
+            DeliveryRow.subscriber_id.in_(active_subscriber_ids()),
         )
         .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
         .limit(limit)
@@ -440,3 +586,60 @@ def attempts_since(session: Session, subscriber_id: int, since: datetime) -> lis
         .order_by(AttemptRow.attempted_at)
     )
     return list(session.scalars(query))
+
+
+# --- inspection and replay (``herald deliveries``) ------------------------------------------
+
+
+def list_deliveries(
+    session: Session, *, failed: bool = False, subscriber: str = "", limit: int = 50
+) -> list[tuple[DeliveryRow, str]]:
+    """The most recent ledger rows (newest first) with their subscriber's name."""
+    query = select(DeliveryRow, SubscriberRow.name).join(
+        SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id
+    )
+    if failed:
+        query = query.where(DeliveryRow.status == "failed")
+    if subscriber:
+        query = query.where(SubscriberRow.name == subscriber)
+    rows = session.execute(query.order_by(DeliveryRow.id.desc()).limit(limit))
+    return [(row, str(name)) for row, name in rows]
+
+
+def delivery_attempts(session: Session, delivery_id: int) -> list[AttemptRow]:
+    query = select(AttemptRow).where(AttemptRow.delivery_id == delivery_id)
+    return list(session.scalars(query.order_by(AttemptRow.attempted_at, AttemptRow.id)))
+
+
+def failed_delivery_ids(
+    session: Session, *, since: datetime | None = None, subscriber: str = ""
+) -> list[int]:
+    """Failed rows (created at or after ``since``), oldest first."""
+    query = (
+        select(DeliveryRow.id)
+        .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
+        .where(DeliveryRow.status == "failed")
+    )
+    if since is not None:
+        query = query.where(DeliveryRow.created_at >= since)
+    if subscriber:
+        query = query.where(SubscriberRow.name == subscriber)
+    return [int(i) for i in session.scalars(query.order_by(DeliveryRow.id))]
+
+
+def replay_deliveries(session: Session, ids: Sequence[int], *, now: datetime) -> int:
+    """Make rows due now with a fresh retry schedule, keeping their event id (webhook-id).
+
+    A row being sent right now is left alone. Returns how many rows were reset.
+    """
+    if not ids:
+        return 0
+    result = session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(ids), DeliveryRow.status != "sending")
+        .values(
+            status="pending", attempts=0, next_attempt_at=now, enqueued_at=None,
+            lease_until=None, delivered_at=None,
+        )
+    )
+    return rowcount(result)

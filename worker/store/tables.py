@@ -148,6 +148,9 @@ class SubscriberRow(Base):
     ops_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the circuit breaker: when every attempt started failing; set while it is open
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class OutboxRow(Base):
@@ -214,6 +217,7 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("subscriber_id", "event_key"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_subscriber_status", "subscriber_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -1,0 +1,173 @@
+"""Send many built requests at once: aiohttp on one event loop, bounded per endpoint and in all.
+
+At most ``per_endpoint`` requests are in flight to one endpoint (its URL) and ``in_flight`` in
+all, each with a whole-request timeout (a hanging or dripping endpoint costs one slot for at most
+``timeout`` seconds, never anyone else's time). An endpoint's requests go in order; once one of
+them is told to retry (``stop_after`` says so), its remaining requests are not sent but handed
+back as held, so a dead endpoint is not tried over and over in one batch. Every connection is
+vetted by the SSRF guard (``worker.netguard``): host names through the resolver, which pins the
+checked addresses, and IP literals before connecting. Redirects are never followed.
+
+This module only moves bytes: it must not classify replies, sign, store or schedule anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from worker.netguard import BlockedAddress, Policy, check_address, resolve_and_check
+from worker.notify import Outgoing
+
+K = TypeVar("K", bound=Hashable)
+MAX_READ_BYTES = 64 * 1024
+EXCERPT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """What came back: an HTTP status (None when there was no reply) and what was read."""
+
+    status: int | None
+    retry_after: str | None
+    text: str
+    latency_ms: float
+    problem: str = ""  # no reply: "timeout", "blocked", "invalid" or "connection"
+    error: str = ""
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves with the SSRF guard: every address checked; only vetted ones returned."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        loop = asyncio.get_running_loop()
+        infos = await loop.run_in_executor(
+            None, lambda: resolve_and_check(host, port, self.policy, family=family)
+        )
+        return [
+            ResolveResult(
+                hostname=host, host=str(info[4][0]), port=port, family=info[0],
+                proto=info[2], flags=socket.AI_NUMERICHOST,
+            )
+            for info in infos
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def check_literal(url: str, policy: Policy) -> None:
+    """aiohttp connects to an IP literal without asking the resolver: check it here."""
+    host = (urlsplit(url).hostname or "").strip("[]")
+    try:
+        check_address(host, policy, host=host)
+    except ValueError:
+        return  # not an IP literal: the resolver checks it
+
+
+async def _post(
+    session: aiohttp.ClientSession, request: Outgoing, policy: Policy, timeout: float
+) -> RawReply:
+    started = time.monotonic()
+
+    def elapsed() -> float:
+        return (time.monotonic() - started) * 1000.0
+
+    try:
+        check_literal(request.url, policy)
+        async with session.post(
+            request.url,
+            data=request.body,
+            headers=dict(request.headers),
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            data = await response.content.read(MAX_READ_BYTES)
+            text = data.decode(response.charset or "utf-8", "replace")[:EXCERPT_CHARS]
+            return RawReply(response.status, response.headers.get("retry-after"), text, elapsed())
+    except BlockedAddress as err:
+        return RawReply(None, None, "", elapsed(), "blocked", str(err))
+    except TimeoutError:
+        return RawReply(None, None, "", elapsed(), "timeout", f"timeout after {timeout:g} s")
+    except (aiohttp.InvalidURL, ValueError) as err:
+        return RawReply(None, None, "", elapsed(), "invalid", str(err) or type(err).__name__)
+    except OSError as err:
+        cause = err.__cause__ or err.__context__
+        if isinstance(cause, BlockedAddress):
+            return RawReply(None, None, "", elapsed(), "blocked", str(cause))
+        return RawReply(None, None, "", elapsed(), "connection", str(err) or type(err).__name__)
+    except aiohttp.ClientError as err:
+        return RawReply(None, None, "", elapsed(), "connection", str(err) or type(err).__name__)
+
+
+async def _send_all(
+    items: Sequence[tuple[K, Outgoing]],
+    *,
+    policy: Policy,
+    timeout: float,
+    per_endpoint: int,
+    in_flight: int,
+    stop_after: Callable[[RawReply], bool],
+) -> tuple[dict[K, RawReply], list[K]]:
+    queues: dict[str, deque[tuple[K, Outgoing]]] = defaultdict(deque)
+    for key, request in items:
+        queues[request.url].append((key, request))
+    replies: dict[K, RawReply] = {}
+    stopped: set[str] = set()
+    gate = asyncio.Semaphore(in_flight)
+    connector = aiohttp.TCPConnector(
+        limit=in_flight, limit_per_host=0, resolver=GuardedResolver(policy), ttl_dns_cache=60
+    )
+
+    async def drain(session: aiohttp.ClientSession, url: str) -> None:
+        queue = queues[url]
+        while queue and url not in stopped:
+            key, request = queue.popleft()
+            async with gate:
+                reply = await _post(session, request, policy, timeout)
+            replies[key] = reply
+            if stop_after(reply):
+                stopped.add(url)
+
+    async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+        workers: list[Any] = []
+        for url, queue in queues.items():
+            lanes = min(per_endpoint, len(queue))
+            workers += [drain(session, url) for _ in range(lanes)]
+        await asyncio.gather(*workers)
+    held = [key for url in stopped for key, _ in queues[url]]
+    return replies, held
+
+
+def send_many(
+    items: Sequence[tuple[K, Outgoing]],
+    *,
+    policy: Policy,
+    timeout: float,
+    per_endpoint: int = 2,
+    in_flight: int = 64,
+    stop_after: Callable[[RawReply], bool] = lambda reply: False,
+) -> tuple[dict[K, RawReply], list[K]]:
+    """POST every request; returns the replies by key and the keys held back (not sent)."""
+    if not items:
+        return {}, []
+    return asyncio.run(
+        _send_all(
+            items, policy=policy, timeout=timeout, per_endpoint=per_endpoint,
+            in_flight=in_flight, stop_after=stop_after,
+        )
+    )
