@@ -142,6 +142,7 @@ sweep_interval = "1s"
 workers = {workers}
 
 [network]
+allow = ["127.0.0.1"]  # the local benchmark site, on purpose
 connect_timeout = "2s"
 read_timeout = "5s"
 deadline = "10s"

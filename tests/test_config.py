@@ -169,3 +169,22 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("15m", 900), ("1h", 3600), (45, 45)])
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_a_bad_network_allow_entry_names_the_key_and_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "herald.toml"
+    path.write_text('[network]\nallow = ["127.0.0.1", "10.1.2.3/8"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}: network.allow: '10.1.2.3/8'")
+
+
+def test_the_delivery_section_is_validated(tmp_path: Path) -> None:
+    path = tmp_path / "herald.toml"
+    path.write_text('[delivery]\nretry_schedule = ["5s", "soon"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}: delivery.retry_schedule: ")
+    path.write_text('[delivery]\nper_endpoint = 1\nbreaker_after = "2h"\n', encoding="utf-8")
+    settings = load_config(path).delivery
+    assert (settings.per_endpoint, settings.breaker_after) == (1, 7200.0)

@@ -20,7 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.conftest import site_source, webhook_subscriber, write_config
-from worker.config import load_config, parse_config
+from worker.config import ConfigError, load_config, parse_config
 from worker.demo.site import DemoSite
 from worker.embedded import run_once
 from worker.fetch import Fetcher, FetchError
@@ -36,7 +36,6 @@ from worker.netguard import (
 from worker.notify import Outgoing
 from worker.notify.chat import post_once
 from worker.notify.webhook import WebhookNotifier
-from worker.runtime import build_fetcher
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -431,10 +430,9 @@ def test_allow_entries_are_normalized() -> None:
     assert policy.allows_host("INTRANET.example.")
 
 
-def test_a_bad_allow_entry_stops_building_the_fetcher() -> None:
-    config = parse_config({"network": {"allow": ["10.1.2.3/8"]}})
-    with pytest.raises(ValueError, match=r"did you mean 10\.0\.0\.0/8"):
-        build_fetcher(config)
+def test_a_bad_allow_entry_stops_loading_the_config() -> None:
+    with pytest.raises(ConfigError, match=r"network\.allow: .*did you mean 10\.0\.0\.0/8"):
+        parse_config({"network": {"allow": ["10.1.2.3/8"]}})
 
 
 # --- sessions ----------------------------------------------------------------------------------

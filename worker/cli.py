@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from worker.config import CHANNELS, MODES, Config, ConfigError, load_config
@@ -28,7 +29,7 @@ def _load(ctx: click.Context) -> Config:
     try:
         return load_config(ctx.obj.get("config_path"))
     except ConfigError as err:
-        err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
@@ -134,7 +135,7 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
     try:
         found = discover(fetcher, source, tz=tz, now=datetime.now(UTC), max_pages=source.backfill)
     except Exception as err:  # report any failure of the dry run, whatever its kind
-        err_console.print(f"[red]failed:[/red] {err}")
+        err_console.print(f"[red]failed:[/red] {escape(str(err))}")
         sys.exit(1)
     table = Table(
         "#", "published", "title", "url", title=f"{len(found.items)} items, {found.pages} page(s)"
@@ -147,7 +148,7 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         try:
             page = read_article(fetcher, source, item, tz=tz)
         except Exception as err:  # show the failure and go on with the next article
-            console.print(f"[red]✗[/red] {item.url}: {err}")
+            console.print(f"[red]✗[/red] {item.url}: {escape(str(err))}")
             continue
         ext = page.extracted
         assert ext is not None
@@ -180,7 +181,7 @@ def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -
     try:
         found = probe_source(build_fetcher(config), url, tz=tz, now=datetime.now(UTC), pages=pages)
     except (FetchError, SourceError) as err:
-        err_console.print(f"[red]failed:[/red] {err}")
+        err_console.print(f"[red]failed:[/red] {escape(str(err))}")
         sys.exit(1)
     console.print(f"[bold]family:[/bold] {found.kind or 'not recognised'}", highlight=False)
     for line in found.evidence:
@@ -235,7 +236,7 @@ def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
         source_id = row.id
     report = poll_source(rt, source_id, max_pages=pages, notify=False)
     if report.status in ("blocked", "failing"):
-        err_console.print(f"[red]failed:[/red] {report.error}")
+        err_console.print(f"[red]failed:[/red] {escape(str(report.error))}")
         sys.exit(1)
     outcomes: dict[str, int] = {}
     with Progress(console=console) as progress:
@@ -274,7 +275,7 @@ def subscribers_list(ctx: click.Context) -> None:
     console.print(table)
     for name, reason in suspended.items():
         console.print(
-            f"{name}: suspended — {reason} (`herald subscribers enable {name}` resumes it)",
+            f"{name}: suspended — {escape(reason)} (`herald subscribers enable {name}` resumes it)",
             highlight=False,
         )
 
@@ -364,7 +365,7 @@ def _edit_config(ctx: click.Context, edit: Callable[[Path], Config]) -> Config:
     try:
         return edit(path)
     except ConfigError as err:
-        err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
@@ -385,10 +386,10 @@ def _sync_database(config: Config) -> None:
 @click.pass_context
 def subscribers_test(ctx: click.Context, name: str) -> None:
     """Send a sample message to one subscriber now (not through the ledger)."""
-    import requests
-
+    from worker.netguard import guarded_session
     from worker.notify import Target, get_notifier
     from worker.notify.message import Entry, Message
+    from worker.runtime import network_policy
     from worker.store.ledger import new_event_id
 
     config = _load(ctx)
@@ -414,12 +415,13 @@ def subscribers_test(ctx: click.Context, name: str) -> None:
         event_type, data = "message.test", message.to_dict()
     notifier = get_notifier(sub.channel)
     request = notifier.build(target, event_type, new_event_id(), data, now=datetime.now(UTC))
-    with requests.Session() as session:
+    with guarded_session(network_policy(config)) as session:
         outcome = notifier.send(session, request, timeout=15.0)
     if outcome.status == "delivered":
         console.print(f"[green]delivered[/green] to {name} ({outcome.latency_ms:.0f} ms)")
         return
-    err_console.print(f"[red]{outcome.status}[/red]: {outcome.error} {outcome.response_excerpt}")
+    answer = escape(f"{outcome.error} {outcome.response_excerpt}")
+    err_console.print(f"[red]{outcome.status}[/red]: {answer}")
     sys.exit(1)
 
 
@@ -549,7 +551,7 @@ def extract(
             url = base_url or path.resolve().as_uri()
         ext = extract_article(html, url, tz=tz)
     except (OSError, FetchError, ExtractError) as err:
-        err_console.print(f"[red]error:[/red] {err}")
+        err_console.print(f"[red]error:[/red] {escape(str(err))}")
         sys.exit(1)
     data = {
         "url": ext.url,
@@ -633,7 +635,7 @@ def status(ctx: click.Context) -> None:
     console.print(table)
     for row in report.sources:
         if row[-1]:
-            console.print(f"{row[0]}: {row[2]} — {row[-1]}", highlight=False)
+            console.print(f"{row[0]}: {row[2]} — {escape(row[-1])}", highlight=False)
     console.print(f"ingest queue: {report.pending or 'empty'}")
     console.print(f"deliveries: {report.deliveries or 'none'}")
     console.print(f"feeds: {report.feeds}")

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from worker.config import Config, ConfigError, load_config
@@ -27,7 +28,7 @@ def _runtime(ctx: click.Context) -> Any:
     try:
         config: Config = load_config((ctx.obj or {}).get("config_path"))
     except ConfigError as err:
-        err_console.print(f"[red]error:[/red] {err}", highlight=False)
+        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
         sys.exit(2)
     from worker.embedded import setup
     from worker.runtime import get_runtime
@@ -74,7 +75,7 @@ def deliveries_list(ctx: click.Context, failed: bool, subscriber: str, limit: in
             table.add_row(
                 str(row.id), row.event_type, name, row.status, str(row.attempts),
                 _when(row.next_attempt_at) if row.status == "pending" else "",
-                str(row.last_status or ""), (row.last_error or "")[:80],
+                str(row.last_status or ""), escape((row.last_error or "")[:80]),
             )  # fmt: skip
     console.print(table)
     if not rows:
@@ -106,14 +107,15 @@ def deliveries_show(ctx: click.Context, delivery_id: int) -> None:
             highlight=False,
         )
         if row.last_error:
-            console.print(f"last error: {row.last_error}", highlight=False)
+            console.print(f"last error: {escape(row.last_error)}", highlight=False)
         if sub.suspended_at:
-            console.print(f"subscriber suspended: {sub.disabled_reason}", highlight=False)
+            console.print(f"subscriber suspended: {escape(sub.disabled_reason)}", highlight=False)
         table = Table("time", "outcome", "HTTP", "latency ms", "error", "response (truncated)")
         for attempt in delivery_attempts(session, delivery_id):
             table.add_row(
                 _when(attempt.attempted_at), attempt.outcome, str(attempt.http_status or ""),
-                f"{attempt.latency_ms:.0f}", attempt.error[:120], attempt.response_excerpt[:200],
+                f"{attempt.latency_ms:.0f}", escape(attempt.error[:120]),
+                escape(attempt.response_excerpt[:200]),
             )  # fmt: skip
     console.print(table)
 

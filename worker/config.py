@@ -322,8 +322,19 @@ HERALD_KEYS: dict[str, Check] = {
     "sweep_interval": parse_duration,
     "workers": _positive_int,
 }
+def _allow_list(value: Any) -> tuple[str, ...]:
+    from worker.netguard import Policy
+
+    entries = _string_list(value)
+    try:
+        Policy.from_allow(entries)
+    except ValueError as err:  # it names the bad entry
+        raise ValueError(str(err).removeprefix("[network] allow: ")) from None
+    return entries
+
+
 NETWORK_KEYS: dict[str, Check] = {
-    "allow": _string_list,
+    "allow": _allow_list,
     "user_agent": _string,
     "connect_timeout": parse_duration,
     "read_timeout": parse_duration,

@@ -80,7 +80,10 @@ def check_literal(url: str, policy: Policy) -> None:
 
 
 async def _post(
-    session: aiohttp.ClientSession, request: Outgoing, policy: Policy, timeout: float
+    session: aiohttp.ClientSession,
+    request: Outgoing,
+    vet: Callable[[str], None],
+    timeout: aiohttp.ClientTimeout,
 ) -> RawReply:
     started = time.monotonic()
 
@@ -88,13 +91,13 @@ async def _post(
         return (time.monotonic() - started) * 1000.0
 
     try:
-        check_literal(request.url, policy)
+        vet(request.url)
         async with session.post(
             request.url,
             data=request.body,
-            headers=dict(request.headers),
+            headers=request.headers,
             allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=timeout),
+            timeout=timeout,
         ) as response:
             data = await response.content.read(MAX_READ_BYTES)
             text = data.decode(response.charset or "utf-8", "replace")[:EXCERPT_CHARS]
@@ -102,7 +105,7 @@ async def _post(
     except BlockedAddress as err:
         return RawReply(None, None, "", elapsed(), "blocked", str(err))
     except TimeoutError:
-        return RawReply(None, None, "", elapsed(), "timeout", f"timeout after {timeout:g} s")
+        return RawReply(None, None, "", elapsed(), "timeout", f"timeout after {timeout.total:g} s")
     except (aiohttp.InvalidURL, ValueError) as err:
         return RawReply(None, None, "", elapsed(), "invalid", str(err) or type(err).__name__)
     except OSError as err:
@@ -129,6 +132,21 @@ async def _send_all(
     replies: dict[K, RawReply] = {}
     stopped: set[str] = set()
     gate = asyncio.Semaphore(in_flight)
+    limit = aiohttp.ClientTimeout(total=timeout)
+    vetted: dict[str, BlockedAddress | None] = {}  # host → refusal, checked once per batch
+
+    def vet(url: str) -> None:
+        host = url.split("/", 3)[2] if "://" in url else url
+        if host not in vetted:
+            try:
+                check_literal(url, policy)
+                vetted[host] = None
+            except BlockedAddress as err:
+                vetted[host] = err
+        refused = vetted[host]
+        if refused is not None:
+            raise refused
+
     connector = aiohttp.TCPConnector(
         limit=in_flight, limit_per_host=0, resolver=GuardedResolver(policy), ttl_dns_cache=60
     )
@@ -138,7 +156,7 @@ async def _send_all(
         while queue and url not in stopped:
             key, request = queue.popleft()
             async with gate:
-                reply = await _post(session, request, policy, timeout)
+                reply = await _post(session, request, vet, limit)
             replies[key] = reply
             if stop_after(reply):
                 stopped.add(url)

@@ -134,6 +134,20 @@ def encode_payload(event_type: str, now: datetime, data: Mapping[str, Any]) -> b
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def webhook_request(target: Target, event_id: str, body: bytes, now: datetime) -> Outgoing:
+    """The signed POST of an encoded body (Standard Webhooks headers)."""
+    timestamp = int(now.timestamp())
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "user-agent": USER_AGENT,
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+    }
+    if target.secret:
+        headers["webhook-signature"] = sign(target.secret, event_id, timestamp, body)
+    return Outgoing(url=target.url, body=body, headers=headers)
+
+
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """Return the seconds a ``Retry-After`` header asks for (delta-seconds or HTTP-date)."""
     if value is None or not value.strip():
@@ -217,17 +231,7 @@ class WebhookNotifier:
             raise ValueError("webhook: now must be timezone-aware")
         if not event_id:
             raise ValueError("webhook: empty event id")
-        body = encode_payload(event_type, now, data)
-        timestamp = int(now.timestamp())
-        headers = {
-            "content-type": "application/json; charset=utf-8",
-            "user-agent": USER_AGENT,
-            "webhook-id": event_id,
-            "webhook-timestamp": str(timestamp),
-        }
-        if target.secret:
-            headers["webhook-signature"] = sign(target.secret, event_id, timestamp, body)
-        return Outgoing(url=target.url, body=body, headers=headers)
+        return webhook_request(target, event_id, encode_payload(event_type, now, data), now)
 
     def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
         """POST once without following redirects and classify the reply."""

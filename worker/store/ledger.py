@@ -77,7 +77,7 @@ def create_deliveries(
         for sub_id in subscriber_ids
     ]
     statement = (
-        insert_for(session)(DeliveryRow)
+        insert_for(session)(DeliveryRow.__table__)  # Core: no per-row ORM bookkeeping
         .on_conflict_do_nothing(index_elements=["subscriber_id", "event_key"])
         .returning(DeliveryRow.id)
     )
@@ -191,7 +191,7 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, now: 
     if not records:
         return
     session.execute(
-        insert(AttemptRow),
+        insert(AttemptRow.__table__),  # type: ignore[arg-type]  # Core: no ORM bookkeeping
         [
             dict(
                 delivery_id=r.delivery_id, attempted_at=now, outcome=r.outcome,
