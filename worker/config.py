@@ -123,6 +123,7 @@ class SubscriberConfig:
     schedule: str = DEFAULT_SCHEDULE
     quiet_hours: str = ""
     min_items: int = 1
+    rate_limit: str = ""
     mentions: Mentions = field(default_factory=lambda: Mentions())
 
     @property
@@ -144,6 +145,7 @@ class SubscriberConfig:
             "schedule": self.schedule,
             "quiet_hours": self.quiet_hours,
             "min_items": self.min_items,
+            "rate_limit": self.rate_limit,
             "mentions": {
                 "mobiles": list(self.mentions.mobiles),
                 "user_ids": list(self.mentions.user_ids),
@@ -213,6 +215,15 @@ def _count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"expected a whole number ≥ 0, got {value!r}")
     return value
+
+
+def _rate_limit(value: Any) -> str:
+    from worker.ratebucket import parse_rate
+
+    text = _string(value)
+    if text:
+        parse_rate(text)
+    return text.strip()
 
 
 def _quiet_hours(value: Any) -> str:
@@ -387,6 +398,7 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "schedule": lambda value: check_schedule(_string(value)),
     "quiet_hours": _quiet_hours,
     "min_items": _count,
+    "rate_limit": _rate_limit,
 }
 MENTION_KEYS: dict[str, Check] = {"mobiles": _string_list, "user_ids": _string_list, "all": _bool}
 CHAT_ID_CHANNELS = ("telegram",)

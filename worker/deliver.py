@@ -30,6 +30,7 @@ from worker.notify.webhook import (
     parse_retry_after,
     webhook_request,
 )
+from worker.ratebucket import bucket_for, parse_rate
 from worker.ratelimit import RATE_LIMITS, longest_window, wait_before_send
 from worker.runtime import Runtime, network_policy
 from worker.sendmany import RawReply, send_many
@@ -111,6 +112,7 @@ def deliver_concurrently(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, 
         claimed = claim_deliveries(
             session, delivery_ids, now=now, lease=settings.lease, max_attempts=max_claims(rt)
         )
+    claimed, paced = pace(rt, claimed, now)
     by_id = {c.id: c for c in claimed}
     records: list[AttemptRecord] = []
     requests: list[tuple[int, Outgoing]] = []
@@ -147,12 +149,32 @@ def deliver_concurrently(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, 
         for delivery_id in held:  # not sent: their endpoint asked for a retry in this batch
             until = retry_at.get(by_id[delivery_id].url, finished)
             release_deliveries(session, [delivery_id], until=until)
+        for delivery_id, until in paced:  # not sent: over the subscriber's rate_limit
+            release_deliveries(session, [delivery_id], until=until)
         note_outcomes(rt, session, [(by_id[r.delivery_id], r) for r in records], now=finished)
     _log_failures(records, by_id)
     counts = Counter(r.outcome for r in records)
-    counts["deferred"] += len(held)
+    counts["deferred"] += len(held) + len(paced)
     counts["skipped"] += len(delivery_ids) - len(claimed)
     return dict(counts)
+
+
+def pace(
+    rt: Runtime, claimed: Sequence[ClaimedDelivery], now: datetime
+) -> tuple[list[ClaimedDelivery], list[tuple[int, datetime]]]:
+    """Split rows into those within their subscriber's ``rate_limit`` (a token each, from the
+    bucket every worker shares) and those to hold until a token is free."""
+    bucket = bucket_for(rt.config.herald.broker_url)
+    allowed: list[ClaimedDelivery] = []
+    held: list[tuple[int, datetime]] = []
+    for item in claimed:
+        limit = str(item.options.get("rate_limit") or "")
+        wait = bucket.take(f"subscriber:{item.subscriber_id}", parse_rate(limit)) if limit else 0.0
+        if wait > 0:
+            held.append((item.id, now + timedelta(seconds=wait)))
+        else:
+            allowed.append(item)
+    return allowed, held
 
 
 def build_webhook(item: ClaimedDelivery, now: datetime, bodies: dict[str, bytes]) -> Outgoing:
@@ -227,8 +249,10 @@ def deliver_one(
     with rt.session() as session:
         subscriber = delivery_subscriber(session, delivery_id)
         if subscriber is not None:
-            until = (waiting or {}).get(subscriber.name) or rate_wait(
-                session, subscriber, now_fn()
+            until = (
+                (waiting or {}).get(subscriber.name)
+                or rate_wait(session, subscriber, now_fn())
+                or bucket_wait(rt, subscriber, now_fn())
             )
             if until is not None:
                 defer_delivery(session, delivery_id, until=until)
@@ -267,6 +291,19 @@ def deliver_one(
     if record.next_attempt_at is not None:
         return Sent("retry", claimed.subscriber_name, record.next_attempt_at)
     return Sent(record.outcome, claimed.subscriber_name)
+
+
+def bucket_wait(rt: Runtime, subscriber: SubscriberRow, now: datetime) -> datetime | None:
+    """When the subscriber's own ``rate_limit`` (if any) gives its next token; None: now.
+
+    Spends the token when one is free, so call it only right before sending."""
+    limit = str((subscriber.options or {}).get("rate_limit") or "")
+    if not limit:
+        return None
+    wait = bucket_for(rt.config.herald.broker_url).take(
+        f"subscriber:{subscriber.id}", parse_rate(limit)
+    )
+    return now + timedelta(seconds=wait) if wait > 0 else None
 
 
 def rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> datetime | None:
