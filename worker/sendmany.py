@@ -14,7 +14,11 @@ This module only moves bytes: it must not classify replies, sign, store or sched
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import os
 import socket
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Sequence
@@ -30,6 +34,7 @@ from worker.notify import Outgoing
 
 K = TypeVar("K", bound=Hashable)
 MAX_READ_BYTES = 64 * 1024
+KEEPALIVE = 4.0  # seconds an idle connection is kept: below the 5 s many servers allow
 EXCERPT_CHARS = 500
 
 
@@ -118,6 +123,7 @@ async def _post(
 
 
 async def _send_all(
+    session: aiohttp.ClientSession,
     items: Sequence[tuple[K, Outgoing]],
     *,
     policy: Policy,
@@ -147,10 +153,6 @@ async def _send_all(
         if refused is not None:
             raise refused
 
-    connector = aiohttp.TCPConnector(
-        limit=in_flight, limit_per_host=0, resolver=GuardedResolver(policy), ttl_dns_cache=60
-    )
-
     async def drain(session: aiohttp.ClientSession, url: str) -> None:
         queue = queues[url]
         while queue and url not in stopped:
@@ -161,12 +163,11 @@ async def _send_all(
             if stop_after(reply):
                 stopped.add(url)
 
-    async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
-        workers: list[Any] = []
-        for url, queue in queues.items():
-            lanes = min(per_endpoint, len(queue))
-            workers += [drain(session, url) for _ in range(lanes)]
-        await asyncio.gather(*workers)
+    workers: list[Any] = []
+    for url, queue in queues.items():
+        lanes = min(per_endpoint, len(queue))
+        workers += [drain(session, url) for _ in range(lanes)]
+    await asyncio.gather(*workers)
     held = [key for url in stopped for key, _ in queues[url]]
     return replies, held
 
@@ -183,13 +184,76 @@ def send_many(
     """POST every request; returns the replies by key and the keys held back (not sent)."""
     if not items:
         return {}, []
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(
-            _send_all(
-                items, policy=policy, timeout=timeout, per_endpoint=per_endpoint,
-                in_flight=in_flight, stop_after=stop_after,
-            )
+    sender = _sender(policy, in_flight)
+    return sender.runner.run(
+        _send_all(
+            sender.session(), items, policy=policy, timeout=timeout,
+            per_endpoint=per_endpoint, in_flight=in_flight, stop_after=stop_after,
         )
+    )
+
+
+class _Sender:
+    """One thread's event loop and client session, kept between batches so connections to the
+    same endpoints are reused (keep-alive) instead of opened again for every batch."""
+
+    def __init__(self, policy: Policy, in_flight: int) -> None:
+        self.policy, self.in_flight = policy, in_flight
+        self.runner = asyncio.Runner(loop_factory=_loop_factory())
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = self.runner.run(self._open())
+        return self._session
+
+    async def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.in_flight, limit_per_host=0, resolver=GuardedResolver(self.policy),
+            ttl_dns_cache=60, keepalive_timeout=KEEPALIVE,
+        )
+        return aiohttp.ClientSession(connector=connector, trust_env=False)
+
+    def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            self.runner.run(self._session.close())
+        self.runner.close()
+
+
+_local = threading.local()
+_all: list[_Sender] = []
+_all_lock = threading.Lock()
+
+
+def _sender(policy: Policy, in_flight: int) -> _Sender:
+    current: _Sender | None = getattr(_local, "sender", None)
+    if current is not None and (current.policy, current.in_flight) == (policy, in_flight):
+        return current
+    if current is not None:
+        current.close()
+    current = _local.sender = _Sender(policy, in_flight)
+    with _all_lock:
+        _all.append(current)
+    return current
+
+
+def _forget_after_fork() -> None:
+    """A forked child must not use (or close) its parent's loops and sockets."""
+    global _local, _all
+    _local, _all = threading.local(), []
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+@atexit.register
+def close_senders() -> None:
+    """Close every thread's session when the process ends."""
+    with _all_lock:
+        senders, _all[:] = list(_all), []
+    for sender in senders:
+        with contextlib.suppress(Exception):
+            sender.close()
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

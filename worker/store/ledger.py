@@ -36,9 +36,18 @@ def ops_alert_subscribers(session: Session) -> list[SubscriberRow]:
     )
 
 
-def source_subscribers(session: Session, source_name: str) -> list[SubscriberRow]:
-    """Enabled subscribers (any mode) who follow ``source_name`` (or every source)."""
-    rows = session.scalars(select(SubscriberRow).where(SubscriberRow.enabled.is_(True)))
+def source_subscribers(session: Session, source_name: str) -> list[Any]:
+    """Enabled subscribers (any mode) who follow ``source_name`` (or every source).
+
+    Plain rows (``id``, ``channel``, ``mode``, ``sources``, ``options``), not ORM objects: a
+    fan-out may read ten thousand of them.
+    """
+    rows = session.execute(
+        select(
+            SubscriberRow.id, SubscriberRow.channel, SubscriberRow.mode,
+            SubscriberRow.sources, SubscriberRow.options,
+        ).where(SubscriberRow.enabled.is_(True))
+    )  # fmt: skip
     return [row for row in rows if not row.sources or source_name in row.sources]
 
 
@@ -149,23 +158,36 @@ def claim_deliveries(
         )
         .returning(
             DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.event_key, DeliveryRow.event_type,
-            DeliveryRow.payload, DeliveryRow.attempts, DeliveryRow.subscriber_id,
+            DeliveryRow.attempts, DeliveryRow.subscriber_id,
         )
     ).all()
     if not taken:
         return []
+    # one event's payload is the same for all its rows: read it once per event (shared, read-only)
+    first_of_event = {t.event_key: t.id for t in taken}
+    payloads = {
+        str(key): dict(payload)
+        for key, payload in session.execute(
+            select(DeliveryRow.event_key, DeliveryRow.payload).where(
+                DeliveryRow.id.in_(list(first_of_event.values()))
+            )
+        )
+    }
     subs = {
         row.id: row
-        for row in session.scalars(
-            select(SubscriberRow).where(SubscriberRow.id.in_({t.subscriber_id for t in taken}))
+        for row in session.execute(
+            select(
+                SubscriberRow.id, SubscriberRow.name, SubscriberRow.channel, SubscriberRow.url,
+                SubscriberRow.secret, SubscriberRow.options,
+            ).where(SubscriberRow.id.in_({t.subscriber_id for t in taken}))
         )
     }
     claimed = [
         ClaimedDelivery(
-            t.id, t.event_id, t.event_type, dict(t.payload), t.attempts,
+            t.id, t.event_id, t.event_type, payloads[t.event_key], t.attempts,
             subs[t.subscriber_id].name, subs[t.subscriber_id].channel,
             subs[t.subscriber_id].url, subs[t.subscriber_id].secret,
-            dict(subs[t.subscriber_id].options or {}), t.subscriber_id, t.event_key,
+            subs[t.subscriber_id].options or {}, t.subscriber_id, t.event_key,
         )
         for t in taken
     ]
