@@ -17,6 +17,7 @@ import asyncio
 import atexit
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
@@ -34,6 +35,7 @@ from worker.notify import Outgoing
 
 K = TypeVar("K", bound=Hashable)
 MAX_READ_BYTES = 64 * 1024
+_NUMERIC = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
 KEEPALIVE = 4.0  # seconds an idle connection is kept: below the 5 s many servers allow
 EXCERPT_CHARS = 500
 
@@ -76,12 +78,18 @@ class GuardedResolver(AbstractResolver):
 
 
 def check_literal(url: str, policy: Policy) -> None:
-    """aiohttp connects to an IP literal without asking the resolver: check it here."""
+    """aiohttp connects to an IP literal without asking the resolver: check it here.
+
+    Legacy numeric spellings (``2130706433``, ``0x7f.1``) are refused by aiohttp itself; they
+    are checked here first so the refusal names the address they stand for.
+    """
     host = (urlsplit(url).hostname or "").strip("[]")
     try:
         check_address(host, policy, host=host)
     except ValueError:
-        return  # not an IP literal: the resolver checks it
+        if _NUMERIC.match(host):
+            resolve_and_check(host, 0, policy)
+        # other names: the resolver checks them
 
 
 async def _post(
