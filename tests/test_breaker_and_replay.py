@@ -68,6 +68,9 @@ def test_a_day_of_failures_suspends_and_enable_drains_the_kept_messages_in_order
         assert kept == [(2, "pending"), (0, "pending")]
         listed = _cli(path, "subscribers", "list")
         assert "suspended" in listed.output and "subscribers enable flaky" in listed.output
+        status = _cli(path, "status")
+        assert "circuit breaker opened: 1 time(s)" in status.output
+        assert "subscriber flaky: suspended — every attempt failed" in status.output
         flaky.fail_next(0)
         enabled = _cli(path, "subscribers", "enable", "flaky")
         assert enabled.exit_code == 0, enabled.output

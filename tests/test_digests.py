@@ -329,3 +329,44 @@ def test_subscribers_add_and_remove_edit_the_file_and_refuse_mistakes(tmp_path: 
     assert removed.exit_code == 0 and load_config(path).subscribers == ()
     assert _db(tmp_path, "select name, enabled from subscribers") == [("team", 0)]
     assert _cli(path, "subscribers", "remove", "team").exit_code == 2
+
+
+GOLDEN_TARGETS = {
+    "wecom": {},
+    "dingtalk": {},
+    "feishu": {},
+    "slack": {},
+    "discord": {},
+    "telegram": {"chat_id": "-1001"},
+    "webhook": {},
+}
+
+
+@pytest.mark.parametrize("channel", sorted(GOLDEN_TARGETS))
+def test_digest_payloads_match_their_golden_files(channel: str) -> None:
+    """The whole digest as each channel gets it, rendered from fixed articles (no signing)."""
+    from tests.support.notify_helpers import check_golden
+    from worker.digest import Window, compose
+    from worker.models import Article
+    from worker.notify import Target
+
+    base = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+    articles = [
+        Article(
+            id=i, source_name="中国科协", url=f"https://www.cast.org.cn/art/2026/11/{i}.html",
+            guid="", title=f"{LONG_TITLE}（{i}）" if i != 3 else f"科协通知 {HOSTILE}",
+            author="", published_at=base - timedelta(hours=i), summary="为全面了解科技工作者的工作"
+            "和生活状况，现开展年度调查。" * 3, content_html="", text="", images=(), version=1,
+            first_seen_at=base, updated_at=base, tags=("通知",),
+        )
+        for i in range(1, 5)
+    ]
+    options = {"timezone": "Asia/Shanghai", **GOLDEN_TARGETS[channel]}
+    target = Target("team", channel, "https://example.test/hook", "", options.get("chat_id", ""),
+                    options)  # fmt: skip
+    window = Window(base - timedelta(days=1), base)
+    composed = compose(target, articles, window, base_url="https://feeds.example", now=base)
+    bodies = [json.loads(part.body) for part in composed.parts]
+    for body in bodies:
+        body.pop("timestamp", None)  # the webhook envelope's send time
+    check_golden(f"digest_{channel}.json", {"parts": bodies, "page": composed.page_url})

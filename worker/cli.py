@@ -638,6 +638,10 @@ def status(ctx: click.Context) -> None:
             console.print(f"{row[0]}: {row[2]} — {escape(row[-1])}", highlight=False)
     console.print(f"ingest queue: {report.pending or 'empty'}")
     console.print(f"deliveries: {report.deliveries or 'none'}")
+    console.print(f"digests: {report.digests}")
+    console.print(f"circuit breaker opened: {report.breaker_opened} time(s)")
+    for name, reason in report.suspended:
+        console.print(f"subscriber {name}: suspended — {escape(reason)}", highlight=False)
     console.print(f"feeds: {report.feeds}")
 
 

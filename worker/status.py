@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
 
+from worker.breaker import BREAKER_OPENED
 from worker.runtime import Runtime
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
+from worker.store.digests import digest_counts
 from worker.store.ledger import delivery_counts, pending_item_counts
-from worker.store.tables import ArticleRow, SourceRow
+from worker.store.tables import ArticleRow, SourceRow, SubscriberRow
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,9 @@ class StatusReport:
     pending: dict[str, int]
     deliveries: dict[str, int]
     feeds: str
+    suspended: list[tuple[str, str]] = field(default_factory=list)  # (subscriber, reason)
+    breaker_opened: int = 0
+    digests: dict[str, int] = field(default_factory=dict)
 
 
 def _when(value: datetime | None) -> str:
@@ -62,4 +67,13 @@ def collect_status(rt: Runtime) -> StatusReport:
         ]
         state = "up to date" if generation == built else "pending rebuild"
         feeds = f"{rt.config.herald.feeds_dir} ({state})"
-        return StatusReport(rows, pending_item_counts(session), delivery_counts(session), feeds)
+        suspended = [
+            (sub.name, sub.disabled_reason)
+            for sub in session.scalars(
+                select(SubscriberRow).where(SubscriberRow.suspended_at.is_not(None))
+            )
+        ]
+        return StatusReport(
+            rows, pending_item_counts(session), delivery_counts(session), feeds, suspended,
+            get_counter(session, BREAKER_OPENED), digest_counts(session),
+        )  # fmt: skip
