@@ -358,14 +358,6 @@ def chat_drip_pass(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatDri
         yield ChatDripPass(started, config.delivery.timeout, rows, drip, wecom)
 
 
-CHAT_DEADLINE = (
-    "chat rows are sent through requests (chat.post_once), whose timeout bounds each socket "
-    "read, not the whole request: a reply dripping a byte a second holds the sender, and the "
-    "chat rows after it, until the endpoint stops"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=CHAT_DEADLINE)
 def test_a_dripping_chat_endpoint_is_given_up_after_the_timeout(
     chat_drip_pass: ChatDripPass,
 ) -> None:
@@ -379,7 +371,6 @@ def test_a_dripping_chat_endpoint_is_given_up_after_the_timeout(
     assert row.status == "pending" and "timeout" in row.last_error.lower()
 
 
-@pytest.mark.xfail(strict=True, reason=CHAT_DEADLINE)
 def test_the_next_chat_subscriber_waits_at_most_one_timeout(chat_drip_pass: ChatDripPass) -> None:
     (message,) = chat_drip_pass.wecom.messages()
     delay = message.at - chat_drip_pass.started

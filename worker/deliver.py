@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from worker.backoff import delivery_retry_delay
 from worker.breaker import note_outcomes
-from worker.notify import Outcome, Outgoing, Target, get_notifier
+from worker.notify import REPLY_CLASSIFIERS, Outcome, Outgoing, Target, get_notifier
 from worker.notify.webhook import (
     classify_status,
     encode_payload,
@@ -112,9 +112,11 @@ def deliver_concurrently(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, 
         claimed = claim_deliveries(
             session, delivery_ids, now=now, lease=settings.lease, max_attempts=max_claims(rt)
         )
+    skipped = len(delivery_ids) - len(claimed)  # not due, taken by another worker, suspended …
     claimed, paced = pace(rt, claimed, now)
     by_id = {c.id: c for c in claimed}
     records: list[AttemptRecord] = []
+    early: list[AttemptRecord] = []  # rows that could not even be built
     requests: list[tuple[int, Outgoing]] = []
     bodies: dict[str, bytes] = {}  # one event's body is the same for every subscriber
     for item in claimed:
@@ -126,36 +128,49 @@ def deliver_concurrently(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, 
                     target_of_claim(item), item.event_type, item.event_id, item.payload, now=now
                 )
         except ValueError as err:  # a configuration problem: retrying cannot help
-            records.append(_record(item, Outcome("failed", None, None, 0.0, "", str(err)), now, rt))
+            early.append(_record(item, Outcome("failed", None, None, 0.0, "", str(err)), now, rt))
             continue
         requests.append((item.id, request))
-    replies, held = send_many(
+    retry_at: dict[str, datetime] = {}  # endpoint URL → when it asked to be tried again
+
+    def record(replies: dict[int, RawReply]) -> None:
+        """Store a chunk of replies while the rest are sent: a worker killed mid-batch
+        re-sends only what it had not recorded yet."""
+        finished = datetime.now(UTC)
+        chunk = [
+            _record(by_id[i], webhook_outcome(reply), finished, rt) for i, reply in replies.items()
+        ]
+        for item in chunk:
+            if item.outcome == "retry" and item.next_attempt_at is not None:
+                retry_at[by_id[item.delivery_id].url] = item.next_attempt_at
+        with rt.session() as session:
+            record_attempts(session, chunk, now=finished)
+            note_outcomes(rt, session, [(by_id[r.delivery_id], r) for r in chunk], now=finished)
+        records.extend(chunk)
+
+    if early:
+        record_failed_builds(rt, early, by_id)
+    _, held = send_many(
         requests,
         policy=network_policy(rt.config),
         timeout=settings.timeout,
         per_endpoint=settings.per_endpoint,
         in_flight=settings.in_flight,
         stop_after=lambda reply: webhook_outcome(reply).status == "retry",
+        progress=record,
     )
     finished = datetime.now(UTC)
-    retry_at: dict[str, datetime] = {}
-    for delivery_id, reply in replies.items():
-        record = _record(by_id[delivery_id], webhook_outcome(reply), finished, rt)
-        records.append(record)
-        if record.outcome == "retry" and record.next_attempt_at is not None:
-            retry_at[by_id[delivery_id].url] = record.next_attempt_at
     with rt.session() as session:
-        record_attempts(session, records, now=finished)
         for delivery_id in held:  # not sent: their endpoint asked for a retry in this batch
             until = retry_at.get(by_id[delivery_id].url, finished)
             release_deliveries(session, [delivery_id], until=until)
         for delivery_id, until in paced:  # not sent: over the subscriber's rate_limit
             release_deliveries(session, [delivery_id], until=until)
-        note_outcomes(rt, session, [(by_id[r.delivery_id], r) for r in records], now=finished)
+    records.extend(early)
     _log_failures(records, by_id)
     counts = Counter(r.outcome for r in records)
     counts["deferred"] += len(held) + len(paced)
-    counts["skipped"] += len(delivery_ids) - len(claimed)
+    counts["skipped"] += skipped
     return dict(counts)
 
 
@@ -183,6 +198,31 @@ def build_webhook(item: ClaimedDelivery, now: datetime, bodies: dict[str, bytes]
     if body is None:
         body = bodies[item.event_key] = encode_payload(item.event_type, now, item.payload)
     return webhook_request(target_of_claim(item), item.event_id, body, now)
+
+
+def record_failed_builds(
+    rt: Runtime, records: Sequence[AttemptRecord], by_id: Mapping[int, ClaimedDelivery]
+) -> None:
+    now = datetime.now(UTC)
+    with rt.session() as session:
+        record_attempts(session, records, now=now)
+        note_outcomes(rt, session, [(by_id[r.delivery_id], r) for r in records], now=now)
+
+
+def chat_outcome(channel: str, reply: RawReply) -> Outcome:
+    """A chat platform's reply as an outcome, judged by the channel's own rules."""
+    if reply.status is None:
+        permanent = reply.problem in ("blocked", "invalid")
+        detail = {"blocked": reply.error, "invalid": "invalid request URL"}.get(
+            reply.problem, reply.error if reply.problem == "timeout" else "connection failed"
+        )  # other errors may quote the URL, which holds the robot's secret
+        error = f"{channel}: {detail}"
+        if permanent:
+            return Outcome("failed", None, None, reply.latency_ms, "", error)
+        return Outcome("retry", None, None, reply.latency_ms, "", error)
+    classify = REPLY_CLASSIFIERS[channel]
+    status, wait, error = classify(reply.status, reply.text, reply.retry_after, now=time.time())
+    return Outcome(status, reply.status, wait, reply.latency_ms, reply.text[:500], error)
 
 
 def webhook_outcome(reply: RawReply) -> Outcome:
@@ -269,7 +309,7 @@ def deliver_one(
             target_of_claim(claimed), claimed.event_type, claimed.event_id, claimed.payload,
             now=now_fn(),
         )  # fmt: skip
-        outcome = notifier.send(rt.http, request, timeout=rt.config.delivery.timeout)
+        outcome = send_one(rt, claimed, request)
     except ValueError as err:  # a configuration problem: retrying cannot help
         outcome = Outcome("failed", None, None, 0.0, "", str(err))
     now = now_fn()
@@ -304,6 +344,19 @@ def bucket_wait(rt: Runtime, subscriber: SubscriberRow, now: datetime) -> dateti
         f"subscriber:{subscriber.id}", parse_rate(limit)
     )
     return now + timedelta(seconds=wait) if wait > 0 else None
+
+
+def send_one(rt: Runtime, claimed: ClaimedDelivery, request: Outgoing) -> Outcome:
+    """One request through the concurrent sender: a timeout for the whole request (a dripping
+    endpoint is dropped at it), the SSRF guard, no redirects."""
+    replies, _ = send_many(
+        [(claimed.id, request)], policy=network_policy(rt.config),
+        timeout=rt.config.delivery.timeout, per_endpoint=1, in_flight=1,
+    )  # fmt: skip
+    reply = replies[claimed.id]
+    if claimed.channel in REPLY_CLASSIFIERS:
+        return chat_outcome(claimed.channel, reply)
+    return webhook_outcome(reply)
 
 
 def rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> datetime | None:

@@ -37,7 +37,7 @@ K = TypeVar("K", bound=Hashable)
 MAX_READ_BYTES = 64 * 1024
 _NUMERIC = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
 KEEPALIVE = 4.0  # seconds an idle connection is kept: below the 5 s many servers allow
-EXCERPT_CHARS = 500
+TEXT_CHARS = 8192  # enough of a reply for a platform's JSON error
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ async def _post(
             timeout=timeout,
         ) as response:
             data = await response.content.read(MAX_READ_BYTES)
-            text = data.decode(response.charset or "utf-8", "replace")[:EXCERPT_CHARS]
+            text = data.decode(response.charset or "utf-8", "replace")[:TEXT_CHARS]
             return RawReply(response.status, response.headers.get("retry-after"), text, elapsed())
     except BlockedAddress as err:
         return RawReply(None, None, "", elapsed(), "blocked", str(err))
@@ -139,6 +139,9 @@ async def _send_all(
     per_endpoint: int,
     in_flight: int,
     stop_after: Callable[[RawReply], bool],
+    progress: Callable[[dict[K, RawReply]], None] | None,
+    progress_every: float,
+    progress_size: int,
 ) -> tuple[dict[K, RawReply], list[K]]:
     queues: dict[str, deque[tuple[K, Outgoing]]] = defaultdict(deque)
     for key, request in items:
@@ -170,14 +173,35 @@ async def _send_all(
             replies[key] = reply
             if stop_after(reply):
                 stopped.add(url)
+            if progress is not None and len(replies) - len(reported) >= progress_size:
+                report()
+
+    reported: set[K] = set()
+
+    def report() -> None:
+        fresh = {k: r for k, r in replies.items() if k not in reported}
+        if fresh and progress is not None:
+            reported.update(fresh)
+            progress(fresh)  # blocking, briefly: the caller records them
+
+    async def keep_reporting() -> None:
+        while True:
+            await asyncio.sleep(progress_every)
+            report()
 
     workers: list[Any] = []
     for url, queue in queues.items():
         lanes = min(per_endpoint, len(queue))
         workers += [drain(session, url) for _ in range(lanes)]
-    await asyncio.gather(*workers)
+    reporter = asyncio.ensure_future(keep_reporting()) if progress is not None else None
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        if reporter is not None:
+            reporter.cancel()
+    report()
     held = [key for url in stopped for key, _ in queues[url]]
-    return replies, held
+    return ({} if progress is not None else replies), held
 
 
 def send_many(
@@ -188,8 +212,16 @@ def send_many(
     per_endpoint: int = 2,
     in_flight: int = 64,
     stop_after: Callable[[RawReply], bool] = lambda reply: False,
+    progress: Callable[[dict[K, RawReply]], None] | None = None,
+    progress_every: float = 0.2,
+    progress_size: int = 100,
 ) -> tuple[dict[K, RawReply], list[K]]:
-    """POST every request; returns the replies by key and the keys held back (not sent)."""
+    """POST every request; returns the replies by key and the keys held back (not sent).
+
+    With ``progress``, replies are handed over as they come (every ``progress_every`` seconds
+    or ``progress_size`` replies, and at the end) instead of returned, so a caller can record
+    them while the rest are sent.
+    """
     if not items:
         return {}, []
     sender = _sender(policy, in_flight)
@@ -197,6 +229,7 @@ def send_many(
         _send_all(
             sender.session(), items, policy=policy, timeout=timeout,
             per_endpoint=per_endpoint, in_flight=in_flight, stop_after=stop_after,
+            progress=progress, progress_every=progress_every, progress_size=progress_size,
         )
     )
 

@@ -144,3 +144,12 @@ from worker.notify.feishu import FeishuNotifier  # noqa: E402
 from worker.notify.wecom import WeComNotifier  # noqa: E402
 
 NOTIFIERS.update(wecom=WeComNotifier(), dingtalk=DingTalkNotifier(), feishu=FeishuNotifier())
+
+from worker.notify import dingtalk, discord, feishu, slack, telegram, wecom  # noqa: E402
+
+# How each chat platform's reply maps to delivered / retry after N s / failed, for senders
+# other than the notifiers' own ``send`` (the concurrent sender).
+REPLY_CLASSIFIERS = {
+    module.CHANNEL: module.classify_reply
+    for module in (wecom, dingtalk, feishu, slack, discord, telegram)
+}
