@@ -7,8 +7,8 @@ killed with SIGKILL; the ledger must still end with every row delivered, and the
 deduplicating on ``webhook-id``, with every message exactly once. Raw duplicates are allowed
 (at-least-once) but never more than the rows that were in flight at the kill.
 
-The delivery lease and the sweep's requeue delay are shortened (``tests.support.fault_worker``
-and ``[delivery] lease``) so that lost work comes back in seconds, not minutes.
+The delivery lease and the sweep's requeue delay are shortened (``[delivery] lease`` and
+``requeue_after``) so that lost work comes back in seconds, not minutes.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from worker.store.articles import recent_articles, upsert_article
 from worker.store.ledger import claim_delivery, claim_pending_item, fail_pending_item
 from worker.store.sources import source_by_name
 from worker.store.tables import DeliveryRow, PendingItemRow, SourceRow, SubscriberRow
-from worker.sweep import REQUEUE_AFTER, find_due_work
+from worker.sweep import find_due_work
 from worker.tasks import prepare_database
 
 
@@ -69,7 +69,7 @@ def test_lost_messages_are_found_again_by_the_sweep(rt: Runtime, receiver: Webho
     report = poll_stage.poll_source(rt, _source_id(rt), now=now)
     assert len(report.queued) == 15  # rows written; their broker messages never sent
     assert find_due_work(rt, now=now).pending_items == []  # enqueued just now
-    later = now + timedelta(seconds=REQUEUE_AFTER + 1)
+    later = now + timedelta(seconds=rt.config.delivery.requeue_after + 1)
     due = find_due_work(rt, now=later)
     assert sorted(due.pending_items) == sorted(report.queued)
     deliveries = [
@@ -77,7 +77,7 @@ def test_lost_messages_are_found_again_by_the_sweep(rt: Runtime, receiver: Webho
     ]
     assert len(deliveries) == 15
     # the deliver messages are lost too: the next sweep hands them out again
-    much_later = later + timedelta(seconds=REQUEUE_AFTER + 1)
+    much_later = later + timedelta(seconds=rt.config.delivery.requeue_after + 1)
     again = find_due_work(rt, now=much_later).deliveries
     assert sorted(again) == sorted(deliveries)
     deliver_stage.deliver_batch(rt, again)

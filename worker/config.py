@@ -73,6 +73,7 @@ class DeliverySettings:
     batch: int = 500
     breaker_after: float = 86400.0
     lease: float = 300.0
+    requeue_after: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,7 @@ DELIVERY_KEYS: dict[str, Check] = {
     "batch": _positive_int,
     "breaker_after": parse_duration,
     "lease": parse_duration,
+    "requeue_after": parse_duration,
 }
 SOURCE_KEYS: dict[str, Check] = {
     "name": _name,

@@ -17,7 +17,6 @@ from worker.store.digests import due_digest_subscribers
 from worker.store.ledger import claim_due_deliveries, claim_due_pending_items, outbox_subscribers
 from worker.store.sources import claim_due_sources
 
-REQUEUE_AFTER = 120.0  # a row enqueued longer ago than this and still waiting is enqueued again
 BATCH_LIMIT = 5000
 
 
@@ -39,10 +38,10 @@ def find_due_work(
     with rt.session() as session:
         sources = claim_due_sources(session, now, intervals, force=force_sources)
         pending = claim_due_pending_items(
-            session, now, requeue_after=REQUEUE_AFTER, limit=BATCH_LIMIT
+            session, now, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
         )
         deliveries = claim_due_deliveries(
-            session, now, requeue_after=REQUEUE_AFTER, limit=BATCH_LIMIT
+            session, now, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
         )
         stale = get_counter(session, FEEDS_GENERATION) != get_counter(session, FEEDS_BUILT)
         waiting = any(held_until(s.options or {}, now) is None for s in outbox_subscribers(session))

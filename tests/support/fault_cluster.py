@@ -38,7 +38,7 @@ LONG = os.environ.get("HERALD_LONG_FAULTS") == "1"
 LONG_REASON = "the 2,000-delivery variants: set HERALD_LONG_FAULTS=1 to run them"
 REDIS_SERVER = shutil.which("redis-server")
 LEASE = 10.0  # [delivery] lease in these tests (herald's default: 300 s)
-REQUEUE_AFTER = 5.0  # the sweep's requeue delay in these tests (herald's: 120 s, no setting)
+REQUEUE_AFTER = 5.0  # [delivery] requeue_after in these tests (herald's default: 120 s)
 
 
 def free_port() -> int:
@@ -168,18 +168,16 @@ class PrivateRedis:
 
 
 class CeleryProcess:
-    """``celery -A worker …`` (through ``tests.support.fault_worker``, which shortens the sweep's
-    requeue delay) in its own process group."""
+    """``celery -A worker …`` in its own process group."""
 
     def __init__(self, args: list[str], config: Path, log: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
         env["HERALD_CONFIG"] = str(config)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        env["HERALD_FAULTS_REQUEUE_AFTER"] = f"{REQUEUE_AFTER:g}"
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.support.fault_worker", *args],
+                [sys.executable, "-m", "celery", "-A", "worker", *args],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -341,7 +339,10 @@ class FanOut:
         self.config = write_config(
             directory,
             sources=site_source(site, backfill=2, interval="2s"),
-            subscribers=delivery_section(**{"lease": f"{LEASE:g}s", **(delivery or {})})
+            subscribers=delivery_section(
+                **{"lease": f"{LEASE:g}s", "requeue_after": f"{REQUEUE_AFTER:g}s"},
+                **(delivery or {}),
+            )
             + fanout_subscribers(receiver, count),
             database_url=database_url,
             broker_url=broker_url,
