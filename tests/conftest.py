@@ -14,7 +14,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
+from tests.support.chat_fakes import ManualClock
 from worker.demo.receiver import WebhookReceiver
 from worker.demo.site import DemoSite
 from worker.netguard import Policy
@@ -72,6 +74,19 @@ def postgres_url() -> Iterator[str]:
     yield f"{base}/{name}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def http() -> Iterator[requests.Session]:
+    """A plain HTTP client for talking to the test servers directly."""
+    with requests.Session() as session:
+        yield session
+
+
+@pytest.fixture()
+def clock() -> ManualClock:
+    """The fake platforms' clock, moved by hand (``advance``), never by sleeping."""
+    return ManualClock(1_700_000_000.0)
 
 
 @pytest.fixture()

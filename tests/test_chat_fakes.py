@@ -36,17 +36,6 @@ FEISHU_TS = 1599360473
 FEISHU_VECTOR = "l1N0gAcBjdwBvGm1xMjOF0XSyaLRpR7tuO5dHfhAYc8="
 
 
-@pytest.fixture()
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture()
-def clock() -> ManualClock:
-    return ManualClock(1_700_000_000.0)
-
-
 def started(fake: FakeChat) -> Iterator[Any]:
     fake.start()
     try:

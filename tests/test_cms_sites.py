@@ -29,12 +29,6 @@ FAMILIES: tuple[type[CmsSite], ...] = (HanwebSite, JpaasSite, TrsSite)
 
 
 @pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture
 def hanweb() -> Iterator[HanwebSite]:
     with HanwebSite() as site:
         yield site

@@ -28,12 +28,6 @@ def site() -> Iterator[DemoSite]:
     demo.stop()
 
 
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
 def parse_list(text: str) -> list[tuple[str, str, str, str]]:
     """(href, title attribute, link text, date text) for each list item."""
     root = lxml.html.fromstring(text)

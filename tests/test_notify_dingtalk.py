@@ -76,11 +76,6 @@ DIGEST = Message(
 LINKED = replace(DIGEST, entries=DIGEST.entries[:2], mentions=Mentions())
 
 
-@pytest.fixture()
-def clock() -> ManualClock:
-    return ManualClock(1_700_000_000.0)
-
-
 def started(fake: FakeDingTalk) -> Iterator[FakeDingTalk]:
     fake.start()
     try:
@@ -102,12 +97,6 @@ def signed(clock: ManualClock) -> Iterator[FakeDingTalk]:
 @pytest.fixture()
 def guarded(clock: ManualClock) -> Iterator[FakeDingTalk]:
     yield from started(FakeDingTalk(keywords=("herald",), clock=clock))
-
-
-@pytest.fixture()
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
 
 
 def target_for(

@@ -77,22 +77,11 @@ ALERT_DATA = {
 
 
 @pytest.fixture()
-def clock() -> ManualClock:
-    return ManualClock(1_700_000_000.0)
-
-
-@pytest.fixture()
 def fake(clock: ManualClock) -> Iterator[FakeDiscord]:
     server = FakeDiscord(clock=clock)
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture()
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
 
 
 def target_for(url: str = "https://discord.com/api/webhooks/1/tok", **options: Any) -> Target:

@@ -73,11 +73,6 @@ DIGEST = Message(
 )
 
 
-@pytest.fixture()
-def clock() -> ManualClock:
-    return ManualClock(1_700_000_000.0)
-
-
 def started(fake: FakeFeishu) -> Iterator[FakeFeishu]:
     fake.start()
     try:
@@ -99,12 +94,6 @@ def signed(clock: ManualClock) -> Iterator[FakeFeishu]:
 @pytest.fixture()
 def guarded(clock: ManualClock) -> Iterator[FakeFeishu]:
     yield from started(FakeFeishu(keywords=("herald",), clock=clock))
-
-
-@pytest.fixture()
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
 
 
 def target_for(

@@ -75,22 +75,11 @@ NEWS = replace(DIGEST, entries=DIGEST.entries[:2])
 
 
 @pytest.fixture()
-def clock() -> ManualClock:
-    return ManualClock(1_700_000_000.0)
-
-
-@pytest.fixture()
 def fake(clock: ManualClock) -> Iterator[FakeWeCom]:
     server = FakeWeCom(clock=clock)
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture()
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
 
 
 def target_for(
