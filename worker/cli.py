@@ -386,10 +386,9 @@ def _sync_database(config: Config) -> None:
 @click.pass_context
 def subscribers_test(ctx: click.Context, name: str) -> None:
     """Send a sample message to one subscriber now (not through the ledger)."""
-    from worker.netguard import guarded_session
+    from worker.deliver import send_request
     from worker.notify import Target, get_notifier
     from worker.notify.message import Entry, Message
-    from worker.runtime import network_policy
     from worker.store.ledger import new_event_id
 
     config = _load(ctx)
@@ -415,8 +414,7 @@ def subscribers_test(ctx: click.Context, name: str) -> None:
         event_type, data = "message.test", message.to_dict()
     notifier = get_notifier(sub.channel)
     request = notifier.build(target, event_type, new_event_id(), data, now=datetime.now(UTC))
-    with guarded_session(network_policy(config)) as session:
-        outcome = notifier.send(session, request, timeout=15.0)
+    outcome = send_request(config, sub.channel, request)
     if outcome.status == "delivered":
         console.print(f"[green]delivered[/green] to {name} ({outcome.latency_ms:.0f} ms)")
         return

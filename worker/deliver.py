@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from worker.backoff import delivery_retry_delay
 from worker.breaker import note_outcomes
+from worker.config import Config
 from worker.notify import REPLY_CLASSIFIERS, Outcome, Outgoing, Target, get_notifier
 from worker.notify.webhook import (
     classify_status,
@@ -309,7 +310,7 @@ def deliver_one(
             target_of_claim(claimed), claimed.event_type, claimed.event_id, claimed.payload,
             now=now_fn(),
         )  # fmt: skip
-        outcome = send_one(rt, claimed, request)
+        outcome = send_request(rt.config, claimed.channel, request)
     except ValueError as err:  # a configuration problem: retrying cannot help
         outcome = Outcome("failed", None, None, 0.0, "", str(err))
     now = now_fn()
@@ -346,17 +347,16 @@ def bucket_wait(rt: Runtime, subscriber: SubscriberRow, now: datetime) -> dateti
     return now + timedelta(seconds=wait) if wait > 0 else None
 
 
-def send_one(rt: Runtime, claimed: ClaimedDelivery, request: Outgoing) -> Outcome:
+def send_request(config: Config, channel: str, request: Outgoing) -> Outcome:
     """One request through the concurrent sender: a timeout for the whole request (a dripping
-    endpoint is dropped at it), the SSRF guard, no redirects."""
+    endpoint is dropped at it), the SSRF guard, no redirects; judged by the channel's rules."""
     replies, _ = send_many(
-        [(claimed.id, request)], policy=network_policy(rt.config),
-        timeout=rt.config.delivery.timeout, per_endpoint=1, in_flight=1,
+        [(0, request)], policy=network_policy(config), timeout=config.delivery.timeout,
+        per_endpoint=1, in_flight=1,
     )  # fmt: skip
-    reply = replies[claimed.id]
-    if claimed.channel in REPLY_CLASSIFIERS:
-        return chat_outcome(claimed.channel, reply)
-    return webhook_outcome(reply)
+    if channel in REPLY_CLASSIFIERS:
+        return chat_outcome(channel, replies[0])
+    return webhook_outcome(replies[0])
 
 
 def rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> datetime | None:
