@@ -110,16 +110,18 @@ def _alert(session: Session, claimed: ClaimedDelivery, reason: str, now: datetim
     )
 
 
-def resume(session: Session, name: str, now: datetime) -> int | None:
-    """Lift a suspension (``herald subscribers enable``): its kept rows become due now, in
-    order. Returns how many rows wait; None when there is no such subscriber."""
+def resume(session: Session, name: str, now: datetime) -> list[int] | None:
+    """Lift a suspension (``herald subscribers enable``): its kept rows become due now.
+
+    Returns their ids in order; None when there is no such subscriber."""
     row = session.query(SubscriberRow).filter_by(name=name).one_or_none()
     if row is None:
         return None
     row.suspended_at, row.failing_since, row.disabled_reason = None, None, ""
-    result = session.execute(
+    kept = session.scalars(
         update(DeliveryRow)
         .where(DeliveryRow.subscriber_id == row.id, DeliveryRow.status == "pending")
         .values(next_attempt_at=now, enqueued_at=None)
+        .returning(DeliveryRow.id)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return sorted(int(i) for i in kept)

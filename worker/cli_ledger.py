@@ -176,7 +176,7 @@ def deliveries_replay(
 def subscribers_enable(ctx: click.Context, name: str) -> None:
     """Resume a subscriber the circuit breaker suspended and send its kept messages in order."""
     from worker.breaker import resume
-    from worker.store.tables import DeliveryRow, SubscriberRow
+    from worker.store.tables import SubscriberRow
 
     rt = _runtime(ctx)
     with rt.session() as session:
@@ -190,14 +190,8 @@ def subscribers_enable(ctx: click.Context, name: str) -> None:
             )
             sys.exit(2)
         was = row.disabled_reason if row.suspended_at else ""
-        waiting = resume(session, name, datetime.now(UTC)) or 0
-        ids = [
-            int(i)
-            for (i,) in session.query(DeliveryRow.id)
-            .filter(DeliveryRow.subscriber_id == row.id, DeliveryRow.status == "pending")
-            .order_by(DeliveryRow.id)
-        ]
-    console.print(f"{name} enabled" + (f" (was suspended: {was})" if was else "") +
-                  f"; {waiting} kept message(s) to send")  # fmt: skip
+        ids = resume(session, name, datetime.now(UTC)) or []
+    console.print(f"{name} enabled" + (f" (was suspended: {escape(was)})" if was else "") +
+                  f"; {len(ids)} kept message(s) to send")  # fmt: skip
     if ids:
         console.print(f"sent: {dict(_drain(rt, ids))}")

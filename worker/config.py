@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from worker.backoff import DELIVERY_SCHEDULE
 from worker.models import ArticleSelectors, ListSelectors
 from worker.schedule import DEFAULT_SCHEDULE, check_schedule, parse_quiet_hours
 
@@ -66,7 +67,7 @@ class NetworkSettings:
 class DeliverySettings:
     """How the ledger sends: retry schedule, timeouts, concurrency, the circuit breaker."""
 
-    retry_schedule: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+    retry_schedule: tuple[float, ...] = DELIVERY_SCHEDULE
     timeout: float = 15.0
     per_endpoint: int = 2
     in_flight: int = 64

@@ -12,7 +12,6 @@ not decide who gets what (``fanout`` does).
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,13 +23,8 @@ from sqlalchemy.orm import Session
 from worker.backoff import delivery_retry_delay
 from worker.breaker import note_outcomes
 from worker.config import Config
-from worker.notify import REPLY_CLASSIFIERS, Outcome, Outgoing, Target, get_notifier
-from worker.notify.webhook import (
-    classify_status,
-    encode_payload,
-    parse_retry_after,
-    webhook_request,
-)
+from worker.notify import REPLY_CLASSIFIERS, Outcome, Outgoing, Target, chat, get_notifier
+from worker.notify.webhook import encode_payload, reply_outcome, webhook_request
 from worker.ratebucket import bucket_for, parse_rate
 from worker.ratelimit import RATE_LIMITS, longest_window, wait_before_send
 from worker.runtime import Runtime, network_policy
@@ -221,9 +215,9 @@ def chat_outcome(channel: str, reply: RawReply) -> Outcome:
         if permanent:
             return Outcome("failed", None, None, reply.latency_ms, "", error)
         return Outcome("retry", None, None, reply.latency_ms, "", error)
-    classify = REPLY_CLASSIFIERS[channel]
-    status, wait, error = classify(reply.status, reply.text, reply.retry_after, now=time.time())
-    return Outcome(status, reply.status, wait, reply.latency_ms, reply.text[:500], error)
+    return chat.reply_outcome(
+        REPLY_CLASSIFIERS[channel], reply.status, reply.text, reply.retry_after, reply.latency_ms
+    )
 
 
 def webhook_outcome(reply: RawReply) -> Outcome:
@@ -235,11 +229,7 @@ def webhook_outcome(reply: RawReply) -> Outcome:
         )
         error = f"webhook: {prefix}{reply.error}"
         return Outcome("failed" if permanent else "retry", None, None, reply.latency_ms, "", error)
-    status, error = classify_status(reply.status)
-    retry_after = None
-    if status != "delivered":
-        retry_after = parse_retry_after(reply.retry_after, now=time.time())
-    return Outcome(status, reply.status, retry_after, reply.latency_ms, reply.text, error)
+    return reply_outcome(reply.status, reply.text, reply.retry_after, reply.latency_ms)
 
 
 def _record(

@@ -437,14 +437,18 @@ def post_once(
     except requests.RequestException as exc:
         return request_failure(channel, exc, timeout, started, redact=redact)
     text = read(response, deadline=started + timeout)
-    status, wait, error = classify(
-        response.status_code, text, response.headers.get("retry-after"), now=time.time()
+    return reply_outcome(
+        classify,
+        response.status_code,
+        text,
+        response.headers.get("retry-after"),
+        (time.monotonic() - started) * 1000.0,
     )
-    return Outcome(
-        status=status,
-        http_status=response.status_code,
-        retry_after=wait,
-        latency_ms=(time.monotonic() - started) * 1000.0,
-        response_excerpt=text[:EXCERPT_CHARS],
-        error=error,
-    )
+
+
+def reply_outcome(
+    classify: ClassifyReply, code: int, text: str, retry_after: str | None, latency_ms: float
+) -> Outcome:
+    """The outcome of a platform's HTTP reply, judged by its ``classify``, whoever sent it."""
+    status, wait, error = classify(code, text, retry_after, now=time.time())
+    return Outcome(status, code, wait, latency_ms, text[:EXCERPT_CHARS], error)

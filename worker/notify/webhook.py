@@ -181,6 +181,15 @@ def classify_status(code: int) -> tuple[Literal["delivered", "retry", "failed"],
     return "retry", f"webhook: HTTP {code}"
 
 
+def reply_outcome(
+    code: int, text: str, retry_after: str | None, latency_ms: float
+) -> Outcome:
+    """The outcome of an HTTP reply to a webhook, whoever sent the request."""
+    status, error = classify_status(code)
+    wait = None if status == "delivered" else parse_retry_after(retry_after, now=time.time())
+    return Outcome(status, code, wait, latency_ms, text[:EXCERPT_CHARS], error)
+
+
 def read_excerpt(response: requests.Response, *, deadline: float) -> str:
     """Read at most MAX_READ_BYTES of the reply until ``deadline``; return its first chars."""
     data = bytearray()
@@ -256,15 +265,9 @@ class WebhookNotifier:
         except requests.RequestException as exc:
             return failure_outcome("retry", f"webhook: request failed: {exc}", started)
         excerpt = read_excerpt(response, deadline=started + timeout)
-        status, error = classify_status(response.status_code)
-        retry_after = None
-        if status != "delivered":
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now=time.time())
-        return Outcome(
-            status=status,
-            http_status=response.status_code,
-            retry_after=retry_after,
-            latency_ms=(time.monotonic() - started) * 1000.0,
-            response_excerpt=excerpt,
-            error=error,
+        return reply_outcome(
+            response.status_code,
+            excerpt,
+            response.headers.get("retry-after"),
+            (time.monotonic() - started) * 1000.0,
         )
