@@ -1,8 +1,8 @@
-"""The process-wide resources every stage needs: settings, database engine, HTTP sessions.
+"""The process-wide resources every stage needs: settings, database engine, the fetcher.
 
 Built lazily once per process (and rebuilt after a fork). It must not contain stage logic.
-Both HTTP seams (the fetcher and the notifiers' ``http`` session) go through the SSRF guard
-with the policy of ``[network] allow``.
+The fetcher goes through the SSRF guard with the policy of ``[network] allow``
+(``network_policy``); deliveries use the same policy in ``worker.sendmany``.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import requests
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from worker.config import Config, load_config
 from worker.fetch import Fetcher
-from worker.netguard import Policy, guarded_session
+from worker.netguard import Policy
 from worker.store.db import SessionFactory, make_engine, make_session_factory
 from worker.store.migrate import upgrade
 
@@ -33,7 +32,6 @@ class Runtime:
     engine: Engine
     sessions: SessionFactory
     fetcher: Fetcher
-    http: requests.Session = field(default_factory=lambda: guarded_session(Policy()))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -43,7 +41,6 @@ class Runtime:
 
     def close(self) -> None:
         self.fetcher.close()
-        self.http.close()
         self.engine.dispose()
 
 
@@ -76,11 +73,11 @@ def get_runtime() -> Runtime:
 
 
 def build_runtime(config: Config, *, migrate: bool = True) -> Runtime:
-    fetcher, http = build_fetcher(config), guarded_session(network_policy(config))
+    fetcher = build_fetcher(config)
     engine = make_engine(config.herald.database_url)
     if migrate:
         upgrade(engine)
-    return Runtime(config, engine, make_session_factory(engine), fetcher, http)
+    return Runtime(config, engine, make_session_factory(engine), fetcher)
 
 
 def reset_after_fork() -> None:
