@@ -23,12 +23,10 @@ keys or PostgreSQL databases behind.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
 import json
 import math
 import os
-import platform
 import re
 import resource
 import signal
@@ -44,6 +42,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from _common import (
+    hash_worker,
+    machine_info,
+    read_cpu_s,
+    read_peak_rss_kb,
+    run_git,
+    tail,
+    to_json,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -619,23 +627,6 @@ def own_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def read_peak_rss_kb(pid: int) -> int:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
-    return int(match.group(1)) if match else 0
-
-
-def read_cpu_s(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def start_herald(role: str, command: list[str], config: Path) -> Herald:
     log = config.parent / f"{role}.log"
     with log.open("wb") as out:
@@ -661,13 +652,6 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-
-
-def tail(path: Path, chars: int = 2500) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return ""
 
 
 @contextmanager
@@ -1062,48 +1046,6 @@ def ratio(value: float, reference: float) -> str:
     if math.isnan(value) or math.isnan(reference) or reference <= 0:
         return "–"
     return f"{value / reference:.2f}×"
-
-
-def machine_info() -> dict[str, Any]:
-    model = ""
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def run_git(*args: str) -> str:
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip()
-
-
-def hash_worker(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted((root / "worker").rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def to_json(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,11 +13,9 @@ PostgreSQL databases behind (everything it starts is stopped in ``finally`` bloc
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
-import platform
 import re
 import resource
 import signal
@@ -37,6 +35,15 @@ from typing import Any
 
 import psycopg
 import redis
+from _common import (
+    hash_worker,
+    machine_info,
+    read_cpu_s,
+    read_peak_rss_kb,
+    run_git,
+    tail,
+    to_json,
+)
 
 from worker.demo.site import DemoSite
 
@@ -273,25 +280,6 @@ def start_process(role: str, args: list[str], config: Path) -> Herald:
     return Herald(role, proc, log)
 
 
-def read_peak_rss_kb(pid: int) -> int:
-    """VmHWM of a live process in kB (0 if it is gone)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
-    return int(match.group(1)) if match else 0
-
-
-def read_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def record_usage(herald: Herald) -> None:
     herald.peak_rss_kb = max(herald.peak_rss_kb, read_peak_rss_kb(herald.proc.pid))
     herald.cpu_s = max(herald.cpu_s, read_cpu_s(herald.proc.pid))
@@ -322,13 +310,6 @@ def stop_process(herald: Herald) -> None:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-
-
-def tail(path: Path, chars: int = 2500) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return ""
 
 
 def count_log_lines(heralds: list[Herald]) -> dict[str, int]:
@@ -524,42 +505,6 @@ def summarise(runs: list[RunResult]) -> dict[str, Any]:
     return {"ok_runs": len(good), "failed_runs": len(runs) - len(good), "median": median}
 
 
-def machine_info() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def run_git(*args: str) -> str:
-    """Output of a read-only git command in the repository ("" if git fails)."""
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip()
-
-
-def hash_worker(root: Path) -> str:
-    """SHA-256 over the worker/ Python files under ``root`` (names and contents)."""
-    digest = hashlib.sha256()
-    for path in sorted((root / "worker").rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def format_table(summary: dict[str, dict[str, Any]], runs: int) -> str:
     header = (
         "| mode | articles/s (wall) | wall s | 1st article at s | first→last s "
@@ -575,17 +520,6 @@ def format_table(summary: dict[str, dict[str, Any]], runs: int) -> str:
             f"{m['article_gets']:.0f} | {data['ok_runs']}/{runs} |"
         )
     return "\n".join(lines)
-
-
-def to_json(value: Any) -> Any:
-    """NaN → null, recursively (JSON has no NaN)."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_json(v) for v in value]
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
