@@ -24,7 +24,7 @@ from worker.schedule import held_until
 from worker.store.articles import get_article
 from worker.store.ledger import (
     create_deliveries,
-    has_unsent_messages,
+    has_unsent,
     outbox_subscribers,
     take_outbox,
 )
@@ -62,7 +62,7 @@ def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
 
 
 def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> list[int]:
-    if has_unsent_messages(session, subscriber.id) or rate_wait(session, subscriber, now):
+    if has_unsent(session, subscriber.id, EVENT_INSTANT) or rate_wait(session, subscriber, now):
         return []  # the endpoint is busy: the articles wait and fold into the next message
     taken = take_outbox(session, subscriber.id, now)
     if not taken:

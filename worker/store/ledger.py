@@ -585,14 +585,14 @@ def outbox_subscribers(session: Session) -> list[SubscriberRow]:
     )
 
 
-def has_unsent_messages(session: Session, subscriber_id: int) -> bool:
-    """Whether a chat message to this subscriber is still waiting to be delivered."""
+def has_unsent(session: Session, subscriber_id: int, event_type: str) -> bool:
+    """Whether a message of ``event_type`` to this subscriber is still waiting to be delivered."""
     query = (
         select(DeliveryRow.id)
         .where(
             DeliveryRow.subscriber_id == subscriber_id,
             DeliveryRow.status.in_(("pending", "sending")),
-            DeliveryRow.event_type == "message.instant",
+            DeliveryRow.event_type == event_type,
         )
         .limit(1)
     )
