@@ -1,0 +1,177 @@
+"""Value checks for the config schema: each takes a parsed TOML value and returns it checked.
+
+A check raises ValueError with what was expected; the reader adds the file and key path.
+It must not read files, open connections or know the schema's tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from worker.schedule import parse_quiet_hours
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+Check = Callable[[Any], Any]
+
+
+def parse_duration(value: object) -> float:
+    """``"30s"``, ``"15m"``, ``"1h"``, ``"2d"`` or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration like "30s", "15m" or "1h"')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION_RE.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError(f'expected a duration like "30s", "15m" or "1h", got {value!r}')
+    if seconds <= 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return seconds
+
+
+def as_string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type_name(value)}")
+    return value
+
+
+def as_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {type_name(value)}")
+    return value
+
+
+def positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected a whole number ≥ 1, got {value!r}")
+    return value
+
+
+def count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a whole number ≥ 0, got {value!r}")
+    return value
+
+
+def rate_limit(value: Any) -> str:
+    from worker.ratebucket import parse_rate
+
+    text = as_string(value)
+    if text:
+        parse_rate(text)
+    return text.strip()
+
+
+def quiet_hours(value: Any) -> str:
+    text = as_string(value)
+    if text:
+        parse_quiet_hours(text)
+    return text.strip()
+
+
+def durations(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f'expected a non-empty list of durations like ["5s", "5m"], got {value!r}')
+    return tuple(parse_duration(v) for v in value)
+
+
+def string_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of strings, got {type_name(value)}")
+    return tuple(value)
+
+
+def http_url(value: Any) -> str:
+    text = as_string(value)
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise ValueError(f"expected an http:// or https:// URL, got {text!r}")
+    return text
+
+
+def choice(options: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str:
+        if as_string(value) not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
+        return str(value)
+
+    return check
+
+
+def slug(value: Any) -> str:
+    text = as_string(value)
+    if not _NAME_RE.match(text):
+        raise ValueError(
+            f"expected a slug of lowercase letters, digits, - and _ (at most 64), got {text!r}"
+        )
+    return text
+
+
+def timezone(value: Any) -> str:
+    text = as_string(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA timezone such as Asia/Shanghai, got {text!r}") from None
+    return text
+
+
+def type_name(value: Any) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+    names.update({list: "a list", dict: "a table"})
+    return names.get(type(value), type(value).__name__)
+
+
+def regex(value: Any) -> str:
+    text = as_string(value)
+    try:
+        re.compile(text)
+    except re.error as err:
+        raise ValueError(f"invalid regular expression {text!r}: {err}") from None
+    return text
+
+
+def css_selector(value: Any) -> str:
+    """A CSS selector that compiles ("" = not set)."""
+    from cssselect import SelectorError
+    from lxml.cssselect import CSSSelector
+
+    text = as_string(value)
+    if text.strip():
+        try:
+            CSSSelector(text)
+        except (SelectorError, ValueError) as err:
+            raise ValueError(f"invalid CSS selector {text!r}: {err}") from None
+    return text
+
+
+def database_url(value: Any) -> str:
+    text = as_string(value)
+    if text in ("sqlite://", "sqlite:///:memory:"):
+        raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
+    if not re.match(r"^(sqlite:///.+|postgres(ql)?(\+psycopg)?://.+)$", text):
+        raise ValueError(f"expected sqlite:///PATH or postgresql://user@host/db, got {text!r}")
+    return text
+
+
+def broker_url(value: Any) -> str:
+    text = as_string(value)
+    if text and not re.match(r"^(rediss?|amqps?|pyamqp|sentinel)://", text):
+        raise ValueError(f'expected "" (embedded) or a redis:// URL, got {text!r}')
+    return text
+
+
+def allow_list(value: Any) -> tuple[str, ...]:
+    from worker.netguard import Policy
+
+    entries = string_list(value)
+    try:
+        Policy.from_allow(entries)
+    except ValueError as err:  # it names the bad entry
+        raise ValueError(str(err).removeprefix("[network] allow: ")) from None
+    return entries

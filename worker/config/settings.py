@@ -1,0 +1,161 @@
+"""The settings' shapes: one frozen dataclass per section, and the error every mistake raises.
+
+This module only describes settings; reading and checking them is ``worker.config.load``'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from worker.backoff import DELIVERY_SCHEDULE
+from worker.models import ArticleSelectors, ListSelectors
+from worker.schedule import DEFAULT_SCHEDULE
+
+SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
+CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram")
+MODES = ("instant", "digest", "both")
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; ``str()`` is the one line to show the user."""
+
+
+@dataclass(frozen=True)
+class HeraldSettings:
+    database_url: str = "sqlite:///data/herald.db"
+    broker_url: str = ""
+    feeds_dir: Path = Path("feeds")
+    base_url: str = "http://localhost:8080"
+    timezone: str = "Asia/Shanghai"
+    sweep_interval: float = 15.0
+    workers: int = 4
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: ``herald run`` does all work in one process."""
+        return not self.broker_url
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    allow: tuple[str, ...] = ()
+    user_agent: str = "herald/0.1 (+https://github.com/herald-bot/herald)"
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 30.0
+    per_host: int = 4
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the ledger sends: retry schedule, timeouts, concurrency, the circuit breaker."""
+
+    retry_schedule: tuple[float, ...] = DELIVERY_SCHEDULE
+    timeout: float = 15.0
+    per_endpoint: int = 2
+    in_flight: int = 64
+    batch: int = 500
+    breaker_after: float = 86400.0
+    lease: float = 300.0
+    requeue_after: float = 120.0
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    url: str
+    kind: str
+    interval: float = 900.0
+    tags: tuple[str, ...] = ()
+    timezone: str = ""
+    enabled: bool = True
+    backfill: int = 1
+    pages: int = 1
+    notify_existing: bool = False
+    recheck: float = 86400.0
+    list: ListSelectors | None = None
+    article: ArticleSelectors | None = None
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """Who a chat message mentions: only ever from configuration, never from content."""
+
+    mobiles: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class SubscriberConfig:
+    name: str
+    channel: str
+    url: str
+    secret: str = ""
+    mode: str = "instant"
+    sources: tuple[str, ...] = ()
+    enabled: bool = True
+    ops_alerts: bool = False
+    chat_id: str = ""
+    msgtype: str = ""
+    keyword: str = ""
+    template: str = ""
+    timezone: str = ""
+    tags: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    regex: str = ""
+    schedule: str = DEFAULT_SCHEDULE
+    quiet_hours: str = ""
+    min_items: int = 1
+    rate_limit: str = ""
+    mentions: Mentions = field(default_factory=lambda: Mentions())
+
+    @property
+    def wants_digest(self) -> bool:
+        return self.mode in ("digest", "both")
+
+    def options(self) -> dict[str, Any]:
+        """What the channel needs besides URL and secret (stored with the subscriber)."""
+        return {
+            "chat_id": self.chat_id,
+            "msgtype": self.msgtype,
+            "keyword": self.keyword,
+            "template": self.template,
+            "timezone": self.timezone or "Asia/Shanghai",
+            "tags": list(self.tags),
+            "include": list(self.include),
+            "exclude": list(self.exclude),
+            "regex": self.regex,
+            "schedule": self.schedule,
+            "quiet_hours": self.quiet_hours,
+            "min_items": self.min_items,
+            "rate_limit": self.rate_limit,
+            "mentions": {
+                "mobiles": list(self.mentions.mobiles),
+                "user_ids": list(self.mentions.user_ids),
+                "all": self.mentions.all,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Config:
+    herald: HeraldSettings = field(default_factory=HeraldSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    sources: tuple[SourceConfig, ...] = ()
+    subscribers: tuple[SubscriberConfig, ...] = ()
+    path: Path | None = None
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def source_timezone(self, source: SourceConfig) -> ZoneInfo:
+        return ZoneInfo(source.timezone or self.herald.timezone)
