@@ -10,7 +10,7 @@ import sqlite3
 import ssl
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tests.conftest import site_source, webhook_subscriber, write_config
+from tests.support.notify_helpers import post
 from worker.config import ConfigError, load_config, parse_config
 from worker.demo.site import DemoSite
 from worker.embedded import run_once
@@ -33,8 +34,7 @@ from worker.netguard import (
     guarded_session,
     resolve_and_check,
 )
-from worker.notify import Outgoing
-from worker.notify.chat import post_once
+from worker.notify import Outgoing, get_notifier
 from worker.notify.webhook import WebhookNotifier
 
 pytestmark = pytest.mark.timeout(30)
@@ -264,9 +264,9 @@ def test_webhook_send_does_not_follow_a_redirect(
 ) -> None:
     public.redirect_to = loopback.url("/")
     request = Outgoing(url=public.url("/hook"), body=b"{}", headers={})
-    with guarded_session(PUBLIC) as session:
-        outcome = WebhookNotifier().send(session, request, timeout=2)
-    assert outcome.http_status == 302 and "redirect not followed" in outcome.error
+    outcome = post(WebhookNotifier(), request, timeout=2, policy=PUBLIC)
+    assert (outcome.status, outcome.http_status) == ("failed", 302)
+    assert "not followed" in outcome.error
     assert loopback.connections == 0
 
 
@@ -466,16 +466,7 @@ def test_requests_through_a_proxy_are_refused(
 
 def test_chat_post_to_a_refused_address_fails_for_good(loopback: CountingServer) -> None:
     url = f"http://0x7f.1:{loopback.port}/cgi-bin/webhook/send?key=SECRET-KEY"
-    never: Callable[..., Any] = lambda *a, **k: pytest.fail("no reply expected")  # noqa: E731
-    with guarded_session(Policy()) as session:
-        outcome = post_once(
-            "wecom",
-            session,
-            Outgoing(url=url, body=b"{}", headers={}),
-            timeout=2,
-            classify=never,
-            redact=lambda text: text.replace("SECRET-KEY", "***"),
-        )
+    outcome = post(get_notifier("wecom"), Outgoing(url, b"{}", {}), timeout=2, policy=Policy())
     assert outcome.status == "failed" and outcome.http_status is None
     assert "blocked: 0x7f.1 resolves to 127.0.0.1, a loopback address" in outcome.error
     assert "SECRET-KEY" not in outcome.error

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.support.chat_fakes import FakeDingTalk, ManualClock, dingtalk_sign, pings
-from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden
+from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
 from worker.notify import NOTIFIERS, Outcome, Outgoing, Target, get_notifier
 from worker.notify.dingtalk import (
     BODY_MAX,
@@ -114,7 +114,7 @@ def build(target: Target, message: Message, now: datetime = NOW) -> Outgoing:
 def deliver(
     http: requests.Session, target: Target, message: Message, now: datetime = NOW
 ) -> Outcome:
-    return DingTalkNotifier().send(http, build(target, message, now), timeout=5)
+    return post(DingTalkNotifier(), build(target, message, now), timeout=5)
 
 
 def moment(clock: ManualClock) -> datetime:
@@ -171,7 +171,7 @@ def test_signed_message_is_accepted(
     target = target_for(signed.url(), SECRET)
     request = build(target, LINKED, moment(clock))
     assert "%2B" in request.url or "%2F" in request.url
-    outcome = DingTalkNotifier().send(http, request, timeout=5)
+    outcome = post(DingTalkNotifier(), request, timeout=5)
     assert outcome.status == "delivered", outcome.error
     assert signed.messages()[0].query == request.url.split("?", 1)[1]
 
@@ -313,7 +313,7 @@ def test_body_of_exactly_the_limit_fits_and_is_accepted(
     assert not notifier.fits(over, target)
     request = build(target, exact)
     assert len(request.body) == BODY_MAX
-    assert notifier.send(http, request, timeout=5).status == "delivered"
+    assert post(notifier, request, timeout=5).status == "delivered"
     assert fake.messages()[0].size == BODY_MAX
 
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.support.chat_fakes import FakeDiscord, ManualClock, pings
-from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden
+from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
 from worker.notify import NOTIFIERS, Outgoing, Target, get_notifier
 from worker.notify.discord import (
     DESCRIPTION_MAX,
@@ -216,7 +216,7 @@ def test_hostile_content_arrives_harmless(fake: FakeDiscord, http: requests.Sess
         mentions=Mentions(all=True),  # not supported: must not become @everyone
     )
     request = build(target_for(fake.url()), message)
-    outcome = DiscordNotifier().send(http, request, timeout=5)
+    outcome = post(DiscordNotifier(), request, timeout=5)
     assert (outcome.status, outcome.error) == ("delivered", "")
     [received] = fake.messages()
     assert pings(received) == []
@@ -235,7 +235,7 @@ def test_hostile_content_arrives_harmless(fake: FakeDiscord, http: requests.Sess
 def test_configured_mentions_are_the_only_pings(fake: FakeDiscord, http: requests.Session) -> None:
     mentions = Mentions(user_ids=("112233445566778899", "bob", "<@&77>", "@everyone"), all=True)
     message = replace(DIGEST, heading="@everyone", mentions=mentions)
-    outcome = DiscordNotifier().send(http, build(target_for(fake.url()), message), timeout=5)
+    outcome = post(DiscordNotifier(), build(target_for(fake.url()), message), timeout=5)
     assert outcome.status == "delivered"
     [received] = fake.messages()
     assert pings(received) == ["user:112233445566778899"]
@@ -265,7 +265,7 @@ def test_embed_total_is_exact(fake: FakeDiscord, http: requests.Session) -> None
     assert check_body(notifier.render(over, target)) == [
         f"discord: embeds hold {EMBED_TOTAL_MAX + 1} characters, limit {EMBED_TOTAL_MAX}"
     ]
-    assert notifier.send(http, build(target, exact), timeout=5).status == "delivered"
+    assert post(notifier, build(target, exact), timeout=5).status == "delivered"
     assert fake.messages()[0].extra["embed_chars"] == EMBED_TOTAL_MAX
 
 
@@ -283,11 +283,11 @@ def test_description_limit_is_exact(
     assert check_body(notifier.render(over, target)) == [
         "discord: embed 1 description is 4097 chars, limit 4096"
     ]
-    assert notifier.send(http, build(target, exact), timeout=5).status == "delivered"
+    assert post(notifier, build(target, exact), timeout=5).status == "delivered"
     # the platform agrees: the one-character-longer body is a permanent failure
     clock.advance(2.0)
     raw = json.dumps(notifier.render(over, target), ensure_ascii=False).encode("utf-8")
-    refused = notifier.send(http, replace(build(target, exact), body=raw), timeout=5)
+    refused = post(notifier, replace(build(target, exact), body=raw), timeout=5)
     assert (refused.status, refused.http_status) == ("failed", 400)
     assert refused.error == "discord: HTTP 400 50035 Invalid Form Body"
 
@@ -311,7 +311,7 @@ def test_split_forty_long_chinese_entries(
         e.summary for e in digest.entries
     ]
     for part in parts:
-        outcome = notifier.send(http, build(target, part), timeout=5)
+        outcome = post(notifier, build(target, part), timeout=5)
         assert outcome.status == "delivered", outcome.error
         clock.advance(2.0)
     text = "\n".join(unescape(m.text) for m in fake.messages())
@@ -345,9 +345,9 @@ def test_rate_limited_uses_json_retry_after(
 ) -> None:
     notifier, target = DiscordNotifier(), target_for(fake.url())
     for _ in range(5):
-        assert notifier.send(http, build(target, DIGEST), timeout=5).status == "delivered"
+        assert post(notifier, build(target, DIGEST), timeout=5).status == "delivered"
     clock.advance(0.75)
-    limited = notifier.send(http, build(target, DIGEST), timeout=5)
+    limited = post(notifier, build(target, DIGEST), timeout=5)
     assert (limited.status, limited.http_status) == ("retry", 429)
     assert limited.retry_after == 1.25  # the JSON float, not the rounded Retry-After header (2)
     assert limited.error == "discord: HTTP 429 You are being rate limited."
@@ -372,15 +372,13 @@ def test_reply_classification(
         url = url.replace(fake.token, "wrong-token")
     else:
         fake.fail_next(1, int(setup.rsplit("_", 1)[1]))
-    outcome = DiscordNotifier().send(http, build(target_for(url), DIGEST), timeout=5)
+    outcome = post(DiscordNotifier(), build(target_for(url), DIGEST), timeout=5)
     assert (outcome.status, outcome.error) == (status, error)
     assert fake.messages() == []
 
 
 def test_wait_true_and_pure_classification(fake: FakeDiscord, http: requests.Session) -> None:
-    outcome = DiscordNotifier().send(
-        http, build(target_for(fake.url(wait=True)), DIGEST), timeout=5
-    )
+    outcome = post(DiscordNotifier(), build(target_for(fake.url(wait=True)), DIGEST), timeout=5)
     assert (outcome.status, outcome.http_status) == ("delivered", 200)
     assert classify_reply(204, "", None, now=0.0) == ("delivered", None, "")
     assert classify_reply(429, "", "3", now=0.0)[:2] == ("retry", 3.0)  # header as a fallback
@@ -397,7 +395,7 @@ def test_connection_refused_is_retried_without_leaking_the_token(
 ) -> None:
     url = fake.url()
     fake.stop()
-    outcome = DiscordNotifier().send(http, build(target_for(url), DIGEST), timeout=2)
+    outcome = post(DiscordNotifier(), build(target_for(url), DIGEST), timeout=2)
     assert outcome.status == "retry" and outcome.http_status is None
     assert outcome.error.startswith("discord: connection failed: ")
     assert fake.token not in outcome.error

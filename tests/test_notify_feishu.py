@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.support.chat_fakes import FakeFeishu, ManualClock, feishu_sign, pings
-from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden
+from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
 from worker.notify import NOTIFIERS, Outcome, Outgoing, Target, get_notifier
 from worker.notify.feishu import (
     BODY_MAX,
@@ -109,7 +109,7 @@ def build(target: Target, message: Message, now: datetime = NOW) -> Outgoing:
 def deliver(
     http: requests.Session, target: Target, message: Message, now: datetime = NOW
 ) -> Outcome:
-    return FeishuNotifier().send(http, build(target, message, now), timeout=5)
+    return post(FeishuNotifier(), build(target, message, now), timeout=5)
 
 
 def moment(clock: ManualClock) -> datetime:
@@ -303,7 +303,7 @@ def test_signed_body_of_exactly_the_limit_fits_and_is_accepted(
         exact, entries=(replace(exact.entries[0], summary=exact.entries[0].summary + "a"),)
     )
     assert not notifier.fits(over, target)
-    assert notifier.send(http, request, timeout=5).status == "delivered"
+    assert post(notifier, request, timeout=5).status == "delivered"
     assert signed.messages()[0].size == BODY_MAX
 
 

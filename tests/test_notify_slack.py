@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from tests.support.chat_fakes import FakeSlack, ManualClock, pings, slack_visible
-from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden
-from worker.notify import NOTIFIERS, Outgoing, Target, get_notifier
+from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
+from worker.notify import NOTIFIERS, Outgoing, Reply, Target, get_notifier
 from worker.notify.message import Entry, Mentions, Message, split_message
 from worker.notify.slack import (
     HEADER_MAX,
@@ -219,7 +219,7 @@ def test_hostile_content_arrives_harmless(fake: FakeSlack, http: requests.Sessio
         note=HOSTILE,
     )
     request = build(target_for(fake.url()), message)
-    outcome = SlackNotifier().send(http, request, timeout=5)
+    outcome = post(SlackNotifier(), request, timeout=5)
     assert (outcome.status, outcome.error) == ("delivered", "")
     [received] = fake.messages()
     assert pings(received) == []
@@ -233,7 +233,7 @@ def test_hostile_content_arrives_harmless(fake: FakeSlack, http: requests.Sessio
 def test_configured_mentions_are_the_only_pings(fake: FakeSlack, http: requests.Session) -> None:
     mentions = Mentions(user_ids=("U0HERALD1", "bob", "<!here>", "W0GUEST2"), all=True)
     message = replace(DIGEST, heading="@here <!here>", mentions=mentions)
-    outcome = SlackNotifier().send(http, build(target_for(fake.url()), message), timeout=5)
+    outcome = post(SlackNotifier(), build(target_for(fake.url()), message), timeout=5)
     assert outcome.status == "delivered"
     assert pings(fake.messages()[0]) == ["@channel", "user:U0HERALD1", "user:W0GUEST2"]
 
@@ -257,14 +257,14 @@ def test_section_limit_is_exact(
     assert check_body(notifier.render(over, target)) == [
         f"slack: section is {SECTION_MAX + 1} characters, limit {SECTION_MAX}"
     ]
-    sent = notifier.send(http, build(target, exact), timeout=5)
+    sent = post(notifier, build(target, exact), timeout=5)
     assert sent.status == "delivered"
     assert max(len(t) for t in fake.messages()[0].text.split("\n")) == SECTION_MAX
     # the platform agrees: the one-character-longer body is refused as a permanent failure
     clock.advance(1.0)
     raw = json.dumps(notifier.render(over, target), ensure_ascii=False).encode("utf-8")
-    refused = notifier.send(
-        http, Outgoing(target.url, raw, {"Content-Type": "application/json"}), timeout=5
+    refused = post(
+        notifier, Outgoing(target.url, raw, {"Content-Type": "application/json"}), timeout=5
     )
     assert (refused.status, refused.http_status) == ("failed", 400)
     assert refused.error == "slack: HTTP 400 invalid_blocks"
@@ -279,7 +279,7 @@ def test_block_count_limit_is_exact(
     assert len(notifier.render(full, target)["blocks"]) == 50
     assert notifier.fits(full, target)
     assert not notifier.fits(replace(full, entries=entries), target)
-    assert notifier.send(http, build(target, full), timeout=5).status == "delivered"
+    assert post(notifier, build(target, full), timeout=5).status == "delivered"
     assert fake.messages()[0].extra["blocks"] == 50
 
 
@@ -305,7 +305,7 @@ def test_split_forty_long_chinese_entries(
     ]
     assert [p.title for p in parts][:1] == [f"本周要闻 (1/{len(parts)})"]
     for part in parts:
-        outcome = notifier.send(http, build(target, part), timeout=5)
+        outcome = post(notifier, build(target, part), timeout=5)
         assert outcome.status == "delivered", outcome.error
         clock.advance(1.0)
     text = "\n".join(m.text for m in fake.messages())
@@ -335,14 +335,14 @@ def test_rate_limited_is_retried_after_retry_after(
     fake: FakeSlack, http: requests.Session, clock: ManualClock
 ) -> None:
     notifier, target = SlackNotifier(), target_for(fake.url())
-    assert notifier.send(http, build(target, DIGEST), timeout=5).status == "delivered"
+    assert post(notifier, build(target, DIGEST), timeout=5).status == "delivered"
     clock.advance(0.2)
-    limited = notifier.send(http, build(target, DIGEST), timeout=5)
+    limited = post(notifier, build(target, DIGEST), timeout=5)
     assert (limited.status, limited.http_status, limited.retry_after) == ("retry", 429, 1.0)
     assert limited.error == "slack: HTTP 429 rate_limited"
     fake.fail_next(1, "rate_limited")
     clock.advance(5.0)
-    injected = notifier.send(http, build(target, DIGEST), timeout=5)
+    injected = post(notifier, build(target, DIGEST), timeout=5)
     assert (injected.status, injected.retry_after) == ("retry", 1.0)
 
 
@@ -366,7 +366,7 @@ def test_reply_classification(
         fake.archived = True
     else:
         fake.fail_next(1, setup)
-    outcome = SlackNotifier().send(http, build(target_for(url), DIGEST), timeout=5)
+    outcome = post(SlackNotifier(), build(target_for(url), DIGEST), timeout=5)
     assert (outcome.status, outcome.error) == (status, error)
     assert outcome.retry_after is None
     assert fake.messages() == []
@@ -374,11 +374,9 @@ def test_reply_classification(
 
 def test_redirects_and_pure_classification() -> None:
     assert classify_reply(200, "ok", None, now=0.0) == ("delivered", None, "")
-    assert classify_reply(302, "", None, now=0.0) == (
-        "retry",
-        None,
-        "slack: redirect not followed (HTTP 302)",
-    )
+    moved = SlackNotifier().classify(Reply(302, location="https://hooks.example/elsewhere"))
+    assert (moved.status, moved.http_status) == ("failed", 302)
+    assert moved.error == "slack: HTTP 302 redirect to https://hooks.example/elsewhere not followed"
     assert classify_reply(429, "rate_limited", "30", now=0.0)[:2] == ("retry", 30.0)
     assert classify_reply(408, "", None, now=0.0)[0] == "retry"
     assert classify_reply(401, "invalid_token", None, now=0.0)[0] == "failed"
@@ -389,7 +387,7 @@ def test_connection_refused_is_retried_without_leaking_the_secret(
 ) -> None:
     url = fake.url()
     fake.stop()
-    outcome = SlackNotifier().send(http, build(target_for(url), DIGEST), timeout=2)
+    outcome = post(SlackNotifier(), build(target_for(url), DIGEST), timeout=2)
     assert outcome.status == "retry" and outcome.http_status is None
     assert outcome.error.startswith("slack: connection failed: ")
     assert fake.secret not in outcome.error

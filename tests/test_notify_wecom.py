@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.support.chat_fakes import FakeWeCom, ManualClock, pings
-from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden
+from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
 from worker.notify import NOTIFIERS, Outcome, Outgoing, Target, get_notifier
 from worker.notify.message import Entry, Mentions, Message, split_message
 from worker.notify.wecom import (
@@ -93,7 +93,7 @@ def build(target: Target, message: Message) -> Outgoing:
 
 
 def deliver(http: requests.Session, target: Target, message: Message) -> Outcome:
-    return WeComNotifier().send(http, build(target, message), timeout=5)
+    return post(WeComNotifier(), build(target, message), timeout=5)
 
 
 def long_entries(count: int, summary_chars: int) -> tuple[Entry, ...]:
@@ -280,7 +280,7 @@ def test_message_of_exactly_the_limit_fits_and_is_accepted(
         exact, entries=(replace(exact.entries[0], summary=exact.entries[0].summary + "a"),)
     )
     assert not notifier.fits(over, target)
-    assert notifier.send(http, build(target, exact), timeout=5).status == "delivered"
+    assert post(notifier, build(target, exact), timeout=5).status == "delivered"
     assert fake.messages()[0].size == limit
 
 
@@ -297,7 +297,7 @@ def test_news_holds_at_most_eight_clipped_articles(fake: FakeWeCom, http: reques
     assert len(article["title"].encode()) <= NEWS_TITLE_MAX and article["title"].endswith("…")
     assert len(article["description"].encode()) <= NEWS_DESCRIPTION_MAX
     assert notifier.measure(notifier.render(eight, target)) == NEWS_MAX
-    assert notifier.send(http, build(target, eight), timeout=5).status == "delivered"
+    assert post(notifier, build(target, eight), timeout=5).status == "delivered"
     assert fake.messages()[0].extra["truncated"] is False
 
 

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from tests.support.notify_helpers import post
 from worker.demo.receiver import Received, WebhookReceiver
 from worker.models import Article
 from worker.notify import (
@@ -23,10 +24,10 @@ from worker.notify import (
     article_data,
     get_notifier,
 )
+from worker.notify.replies import parse_retry_after
 from worker.notify.webhook import (
     WebhookNotifier,
     WebhookVerificationError,
-    parse_retry_after,
     sign,
     verify,
 )
@@ -275,7 +276,7 @@ def test_send_to_receiver_is_recorded_once_with_its_id(
     echoed: list[Received] = []
     receiver.echo = echoed.append
     request = build_now(receiver.url("/in"), "evt_once")
-    outcome = WebhookNotifier().send(session, request, timeout=5)
+    outcome = post(WebhookNotifier(), request, timeout=5)
     assert outcome.status == "delivered"
     assert outcome.http_status == 200
     assert outcome.error == "" and outcome.retry_after is None
@@ -300,7 +301,7 @@ def test_redelivery_counts_as_duplicate(
 ) -> None:
     request = build_now(receiver.url(), "evt_dup")
     for _ in range(2):
-        assert WebhookNotifier().send(session, request, timeout=5).status == "delivered"
+        assert post(WebhookNotifier(), request, timeout=5).status == "delivered"
     assert len(receiver.messages()) == 2
     assert receiver.unique_ids() == {"evt_dup"}
     assert receiver.duplicates() == 1
@@ -308,7 +309,7 @@ def test_redelivery_counts_as_duplicate(
 
 def test_receiver_with_other_secret_rejects_and_send_fails(session: requests.Session) -> None:
     with WebhookReceiver(secret=OTHER_SECRET) as other:
-        outcome = WebhookNotifier().send(session, build_now(other.url()), timeout=5)
+        outcome = post(WebhookNotifier(), build_now(other.url()), timeout=5)
         assert outcome.status == "failed"
         assert outcome.http_status == 401
         assert outcome.error == "webhook: HTTP 401"
@@ -323,7 +324,7 @@ def test_receiver_rejects_stale_timestamp(
     target = Target(name="t", channel="webhook", url=receiver.url(), secret=SECRET)
     old = datetime.now(UTC) - timedelta(minutes=10)
     request = WebhookNotifier().build(target, "ping", "evt_stale", {}, now=old)
-    outcome = WebhookNotifier().send(session, request, timeout=5)
+    outcome = post(WebhookNotifier(), request, timeout=5)
     assert (outcome.status, outcome.http_status) == ("failed", 401)
     assert receiver.rejected == 1 and receiver.messages() == []
 
@@ -333,20 +334,20 @@ def test_forced_503_with_retry_after_then_delivered(
 ) -> None:
     receiver.fail_next(1, 503, "3")
     request = build_now(receiver.url(), "evt_retry")
-    first = WebhookNotifier().send(session, request, timeout=5)
+    first = post(WebhookNotifier(), request, timeout=5)
     assert first.status == "retry"
     assert first.http_status == 503
     assert first.retry_after == 3.0
     assert first.error == "webhook: HTTP 503"
     assert receiver.messages() == []
-    second = WebhookNotifier().send(session, request, timeout=5)
+    second = post(WebhookNotifier(), request, timeout=5)
     assert second.status == "delivered"
     assert receiver.unique_ids() == {"evt_retry"} and receiver.duplicates() == 0
 
 
 def test_retry_after_as_http_date(receiver: WebhookReceiver, session: requests.Session) -> None:
     receiver.fail_next(1, 429, formatdate(time.time() + 120, usegmt=True))
-    outcome = WebhookNotifier().send(session, build_now(receiver.url()), timeout=5)
+    outcome = post(WebhookNotifier(), build_now(receiver.url()), timeout=5)
     assert outcome.status == "retry" and outcome.http_status == 429
     assert outcome.retry_after is not None and 100 < outcome.retry_after <= 121
 
@@ -362,7 +363,7 @@ def test_parse_retry_after_forms() -> None:
 
 def test_410_is_permanent(receiver: WebhookReceiver, session: requests.Session) -> None:
     receiver.fail_next(1, 410)
-    outcome = WebhookNotifier().send(session, build_now(receiver.url()), timeout=5)
+    outcome = post(WebhookNotifier(), build_now(receiver.url()), timeout=5)
     assert outcome.status == "failed" and outcome.http_status == 410
     assert outcome.error.startswith("webhook: HTTP 410")
 
@@ -374,7 +375,7 @@ def test_410_is_permanent(receiver: WebhookReceiver, session: requests.Session) 
 )  # fmt: skip
 def test_status_classification(code: int, status: str, session: requests.Session) -> None:
     with status_server(code) as base:
-        outcome = WebhookNotifier().send(session, build_now(base + "/h"), timeout=5)
+        outcome = post(WebhookNotifier(), build_now(base + "/h"), timeout=5)
     assert (outcome.status, outcome.http_status) == (status, code)
     assert outcome.error == ("" if status == "delivered" else f"webhook: HTTP {code}")
 
@@ -383,16 +384,20 @@ def test_response_excerpt_is_truncated(session: requests.Session) -> None:
     with status_server(
         500, ("错" * 2000).encode(), {"content-type": "text/plain; charset=utf-8"}
     ) as base:
-        outcome = WebhookNotifier().send(session, build_now(base), timeout=5)
+        outcome = post(WebhookNotifier(), build_now(base), timeout=5)
     assert outcome.response_excerpt == "错" * 500
 
 
-def test_redirect_is_not_followed(receiver: WebhookReceiver, session: requests.Session) -> None:
-    with status_server(302, headers={"location": receiver.url()}) as base:
-        outcome = WebhookNotifier().send(session, build_now(base + "/old"), timeout=5)
-    assert outcome.status == "retry"
-    assert outcome.http_status == 302
-    assert outcome.error == "webhook: redirect not followed (HTTP 302)"
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_permanent_failure_naming_where_it_pointed(
+    receiver: WebhookReceiver, code: int
+) -> None:
+    """An endpoint that moved is not retried for two days: it fails at once, saying where to."""
+    with status_server(code, headers={"location": receiver.url()}) as base:
+        outcome = post(WebhookNotifier(), build_now(base + "/old"), timeout=5)
+    assert outcome.status == "failed"
+    assert outcome.http_status == code
+    assert outcome.error == f"webhook: HTTP {code} redirect to {receiver.url()} not followed"
     time.sleep(0.1)
     assert receiver.messages() == [] and receiver.rejected == 0
 
@@ -401,7 +406,7 @@ def test_closed_port_is_retry(session: requests.Session) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    outcome = WebhookNotifier().send(session, build_now(f"http://127.0.0.1:{port}/h"), timeout=2)
+    outcome = post(WebhookNotifier(), build_now(f"http://127.0.0.1:{port}/h"), timeout=2)
     assert outcome.status == "retry"
     assert outcome.http_status is None
     assert outcome.error.startswith("webhook: connection failed")
@@ -413,7 +418,7 @@ def test_silent_server_times_out_as_retry(session: requests.Session) -> None:
         sock.listen(1)
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/h"
         started = time.monotonic()
-        outcome = WebhookNotifier().send(session, build_now(url), timeout=0.3)
+        outcome = post(WebhookNotifier(), build_now(url), timeout=0.3)
         elapsed = time.monotonic() - started
     assert outcome.status == "retry"
     assert outcome.http_status is None
@@ -422,7 +427,7 @@ def test_silent_server_times_out_as_retry(session: requests.Session) -> None:
 
 
 def test_invalid_url_is_permanent(session: requests.Session) -> None:
-    outcome = WebhookNotifier().send(session, build_now("not a url"), timeout=1)
+    outcome = post(WebhookNotifier(), build_now("not a url"), timeout=1)
     assert outcome.status == "failed"
     assert outcome.error.startswith("webhook: invalid request")
 
@@ -436,13 +441,13 @@ def test_receiver_rejects_bad_json_and_unsigned(session: requests.Session) -> No
             timeout=5,
         )
         assert bad.status_code == 400
-        good = WebhookNotifier().send(session, build_now(open_receiver.url(), "evt_y"), timeout=5)
+        good = post(WebhookNotifier(), build_now(open_receiver.url(), "evt_y"), timeout=5)
         assert good.status == "delivered"
         assert open_receiver.rejected == 1
         assert open_receiver.unique_ids() == {"evt_y"}
     with WebhookReceiver(secret=SECRET) as signed:
         unsigned = build_now(signed.url(), secret="")
-        outcome = WebhookNotifier().send(session, unsigned, timeout=5)
+        outcome = post(WebhookNotifier(), unsigned, timeout=5)
         assert (outcome.status, outcome.http_status) == ("failed", 401)
         assert signed.rejected == 1
         assert not signed.wait_for(1, timeout=0.05)

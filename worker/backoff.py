@@ -39,10 +39,21 @@ def delivery_retry_delay(
     schedule: Sequence[float] = DELIVERY_SCHEDULE,
     rng: random.Random | None = None,
 ) -> float | None:
-    """Delay before attempt ``attempts + 1``; None once the schedule is used up."""
+    """Delay before attempt ``attempts + 1``; None once the schedule is used up.
+
+    An endpoint's ``retry_after`` lengthens the delay but never beyond the schedule's last step,
+    whatever it asked for (``1e300``, ``inf`` or a negative number are read as that cap or 0).
+    """
     if attempts < 1 or attempts > len(schedule):
         return None
     delay = jittered(schedule[attempts - 1], rng)
     if retry_after is not None:
-        delay = max(delay, retry_after)
+        delay = max(delay, capped(retry_after, max(schedule)))
     return delay
+
+
+def capped(seconds: float, cap: float) -> float:
+    """``seconds`` within [0, ``cap``]; NaN is 0."""
+    if seconds != seconds:  # NaN
+        return 0.0
+    return min(max(seconds, 0.0), cap)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from worker.runtime import Runtime
 from worker.store.counters import bump_counter
-from worker.store.ledger import ClaimedDelivery, create_deliveries, ops_alert_subscribers
+from worker.store.deliveries import ClaimedDelivery, create_deliveries
+from worker.store.subscribers import ops_alert_subscribers
 from worker.store.tables import DeliveryRow, SubscriberRow
 
 log = logging.getLogger(__name__)

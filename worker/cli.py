@@ -385,11 +385,15 @@ def _sync_database(config: Config) -> None:
 @click.argument("name")
 @click.pass_context
 def subscribers_test(ctx: click.Context, name: str) -> None:
-    """Send a sample message to one subscriber now (not through the ledger)."""
-    from worker.deliver import send_request
-    from worker.notify import Target, get_notifier
+    """Send a sample message to one subscriber now, through the ledger, and show the answer."""
+    from worker.deliver import deliver_batch
+    from worker.notify import get_notifier
     from worker.notify.message import Entry, Message
-    from worker.store.ledger import new_event_id
+    from worker.runtime import build_runtime
+    from worker.store.deliveries import create_deliveries, new_event_id
+    from worker.store.history import cancel_deliveries, delivery_attempts
+    from worker.store.subscribers import subscriber_by_name
+    from worker.tasks import prepare_database
 
     config = _load(ctx)
     sub = next((s for s in config.subscribers if s.name == name), None)
@@ -397,7 +401,6 @@ def subscribers_test(ctx: click.Context, name: str) -> None:
         err_console.print(f"[red]error:[/red] no subscriber named {name!r} in {config.path}")
         sys.exit(2)
     options = sub.options()
-    target = Target(sub.name, sub.channel, sub.url, sub.secret, sub.chat_id, options)
     sample = Entry(
         title="herald 测试消息：打造全国地方科协综合改革示范区",
         url="https://www.cast.org.cn/",
@@ -407,19 +410,43 @@ def subscribers_test(ctx: click.Context, name: str) -> None:
         .strftime("%Y-%m-%d %H:%M"),
         summary="This is a test message from herald. 这是一条测试消息。",
     )
-    if sub.channel == "webhook":
-        event_type, data = "herald.test", {"title": sample.title, "url": sample.url}
-    else:
+    if get_notifier(sub.channel).takes_messages:
         message = Message("test", "herald test", (sample,), note="herald is set up for this chat.")
         event_type, data = "message.test", message.to_dict()
-    notifier = get_notifier(sub.channel)
-    request = notifier.build(target, event_type, new_event_id(), data, now=datetime.now(UTC))
-    outcome = send_request(config, sub.channel, request)
-    if outcome.status == "delivered":
-        console.print(f"[green]delivered[/green] to {name} ({outcome.latency_ms:.0f} ms)")
+    else:
+        event_type, data = "herald.test", {"title": sample.title, "url": sample.url}
+    rt = build_runtime(config)
+    try:
+        prepare_database(rt)
+        with rt.session() as session:
+            row = subscriber_by_name(session, name)
+            assert row is not None  # prepare_database wrote it from the config
+            if row.suspended_at is not None:
+                err_console.print(
+                    f"[red]not sent[/red]: {name} is suspended ({escape(row.disabled_reason)}); "
+                    f"`herald subscribers enable {name}` resumes it",
+                    highlight=False,
+                )
+                sys.exit(1)
+            ids = create_deliveries(
+                session, event_key=f"test:{new_event_id()}", event_type=event_type,
+                payload=data, subscriber_ids=[row.id], article_id=None, now=datetime.now(UTC),
+            )  # fmt: skip
+        deliver_batch(rt, ids)
+        with rt.session() as session:
+            cancel_deliveries(session, ids, reason="a test message is not retried")
+            attempts = delivery_attempts(session, ids[0])
+    finally:
+        rt.close()
+    last = attempts[-1] if attempts else None
+    if last is not None and last.outcome == "delivered":
+        console.print(f"[green]delivered[/green] to {name} ({last.latency_ms:.0f} ms)")
         return
-    answer = escape(f"{outcome.error} {outcome.response_excerpt}")
-    err_console.print(f"[red]{outcome.status}[/red]: {answer}")
+    if last is None:
+        err_console.print(f"[red]not sent[/red]: {name} could not be sent to now")
+        sys.exit(1)
+    answer = escape(f"{last.error} {last.response_excerpt}")
+    err_console.print(f"[red]{last.outcome}[/red]: {answer}", highlight=False)
     sys.exit(1)
 
 

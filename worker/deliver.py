@@ -1,65 +1,55 @@
-"""Stage: deliver ledger rows — claim, build, send, record the attempt, schedule a retry.
+"""Stage: deliver ledger rows — claim a batch, pace it, send it, record every outcome.
 
-Rows are claimed (status ``sending`` with a lease) before sending, so two workers never send the
-same row at once; a worker that dies mid-send leaves a lease that runs out and the sweep sends
-the row again with the same ``webhook-id``. Webhook rows of a batch are claimed in one
-statement, sent concurrently (``worker.sendmany``: a few requests in flight per endpoint, a
-timeout each) and recorded in a few statements; chat rows go one by one, paced by their
-platform's rate windows. Every outcome feeds the circuit breaker (``worker.breaker``). It must
-not decide who gets what (``fanout`` does).
+One path for every channel. A batch is claimed in one statement with a lease that a keeper
+thread renews while this worker lives (``worker.lease``); each row is built by its channel's
+notifier, paced (``worker.ratelimit``: a rate-limited chat endpoint gets one lane and waits for
+its platform's window, a generic webhook two lanes), sent through the transport
+(``worker.notify.transport``) and judged by its notifier's ``classify``. Outcomes are recorded
+in chunks as they come (so a worker killed mid-batch re-sends only what it had not recorded),
+feed the circuit breaker (``worker.breaker``), and a retry is scheduled by ``worker.backoff``.
+Whatever happens inside a batch — a hostile reply, a template error, an exception — the rows
+sent are recorded, the rows not sent go back to the ledger, and no row disturbs another.
+It must not decide who gets what (``fanout`` does).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from worker.backoff import delivery_retry_delay
 from worker.breaker import note_outcomes
-from worker.config import Config
-from worker.notify import REPLY_CLASSIFIERS, Outcome, Outgoing, Target, chat, get_notifier
-from worker.notify.webhook import encode_payload, reply_outcome, webhook_request
-from worker.ratebucket import bucket_for, parse_rate
-from worker.ratelimit import RATE_LIMITS, longest_window, wait_before_send
+from worker.lease import LeaseKeeper, effective_lease
+from worker.notify import NOTIFIERS, Outcome, Reply, Target, get_notifier
+from worker.notify.transport import Send, send_all
+from worker.ratebucket import bucket_for
+from worker.ratelimit import longest_window, plan_sends
 from worker.runtime import Runtime, network_policy
-from worker.sendmany import RawReply, send_many
-from worker.store.ledger import (
+from worker.store.clock import new_lease_token
+from worker.store.deliveries import (
     AttemptRecord,
     ClaimedDelivery,
-    attempts_since,
     claim_deliveries,
-    claim_delivery,
-    defer_delivery,
-    delivery_subscriber,
-    record_attempt,
+    recent_attempts,
     record_attempts,
     release_deliveries,
+    renew_leases,
 )
-from worker.store.tables import DeliveryRow, SubscriberRow
 
 log = logging.getLogger(__name__)
 
-CONCURRENT_CHANNELS = ("webhook",)  # no platform rate window: sent concurrently
+BATCH_SECONDS = 240.0  # no send starts later in a batch (the task's time limit is 540 s)
+RECORD_EVERY = 100  # replies recorded together (or every 0.2 s, whichever comes first)
 
 
 def max_claims(rt: Runtime) -> int:
     """Claims a row may take: the retry schedule, plus claims lost to dead workers."""
     return len(rt.config.delivery.retry_schedule) + 3
-
-
-@dataclass(frozen=True)
-class Sent:
-    """What became of one delivery: delivered / retry / failed / deferred / skipped."""
-
-    status: str
-    subscriber: str = ""
-    retry_at: datetime | None = None
 
 
 def target_of_claim(claimed: ClaimedDelivery) -> Target:
@@ -69,291 +59,220 @@ def target_of_claim(claimed: ClaimedDelivery) -> Target:
     )  # fmt: skip
 
 
-# --------------------------------------------------------------------------------------------
-# A batch
-
-
 def deliver_batch(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
-    """Deliver several rows; returns how many ended in each state.
-
-    Webhook rows go concurrently; chat rows in order, and once a chat endpoint asks for a
-    retry (down, slow, rate-limited) its other rows in the batch are deferred to the same time.
-    """
-    with rt.session() as session:
-        rows = session.execute(
-            select(DeliveryRow.id, SubscriberRow.channel)
-            .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
-            .where(DeliveryRow.id.in_(list(delivery_ids)))
-        )
-        channels: dict[int, str] = {int(i): str(c) for i, c in rows}
-    concurrent = [i for i in delivery_ids if channels.get(i) in CONCURRENT_CHANNELS]
-    counts: Counter[str] = Counter(deliver_concurrently(rt, concurrent) if concurrent else {})
-    waiting: dict[str, datetime] = {}  # subscriber → when it may be tried again
-    for delivery_id in delivery_ids:
-        if delivery_id in channels and channels[delivery_id] not in CONCURRENT_CHANNELS:
-            sent = deliver_one(rt, delivery_id, waiting=waiting)
-            if sent.retry_at is not None:
-                waiting[sent.subscriber] = sent.retry_at
-            counts[sent.status] += 1
-    counts["skipped"] += len([i for i in delivery_ids if i not in channels])
-    return {k: v for k, v in counts.items() if v}
-
-
-def deliver_concurrently(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
-    """Claim, send and record a batch of webhook rows with a few statements and one event loop."""
+    """Deliver these rows; returns how many ended in each state (delivered, retry, failed,
+    deferred: given back unsent, skipped: not due or not ours)."""
     settings = rt.config.delivery
-    now = datetime.now(UTC)
+    lease = effective_lease(settings.lease, settings.timeout)
+    batch = Batch(rt, new_lease_token(), lease)
     with rt.session() as session:
-        claimed = claim_deliveries(
-            session, delivery_ids, now=now, lease=settings.lease, max_attempts=max_claims(rt)
+        now, claimed = claim_deliveries(
+            session, delivery_ids, lease=lease, token=batch.token, max_attempts=max_claims(rt)
         )
-    skipped = len(delivery_ids) - len(claimed)  # not due, taken by another worker, suspended …
-    claimed, paced = pace(rt, claimed, now)
-    by_id = {c.id: c for c in claimed}
-    records: list[AttemptRecord] = []
-    early: list[AttemptRecord] = []  # rows that could not even be built
-    requests: list[tuple[int, Outgoing]] = []
-    bodies: dict[str, bytes] = {}  # one event's body is the same for every subscriber
-    for item in claimed:
+        paced = [c for c in claimed if c.channel in NOTIFIERS and NOTIFIERS[c.channel].rate_windows]
+        windows = {c.channel: NOTIFIERS[c.channel].rate_windows for c in paced}
+        longest = max((longest_window(w) for w in windows.values()), default=0.0)
+        sent_at = recent_attempts(
+            session, {c.subscriber_id for c in paced}, now - timedelta(seconds=longest)
+        )
+    batch.counts["skipped"] += len(delivery_ids) - len(claimed)
+    if not claimed:
+        return batch.summary()
+    plan = plan_sends(claimed, windows, sent_at, bucket_for(rt.config.herald.broker_url), now)
+    batch.hold([c for c, _ in plan.go])
+    batch.give_back(plan.back)
+    batch.run([batch.prepare(item, offset) for item, offset in plan.go])
+    return batch.summary()
+
+
+@dataclass
+class _Row:
+    claimed: ClaimedDelivery
+    state: str = "held"  # held → started → replied → recorded | given back
+
+
+class Batch:
+    """One claimed batch: its rows' states, the keeper of its leases, and its records."""
+
+    def __init__(self, rt: Runtime, token: str, lease: float) -> None:
+        self.rt, self.token, self.lease = rt, token, lease
+        self.rows: dict[int, _Row] = {}
+        self.counts: Counter[str] = Counter()
+        self.waiting: list[tuple[_Row, AttemptRecord]] = []  # replied, not yet recorded
+        self.lock = threading.Lock()
+        self.keeper: LeaseKeeper | None = None
+        self.stopped_for: dict[str, float] = {}  # endpoint → seconds it asked us to wait
+
+    def hold(self, claimed: Sequence[ClaimedDelivery]) -> None:
+        self.rows = {c.id: _Row(c) for c in claimed}
+
+    # -- building ---------------------------------------------------------------------------
+
+    def prepare(self, item: ClaimedDelivery, offset: float) -> Send[int] | None:
+        """The request for one row; a row that cannot be built is recorded now (never raises)."""
         try:
-            if item.channel == "webhook":
-                request = build_webhook(item, now, bodies)
-            else:
-                request = get_notifier(item.channel).build(
-                    target_of_claim(item), item.event_type, item.event_id, item.payload, now=now
-                )
+            notifier = get_notifier(item.channel)
+            request = notifier.build(
+                target_of_claim(item), item.event_type, item.event_id, item.payload,
+                now=datetime.now(UTC),
+            )  # fmt: skip
         except ValueError as err:  # a configuration problem: retrying cannot help
-            early.append(_record(item, Outcome("failed", None, None, 0.0, "", str(err)), now, rt))
-            continue
-        requests.append((item.id, request))
-    retry_at: dict[str, datetime] = {}  # endpoint URL → when it asked to be tried again
+            self.finish(item.id, Outcome("failed", None, None, 0.0, "", str(err)))
+            return None
+        except Exception as err:  # a defect, or content it chokes on: the schedule retries it
+            log.exception("deliver: building delivery %d failed", item.id)
+            error = f"{item.channel}: could not build the request ({type(err).__name__})"
+            self.finish(item.id, Outcome("retry", None, None, 0.0, "", error))
+            return None
+        lanes = 1 if notifier.rate_windows else self.rt.config.delivery.per_endpoint
+        return Send(item.id, item.url, request, lanes=lanes, not_before=offset)
 
-    def record(replies: dict[int, RawReply]) -> None:
-        """Store a chunk of replies while the rest are sent: a worker killed mid-batch
-        re-sends only what it had not recorded yet."""
-        finished = datetime.now(UTC)
-        chunk = [
-            _record(by_id[i], webhook_outcome(reply), finished, rt) for i, reply in replies.items()
+    # -- sending ----------------------------------------------------------------------------
+
+    def run(self, prepared: Sequence[Send[int] | None]) -> None:
+        """Send the prepared rows; whatever happens, record what was sent, give back the rest."""
+        sends = [s for s in prepared if s is not None]
+        settings = self.rt.config.delivery
+        self.keeper = LeaseKeeper(
+            held=[s.key for s in sends], lease=self.lease, longest_step=settings.timeout,
+            renew=self._renew, flush=self.flush, name=f"lease-{self.token[:8]}",
+        ).start()  # fmt: skip
+        unsent: list[int] = []
+        try:
+            unsent = send_all(
+                sends, policy=network_policy(self.rt.config), timeout=settings.timeout,
+                in_flight=settings.in_flight, on_reply=self.on_reply, may_start=self.may_start,
+                deadline=time.monotonic() + BATCH_SECONDS,
+            )  # fmt: skip
+        except Exception:
+            log.exception("deliver: batch interrupted; its rows are recorded or given back")
+        finally:
+            self.keeper.stop()
+            self.settle(unsent)
+
+    def may_start(self, delivery_id: int) -> bool:
+        assert self.keeper is not None
+        if not self.keeper.may_start(delivery_id):
+            return False
+        self.rows[delivery_id].state = "started"
+        return True
+
+    def on_reply(self, delivery_id: int, reply: Reply) -> bool:
+        """Judge one reply and queue its record; True stops the endpoint's lane (a retry)."""
+        row = self.rows[delivery_id]
+        notifier = NOTIFIERS.get(row.claimed.channel)
+        try:
+            outcome = notifier.classify(reply) if notifier else None
+        except Exception:  # the contract says never; a defect must not take the batch down
+            outcome = None
+        if outcome is None:
+            error = f"{row.claimed.channel}: unreadable reply"
+            outcome = Outcome("retry", reply.status, None, reply.latency_ms, "", error)
+        record = self.finish(delivery_id, outcome)
+        if outcome.status != "retry":
+            return False
+        schedule = self.rt.config.delivery.retry_schedule
+        wait = record.retry_in
+        if wait is None:  # its own schedule is used up; the endpoint's other rows are not
+            wait = min(outcome.retry_after or schedule[0], schedule[-1])
+        self.stopped_for[row.claimed.url] = wait
+        return True
+
+    def finish(self, delivery_id: int, outcome: Outcome) -> AttemptRecord:
+        """Turn an outcome into a record (a retry gets its delay) and queue it for writing."""
+        row = self.rows[delivery_id]
+        record = attempt_record(row.claimed, outcome, self.rt.config.delivery.retry_schedule)
+        row.state = "replied"
+        with self.lock:
+            self.waiting.append((row, record))
+            full = len(self.waiting) >= RECORD_EVERY
+        if full and self.keeper is not None:
+            self.keeper.nudge()
+        return record
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the records waiting (one transaction); kept for the next flush on failure."""
+        with self.lock:
+            chunk, self.waiting = self.waiting, []
+        if not chunk:
+            return
+        try:
+            with self.rt.session() as session:
+                now = record_attempts(session, [r for _, r in chunk], token=self.token)
+                note_outcomes(self.rt, session, [(row.claimed, r) for row, r in chunk], now=now)
+        except Exception:
+            with self.lock:
+                self.waiting[:0] = chunk
+            raise
+        for row, record in chunk:
+            row.state = "recorded"
+            self.counts[record.outcome] += 1
+        if self.keeper is not None:
+            self.keeper.forget(row.claimed.id for row, _ in chunk)
+        _log_failures(chunk)
+
+    def _renew(self) -> set[int]:
+        with self.rt.session() as session:
+            return renew_leases(session, self.token, lease=self.lease)
+
+    def give_back(self, waits: Sequence[tuple[int, float]]) -> None:
+        """Return rows unsent (their claim not counted), due again after their waits."""
+        if not waits:
+            return
+        with self.rt.session() as session:
+            release_deliveries(session, self.token, waits)
+        self.counts["deferred"] += len(waits)
+
+    def settle(self, unsent: Sequence[int]) -> None:
+        """After sending: rows started with no reply (the batch was interrupted) count as a
+        retry; rows never started go back, after their endpoint's wait when it asked for one."""
+        for row in self.rows.values():
+            if row.state == "started":
+                error = f"{row.claimed.channel}: interrupted before the reply was read"
+                self.finish(row.claimed.id, Outcome("retry", None, None, 0.0, "", error))
+        try:
+            self.flush()
+        except Exception:
+            log.exception("deliver: could not record %d replies", len(self.waiting))
+        back = [
+            (row.claimed.id, self.stopped_for.get(row.claimed.url, 0.0))
+            for row in self.rows.values()
+            if row.state == "held"
         ]
-        for item in chunk:
-            if item.outcome == "retry" and item.next_attempt_at is not None:
-                retry_at[by_id[item.delivery_id].url] = item.next_attempt_at
-        with rt.session() as session:
-            record_attempts(session, chunk, now=finished)
-            note_outcomes(rt, session, [(by_id[r.delivery_id], r) for r in chunk], now=finished)
-        records.extend(chunk)
+        try:
+            self.give_back(back)
+        except Exception:  # they stay leased: the sweep takes them back when the lease ends
+            log.exception("deliver: could not give back %d rows", len(back))
+        for row in self.rows.values():
+            if row.state == "held":
+                row.state = "given back"
 
-    if early:
-        record_failed_builds(rt, early, by_id)
-    _, held = send_many(
-        requests,
-        policy=network_policy(rt.config),
-        timeout=settings.timeout,
-        per_endpoint=settings.per_endpoint,
-        in_flight=settings.in_flight,
-        stop_after=lambda reply: webhook_outcome(reply).status == "retry",
-        progress=record,
-    )
-    finished = datetime.now(UTC)
-    with rt.session() as session:
-        for delivery_id in held:  # not sent: their endpoint asked for a retry in this batch
-            until = retry_at.get(by_id[delivery_id].url, finished)
-            release_deliveries(session, [delivery_id], until=until)
-        for delivery_id, until in paced:  # not sent: over the subscriber's rate_limit
-            release_deliveries(session, [delivery_id], until=until)
-    records.extend(early)
-    _log_failures(records, by_id)
-    counts = Counter(r.outcome for r in records)
-    counts["deferred"] += len(held) + len(paced)
-    counts["skipped"] += skipped
-    return dict(counts)
+    def summary(self) -> dict[str, int]:
+        return {k: v for k, v in self.counts.items() if v}
 
 
-def pace(
-    rt: Runtime, claimed: Sequence[ClaimedDelivery], now: datetime
-) -> tuple[list[ClaimedDelivery], list[tuple[int, datetime]]]:
-    """Split rows into those within their subscriber's ``rate_limit`` (a token each, from the
-    bucket every worker shares) and those to hold until a token is free."""
-    bucket = bucket_for(rt.config.herald.broker_url)
-    allowed: list[ClaimedDelivery] = []
-    held: list[tuple[int, datetime]] = []
-    for item in claimed:
-        limit = str(item.options.get("rate_limit") or "")
-        wait = bucket.take(f"subscriber:{item.subscriber_id}", parse_rate(limit)) if limit else 0.0
-        if wait > 0:
-            held.append((item.id, now + timedelta(seconds=wait)))
-        else:
-            allowed.append(item)
-    return allowed, held
-
-
-def build_webhook(item: ClaimedDelivery, now: datetime, bodies: dict[str, bytes]) -> Outgoing:
-    """``WebhookNotifier.build`` with the body encoded once per event (then only signed)."""
-    body = bodies.get(item.event_key)
-    if body is None:
-        body = bodies[item.event_key] = encode_payload(item.event_type, now, item.payload)
-    return webhook_request(target_of_claim(item), item.event_id, body, now)
-
-
-def record_failed_builds(
-    rt: Runtime, records: Sequence[AttemptRecord], by_id: Mapping[int, ClaimedDelivery]
-) -> None:
-    now = datetime.now(UTC)
-    with rt.session() as session:
-        record_attempts(session, records, now=now)
-        note_outcomes(rt, session, [(by_id[r.delivery_id], r) for r in records], now=now)
-
-
-def chat_outcome(channel: str, reply: RawReply) -> Outcome:
-    """A chat platform's reply as an outcome, judged by the channel's own rules."""
-    if reply.status is None:
-        permanent = reply.problem in ("blocked", "invalid")
-        detail = {"blocked": reply.error, "invalid": "invalid request URL"}.get(
-            reply.problem, reply.error if reply.problem == "timeout" else "connection failed"
-        )  # other errors may quote the URL, which holds the robot's secret
-        error = f"{channel}: {detail}"
-        if permanent:
-            return Outcome("failed", None, None, reply.latency_ms, "", error)
-        return Outcome("retry", None, None, reply.latency_ms, "", error)
-    return chat.reply_outcome(
-        REPLY_CLASSIFIERS[channel], reply.status, reply.text, reply.retry_after, reply.latency_ms
-    )
-
-
-def webhook_outcome(reply: RawReply) -> Outcome:
-    """A generic webhook's reply as an outcome (the same rules as ``WebhookNotifier.send``)."""
-    if reply.status is None:
-        permanent = reply.problem in ("blocked", "invalid")
-        prefix = {"timeout": "", "blocked": "", "invalid": "invalid request: "}.get(
-            reply.problem, "connection failed: "
-        )
-        error = f"webhook: {prefix}{reply.error}"
-        return Outcome("failed" if permanent else "retry", None, None, reply.latency_ms, "", error)
-    return reply_outcome(reply.status, reply.text, reply.retry_after, reply.latency_ms)
-
-
-def _record(
-    claimed: ClaimedDelivery, outcome: Outcome, now: datetime, rt: Runtime
+def attempt_record(
+    claimed: ClaimedDelivery, outcome: Outcome, schedule: Sequence[float]
 ) -> AttemptRecord:
-    status, next_at = outcome.status, None
+    """The record of one attempt: a retry gets its delay, or fails once the schedule is used up."""
+    status, retry_in = outcome.status, None
     if status == "retry":
-        delay = delivery_retry_delay(
-            claimed.attempts, outcome.retry_after, schedule=rt.config.delivery.retry_schedule
-        )
-        if delay is None:
+        retry_in = delivery_retry_delay(claimed.attempts, outcome.retry_after, schedule=schedule)
+        if retry_in is None:
             status = "failed"
-        else:
-            next_at = now + timedelta(seconds=delay)
     return AttemptRecord(
         claimed.id, claimed.subscriber_id, status, outcome.http_status, outcome.latency_ms,
-        outcome.error, outcome.response_excerpt, next_at,
+        outcome.error, outcome.response_excerpt, retry_in,
     )  # fmt: skip
 
 
-def _log_failures(records: Sequence[AttemptRecord], by_id: Mapping[int, ClaimedDelivery]) -> None:
-    for record in records:
+def _log_failures(chunk: Sequence[tuple[_Row, AttemptRecord]]) -> None:
+    for row, record in chunk:
         if record.outcome != "delivered":
-            claimed = by_id[record.delivery_id]
+            claimed = row.claimed
             log.warning(
                 "deliver: %s (%s), attempt %d", record.outcome, record.error, claimed.attempts,
                 extra={"delivery_id": record.delivery_id, "subscriber": claimed.subscriber_name},
             )  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------------
-# One row (chat channels, and `herald deliveries replay`)
-
-
-def deliver_one(
-    rt: Runtime,
-    delivery_id: int,
-    *,
-    clock: Callable[[], datetime] | None = None,
-    waiting: Mapping[str, datetime] | None = None,
-) -> Sent:
-    """Send one due delivery and record the attempt. Never raises on I/O.
-
-    It is deferred instead when its endpoint is in ``waiting`` (it asked for a retry earlier in
-    the batch) or when sending now would overflow the platform's rate windows.
-    """
-    now_fn = clock or (lambda: datetime.now(UTC))
-    with rt.session() as session:
-        subscriber = delivery_subscriber(session, delivery_id)
-        if subscriber is not None:
-            until = (
-                (waiting or {}).get(subscriber.name)
-                or rate_wait(session, subscriber, now_fn())
-                or bucket_wait(rt, subscriber, now_fn())
-            )
-            if until is not None:
-                defer_delivery(session, delivery_id, until=until)
-                return Sent("deferred", subscriber.name, until)
-        claimed = claim_delivery(
-            session, delivery_id, now=now_fn(), lease=rt.config.delivery.lease,
-            max_attempts=max_claims(rt),
-        )  # fmt: skip
-    if claimed is None:
-        return Sent("skipped")
-    try:
-        notifier = get_notifier(claimed.channel)
-        request = notifier.build(
-            target_of_claim(claimed), claimed.event_type, claimed.event_id, claimed.payload,
-            now=now_fn(),
-        )  # fmt: skip
-        outcome = send_request(rt.config, claimed.channel, request)
-    except ValueError as err:  # a configuration problem: retrying cannot help
-        outcome = Outcome("failed", None, None, 0.0, "", str(err))
-    now = now_fn()
-    record = _record(claimed, outcome, now, rt)
-    with rt.session() as session:
-        record_attempt(
-            session,
-            claimed.id,
-            now=now,
-            outcome=record.outcome,
-            http_status=record.http_status,
-            latency_ms=record.latency_ms,
-            error=record.error,
-            response_excerpt=record.response_excerpt,
-            next_attempt_at=record.next_attempt_at,
-        )
-        note_outcomes(rt, session, [(claimed, record)], now=now)
-    _log_failures([record], {claimed.id: claimed})
-    if record.next_attempt_at is not None:
-        return Sent("retry", claimed.subscriber_name, record.next_attempt_at)
-    return Sent(record.outcome, claimed.subscriber_name)
-
-
-def bucket_wait(rt: Runtime, subscriber: SubscriberRow, now: datetime) -> datetime | None:
-    """When the subscriber's own ``rate_limit`` (if any) gives its next token; None: now.
-
-    Spends the token when one is free, so call it only right before sending."""
-    limit = str((subscriber.options or {}).get("rate_limit") or "")
-    if not limit:
-        return None
-    wait = bucket_for(rt.config.herald.broker_url).take(
-        f"subscriber:{subscriber.id}", parse_rate(limit)
-    )
-    return now + timedelta(seconds=wait) if wait > 0 else None
-
-
-def send_request(config: Config, channel: str, request: Outgoing) -> Outcome:
-    """One request through the concurrent sender: a timeout for the whole request (a dripping
-    endpoint is dropped at it), the SSRF guard, no redirects; judged by the channel's rules."""
-    replies, _ = send_many(
-        [(0, request)], policy=network_policy(config), timeout=config.delivery.timeout,
-        per_endpoint=1, in_flight=1,
-    )  # fmt: skip
-    if channel in REPLY_CLASSIFIERS:
-        return chat_outcome(channel, replies[0])
-    return webhook_outcome(replies[0])
-
-
-def rate_wait(session: Session, subscriber: SubscriberRow, now: datetime) -> datetime | None:
-    """When the endpoint may be sent to, if sending now would overflow its rate windows."""
-    if subscriber.channel not in RATE_LIMITS:
-        return None
-    since = now - timedelta(seconds=longest_window(subscriber.channel))
-    recent = attempts_since(session, subscriber.id, since)
-    wait = wait_before_send(subscriber.channel, recent, now)
-    return now + timedelta(seconds=wait) if wait > 0 else None

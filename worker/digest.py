@@ -33,6 +33,7 @@ from worker.outbox import mentions_of, target_of
 from worker.runtime import Runtime
 from worker.schedule import next_fire
 from worker.store.articles import get_article
+from worker.store.deliveries import create_deliveries
 from worker.store.digests import (
     claim_digest_slot,
     due_digest_subscribers,
@@ -43,7 +44,6 @@ from worker.store.digests import (
     take_waiting,
     waiting_article_ids,
 )
-from worker.store.ledger import create_deliveries
 from worker.store.tables import SubscriberRow
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,6 @@ EVENT_CHAT_DIGEST = "message.digest"  # a chat channel's event: one per message 
 SUMMARY_CHARS = 120
 EMPTY_NOTE = "这段时间没有新文章。"
 DOCUMENTS = {"html": "digest.email.html.j2", "markdown": "digest.md.j2", "text": "digest.txt.j2"}
-UNITS = {
-    "wecom": "bytes", "dingtalk": "bytes", "feishu": "bytes", "slack": "characters per section",
-    "discord": "characters", "telegram": "characters", "webhook": "bytes",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,15 +155,14 @@ def compose(
     entries = entries_for(ordered, tz)
     context = document_context(heading, entries, window, tz, url, archive)
     notifier = get_notifier(target.channel)
-    if target.channel == "webhook":
+    if not notifier.takes_messages:  # one event carrying the whole digest in every format
         payload = webhook_payload(target, ordered, window, key, url, context)
         parts: tuple[Part, ...] = (measure(notifier, target, EVENT_DIGEST, payload, now),)
     else:
         note = "" if entries else EMPTY_NOTE
         message = Message("digest", heading, entries, note=note, link=url,
                           mentions=mentions_of(target.options))  # fmt: skip
-        fits = getattr(notifier, "fits", None)
-        split = split_message(message, lambda m: fits(m, target)) if fits else [message]
+        split = split_message(message, lambda m: notifier.fits(m, target))
         parts = tuple(
             measure(notifier, target, EVENT_CHAT_DIGEST, m.to_dict(), now) for m in split
         )
@@ -202,14 +197,9 @@ def measure(
     """Build the request exactly as ``deliver`` will and measure it the platform's way."""
     request = notifier.build(target, event_type, "digest-preview", payload, now=now)
     body = request.body.decode("utf-8")
-    size, limit = len(request.body), None
-    measure_body = getattr(notifier, "measure", None)
-    if measure_body is not None:
-        decoded = json.loads(body)
-        size = int(measure_body(decoded))
-        limit_for = getattr(notifier, "limit_for", None)
-        limit = int(limit_for(decoded)) if limit_for else int(getattr(notifier, "limit", 0)) or None
-    return Part(event_type, payload, body, size, limit, UNITS.get(target.channel, "bytes"))
+    decoded = json.loads(body)
+    size, limit = notifier.measure(decoded), notifier.limit_for(decoded)
+    return Part(event_type, payload, body, size, limit, notifier.unit)
 
 
 # --------------------------------------------------------------------------------------------

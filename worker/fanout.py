@@ -15,14 +15,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from worker.filters import wants
-from worker.notify import article_data
+from worker.notify import article_data, get_notifier
 from worker.schedule import held_until
 from worker.store.articles import get_article
+from worker.store.deliveries import create_deliveries
 from worker.store.digests import DIGEST_MODES, queue_for_digest
-from worker.store.ledger import add_to_outbox, create_deliveries, source_subscribers
+from worker.store.outbox import add_to_outbox
+from worker.store.subscribers import source_subscribers
 
 EVENT_ARTICLE_CREATED = "article.created"
-EVENT_CHANNELS = ("webhook",)  # channels that take one event per article
 INSTANT_MODES = ("instant", "both")
 
 
@@ -40,12 +41,12 @@ def fan_out_article(
     if digest:
         queue_for_digest(session, digest, article_id, now)
     instant = [s for s in subscribers if s.mode in INSTANT_MODES]
-    chat = [s.id for s in instant if s.channel not in EVENT_CHANNELS]
+    chat = [s.id for s in instant if get_notifier(s.channel).takes_messages]
     if chat:
         add_to_outbox(session, chat, article_id, now)
     by_due: dict[datetime | None, list[int]] = defaultdict(list)
     for sub in instant:
-        if sub.channel in EVENT_CHANNELS:
+        if not get_notifier(sub.channel).takes_messages:
             by_due[held_until(sub.options or {}, now)].append(sub.id)
     due_now: list[int] = []
     for due, ids in by_due.items():

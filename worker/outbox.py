@@ -11,23 +11,19 @@ a few messages instead of a throttled queue. It must not send anything.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from worker.deliver import rate_wait
-from worker.notify import Target, article_data, get_notifier
+from worker.notify import Notifier, Target, article_data, get_notifier
 from worker.notify.message import Mentions, Message, entry_from_article, split_message
+from worker.ratelimit import longest_window, wait_before_send
 from worker.runtime import Runtime
 from worker.schedule import held_until
 from worker.store.articles import get_article
-from worker.store.ledger import (
-    create_deliveries,
-    has_unsent,
-    outbox_subscribers,
-    take_outbox,
-)
+from worker.store.deliveries import create_deliveries, recent_attempts
+from worker.store.outbox import has_unsent, outbox_subscribers, take_outbox
 from worker.store.tables import SubscriberRow
 
 EVENT_INSTANT = "message.instant"
@@ -61,14 +57,27 @@ def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
     return created
 
 
+def window_full(
+    session: Session, subscriber: SubscriberRow, notifier: Notifier, now: datetime
+) -> bool:
+    """Whether sending to the subscriber at ``now`` would overflow its platform's windows."""
+    windows = notifier.rate_windows
+    if not windows:
+        return False
+    since = now - timedelta(seconds=longest_window(windows))
+    sent = recent_attempts(session, [subscriber.id], since)[subscriber.id]
+    return wait_before_send(windows, sent, now) > 0
+
+
 def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> list[int]:
-    if has_unsent(session, subscriber.id, EVENT_INSTANT) or rate_wait(session, subscriber, now):
+    notifier = get_notifier(subscriber.channel)
+    busy = has_unsent(session, subscriber.id, EVENT_INSTANT)
+    if busy or window_full(session, subscriber, notifier, now):
         return []  # the endpoint is busy: the articles wait and fold into the next message
     taken = take_outbox(session, subscriber.id, now)
     if not taken:
         return []
     target = target_of(subscriber)
-    notifier = get_notifier(subscriber.channel)
     tz = str(target.options.get("timezone", "Asia/Shanghai"))
     articles = [a for _, article_id in taken if (a := get_article(session, article_id))]
     articles.sort(
@@ -80,8 +89,7 @@ def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> li
     if len(entries) > 1:
         heading = f"{heading}：{len(entries)} 篇新文章"
     message = Message("instant", heading, entries, mentions=mentions_of(target.options))
-    fits = getattr(notifier, "fits", None)
-    parts = split_message(message, lambda m: fits(m, target)) if fits else [message]
+    parts = split_message(message, lambda m: notifier.fits(m, target))
     first = taken[0][0]
     ids: list[int] = []
     for part in parts:

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from worker.runtime import Runtime
 from worker.schedule import held_until
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
+from worker.store.deliveries import claim_due_deliveries
 from worker.store.digests import due_digest_subscribers
-from worker.store.ledger import claim_due_deliveries, claim_due_pending_items, outbox_subscribers
+from worker.store.outbox import outbox_subscribers
+from worker.store.pending import claim_due_pending_items
 from worker.store.sources import claim_due_sources
 
 BATCH_LIMIT = 5000
@@ -38,10 +40,10 @@ def find_due_work(
     with rt.session() as session:
         sources = claim_due_sources(session, now, intervals, force=force_sources)
         pending = claim_due_pending_items(
-            session, now, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
+            session, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
         )
         deliveries = claim_due_deliveries(
-            session, now, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
+            session, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
         )
         stale = get_counter(session, FEEDS_GENERATION) != get_counter(session, FEEDS_BUILT)
         waiting = any(held_until(s.options or {}, now) is None for s in outbox_subscribers(session))

@@ -3,6 +3,7 @@
 ``StatusEndpoint`` answers every POST with one status (and headers such as Retry-After).
 ``HangingEndpoint`` accepts the connection, reads the request and never answers.
 ``DrippingEndpoint`` reads the request, then writes a valid 200 reply one byte a second.
+``ScriptedEndpoint`` answers with any raw bytes at all, in pieces, at any pace.
 Every connection is recorded with when it was accepted and when the client hung up, so a test
 can tell when the sender gave up. The raw endpoints stop on their own after ``limit`` seconds
 (a test must stay bounded even when the sender never gives up). Never a production server.
@@ -153,6 +154,35 @@ class DrippingEndpoint(RawEndpoint):
             if self.wait_closed(conn, record, self.interval):
                 return
         self.wait_closed(conn, record, 1.0)
+
+
+class ScriptedEndpoint(RawEndpoint):
+    """Answers every request with ``reply``, raw bytes (any status line, headers and body): its
+    first ``at_once`` bytes at once, the rest in ``pieces`` parts ``pause`` seconds apart."""
+
+    def __init__(
+        self,
+        reply: bytes,
+        *,
+        at_once: int = 0,
+        pieces: int = 1,
+        pause: float = 0.0,
+        limit: float = 30.0,
+    ) -> None:
+        super().__init__(limit=limit)
+        self.reply, self.at_once, self.pieces, self.pause = reply, at_once, max(1, pieces), pause
+
+    def serve(self, conn: socket.socket, record: Connection) -> None:
+        head, rest = self.reply[: self.at_once], self.reply[self.at_once :]
+        size = -(-len(rest) // self.pieces) or 1
+        parts = [head] + [rest[start : start + size] for start in range(0, len(rest), size)]
+        for part in parts:
+            if self.over(record):
+                return
+            conn.sendall(part)
+            record.sent += len(part)
+            if self.pause and self.wait_closed(conn, record, self.pause):
+                return
 
 
 def read_request(conn: socket.socket, timeout: float = 5.0) -> bytes:

@@ -59,8 +59,8 @@ class DeliverySettings:
     in_flight: int = 64
     batch: int = 500
     breaker_after: float = 86400.0
-    lease: float = 300.0
-    requeue_after: float = 120.0
+    lease: float = 30.0
+    requeue_after: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,14 @@
-"""The notification channel registry: targets, built requests, outcomes and notifiers.
+"""The notification channels: their shared types, the ``Notifier`` contract and the registry.
 
-A notifier turns one event into one fully built HTTP request (``build``, pure) and sends it
-(``send``), reporting an ``Outcome`` that says whether to retry. This module only defines the
-shared types and looks notifiers up by channel name; it must not send anything itself, and it
-knows nothing about retry schedules or storage.
+A notifier turns one event into one fully built HTTP request (``build``, pure), says how big a
+body is in its platform's unit (``measure``, ``limit_for``, ``fits``) and judges what came back
+(``classify``). Its capability flags tell the stages what to do with it: ``takes_messages``
+(articles are folded into messages, as chats want, rather than sent one event each) and
+``rate_windows`` (the platform's send-rate windows: such endpoints get one request at a time).
+Every request goes out through ``worker.notify.transport``, the one outbound seam of delivery.
+
+This module only defines the shared types and looks notifiers up by channel name; it must not
+send anything, and it knows nothing about retry schedules or storage.
 """
 
 from __future__ import annotations
@@ -13,9 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-import requests
-
 from worker.models import Article
+from worker.notify.message import Message
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,21 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """What came back from one POST: an HTTP status (None when there was no reply) and a bounded
+    excerpt of what was read. ``problem`` names why there was no reply: "timeout", "blocked"
+    (the SSRF guard), "invalid" (a URL that cannot be requested), "connection" or "error"."""
+
+    status: int | None
+    text: str = ""
+    latency_ms: float = 0.0
+    retry_after: str | None = None
+    location: str | None = None
+    problem: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class Outcome:
     """The result of one delivery attempt.
 
@@ -56,10 +75,16 @@ class Outcome:
     error: str
 
 
+RateWindows = tuple[tuple[int, float], ...]  # (messages, seconds) per window
+
+
 class Notifier(Protocol):
-    """What every channel implements."""
+    """What every channel implements; the stages use nothing else."""
 
     channel: str
+    unit: str  # what ``measure`` counts: "bytes", "characters" or "articles"
+    takes_messages: bool  # True: articles folded into ``Message``s; False: one event per article
+    rate_windows: RateWindows  # the platform's send-rate windows; () = no platform limit
 
     def build(
         self,
@@ -70,11 +95,25 @@ class Notifier(Protocol):
         *,
         now: datetime,
     ) -> Outgoing:
-        """Build the request for one event; pure: same inputs give the same bytes."""
+        """Build the request for one event; pure: same inputs give the same bytes.
+
+        ValueError when the event cannot become a request (a configuration problem)."""
         ...
 
-    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
-        """Send one built request once and classify the reply."""
+    def fits(self, message: Message, target: Target) -> bool:
+        """Whether ``message`` rendered for ``target`` goes in one request."""
+        ...
+
+    def measure(self, body: Mapping[str, Any]) -> int:
+        """The size of a built JSON body in the platform's ``unit``."""
+        ...
+
+    def limit_for(self, body: Mapping[str, Any]) -> int | None:
+        """The limit ``measure(body)`` is held against; None when there is none."""
+        ...
+
+    def classify(self, reply: Reply) -> Outcome:
+        """Judge what one POST got back (or why it got nothing); never raises."""
         ...
 
 
@@ -117,39 +156,37 @@ def get_notifier(channel: str) -> Notifier:
     return notifier
 
 
-# Imported last: the channel modules import the types defined above.
-from worker.notify.webhook import WebhookNotifier  # noqa: E402
-
-NOTIFIERS: dict[str, Notifier] = {"webhook": WebhookNotifier()}
-
 __all__ = [
     "NOTIFIERS",
     "Notifier",
     "Outcome",
     "Outgoing",
+    "RateWindows",
+    "Reply",
     "Target",
     "article_data",
     "format_datetime",
     "get_notifier",
 ]
 
+# Imported last: the channel modules import the types defined above.
+from worker.notify.dingtalk import DingTalkNotifier  # noqa: E402
 from worker.notify.discord import DiscordNotifier  # noqa: E402
+from worker.notify.feishu import FeishuNotifier  # noqa: E402
 from worker.notify.slack import SlackNotifier  # noqa: E402
 from worker.notify.telegram import TelegramNotifier  # noqa: E402
-
-NOTIFIERS.update(slack=SlackNotifier(), discord=DiscordNotifier(), telegram=TelegramNotifier())
-
-from worker.notify.dingtalk import DingTalkNotifier  # noqa: E402
-from worker.notify.feishu import FeishuNotifier  # noqa: E402
+from worker.notify.webhook import WebhookNotifier  # noqa: E402
 from worker.notify.wecom import WeComNotifier  # noqa: E402
 
-NOTIFIERS.update(wecom=WeComNotifier(), dingtalk=DingTalkNotifier(), feishu=FeishuNotifier())
-
-from worker.notify import dingtalk, discord, feishu, slack, telegram, wecom  # noqa: E402
-
-# How each chat platform's reply maps to delivered / retry after N s / failed, for senders
-# other than the notifiers' own ``send`` (the concurrent sender).
-REPLY_CLASSIFIERS = {
-    module.CHANNEL: module.classify_reply
-    for module in (wecom, dingtalk, feishu, slack, discord, telegram)
+NOTIFIERS: dict[str, Notifier] = {
+    notifier.channel: notifier
+    for notifier in (
+        WebhookNotifier(),
+        WeComNotifier(),
+        DingTalkNotifier(),
+        FeishuNotifier(),
+        SlackNotifier(),
+        DiscordNotifier(),
+        TelegramNotifier(),
+    )
 }

@@ -3,50 +3,33 @@
 Holds what the chat channel modules (WeCom, DingTalk, Feishu, Slack, Discord, Telegram) do
 alike: whitespace flattening and mention breaking with a word joiner (U+2060), http(s) link
 checks, the event-to-message step, fitting a message into one request, packing text into
-chunks, compact JSON bodies and headers, reading and classifying replies, and the single POST
-of ``send`` with request failures turned into an ``Outcome`` (secrets kept out of the error).
-Everything that differs between channels (the channel name, limits, error codes, secret
-patterns, markup) is passed in by the caller.
+chunks, compact JSON bodies and headers. Everything that differs between channels (the channel
+name, limits, markup) is passed in by the caller; replies are judged in ``worker.notify.replies``.
 
 This module must not know any single platform: no channel names, payload shapes, limits or
-error codes live here. Like the channels, it must not sleep, retry, schedule or store anything.
+error codes live here. Like the channels, it must not send, sleep, retry, schedule or store.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import requests
 from markupsafe import Markup
 
-from worker.notify import Outcome, Outgoing, Target
+from worker.notify import Target
 from worker.notify.message import Mentions, Message, message_from_event, shorten, split_message
-from worker.notify.webhook import (
-    EXCERPT_CHARS,
-    MAX_READ_BYTES,
-    PERMANENT_REQUEST_ERRORS,
-    RETRYABLE_4XX,
-    USER_AGENT,
-    classify_status,
-    failure_outcome,
-    parse_retry_after,
-)
+from worker.notify.webhook import USER_AGENT
 
 DEFAULT_TZ = "Asia/Shanghai"
 WORD_JOINER = "\u2060"
 JSON_TYPE = "application/json; charset=utf-8"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-Status = Literal["delivered", "retry", "failed"]
-Reply = tuple[Status, float | None, str]
 
 _SPACE = re.compile(r"\s+")
 _AT_NAME = re.compile(r"@(?=[^\s\u2060])")
@@ -56,16 +39,6 @@ _MARKDOWN_LINE_START = re.compile(r"^([#>+\-])")
 _MOBILE = re.compile(r"^\+?[0-9][0-9\-]{4,19}$")
 _NETLOC = re.compile(r"^[\w.\-:\[\]@%]+$")
 _URL_SAFE = "/:?#@!$&'+,;=%~"
-
-
-class ReadReply(Protocol):
-    def __call__(self, response: requests.Response, /, *, deadline: float) -> str: ...
-
-
-class ClassifyReply(Protocol):
-    def __call__(
-        self, code: int, text: str, retry_after: str | None, /, *, now: float
-    ) -> Reply: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,172 +256,3 @@ def json_headers(*, title_case: bool = False) -> dict[str, str]:
     if title_case:
         return {"Content-Type": JSON_TYPE, "User-Agent": USER_AGENT}
     return {"content-type": JSON_TYPE, "user-agent": USER_AGENT}
-
-
-# --------------------------------------------------------------------------------------------
-# Replies (pure, except reading the response)
-
-
-def read_text(response: requests.Response, *, deadline: float) -> str:
-    """Read at most MAX_READ_BYTES of the reply until ``deadline``; return it decoded."""
-    data = bytearray()
-    try:
-        for chunk in response.iter_content(chunk_size=8192):
-            data.extend(chunk)
-            if len(data) >= MAX_READ_BYTES or time.monotonic() > deadline:
-                break
-    except requests.RequestException:
-        pass
-    finally:
-        response.close()
-    return bytes(data).decode("utf-8", "replace")
-
-
-def parse_reply(text: str) -> dict[str, Any]:
-    """A JSON reply as a dict; {} when the body is empty or not a JSON object."""
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def parse_errcode(text: str) -> tuple[int | None, str]:
-    """The ``errcode`` and ``errmsg`` of a reply; (None, "") when it has none."""
-    try:
-        reply = json.loads(text)
-        return int(reply["errcode"]), str(reply.get("errmsg") or "")
-    except (ValueError, TypeError, KeyError):
-        return None, ""
-
-
-def seconds_value(value: Any) -> float | None:
-    """A JSON number of seconds when it is finite and not negative (booleans are not); else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    seconds = float(value)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def classify_http(channel: str, code: int, retry_after: str | None, *, now: float) -> Reply:
-    """A reply that is not HTTP 2xx, judged as for generic webhooks; errors name ``channel``."""
-    status, error = classify_status(code)
-    wait = parse_retry_after(retry_after, now=now) if status == "retry" else None
-    return status, wait, channel + error.removeprefix("webhook")
-
-
-def classify_code(
-    channel: str,
-    http_status: int,
-    text: str,
-    code: int | None,
-    message: str,
-    retry_codes: Mapping[int, float | None],
-) -> Reply:
-    """A 2xx reply that carries a result ``code``: 0 delivered, ``retry_codes`` retried."""
-    if code is None:
-        return "retry", None, f"{channel}: unreadable reply (HTTP {http_status}): {text[:200]!r}"
-    if code == 0:
-        return "delivered", None, ""
-    error = f"{channel}: {code} {message[:300]}".rstrip()
-    if code in retry_codes:
-        return "retry", retry_codes[code], error
-    return "failed", None, error
-
-
-def classify_errcode(
-    channel: str,
-    retry_codes: Mapping[int, float | None],
-    http_status: int,
-    text: str,
-    retry_after: str | None,
-    *,
-    now: float,
-) -> Reply:
-    """A reply carrying ``errcode``/``errmsg`` in its JSON: by HTTP status, then by ``errcode``."""
-    if not 200 <= http_status < 300:
-        return classify_http(channel, http_status, retry_after, now=now)
-    code, message = parse_errcode(text)
-    return classify_code(channel, http_status, text, code, message, retry_codes)
-
-
-def classify_error_status(channel: str, code: int, error: str, wait: float | None) -> Reply:
-    """An error reply by HTTP status: 3xx not followed, 4xx permanent (but 408/409/425/429)."""
-    if 300 <= code < 400:
-        return "retry", None, f"{channel}: redirect not followed (HTTP {code})"
-    if 400 <= code < 500 and code not in RETRYABLE_4XX:
-        return "failed", None, error
-    return "retry", wait, error
-
-
-def request_failure(
-    channel: str,
-    exc: requests.RequestException,
-    timeout: float,
-    started: float,
-    *,
-    redact: Callable[[str], str] | None = None,
-) -> Outcome:
-    """The outcome of a POST that got no HTTP reply.
-
-    With ``redact`` (for channels whose URL holds a secret) the exception text passes through
-    it and a timeout reports no exception at all; without, a timeout names its exception type.
-    """
-    if isinstance(exc, requests.Timeout):
-        detail = "" if redact else f" ({type(exc).__name__})"
-        return failure_outcome("retry", f"{channel}: timeout after {timeout:g} s{detail}", started)
-    text = redact(str(exc)) if redact else str(exc)
-    if isinstance(exc, PERMANENT_REQUEST_ERRORS):
-        return failure_outcome("failed", f"{channel}: invalid request: {text}", started)
-    if isinstance(exc, requests.ConnectionError):
-        return failure_outcome("retry", f"{channel}: connection failed: {text}", started)
-    return failure_outcome("retry", f"{channel}: request failed: {text}", started)
-
-
-# --------------------------------------------------------------------------------------------
-# Sending
-
-
-def post_once(
-    channel: str,
-    session: requests.Session,
-    request: Outgoing,
-    *,
-    timeout: float,
-    classify: ClassifyReply,
-    read: ReadReply = read_text,
-    redact: Callable[[str], str] | None = None,
-) -> Outcome:
-    """POST ``request`` once exactly as built, never following redirects; classify the reply.
-
-    ``read`` reads the reply and ``classify`` judges it; a request that got no reply becomes an
-    outcome through ``request_failure`` (with ``redact`` when the URL holds a secret).
-    """
-    started = time.monotonic()
-    try:
-        response = session.post(
-            request.url,
-            data=request.body,
-            headers=dict(request.headers),
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-        )
-    except requests.RequestException as exc:
-        return request_failure(channel, exc, timeout, started, redact=redact)
-    text = read(response, deadline=started + timeout)
-    return reply_outcome(
-        classify,
-        response.status_code,
-        text,
-        response.headers.get("retry-after"),
-        (time.monotonic() - started) * 1000.0,
-    )
-
-
-def reply_outcome(
-    classify: ClassifyReply, code: int, text: str, retry_after: str | None, latency_ms: float
-) -> Outcome:
-    """The outcome of a platform's HTTP reply, judged by its ``classify``, whoever sent it."""
-    status, wait, error = classify(code, text, retry_after, now=time.time())
-    return Outcome(status, code, wait, latency_ms, text[:EXCERPT_CHARS], error)

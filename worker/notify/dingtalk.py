@@ -26,12 +26,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import requests
-
-from worker.notify import Outcome, Outgoing, Target, chat
+from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.chat import escape_line, safe_url
 from worker.notify.message import Mentions, Message
 from worker.notify.render import render_template
+from worker.notify.replies import Verdict, classify_errcode, judge
 
 CHANNEL = "dingtalk"
 BODY_MAX = 20000
@@ -160,11 +159,9 @@ def render_feed_card(message: Message, override: str, keyword: str, pic_url: str
 # Replies (pure)
 
 
-def classify_reply(
-    http_status: int, text: str, retry_after: str | None, *, now: float
-) -> chat.Reply:
+def classify_reply(http_status: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
     """Map one DingTalk reply to (status, retry_after seconds, error)."""
-    return chat.classify_errcode(CHANNEL, RETRY_CODES, http_status, text, retry_after, now=now)
+    return classify_errcode(CHANNEL, RETRY_CODES, http_status, text, retry_after, now=now)
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,6 +172,9 @@ class DingTalkNotifier:
     """DingTalk custom robot channel (``url`` holds ``access_token``; ``secret`` signs)."""
 
     channel: str = CHANNEL
+    unit: str = "bytes"
+    takes_messages: bool = True
+    rate_windows: RateWindows = ((20, 60.0),)  # ../shared/specs/chat-webhooks.md
     limit: int = BODY_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:
@@ -215,6 +215,6 @@ class DingTalkNotifier:
         url = signed_url(target.url, target.secret, now) if target.secret else target.url
         return Outgoing(url=url, body=body, headers=chat.json_headers())
 
-    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
-        """POST once to the URL exactly as built (no re-encoding, no redirects); classify."""
-        return chat.post_once(CHANNEL, session, request, timeout=timeout, classify=classify_reply)
+    def classify(self, reply: Reply) -> Outcome:
+        """Judge one reply by this platform's rules (``classify_reply``); never raises."""
+        return judge(CHANNEL, classify_reply, reply)

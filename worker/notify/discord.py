@@ -28,13 +28,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import requests
-
-from worker.notify import Outcome, Outgoing, Target, chat
+from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.chat import flatten, is_http_url
 from worker.notify.message import Message
 from worker.notify.render import render_template
-from worker.notify.webhook import parse_retry_after, read_excerpt
+from worker.notify.replies import (
+    Verdict,
+    classify_error_status,
+    judge,
+    parse_reply,
+    parse_retry_after,
+    seconds_value,
+)
 
 CHANNEL = "discord"
 TEMPLATE = "discord.md.j2"
@@ -47,7 +52,6 @@ UNKNOWN_WEBHOOK = 10015
 MARKDOWN_CHARS = re.compile(r"([\\*_~`|<>\[\]()])")
 LINE_START = re.compile(r"^(#|-|\+|\d+\.)")
 USER_ID = re.compile(r"^\d{5,25}$")
-SECRET_IN_URL = re.compile(r"(/webhooks/[^/\s]+/)[^/\s?#]+")
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,27 +149,22 @@ def check_body(body: Mapping[str, Any]) -> list[str]:
 # Replies (pure)
 
 
-def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> chat.Reply:
+def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
     """Map Discord's reply to (status, retry_after seconds, error)."""
     if 200 <= code < 300:
         return "delivered", None, ""
-    reply = chat.parse_reply(text)
+    reply = parse_reply(text)
     detail = " ".join(str(part) for part in (reply.get("code"), reply.get("message")) if part)
     error = f"discord: HTTP {code} {flatten(detail or text)[:200]}".rstrip()
     if code == 429:
-        wait = chat.seconds_value(reply.get("retry_after"))
+        wait = seconds_value(reply.get("retry_after"))
         if wait is None:
             wait = parse_retry_after(retry_after, now=now)
         scope = " (global)" if reply.get("global") is True else ""
         return "retry", wait, error + scope
     if reply.get("code") == UNKNOWN_WEBHOOK:
         return "failed", None, error
-    return chat.classify_error_status(CHANNEL, code, error, parse_retry_after(retry_after, now=now))
-
-
-def redact(text: str) -> str:
-    """``text`` with the webhook token in any URL replaced by ``***``."""
-    return SECRET_IN_URL.sub(r"\1***", text)
+    return classify_error_status(CHANNEL, code, error, parse_retry_after(retry_after, now=now))
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,7 +175,10 @@ class DiscordNotifier:
     """Discord webhook channel."""
 
     channel: str = CHANNEL
-    limit: int = EMBED_TOTAL_MAX  # characters of all embed text together
+    unit: str = "characters"
+    takes_messages: bool = True
+    rate_windows: RateWindows = ((5, 2.0),)  # ../shared/specs/chat-webhooks.md
+    limit: int = EMBED_TOTAL_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:
         """The JSON body for ``message`` (pure)."""
@@ -191,6 +193,10 @@ class DiscordNotifier:
     def measure(self, body: Mapping[str, Any]) -> int:
         """Characters of embed text, counted as Discord totals them against ``limit``."""
         return sum(embed_chars(embed) for embed in body.get("embeds") or [])
+
+    def limit_for(self, body: Mapping[str, Any]) -> int:
+        """The limit ``measure(body)`` is held against."""
+        return EMBED_TOTAL_MAX
 
     def fits(self, message: Message, target: Target) -> bool:
         """True when ``message`` rendered for ``target`` respects every Discord limit."""
@@ -211,14 +217,6 @@ class DiscordNotifier:
         body = chat.encode_body(self.render(message, target))
         return Outgoing(url=target.url, body=body, headers=chat.json_headers(title_case=True))
 
-    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
-        """POST once without following redirects and classify the reply."""
-        return chat.post_once(
-            CHANNEL,
-            session,
-            request,
-            timeout=timeout,
-            classify=classify_reply,
-            read=read_excerpt,
-            redact=redact,
-        )
+    def classify(self, reply: Reply) -> Outcome:
+        """Judge one reply by this platform's rules (``classify_reply``); never raises."""
+        return judge(CHANNEL, classify_reply, reply)

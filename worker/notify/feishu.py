@@ -20,17 +20,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-
-from worker.notify import Outcome, Outgoing, Target, chat
+from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.message import Mentions, Message
 from worker.notify.render import render_template
+from worker.notify.replies import Verdict, classify_code, classify_status, judge, parse_reply
 
 CHANNEL = "feishu"
 BODY_MAX = 20000
@@ -172,25 +170,22 @@ def render_card(message: Message, override: str, keyword: str) -> dict[str, Any]
 
 def parse_code(text: str) -> tuple[int | None, str]:
     """The ``code`` (or legacy ``StatusCode``) and ``msg`` of a reply; (None, "") if none."""
-    try:
-        reply = json.loads(text)
-        code = reply["code"] if "code" in reply else reply["StatusCode"]
-        return int(code), str(reply.get("msg") or reply.get("StatusMessage") or "")
-    except (ValueError, TypeError, KeyError):
+    reply = parse_reply(text)
+    code = reply["code"] if "code" in reply else reply.get("StatusCode")
+    if isinstance(code, bool) or not isinstance(code, int):
         return None, ""
+    return code, str(reply.get("msg") or reply.get("StatusMessage") or "")
 
 
-def classify_reply(
-    http_status: int, text: str, retry_after: str | None, *, now: float
-) -> chat.Reply:
+def classify_reply(http_status: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
     """Map one Feishu reply to (status, retry_after seconds, error)."""
     code, message = parse_code(text)
     if not 200 <= http_status < 300:
-        status, wait, error = chat.classify_http(CHANNEL, http_status, retry_after, now=now)
+        status, wait, error = classify_status(CHANNEL, http_status, retry_after, now=now)
         if code is not None:
             error = f"{error}: {code} {message[:300]}".rstrip()
         return status, wait, error
-    return chat.classify_code(CHANNEL, http_status, text, code, message, RETRY_CODES)
+    return classify_code(CHANNEL, http_status, text, code, message, RETRY_CODES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,6 +196,9 @@ class FeishuNotifier:
     """Feishu / Lark custom bot channel (``url`` is the bot's hook URL; ``secret`` signs)."""
 
     channel: str = CHANNEL
+    unit: str = "bytes"
+    takes_messages: bool = True
+    rate_windows: RateWindows = ((5, 1.0), (100, 60.0))  # ../shared/specs/chat-webhooks.md
     limit: int = BODY_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:
@@ -244,6 +242,6 @@ class FeishuNotifier:
             body = signed_body(body, target.secret, now)
         return Outgoing(url=target.url, body=chat.encode_body(body), headers=chat.json_headers())
 
-    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
-        """POST once without following redirects and classify the reply."""
-        return chat.post_once(CHANNEL, session, request, timeout=timeout, classify=classify_reply)
+    def classify(self, reply: Reply) -> Outcome:
+        """Judge one reply by this platform's rules (``classify_reply``); never raises."""
+        return judge(CHANNEL, classify_reply, reply)

@@ -26,13 +26,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import requests
-
-from worker.notify import Outcome, Outgoing, Target, chat
+from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.chat import flatten, is_http_url, pack_text
 from worker.notify.message import Message
 from worker.notify.render import render_template
-from worker.notify.webhook import parse_retry_after, read_excerpt
+from worker.notify.replies import Verdict, classify_error_status, judge, parse_retry_after
 
 CHANNEL = "slack"
 TEMPLATE = "slack.mrkdwn.j2"
@@ -41,7 +39,6 @@ SECTION_MAX = 3000
 MAX_BLOCKS = 50
 LOOKALIKES = str.maketrans({"*": "∗", "_": "＿", "~": "∼", "`": "ˋ"})
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-SECRET_IN_URL = re.compile(r"(/services/[^/\s]+/[^/\s]+/)[^/\s?#]+")
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,17 +128,12 @@ def check_body(body: Mapping[str, Any]) -> list[str]:
 # Replies (pure)
 
 
-def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> chat.Reply:
+def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
     """Map Slack's reply to (status, retry_after seconds, error)."""
     if 200 <= code < 300:
         return "delivered", None, ""
     error = f"slack: HTTP {code} {flatten(text)[:200]}".rstrip()
-    return chat.classify_error_status(CHANNEL, code, error, parse_retry_after(retry_after, now=now))
-
-
-def redact(text: str) -> str:
-    """``text`` with the webhook secret in any URL replaced by ``***``."""
-    return SECRET_IN_URL.sub(r"\1***", text)
+    return classify_error_status(CHANNEL, code, error, parse_retry_after(retry_after, now=now))
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,7 +144,10 @@ class SlackNotifier:
     """Slack incoming webhook channel."""
 
     channel: str = CHANNEL
-    limit: int = SECTION_MAX  # characters per section; fits() also counts blocks
+    unit: str = "characters per section"
+    takes_messages: bool = True
+    rate_windows: RateWindows = ((1, 1.0),)  # ../shared/specs/chat-webhooks.md
+    limit: int = SECTION_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:
         """The JSON body for ``message`` (pure)."""
@@ -169,6 +164,10 @@ class SlackNotifier:
     def measure(self, body: Mapping[str, Any]) -> int:
         """Characters of the longest section (Slack's per-section limit is ``limit``)."""
         return max((len(text) for text in block_texts(body)), default=0)
+
+    def limit_for(self, body: Mapping[str, Any]) -> int:
+        """The limit ``measure(body)`` is held against."""
+        return SECTION_MAX
 
     def fits(self, message: Message, target: Target) -> bool:
         """True when ``message`` rendered for ``target`` respects every Slack limit."""
@@ -189,14 +188,6 @@ class SlackNotifier:
         body = chat.encode_body(self.render(message, target))
         return Outgoing(url=target.url, body=body, headers=chat.json_headers(title_case=True))
 
-    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
-        """POST once without following redirects and classify the reply."""
-        return chat.post_once(
-            CHANNEL,
-            session,
-            request,
-            timeout=timeout,
-            classify=classify_reply,
-            read=read_excerpt,
-            redact=redact,
-        )
+    def classify(self, reply: Reply) -> Outcome:
+        """Judge one reply by this platform's rules (``classify_reply``); never raises."""
+        return judge(CHANNEL, classify_reply, reply)

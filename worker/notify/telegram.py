@@ -28,13 +28,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import requests
-
-from worker.notify import Outcome, Outgoing, Target, chat
+from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.chat import flatten, is_http_url
 from worker.notify.message import Message
 from worker.notify.render import render_template
-from worker.notify.webhook import parse_retry_after, read_excerpt
+from worker.notify.replies import (
+    Verdict,
+    classify_error_status,
+    judge,
+    parse_reply,
+    parse_retry_after,
+    seconds_value,
+)
 
 CHANNEL = "telegram"
 TEMPLATE = "telegram.html.j2"
@@ -44,7 +49,6 @@ ENTITY = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(lt|gt|amp|quot));"
 NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 USER_ID = re.compile(r"^\d{1,20}$")
 USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{4,31})$")
-SECRET_IN_URL = re.compile(r"(/bot)[^/\s?#]+")
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,9 +125,7 @@ def check_body(body: Mapping[str, Any]) -> list[str]:
 def reply_retry_after(reply: Mapping[str, Any]) -> float | None:
     """``parameters.retry_after`` (seconds) of an error reply, or None."""
     parameters = reply.get("parameters")
-    return (
-        chat.seconds_value(parameters.get("retry_after")) if isinstance(parameters, dict) else None
-    )
+    return seconds_value(parameters.get("retry_after")) if isinstance(parameters, dict) else None
 
 
 def describe(code: int, reply: Mapping[str, Any], text: str) -> str:
@@ -136,9 +138,9 @@ def describe(code: int, reply: Mapping[str, Any], text: str) -> str:
     return error
 
 
-def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> chat.Reply:
+def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
     """Map Telegram's reply to (status, retry_after seconds, error)."""
-    reply = chat.parse_reply(text)
+    reply = parse_reply(text)
     if 200 <= code < 300 and reply.get("ok") is not False:
         return "delivered", None, ""
     if 200 <= code < 300:  # {"ok": false} inside a 2xx: judge by its error_code
@@ -147,12 +149,7 @@ def classify_reply(code: int, text: str, retry_after: str | None, *, now: float)
     if code == 429:
         wait = reply_retry_after(reply)
         return "retry", parse_retry_after(retry_after, now=now) if wait is None else wait, error
-    return chat.classify_error_status(CHANNEL, code, error, reply_retry_after(reply))
-
-
-def redact(text: str) -> str:
-    """``text`` with the bot token in any URL replaced by ``***``."""
-    return SECRET_IN_URL.sub(r"\1***", text)
+    return classify_error_status(CHANNEL, code, error, reply_retry_after(reply))
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,7 +160,10 @@ class TelegramNotifier:
     """Telegram Bot API channel."""
 
     channel: str = CHANNEL
-    limit: int = TEXT_MAX  # characters of the text after entity parsing
+    unit: str = "characters"
+    takes_messages: bool = True
+    rate_windows: RateWindows = ((1, 1.0), (20, 60.0))  # ../shared/specs/chat-webhooks.md
+    limit: int = TEXT_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:
         """The JSON body for ``message`` (pure)."""
@@ -177,6 +177,10 @@ class TelegramNotifier:
     def measure(self, body: Mapping[str, Any]) -> int:
         """Characters of the text Telegram shows (tags removed, entities decoded, trimmed)."""
         return len(visible_text(str(body.get("text") or "")))
+
+    def limit_for(self, body: Mapping[str, Any]) -> int:
+        """The limit ``measure(body)`` is held against."""
+        return TEXT_MAX
 
     def fits(self, message: Message, target: Target) -> bool:
         """True when ``message`` rendered for ``target`` respects Telegram's text limit."""
@@ -199,14 +203,6 @@ class TelegramNotifier:
         body = chat.encode_body(self.render(message, target))
         return Outgoing(url=target.url, body=body, headers=chat.json_headers(title_case=True))
 
-    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
-        """POST once without following redirects and classify the reply."""
-        return chat.post_once(
-            CHANNEL,
-            session,
-            request,
-            timeout=timeout,
-            classify=classify_reply,
-            read=read_excerpt,
-            redact=redact,
-        )
+    def classify(self, reply: Reply) -> Outcome:
+        """Judge one reply by this platform's rules (``classify_reply``); never raises."""
+        return judge(CHANNEL, classify_reply, reply)

@@ -9,9 +9,8 @@ Secrets: ``whsec_<base64>`` is the standard form and its base64 part is the HMAC
 without the prefix is base64-decoded too when it is valid base64; otherwise its UTF-8 bytes are
 the key. Receivers given the same secret string derive the same key with ``decode_secret``.
 
-``send`` makes exactly one attempt, never follows redirects and only classifies the reply (an
-address refused by the SSRF guard of a guarded session is a permanent failure); it must not
-sleep, retry, schedule or store anything (the delivery ledger does that).
+``classify`` judges a reply by the shared rules of ``worker.notify.replies``. This module must
+not send, sleep, retry, schedule or store anything (the transport and the ledger do that).
 """
 
 from __future__ import annotations
@@ -21,31 +20,18 @@ import binascii
 import hashlib
 import hmac
 import json
-import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any
 
-import requests
-
-from worker.netguard import BlockedAddress
-from worker.notify import Outcome, Outgoing, Target
+from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target
+from worker.notify.message import Message
+from worker.notify.replies import Verdict, classify_status, judge
 
 CHANNEL = "webhook"
 SECRET_PREFIX = "whsec_"
 USER_AGENT = "herald"
-EXCERPT_CHARS = 500
-MAX_READ_BYTES = 64 * 1024
-RETRYABLE_4XX = frozenset({408, 409, 425, 429})
-PERMANENT_REQUEST_ERRORS = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidHeader,
-    BlockedAddress,
-)
 
 
 class WebhookVerificationError(ValueError):
@@ -148,83 +134,19 @@ def webhook_request(target: Target, event_id: str, body: bytes, now: datetime) -
     return Outgoing(url=target.url, body=body, headers=headers)
 
 
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Return the seconds a ``Retry-After`` header asks for (delta-seconds or HTTP-date)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
-
-
-def classify_status(code: int) -> tuple[Literal["delivered", "retry", "failed"], str]:
-    """Return the outcome status and error text for an HTTP status code."""
-    if 200 <= code < 300:
-        return "delivered", ""
-    if 300 <= code < 400:
-        return "retry", f"webhook: redirect not followed (HTTP {code})"
-    if code == 410:
-        return "failed", "webhook: HTTP 410 (endpoint gone)"
-    if 400 <= code < 500 and code not in RETRYABLE_4XX:
-        return "failed", f"webhook: HTTP {code}"
-    return "retry", f"webhook: HTTP {code}"
-
-
-def reply_outcome(
-    code: int, text: str, retry_after: str | None, latency_ms: float
-) -> Outcome:
-    """The outcome of an HTTP reply to a webhook, whoever sent the request."""
-    status, error = classify_status(code)
-    wait = None if status == "delivered" else parse_retry_after(retry_after, now=time.time())
-    return Outcome(status, code, wait, latency_ms, text[:EXCERPT_CHARS], error)
-
-
-def read_excerpt(response: requests.Response, *, deadline: float) -> str:
-    """Read at most MAX_READ_BYTES of the reply until ``deadline``; return its first chars."""
-    data = bytearray()
-    try:
-        for chunk in response.iter_content(chunk_size=8192):
-            data.extend(chunk)
-            if len(data) >= MAX_READ_BYTES or time.monotonic() > deadline:
-                break
-    except requests.RequestException:
-        pass
-    finally:
-        response.close()
-    try:
-        text = bytes(data).decode(response.encoding or "utf-8", "replace")
-    except LookupError:
-        text = bytes(data).decode("utf-8", "replace")
-    return text[:EXCERPT_CHARS]
-
-
-def failure_outcome(status: Literal["retry", "failed"], error: str, started: float) -> Outcome:
-    """Return the outcome of an attempt that got no HTTP reply."""
-    return Outcome(
-        status=status,
-        http_status=None,
-        retry_after=None,
-        latency_ms=(time.monotonic() - started) * 1000.0,
-        response_excerpt="",
-        error=error[:1000],
-    )
+def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
+    """A generic webhook's HTTP reply: 2xx delivered; 410 gone and other 4xx (but 408, 409, 425,
+    429) permanent; the rest retried, after ``Retry-After`` when given."""
+    return classify_status(CHANNEL, code, retry_after, now=now)
 
 
 class WebhookNotifier:
-    """Standard Webhooks channel."""
+    """Standard Webhooks channel: one signed event per article, sent concurrently."""
 
     channel: str = CHANNEL
+    unit: str = "bytes"
+    takes_messages: bool = False
+    rate_windows: RateWindows = ()
 
     def build(
         self,
@@ -242,32 +164,18 @@ class WebhookNotifier:
             raise ValueError("webhook: empty event id")
         return webhook_request(target, event_id, encode_payload(event_type, now, data), now)
 
-    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
-        """POST once without following redirects and classify the reply."""
-        started = time.monotonic()
-        try:
-            response = session.post(
-                request.url,
-                data=request.body,
-                headers=dict(request.headers),
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.Timeout as exc:
-            return failure_outcome(
-                "retry", f"webhook: timeout after {timeout:g} s ({type(exc).__name__})", started
-            )
-        except PERMANENT_REQUEST_ERRORS as exc:
-            return failure_outcome("failed", f"webhook: invalid request: {exc}", started)
-        except requests.ConnectionError as exc:
-            return failure_outcome("retry", f"webhook: connection failed: {exc}", started)
-        except requests.RequestException as exc:
-            return failure_outcome("retry", f"webhook: request failed: {exc}", started)
-        excerpt = read_excerpt(response, deadline=started + timeout)
-        return reply_outcome(
-            response.status_code,
-            excerpt,
-            response.headers.get("retry-after"),
-            (time.monotonic() - started) * 1000.0,
-        )
+    def fits(self, message: Message, target: Target) -> bool:
+        """Any message goes whole in one event."""
+        return True
+
+    def measure(self, body: Mapping[str, Any]) -> int:
+        """The UTF-8 bytes of the JSON body."""
+        return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+    def limit_for(self, body: Mapping[str, Any]) -> int | None:
+        """Generic webhooks have no size limit."""
+        return None
+
+    def classify(self, reply: Reply) -> Outcome:
+        """Judge one reply by the webhook rules (``classify_reply``); never raises."""
+        return judge(CHANNEL, classify_reply, reply)

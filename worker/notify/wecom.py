@@ -18,12 +18,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import requests
-
-from worker.notify import Outcome, Outgoing, Target, chat
+from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.chat import escape_line, safe_url
 from worker.notify.message import Mentions, Message
 from worker.notify.render import render_template
+from worker.notify.replies import Verdict, classify_errcode, judge
 
 CHANNEL = "wecom"
 MARKDOWN_MAX = 4096
@@ -166,11 +165,9 @@ def body_fits(body: Mapping[str, Any]) -> bool:
 # Replies (pure)
 
 
-def classify_reply(
-    http_status: int, text: str, retry_after: str | None, *, now: float
-) -> chat.Reply:
+def classify_reply(http_status: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
     """Map one WeCom reply to (status, retry_after seconds, error)."""
-    return chat.classify_errcode(CHANNEL, RETRY_CODES, http_status, text, retry_after, now=now)
+    return classify_errcode(CHANNEL, RETRY_CODES, http_status, text, retry_after, now=now)
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,6 +178,9 @@ class WeComNotifier:
     """WeCom group robot channel (``url`` is the robot's full webhook URL with its key)."""
 
     channel: str = CHANNEL
+    unit: str = "bytes"
+    takes_messages: bool = True
+    rate_windows: RateWindows = ((20, 60.0),)  # ../shared/specs/chat-webhooks.md
     limit: int = MARKDOWN_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:
@@ -221,6 +221,6 @@ class WeComNotifier:
         body = chat.encode_body(self.render(message, target))
         return Outgoing(url=target.url, body=body, headers=chat.json_headers())
 
-    def send(self, session: requests.Session, request: Outgoing, *, timeout: float) -> Outcome:
-        """POST once without following redirects and classify the reply."""
-        return chat.post_once(CHANNEL, session, request, timeout=timeout, classify=classify_reply)
+    def classify(self, reply: Reply) -> Outcome:
+        """Judge one reply by this platform's rules (``classify_reply``); never raises."""
+        return judge(CHANNEL, classify_reply, reply)

@@ -157,8 +157,12 @@ def claim_deliveries(
             attempts=DeliveryRow.attempts + 1,
         )
         .returning(
-            DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.event_key, DeliveryRow.event_type,
-            DeliveryRow.attempts, DeliveryRow.subscriber_id,
+            DeliveryRow.id,
+            DeliveryRow.event_id,
+            DeliveryRow.event_key,
+            DeliveryRow.event_type,
+            DeliveryRow.attempts,
+            DeliveryRow.subscriber_id,
         )
     ).all()
     if not taken:
@@ -177,17 +181,29 @@ def claim_deliveries(
         row.id: row
         for row in session.execute(
             select(
-                SubscriberRow.id, SubscriberRow.name, SubscriberRow.channel, SubscriberRow.url,
-                SubscriberRow.secret, SubscriberRow.options,
+                SubscriberRow.id,
+                SubscriberRow.name,
+                SubscriberRow.channel,
+                SubscriberRow.url,
+                SubscriberRow.secret,
+                SubscriberRow.options,
             ).where(SubscriberRow.id.in_({t.subscriber_id for t in taken}))
         )
     }
     claimed = [
         ClaimedDelivery(
-            t.id, t.event_id, t.event_type, payloads[t.event_key], t.attempts,
-            subs[t.subscriber_id].name, subs[t.subscriber_id].channel,
-            subs[t.subscriber_id].url, subs[t.subscriber_id].secret,
-            subs[t.subscriber_id].options or {}, t.subscriber_id, t.event_key,
+            t.id,
+            t.event_id,
+            t.event_type,
+            payloads[t.event_key],
+            t.attempts,
+            subs[t.subscriber_id].name,
+            subs[t.subscriber_id].channel,
+            subs[t.subscriber_id].url,
+            subs[t.subscriber_id].secret,
+            subs[t.subscriber_id].options or {},
+            t.subscriber_id,
+            t.event_key,
         )
         for t in taken
     ]
@@ -216,8 +232,12 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, now: 
         insert(AttemptRow.__table__),  # type: ignore[arg-type]  # Core: no ORM bookkeeping
         [
             dict(
-                delivery_id=r.delivery_id, attempted_at=now, outcome=r.outcome,
-                http_status=r.http_status, latency_ms=r.latency_ms, error=r.error[:2000],
+                delivery_id=r.delivery_id,
+                attempted_at=now,
+                outcome=r.outcome,
+                http_status=r.http_status,
+                latency_ms=r.latency_ms,
+                error=r.error[:2000],
                 response_excerpt=r.response_excerpt[:500],
             )
             for r in records
@@ -231,8 +251,13 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, now: 
         session.execute(
             update(DeliveryRow)
             .where(DeliveryRow.id.in_(ids))
-            .values(status="delivered", delivered_at=now, last_status=http_status,
-                    last_error="", lease_until=None)
+            .values(
+                status="delivered",
+                delivered_at=now,
+                last_status=http_status,
+                last_error="",
+                lease_until=None,
+            )
         )
     others = [r for r in records if r.outcome != "delivered"]
     if others:
@@ -243,8 +268,10 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, now: 
                     id=r.delivery_id,
                     status="pending" if r.outcome == "retry" else "failed",
                     next_attempt_at=r.next_attempt_at or now,
-                    enqueued_at=None, lease_until=None,
-                    last_status=r.http_status, last_error=r.error[:2000],
+                    enqueued_at=None,
+                    lease_until=None,
+                    last_status=r.http_status,
+                    last_error=r.error[:2000],
                 )
                 for r in others
             ],
@@ -259,7 +286,10 @@ def release_deliveries(session: Session, ids: Sequence[int], *, until: datetime)
         update(DeliveryRow)
         .where(DeliveryRow.id.in_(ids), DeliveryRow.status == "sending")
         .values(
-            status="pending", lease_until=None, enqueued_at=None, next_attempt_at=until,
+            status="pending",
+            lease_until=None,
+            enqueued_at=None,
+            next_attempt_at=until,
             attempts=DeliveryRow.attempts - 1,
         )
     )
@@ -660,8 +690,12 @@ def replay_deliveries(session: Session, ids: Sequence[int], *, now: datetime) ->
         update(DeliveryRow)
         .where(DeliveryRow.id.in_(ids), DeliveryRow.status != "sending")
         .values(
-            status="pending", attempts=0, next_attempt_at=now, enqueued_at=None,
-            lease_until=None, delivered_at=None,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            enqueued_at=None,
+            lease_until=None,
+            delivered_at=None,
         )
     )
     return rowcount(result)

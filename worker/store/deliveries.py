@@ -1,0 +1,354 @@
+"""The delivery ledger: one row per (event, subscriber), claimed with a lease, then recorded.
+
+A claim is a conditional UPDATE that names its holder (a lease token): only the holder renews
+the lease, records an attempt or gives a row back, so a worker that lost a row (its lease ran
+out and another worker took it) can no longer change it. Lease and due times come from the
+database's clock (``worker.store.clock``). Each function takes a Session; the caller owns the
+transaction. This module must not build, send or judge anything.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from worker.store._sql import insert_for
+from worker.store.clock import db_now
+from worker.store.tables import AttemptRow, DeliveryRow, SubscriberRow
+
+ERROR_CHARS = 2000
+TABLE = cast(Table, DeliveryRow.__table__)  # for Core statements
+EXCERPT_CHARS = 500
+
+
+def new_event_id() -> str:
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+def create_deliveries(
+    session: Session,
+    *,
+    event_key: str,
+    event_type: str,
+    payload: dict[str, Any],
+    subscriber_ids: Sequence[int],
+    article_id: int | None,
+    now: datetime,
+    due: datetime | None = None,
+) -> list[int]:
+    """One ledger row per subscriber for this event; an existing (subscriber, event) is kept.
+
+    ``due`` holds the first attempt back (quiet hours); by default it is ``now``.
+    """
+    if not subscriber_ids:
+        return []
+    rows = [
+        dict(
+            event_id=new_event_id(),
+            event_key=event_key,
+            event_type=event_type,
+            subscriber_id=sub_id,
+            article_id=article_id,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=due or now,
+            enqueued_at=now if due is None else None,
+            last_error="",
+            created_at=now,
+        )
+        for sub_id in subscriber_ids
+    ]
+    statement = (
+        insert_for(session)(DeliveryRow.__table__)  # Core: no per-row ORM bookkeeping
+        .on_conflict_do_nothing(index_elements=["subscriber_id", "event_key"])
+        .returning(DeliveryRow.id)
+    )
+    return [int(i) for i in session.scalars(statement, rows)]
+
+
+# --- claiming --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A row taken for sending, with what sending it needs (the payload is shared per event)."""
+
+    id: int
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+    attempts: int
+    subscriber_name: str
+    channel: str
+    url: str
+    secret: str
+    options: dict[str, Any]
+    subscriber_id: int
+    event_key: str
+
+
+def _due(now: datetime) -> Any:
+    return and_(
+        DeliveryRow.next_attempt_at <= now,
+        or_(
+            DeliveryRow.status == "pending",
+            and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
+        ),
+    )
+
+
+def active_subscriber_ids() -> Any:
+    """Subscribers that may be sent to: enabled in the config and not suspended by the breaker."""
+    return select(SubscriberRow.id).where(
+        SubscriberRow.enabled.is_(True), SubscriberRow.suspended_at.is_(None)
+    )
+
+
+def claim_deliveries(
+    session: Session, ids: Sequence[int], *, lease: float, token: str, max_attempts: int
+) -> tuple[datetime, list[ClaimedDelivery]]:
+    """Take every due row of ``ids`` whose subscriber is active (one UPDATE … RETURNING), leased
+    to ``token`` for ``lease`` seconds; returns the database's time and the rows, in id order.
+
+    Rows already claimed ``max_attempts`` times are parked as failed instead.
+    """
+    now = db_now(session)
+    if not ids:
+        return now, []
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(ids), _due(now), DeliveryRow.attempts >= max_attempts)
+        .values(
+            status="failed", lease_until=None, lease_token=None,
+            last_error=f"parked after {max_attempts} attempts without a final outcome",
+        )
+    )  # fmt: skip
+    taken = session.execute(
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.id.in_(ids),
+            _due(now),
+            DeliveryRow.subscriber_id.in_(active_subscriber_ids()),
+        )
+        .values(
+            status="sending",
+            lease_until=now + timedelta(seconds=lease),
+            lease_token=token,
+            attempts=DeliveryRow.attempts + 1,
+        )
+        .returning(
+            DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.event_key, DeliveryRow.event_type,
+            DeliveryRow.attempts, DeliveryRow.subscriber_id,
+        )
+    ).all()  # fmt: skip
+    if not taken:
+        return now, []
+    # one event's payload is the same for all its rows: read it once per event (shared, read-only)
+    first_of_event = {t.event_key: t.id for t in taken}
+    payloads = {
+        str(key): dict(payload)
+        for key, payload in session.execute(
+            select(DeliveryRow.event_key, DeliveryRow.payload).where(
+                DeliveryRow.id.in_(list(first_of_event.values()))
+            )
+        )
+    }
+    subs = {
+        row.id: row
+        for row in session.execute(
+            select(
+                SubscriberRow.id, SubscriberRow.name, SubscriberRow.channel, SubscriberRow.url,
+                SubscriberRow.secret, SubscriberRow.options,
+            ).where(SubscriberRow.id.in_({t.subscriber_id for t in taken}))
+        )
+    }  # fmt: skip
+    claimed = [
+        ClaimedDelivery(
+            t.id, t.event_id, t.event_type, payloads[t.event_key], t.attempts,
+            subs[t.subscriber_id].name, subs[t.subscriber_id].channel,
+            subs[t.subscriber_id].url, subs[t.subscriber_id].secret,
+            subs[t.subscriber_id].options or {}, t.subscriber_id, t.event_key,
+        )
+        for t in taken
+    ]  # fmt: skip
+    return now, sorted(claimed, key=lambda c: c.id)
+
+
+def renew_leases(session: Session, token: str, *, lease: float) -> set[int]:
+    """Extend the lease of every row ``token`` still holds; returns their ids (rows missing from
+    the answer were recorded, given back, or lost to another worker)."""
+    now = db_now(session)
+    renewed = session.scalars(
+        update(DeliveryRow)
+        .where(DeliveryRow.status == "sending", DeliveryRow.lease_token == token)
+        .values(lease_until=now + timedelta(seconds=lease))
+        .returning(DeliveryRow.id)
+    )
+    return {int(i) for i in renewed}
+
+
+def release_deliveries(session: Session, token: str, waits: Iterable[tuple[int, float]]) -> None:
+    """Give rows back unsent (their claim not counted), each due again after its wait in seconds.
+
+    Only rows still held by ``token`` move."""
+    rows = [dict(row_id=i, wait=w) for i, w in waits]
+    if not rows:
+        return
+    now = db_now(session)
+    table = TABLE
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id"),
+            table.c.status == "sending",
+            table.c.lease_token == token,
+        )
+        .values(
+            status="pending", lease_until=None, lease_token=None, enqueued_at=None,
+            next_attempt_at=bindparam("due", type_=table.c.next_attempt_at.type),
+            attempts=table.c.attempts - 1,
+        )
+    )  # fmt: skip
+    session.execute(
+        statement,
+        [dict(row_id=r["row_id"], due=now + timedelta(seconds=r["wait"])) for r in rows],
+    )
+
+
+# --- recording -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One finished attempt to store: ``outcome`` delivered / retry / failed; a retry is due
+    again ``retry_in`` seconds after it is recorded."""
+
+    delivery_id: int
+    subscriber_id: int
+    outcome: str
+    http_status: int | None
+    latency_ms: float
+    error: str
+    response_excerpt: str
+    retry_in: float | None = None
+
+
+def record_attempts(session: Session, records: Sequence[AttemptRecord], *, token: str) -> datetime:
+    """Store attempts and move their rows on, in a few statements; returns the database's time.
+
+    Every attempt is kept (it happened); a row moves only while ``token`` still holds it.
+    """
+    now = db_now(session)
+    if not records:
+        return now
+    session.execute(
+        insert(AttemptRow.__table__),  # type: ignore[arg-type]  # Core: no ORM bookkeeping
+        [
+            dict(
+                delivery_id=r.delivery_id, attempted_at=now, outcome=r.outcome,
+                http_status=r.http_status, latency_ms=r.latency_ms, error=r.error[:ERROR_CHARS],
+                response_excerpt=r.response_excerpt[:EXCERPT_CHARS],
+            )
+            for r in records
+        ],
+    )  # fmt: skip
+    by_status: dict[int | None, list[int]] = {}
+    for r in records:
+        if r.outcome == "delivered":
+            by_status.setdefault(r.http_status, []).append(r.delivery_id)
+    for http_status, ids in by_status.items():
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(ids), DeliveryRow.lease_token == token)
+            .values(
+                status="delivered", delivered_at=now, last_status=http_status, last_error="",
+                lease_until=None, lease_token=None,
+            )
+        )  # fmt: skip
+    others = [r for r in records if r.outcome != "delivered"]
+    if others:
+        table = TABLE
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.lease_token == token)
+            .values(
+                status=bindparam("new_status"),
+                next_attempt_at=bindparam("due", type_=table.c.next_attempt_at.type),
+                enqueued_at=None, lease_until=None, lease_token=None,
+                last_status=bindparam("http"), last_error=bindparam("error"),
+            )
+        )  # fmt: skip
+        session.execute(
+            statement,
+            [
+                dict(
+                    row_id=r.delivery_id,
+                    new_status="pending" if r.outcome == "retry" else "failed",
+                    due=now + timedelta(seconds=r.retry_in or 0.0),
+                    http=r.http_status,
+                    error=r.error[:ERROR_CHARS],
+                )
+                for r in others
+            ],
+        )
+    return now
+
+
+# --- the sweep and counts --------------------------------------------------------------------
+
+
+def claim_due_deliveries(session: Session, *, requeue_after: float, limit: int) -> list[int]:
+    """Due deliveries not enqueued recently (or whose lease ran out); marks them enqueued now."""
+    now = db_now(session)
+    stale = now - timedelta(seconds=requeue_after)
+    query = (
+        select(DeliveryRow.id)
+        .where(
+            DeliveryRow.next_attempt_at <= now,
+            or_(
+                and_(
+                    DeliveryRow.status == "pending",
+                    or_(DeliveryRow.enqueued_at.is_(None), DeliveryRow.enqueued_at <= stale),
+                ),
+                and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
+            ),
+            DeliveryRow.subscriber_id.in_(active_subscriber_ids()),
+        )
+        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+        .limit(limit)
+    )
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(enqueued_at=now))
+    return ids
+
+
+def delivery_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))
+    return {status: int(count) for status, count in rows}
+
+
+def recent_attempts(
+    session: Session, subscriber_ids: Iterable[int], since: datetime
+) -> dict[int, list[datetime]]:
+    """When each subscriber's endpoint was sent to since ``since``, oldest first (rate windows)."""
+    ids = set(subscriber_ids)
+    found: dict[int, list[datetime]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    query = (
+        select(DeliveryRow.subscriber_id, AttemptRow.attempted_at)
+        .join(DeliveryRow, DeliveryRow.id == AttemptRow.delivery_id)
+        .where(DeliveryRow.subscriber_id.in_(ids), AttemptRow.attempted_at >= since)
+        .order_by(AttemptRow.attempted_at)
+    )
+    for subscriber_id, attempted_at in session.execute(query):
+        found[int(subscriber_id)].append(attempted_at)
+    return found
