@@ -70,6 +70,7 @@ def roomy_receiver() -> Iterator[RoomyReceiver]:
 @pytest.fixture()
 def fanout(
     request: pytest.FixtureRequest,
+    run_on_defaults: bool,
     tmp_path: Path,
     site: DemoSite,
     roomy_receiver: RoomyReceiver,
@@ -83,11 +84,18 @@ def fanout(
         count=request.param,
         database_url=postgres_url,
         broker_url=broker.url(),
+        defaults=run_on_defaults,
     )
     try:
         yield run
     finally:
         run.stop()
+
+
+@pytest.fixture()
+def run_on_defaults() -> bool:
+    """Short leases and a one-second sweep, so that lost work comes back in seconds."""
+    return False
 
 
 @pytest.mark.parametrize("fanout", SIZES, indirect=True)
@@ -127,4 +135,25 @@ def test_kill_9_of_the_whole_worker_mid_fanout(fanout: FanOut) -> None:
     fanout.wait_all_delivered(RECOVERY)
     fanout.check_exactly_once()
     figures = fanout.report(f"kill-whole-worker n={fanout.count}")
+    assert figures["raw_duplicates"] <= figures["in_flight_at_fault"]
+
+
+@pytest.mark.parametrize("run_on_defaults", [True])
+@pytest.mark.parametrize("fanout", [600], indirect=True)
+def test_kill_9_at_the_first_arrival_on_default_settings(fanout: FanOut) -> None:
+    """herald's own settings (lease, requeue_after, the 15 s sweep): every delivery the killed
+    worker held is sent again within 60 s of the kill, and the fan-out is complete within 90 s;
+    deduplicated on webhook-id, every subscriber has the article exactly once."""
+    worker = fanout.start_worker("w1")
+    fanout.start_beat()
+    fanout.wait_imported()
+    killed = fanout.fault_at(1, "kill", worker.kill_group)
+    fanout.publish()
+    fanout.wait_fault(killed)
+    assert wait_until(worker.group_gone, 10), "processes of the killed worker are left"
+    fanout.start_worker("w2")
+    fanout.wait_all_delivered(90.0)
+    fanout.check_exactly_once()
+    figures = fanout.report("kill-whole-worker-at-first-arrival defaults n=600")
+    assert figures["all_delivered_at_s"] - figures["kill_at_s"] <= 60.0
     assert figures["raw_duplicates"] <= figures["in_flight_at_fault"]

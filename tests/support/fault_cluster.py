@@ -37,8 +37,8 @@ ROOT = Path(worker.__file__).resolve().parent.parent  # the checkout under test 
 LONG = os.environ.get("HERALD_LONG_FAULTS") == "1"
 LONG_REASON = "the 2,000-delivery variants: set HERALD_LONG_FAULTS=1 to run them"
 REDIS_SERVER = shutil.which("redis-server")
-LEASE = 10.0  # [delivery] lease in these tests (herald's default: 300 s)
-REQUEUE_AFTER = 5.0  # [delivery] requeue_after in these tests (herald's default: 120 s)
+LEASE = 10.0  # [delivery] lease in these tests (herald's default: 30 s)
+REQUEUE_AFTER = 5.0  # [delivery] requeue_after in these tests (herald's default: 60 s)
 
 
 def free_port() -> int:
@@ -331,22 +331,26 @@ class FanOut:
         database_url: str,
         broker_url: str,
         delivery: dict[str, str | int] | None = None,
+        defaults: bool = False,
     ) -> None:
+        """``defaults``: herald's own delivery settings and sweep interval, not the short ones
+        these tests otherwise use to see lost work come back in seconds."""
         self.directory = directory
         self.site = site
         self.receiver = receiver
         self.count = count
+        settings = (
+            {} if defaults else {"lease": f"{LEASE:g}s", "requeue_after": f"{REQUEUE_AFTER:g}s"}
+        )
+        settings.update(delivery or {})
         self.config = write_config(
             directory,
             sources=site_source(site, backfill=2, interval="2s"),
-            subscribers=delivery_section(
-                **{"lease": f"{LEASE:g}s", "requeue_after": f"{REQUEUE_AFTER:g}s"},
-                **(delivery or {}),
-            )
+            subscribers=(delivery_section(**settings) if settings else "")
             + fanout_subscribers(receiver, count),
             database_url=database_url,
             broker_url=broker_url,
-            extra_herald='sweep_interval = "1s"',
+            extra_herald="" if defaults else 'sweep_interval = "1s"',
         )
         self.ledger = Ledger(database_url)
         self.processes: list[CeleryProcess] = []
