@@ -1,6 +1,7 @@
 """Hostile webhook endpoints on 127.0.0.1: a fixed status, a hang, a one-byte-a-second drip.
 
-``StatusEndpoint`` answers every POST with one status (and headers such as Retry-After).
+``StatusEndpoint`` answers every POST with one status (and headers such as Retry-After),
+after a delay when asked.
 ``HangingEndpoint`` accepts the connection, reads the request and never answers.
 ``DrippingEndpoint`` reads the request, then writes a valid 200 reply one byte a second.
 ``ScriptedEndpoint`` answers with any raw bytes at all, in pieces, at any pace.
@@ -12,6 +13,7 @@ can tell when the sender gave up. The raw endpoints stop on their own after ``li
 from __future__ import annotations
 
 import contextlib
+import random
 import select
 import socket
 import threading
@@ -228,6 +230,7 @@ class StatusEndpoint:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b'{"ok":false}'
     hits: list[Hit] = field(default_factory=list)
+    delay: tuple[float, float] = (0.0, 0.0)  # seconds before answering, drawn from this range
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> StatusEndpoint:
@@ -241,6 +244,7 @@ class StatusEndpoint:
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 endpoint.hits.append(Hit(self.path, headers, body, time.time()))
+                time.sleep(random.uniform(*endpoint.delay))
                 self.send_response(endpoint.status)
                 for name, value in endpoint.headers.items():
                     self.send_header(name, value)
