@@ -102,6 +102,7 @@ class Batch:
         self.lock = threading.Lock()
         self.keeper: LeaseKeeper | None = None
         self.stopped_for: dict[str, float] = {}  # endpoint → seconds it asked us to wait
+        self.built_at = datetime.now(UTC)  # one moment for the batch: an event's body is built once
 
     def hold(self, claimed: Sequence[ClaimedDelivery]) -> None:
         self.rows = {c.id: _Row(c) for c in claimed}
@@ -114,7 +115,7 @@ class Batch:
             notifier = get_notifier(item.channel)
             request = notifier.build(
                 target_of_claim(item), item.event_type, item.event_id, item.payload,
-                now=datetime.now(UTC),
+                now=self.built_at,
             )  # fmt: skip
         except ValueError as err:  # a configuration problem: retrying cannot help
             self.finish(item.id, Outcome("failed", None, None, 0.0, "", str(err)))

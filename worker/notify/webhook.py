@@ -147,6 +147,7 @@ class WebhookNotifier:
     unit: str = "bytes"
     takes_messages: bool = False
     rate_windows: RateWindows = ()
+    _last: tuple[Mapping[str, Any], str, datetime, bytes] | None = None
 
     def build(
         self,
@@ -162,7 +163,17 @@ class WebhookNotifier:
             raise ValueError("webhook: now must be timezone-aware")
         if not event_id:
             raise ValueError("webhook: empty event id")
-        return webhook_request(target, event_id, encode_payload(event_type, now, data), now)
+        return webhook_request(target, event_id, self.encoded(event_type, now, data), now)
+
+    def encoded(self, event_type: str, now: datetime, data: Mapping[str, Any]) -> bytes:
+        """The event's body, encoded once for all its subscribers: a batch hands every row of
+        an event the same ``data`` object and ``now``, so only the signature differs."""
+        last = self._last
+        if last is not None and last[0] is data and last[1] == event_type and last[2] == now:
+            return last[3]
+        body = encode_payload(event_type, now, data)
+        self._last = (data, event_type, now, body)
+        return body
 
     def fits(self, message: Message, target: Target) -> bool:
         """Any message goes whole in one event."""
