@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.chat_fakes import FakeDingTalk, ManualClock, dingtalk_sign, pings
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
@@ -111,9 +110,7 @@ def build(target: Target, message: Message, now: datetime = NOW) -> Outgoing:
     return DingTalkNotifier().build(target, "message.digest", "evt_1", message.to_dict(), now=now)
 
 
-def deliver(
-    http: requests.Session, target: Target, message: Message, now: datetime = NOW
-) -> Outcome:
+def deliver(target: Target, message: Message, now: datetime = NOW) -> Outcome:
     return post(DingTalkNotifier(), build(target, message, now), timeout=5)
 
 
@@ -162,9 +159,7 @@ def test_epoch_ms_is_exact_and_needs_a_zone() -> None:
         epoch_ms(datetime(2023, 11, 14))
 
 
-def test_signed_message_is_accepted(
-    signed: FakeDingTalk, http: requests.Session, clock: ManualClock
-) -> None:
+def test_signed_message_is_accepted(signed: FakeDingTalk, clock: ManualClock) -> None:
     # a moment whose signature holds "+" or "/": encoded twice, the fake would refuse it
     while not set(sign(SECRET, int(clock() * 1000))) & {"+", "/"}:
         clock.advance(0.001)
@@ -176,26 +171,22 @@ def test_signed_message_is_accepted(
     assert signed.messages()[0].query == request.url.split("?", 1)[1]
 
 
-def test_stale_or_wrong_signature_is_permanent(
-    signed: FakeDingTalk, http: requests.Session, clock: ManualClock
-) -> None:
-    stale = deliver(
-        http, target_for(signed.url(), SECRET), LINKED, moment(clock) - timedelta(hours=2)
-    )
+def test_stale_or_wrong_signature_is_permanent(signed: FakeDingTalk, clock: ManualClock) -> None:
+    stale = deliver(target_for(signed.url(), SECRET), LINKED, moment(clock) - timedelta(hours=2))
     assert stale.status == "failed" and stale.error.startswith("dingtalk: 310000")
-    wrong = deliver(http, target_for(signed.url(), "other secret"), LINKED, moment(clock))
+    wrong = deliver(target_for(signed.url(), "other secret"), LINKED, moment(clock))
     assert wrong.status == "failed" and wrong.error.startswith("dingtalk: 310000")
-    unsigned = deliver(http, target_for(signed.url()), LINKED, moment(clock))
+    unsigned = deliver(target_for(signed.url()), LINKED, moment(clock))
     assert unsigned.status == "failed"
     assert signed.messages() == []
 
 
-def test_keyword_is_added_when_missing(guarded: FakeDingTalk, http: requests.Session) -> None:
-    without = deliver(http, target_for(guarded.url()), LINKED)
+def test_keyword_is_added_when_missing(guarded: FakeDingTalk) -> None:
+    without = deliver(target_for(guarded.url()), LINKED)
     assert without.status == "failed" and without.error.startswith("dingtalk: 310000")
     for msgtype in ("markdown", "feedCard"):
         target = target_for(guarded.url(), keyword="herald", msgtype=msgtype)
-        assert deliver(http, target, LINKED).status == "delivered"
+        assert deliver(target, LINKED).status == "delivered"
     markdown, feed = guarded.messages()
     assert markdown.body["markdown"]["text"].endswith("\n\nherald")
     assert feed.body["feedCard"]["links"][0]["title"].startswith("herald ")
@@ -263,12 +254,10 @@ def test_feed_card_falls_back_to_markdown_without_linkable_entries() -> None:
 
 
 @pytest.mark.parametrize("msgtype", ["markdown", "feedCard"])
-def test_hostile_content_pings_nobody(
-    fake: FakeDingTalk, http: requests.Session, msgtype: str
-) -> None:
+def test_hostile_content_pings_nobody(fake: FakeDingTalk, msgtype: str) -> None:
     entry = Entry(HOSTILE, "https://example.cn/a.html", HOSTILE, "2026-11-30", HOSTILE)
     message = Message("digest", HOSTILE, (entry,), note=HOSTILE)
-    outcome = deliver(http, target_for(fake.url(), msgtype=msgtype), message)
+    outcome = deliver(target_for(fake.url(), msgtype=msgtype), message)
     assert outcome.status == "delivered", outcome.error
     [accepted] = fake.messages()
     assert (accepted.kind, pings(accepted)) == (msgtype, [])
@@ -281,9 +270,9 @@ def test_hostile_content_pings_nobody(
         assert "](javascript" not in text and "*粗*" not in text
 
 
-def test_configured_mentions_ping(fake: FakeDingTalk, http: requests.Session) -> None:
+def test_configured_mentions_ping(fake: FakeDingTalk) -> None:
     mentions = Mentions(mobiles=("13800000000", "x"), user_ids=("zhangsan", "a b"), all=True)
-    assert deliver(http, target_for(fake.url()), replace(LINKED, mentions=mentions)).status == (
+    assert deliver(target_for(fake.url()), replace(LINKED, mentions=mentions)).status == (
         "delivered"
     )
     [accepted] = fake.messages()
@@ -295,9 +284,7 @@ def test_configured_mentions_ping(fake: FakeDingTalk, http: requests.Session) ->
 # Sizes
 
 
-def test_body_of_exactly_the_limit_fits_and_is_accepted(
-    fake: FakeDingTalk, http: requests.Session
-) -> None:
+def test_body_of_exactly_the_limit_fits_and_is_accepted(fake: FakeDingTalk) -> None:
     notifier = DingTalkNotifier()
     target = target_for(fake.url())
     entry = LINKED.entries[0]
@@ -317,9 +304,7 @@ def test_body_of_exactly_the_limit_fits_and_is_accepted(
     assert fake.messages()[0].size == BODY_MAX
 
 
-def test_forty_long_entries_split_into_fitting_parts_in_order(
-    fake: FakeDingTalk, http: requests.Session
-) -> None:
+def test_forty_long_entries_split_into_fitting_parts_in_order(fake: FakeDingTalk) -> None:
     notifier = DingTalkNotifier()
     target = target_for(fake.url())
     digest = Message("digest", "科技政策周报", long_entries(40, 600))
@@ -328,7 +313,7 @@ def test_forty_long_entries_split_into_fitting_parts_in_order(
     assert [e for p in parts for e in p.entries] == list(digest.entries)
     for part in parts:
         assert notifier.fits(part, target)
-        assert deliver(http, target, part).status == "delivered"
+        assert deliver(target, part).status == "delivered"
     received = fake.messages()
     assert [m.body["markdown"]["title"] for m in received] == [p.title for p in parts]
     assert all(m.size <= BODY_MAX for m in received)
@@ -383,17 +368,17 @@ def test_registered() -> None:
 
 
 def test_too_fast_throttles_the_robot_for_ten_minutes(
-    fake: FakeDingTalk, http: requests.Session, clock: ManualClock
+    fake: FakeDingTalk, clock: ManualClock
 ) -> None:
     target = target_for(fake.url())
-    outcomes = [deliver(http, target, LINKED) for _ in range(21)]
+    outcomes = [deliver(target, LINKED) for _ in range(21)]
     assert [o.status for o in outcomes[:20]] == ["delivered"] * 20
     assert (outcomes[20].status, outcomes[20].retry_after) == ("retry", 600.0)
     assert outcomes[20].error.startswith("dingtalk: 130101 send too fast")
     clock.advance(120)
-    assert deliver(http, target, LINKED).retry_after == 600.0
+    assert deliver(target, LINKED).retry_after == 600.0
     clock.advance(600)
-    assert deliver(http, target, LINKED).status == "delivered"
+    assert deliver(target, LINKED).status == "delivered"
 
 
 @pytest.mark.parametrize(
@@ -411,20 +396,19 @@ def test_too_fast_throttles_the_robot_for_ten_minutes(
 )
 def test_injected_replies(
     fake: FakeDingTalk,
-    http: requests.Session,
     injected: int,
     status: str,
     retry_after: float | None,
     error: str,
 ) -> None:
     fake.fail_next(1, injected)
-    outcome = deliver(http, target_for(fake.url()), LINKED)
+    outcome = deliver(target_for(fake.url()), LINKED)
     assert (outcome.status, outcome.retry_after) == (status, retry_after)
     assert outcome.error.startswith(error)
 
 
-def test_bad_token_is_permanent(fake: FakeDingTalk, http: requests.Session) -> None:
-    outcome = deliver(http, target_for(fake.url(token="nope")), LINKED)
+def test_bad_token_is_permanent(fake: FakeDingTalk) -> None:
+    outcome = deliver(target_for(fake.url(token="nope")), LINKED)
     assert (outcome.status, outcome.http_status) == ("failed", 200)
     assert outcome.error.startswith("dingtalk: 300001")
 

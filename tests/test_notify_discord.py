@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.chat_fakes import FakeDiscord, ManualClock, pings
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
@@ -207,7 +206,7 @@ def test_registered() -> None:
 # Safety against the fake
 
 
-def test_hostile_content_arrives_harmless(fake: FakeDiscord, http: requests.Session) -> None:
+def test_hostile_content_arrives_harmless(fake: FakeDiscord) -> None:
     message = Message(
         "digest",
         HOSTILE,
@@ -232,7 +231,7 @@ def test_hostile_content_arrives_harmless(fake: FakeDiscord, http: requests.Sess
     assert not re.search(r"(?<!\\)<|@(?!\u2060)", description)
 
 
-def test_configured_mentions_are_the_only_pings(fake: FakeDiscord, http: requests.Session) -> None:
+def test_configured_mentions_are_the_only_pings(fake: FakeDiscord) -> None:
     mentions = Mentions(user_ids=("112233445566778899", "bob", "<@&77>", "@everyone"), all=True)
     message = replace(DIGEST, heading="@everyone", mentions=mentions)
     outcome = post(DiscordNotifier(), build(target_for(fake.url()), message), timeout=5)
@@ -246,7 +245,7 @@ def test_configured_mentions_are_the_only_pings(fake: FakeDiscord, http: request
 # Sizes
 
 
-def test_embed_total_is_exact(fake: FakeDiscord, http: requests.Session) -> None:
+def test_embed_total_is_exact(fake: FakeDiscord) -> None:
     notifier, target = DiscordNotifier(), target_for(fake.url())
 
     def message(summary_chars: int) -> Message:
@@ -269,9 +268,7 @@ def test_embed_total_is_exact(fake: FakeDiscord, http: requests.Session) -> None
     assert fake.messages()[0].extra["embed_chars"] == EMBED_TOTAL_MAX
 
 
-def test_description_limit_is_exact(
-    fake: FakeDiscord, http: requests.Session, clock: ManualClock
-) -> None:
+def test_description_limit_is_exact(fake: FakeDiscord, clock: ManualClock) -> None:
     notifier, target = DiscordNotifier(), target_for(fake.url())
     exact = Message(
         "instant", "边", (Entry("标题", "https://e.cn/1", summary="字" * DESCRIPTION_MAX),)
@@ -298,9 +295,7 @@ def test_title_is_shortened_keeping_part_number() -> None:
     assert len(title) == TITLE_MAX and title.endswith("… (3/4)")
 
 
-def test_split_forty_long_chinese_entries(
-    fake: FakeDiscord, http: requests.Session, clock: ManualClock
-) -> None:
+def test_split_forty_long_chinese_entries(fake: FakeDiscord, clock: ManualClock) -> None:
     notifier, target = DiscordNotifier(), target_for(fake.url())
     digest = Message("digest", "本周要闻", long_entries(40, 700))
     parts = split_message(digest, lambda m: notifier.fits(m, target))
@@ -340,9 +335,7 @@ def test_build_refuses_a_message_that_needs_several_requests() -> None:
 # Replies
 
 
-def test_rate_limited_uses_json_retry_after(
-    fake: FakeDiscord, http: requests.Session, clock: ManualClock
-) -> None:
+def test_rate_limited_uses_json_retry_after(fake: FakeDiscord, clock: ManualClock) -> None:
     notifier, target = DiscordNotifier(), target_for(fake.url())
     for _ in range(5):
         assert post(notifier, build(target, DIGEST), timeout=5).status == "delivered"
@@ -362,9 +355,7 @@ def test_rate_limited_uses_json_retry_after(
         ("injected_502", "retry", "discord: HTTP 502 502: Bad Gateway"),
     ],
 )
-def test_reply_classification(
-    fake: FakeDiscord, http: requests.Session, setup: str, status: str, error: str
-) -> None:
+def test_reply_classification(fake: FakeDiscord, setup: str, status: str, error: str) -> None:
     url = fake.url()
     if setup == "unknown_webhook":
         url = url.replace(fake.webhook_id, "999")
@@ -377,7 +368,7 @@ def test_reply_classification(
     assert fake.messages() == []
 
 
-def test_wait_true_and_pure_classification(fake: FakeDiscord, http: requests.Session) -> None:
+def test_wait_true_and_pure_classification(fake: FakeDiscord) -> None:
     outcome = post(DiscordNotifier(), build(target_for(fake.url(wait=True)), DIGEST), timeout=5)
     assert (outcome.status, outcome.http_status) == ("delivered", 200)
     assert classify_reply(204, "", None, now=0.0) == ("delivered", None, "")
@@ -390,9 +381,7 @@ def test_wait_true_and_pure_classification(fake: FakeDiscord, http: requests.Ses
     )
 
 
-def test_connection_refused_is_retried_without_leaking_the_token(
-    fake: FakeDiscord, http: requests.Session
-) -> None:
+def test_connection_refused_is_retried_without_leaking_the_token(fake: FakeDiscord) -> None:
     url = fake.url()
     fake.stop()
     outcome = post(DiscordNotifier(), build(target_for(url), DIGEST), timeout=2)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.chat_fakes import FakeFeishu, ManualClock, feishu_sign, pings
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
@@ -106,9 +105,7 @@ def build(target: Target, message: Message, now: datetime = NOW) -> Outgoing:
     return FeishuNotifier().build(target, "message.digest", "evt_1", message.to_dict(), now=now)
 
 
-def deliver(
-    http: requests.Session, target: Target, message: Message, now: datetime = NOW
-) -> Outcome:
+def deliver(target: Target, message: Message, now: datetime = NOW) -> Outcome:
     return post(FeishuNotifier(), build(target, message, now), timeout=5)
 
 
@@ -156,35 +153,27 @@ def test_signature_sits_at_the_top_of_the_body() -> None:
         epoch_seconds(datetime(2020, 9, 6))
 
 
-def test_signed_message_is_accepted(
-    signed: FakeFeishu, http: requests.Session, clock: ManualClock
-) -> None:
-    outcome = deliver(http, target_for(signed.url(), SECRET), DIGEST, moment(clock))
+def test_signed_message_is_accepted(signed: FakeFeishu, clock: ManualClock) -> None:
+    outcome = deliver(target_for(signed.url(), SECRET), DIGEST, moment(clock))
     assert outcome.status == "delivered", outcome.error
     assert signed.messages()[0].body["timestamp"] == str(int(clock()))
 
 
-def test_signature_two_hours_stale_is_permanent(
-    signed: FakeFeishu, http: requests.Session, clock: ManualClock
-) -> None:
-    stale = deliver(
-        http, target_for(signed.url(), SECRET), DIGEST, moment(clock) - timedelta(hours=2)
-    )
+def test_signature_two_hours_stale_is_permanent(signed: FakeFeishu, clock: ManualClock) -> None:
+    stale = deliver(target_for(signed.url(), SECRET), DIGEST, moment(clock) - timedelta(hours=2))
     assert (stale.status, stale.retry_after) == ("failed", None)
     assert stale.error.startswith("feishu: 19021 sign match fail")
-    wrong = deliver(http, target_for(signed.url(), "not demo"), DIGEST, moment(clock))
+    wrong = deliver(target_for(signed.url(), "not demo"), DIGEST, moment(clock))
     assert wrong.status == "failed" and wrong.error.startswith("feishu: 19021")
     assert signed.messages() == []
 
 
 @pytest.mark.parametrize("msgtype", ["post", "interactive"])
-def test_keyword_is_added_when_missing(
-    guarded: FakeFeishu, http: requests.Session, msgtype: str
-) -> None:
-    without = deliver(http, target_for(guarded.url(), msgtype=msgtype), DIGEST)
+def test_keyword_is_added_when_missing(guarded: FakeFeishu, msgtype: str) -> None:
+    without = deliver(target_for(guarded.url(), msgtype=msgtype), DIGEST)
     assert without.status == "failed" and without.error.startswith("feishu: 19024")
     target = target_for(guarded.url(), keyword="herald", msgtype=msgtype)
-    assert deliver(http, target, DIGEST).status == "delivered"
+    assert deliver(target, DIGEST).status == "delivered"
     present = FeishuNotifier().render(DIGEST, target_for(keyword="科协", msgtype=msgtype))
     assert present == FeishuNotifier().render(DIGEST, target_for(msgtype=msgtype))
 
@@ -257,12 +246,10 @@ def test_unknown_msgtype_is_refused() -> None:
 
 
 @pytest.mark.parametrize("msgtype", ["post", "interactive"])
-def test_hostile_content_pings_nobody(
-    fake: FakeFeishu, http: requests.Session, msgtype: str
-) -> None:
+def test_hostile_content_pings_nobody(fake: FakeFeishu, msgtype: str) -> None:
     entry = Entry(HOSTILE, "https://example.cn/a.html", HOSTILE, "2026-11-30", HOSTILE)
     message = Message("digest", HOSTILE, (entry,), note=HOSTILE, link="javascript:alert(2)")
-    outcome = deliver(http, target_for(fake.url(), msgtype=msgtype), message)
+    outcome = deliver(target_for(fake.url(), msgtype=msgtype), message)
     assert outcome.status == "delivered", outcome.error
     [accepted] = fake.messages()
     assert (accepted.kind, pings(accepted)) == (msgtype, [])
@@ -274,10 +261,10 @@ def test_hostile_content_pings_nobody(
 
 
 @pytest.mark.parametrize("msgtype", ["post", "interactive"])
-def test_configured_mentions_ping(fake: FakeFeishu, http: requests.Session, msgtype: str) -> None:
+def test_configured_mentions_ping(fake: FakeFeishu, msgtype: str) -> None:
     mentions = Mentions(mobiles=("13800000000",), user_ids=("ou_1", 'x" y'), all=True)
     target = target_for(fake.url(), msgtype=msgtype)
-    assert deliver(http, target, replace(DIGEST, mentions=mentions)).status == "delivered"
+    assert deliver(target, replace(DIGEST, mentions=mentions)).status == "delivered"
     assert pings(fake.messages()[0]) == ["@all", "user:ou_1"]
 
 
@@ -287,7 +274,7 @@ def test_configured_mentions_ping(fake: FakeFeishu, http: requests.Session, msgt
 
 @pytest.mark.parametrize("msgtype", ["post", "interactive"])
 def test_signed_body_of_exactly_the_limit_fits_and_is_accepted(
-    signed: FakeFeishu, http: requests.Session, clock: ManualClock, msgtype: str
+    signed: FakeFeishu, clock: ManualClock, msgtype: str
 ) -> None:
     notifier = FeishuNotifier()
     target = target_for(signed.url(), SECRET, msgtype=msgtype)
@@ -308,7 +295,7 @@ def test_signed_body_of_exactly_the_limit_fits_and_is_accepted(
 
 
 def test_forty_long_entries_split_into_fitting_parts_in_order(
-    signed: FakeFeishu, http: requests.Session, clock: ManualClock
+    signed: FakeFeishu, clock: ManualClock
 ) -> None:
     notifier = FeishuNotifier()
     target = target_for(signed.url(), SECRET)
@@ -318,7 +305,7 @@ def test_forty_long_entries_split_into_fitting_parts_in_order(
     assert [e for p in parts for e in p.entries] == list(digest.entries)
     for part in parts:
         assert notifier.fits(part, target)
-        assert deliver(http, target, part, moment(clock)).status == "delivered"
+        assert deliver(target, part, moment(clock)).status == "delivered"
         clock.advance(0.5)
     received = signed.messages()
     assert [m.body["content"]["post"]["zh_cn"]["title"] for m in received] == [
@@ -388,15 +375,15 @@ def test_registered() -> None:
 
 
 def test_more_than_five_a_second_is_retried_after_a_minute(
-    fake: FakeFeishu, http: requests.Session, clock: ManualClock
+    fake: FakeFeishu, clock: ManualClock
 ) -> None:
     target = target_for(fake.url())
-    outcomes = [deliver(http, target, DIGEST) for _ in range(6)]
+    outcomes = [deliver(target, DIGEST) for _ in range(6)]
     assert [o.status for o in outcomes[:5]] == ["delivered"] * 5
     assert (outcomes[5].status, outcomes[5].retry_after) == ("retry", 60.0)
     assert outcomes[5].error.startswith("feishu: 11232 frequency limited")
     clock.advance(1)
-    assert deliver(http, target, DIGEST).status == "delivered"
+    assert deliver(target, DIGEST).status == "delivered"
 
 
 @pytest.mark.parametrize(
@@ -414,20 +401,19 @@ def test_more_than_five_a_second_is_retried_after_a_minute(
 )
 def test_injected_replies(
     fake: FakeFeishu,
-    http: requests.Session,
     injected: int,
     status: str,
     retry_after: float | None,
     error: str,
 ) -> None:
     fake.fail_next(1, injected)
-    outcome = deliver(http, target_for(fake.url()), DIGEST)
+    outcome = deliver(target_for(fake.url()), DIGEST)
     assert (outcome.status, outcome.retry_after) == (status, retry_after)
     assert outcome.error.startswith(error)
 
 
-def test_bad_token_is_permanent(fake: FakeFeishu, http: requests.Session) -> None:
-    outcome = deliver(http, target_for(fake.url(token="nope")), DIGEST)
+def test_bad_token_is_permanent(fake: FakeFeishu) -> None:
+    outcome = deliver(target_for(fake.url(token="nope")), DIGEST)
     assert (outcome.status, outcome.http_status) == ("failed", 200)
     assert outcome.error.startswith("feishu: 19001")
 

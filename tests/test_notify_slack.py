@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.chat_fakes import FakeSlack, ManualClock, pings, slack_visible
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
@@ -211,7 +210,7 @@ def test_registered() -> None:
 # Safety against the fake
 
 
-def test_hostile_content_arrives_harmless(fake: FakeSlack, http: requests.Session) -> None:
+def test_hostile_content_arrives_harmless(fake: FakeSlack) -> None:
     message = Message(
         "digest",
         HOSTILE,
@@ -230,7 +229,7 @@ def test_hostile_content_arrives_harmless(fake: FakeSlack, http: requests.Sessio
     assert readable(slack_visible(received.body["text"])) == f"{HOSTILE}：{HOSTILE}"
 
 
-def test_configured_mentions_are_the_only_pings(fake: FakeSlack, http: requests.Session) -> None:
+def test_configured_mentions_are_the_only_pings(fake: FakeSlack) -> None:
     mentions = Mentions(user_ids=("U0HERALD1", "bob", "<!here>", "W0GUEST2"), all=True)
     message = replace(DIGEST, heading="@here <!here>", mentions=mentions)
     outcome = post(SlackNotifier(), build(target_for(fake.url()), message), timeout=5)
@@ -242,9 +241,7 @@ def test_configured_mentions_are_the_only_pings(fake: FakeSlack, http: requests.
 # Sizes
 
 
-def test_section_limit_is_exact(
-    fake: FakeSlack, http: requests.Session, clock: ManualClock
-) -> None:
+def test_section_limit_is_exact(fake: FakeSlack, clock: ManualClock) -> None:
     notifier, target = SlackNotifier(), target_for(fake.url())
     exact = Message(
         "instant", "边界", (Entry("标题", "https://e.cn/1", summary="字" * SECTION_MAX),)
@@ -270,9 +267,7 @@ def test_section_limit_is_exact(
     assert refused.error == "slack: HTTP 400 invalid_blocks"
 
 
-def test_block_count_limit_is_exact(
-    fake: FakeSlack, http: requests.Session, clock: ManualClock
-) -> None:
+def test_block_count_limit_is_exact(fake: FakeSlack, clock: ManualClock) -> None:
     notifier, target = SlackNotifier(), target_for(fake.url())
     entries = long_entries(50, 2000)  # one section each: two never share 3000 characters
     full = Message("digest", "五十块", entries[:49])
@@ -291,9 +286,7 @@ def test_header_is_shortened_keeping_part_number() -> None:
     assert header.endswith("… (2/12)")
 
 
-def test_split_forty_long_chinese_entries(
-    fake: FakeSlack, http: requests.Session, clock: ManualClock
-) -> None:
+def test_split_forty_long_chinese_entries(fake: FakeSlack, clock: ManualClock) -> None:
     notifier, target = SlackNotifier(), target_for(fake.url())
     digest = Message("digest", "本周要闻", long_entries(40, 2980))
     parts = split_message(digest, lambda m: notifier.fits(m, target))
@@ -331,9 +324,7 @@ def test_build_refuses_a_message_that_needs_several_requests() -> None:
 # Replies
 
 
-def test_rate_limited_is_retried_after_retry_after(
-    fake: FakeSlack, http: requests.Session, clock: ManualClock
-) -> None:
+def test_rate_limited_is_retried_after_retry_after(fake: FakeSlack, clock: ManualClock) -> None:
     notifier, target = SlackNotifier(), target_for(fake.url())
     assert post(notifier, build(target, DIGEST), timeout=5).status == "delivered"
     clock.advance(0.2)
@@ -356,9 +347,7 @@ def test_rate_limited_is_retried_after_retry_after(
         ("rollup_error", "retry", "slack: HTTP 500 rollup_error"),
     ],
 )
-def test_reply_classification(
-    fake: FakeSlack, http: requests.Session, setup: str, status: str, error: str
-) -> None:
+def test_reply_classification(fake: FakeSlack, setup: str, status: str, error: str) -> None:
     url = fake.url()
     if setup == "bad_url":
         url = url.replace(fake.secret, "WRONGSECRET")
@@ -382,9 +371,7 @@ def test_redirects_and_pure_classification() -> None:
     assert classify_reply(401, "invalid_token", None, now=0.0)[0] == "failed"
 
 
-def test_connection_refused_is_retried_without_leaking_the_secret(
-    fake: FakeSlack, http: requests.Session
-) -> None:
+def test_connection_refused_is_retried_without_leaking_the_secret(fake: FakeSlack) -> None:
     url = fake.url()
     fake.stop()
     outcome = post(SlackNotifier(), build(target_for(url), DIGEST), timeout=2)

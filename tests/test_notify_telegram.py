@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.chat_fakes import FakeTelegram, ManualClock, parse_telegram_html, pings
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
@@ -211,7 +210,7 @@ def test_build_needs_a_chat() -> None:
 # Safety against the fake
 
 
-def test_hostile_content_arrives_harmless(fake: FakeTelegram, http: requests.Session) -> None:
+def test_hostile_content_arrives_harmless(fake: FakeTelegram) -> None:
     message = Message(
         "digest",
         HOSTILE,
@@ -233,7 +232,7 @@ def test_hostile_content_arrives_harmless(fake: FakeTelegram, http: requests.Ses
     ]
 
 
-def test_configured_mentions_are_the_only_pings(fake: FakeTelegram, http: requests.Session) -> None:
+def test_configured_mentions_are_the_only_pings(fake: FakeTelegram) -> None:
     mentions = Mentions(user_ids=("777", "durov_fan", "<b>x</b>", "@a"), all=True)
     message = replace(DIGEST, heading="@durov_other", mentions=mentions)
     outcome = post(TelegramNotifier(), build(target_for(fake.url()), message), timeout=5)
@@ -245,9 +244,7 @@ def test_configured_mentions_are_the_only_pings(fake: FakeTelegram, http: reques
 # Sizes
 
 
-def test_text_limit_is_exact(
-    fake: FakeTelegram, http: requests.Session, clock: ManualClock
-) -> None:
+def test_text_limit_is_exact(fake: FakeTelegram, clock: ManualClock) -> None:
     notifier, target = TelegramNotifier(), target_for(fake.url())
 
     def message(summary: str) -> Message:
@@ -273,9 +270,7 @@ def test_text_limit_is_exact(
     assert refused.error == "telegram: 400 Bad Request: message is too long"
 
 
-def test_split_forty_long_chinese_entries(
-    fake: FakeTelegram, http: requests.Session, clock: ManualClock
-) -> None:
+def test_split_forty_long_chinese_entries(fake: FakeTelegram, clock: ManualClock) -> None:
     notifier, target = TelegramNotifier(), target_for(fake.url())
     digest = Message("digest", "本周要闻", long_entries(40, 700))
     parts = split_message(digest, lambda m: notifier.fits(m, target))
@@ -313,9 +308,7 @@ def test_build_refuses_a_message_that_needs_several_requests() -> None:
 # Replies
 
 
-def test_rate_limited_uses_parameters_retry_after(
-    fake: FakeTelegram, http: requests.Session, clock: ManualClock
-) -> None:
+def test_rate_limited_uses_parameters_retry_after(fake: FakeTelegram, clock: ManualClock) -> None:
     notifier, target = TelegramNotifier(), target_for(fake.url())
     for _ in range(20):
         assert post(notifier, build(target, DIGEST), timeout=5).status == "delivered"
@@ -342,7 +335,6 @@ def test_rate_limited_uses_parameters_retry_after(
 )
 def test_reply_classification(
     fake: FakeTelegram,
-    http: requests.Session,
     tmp_path: Path,
     setup: str,
     status: str,
@@ -386,9 +378,7 @@ def test_pure_classification() -> None:
     assert classify_reply(307, "", None, now=0.0)[0] == "retry"
 
 
-def test_connection_refused_is_retried_without_leaking_the_token(
-    fake: FakeTelegram, http: requests.Session
-) -> None:
+def test_connection_refused_is_retried_without_leaking_the_token(fake: FakeTelegram) -> None:
     url = fake.url()
     fake.stop()
     outcome = post(TelegramNotifier(), build(target_for(url), DIGEST), timeout=2)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.chat_fakes import FakeWeCom, ManualClock, pings
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
@@ -92,7 +91,7 @@ def build(target: Target, message: Message) -> Outgoing:
     return WeComNotifier().build(target, "message.digest", "evt_1", message.to_dict(), now=NOW)
 
 
-def deliver(http: requests.Session, target: Target, message: Message) -> Outcome:
+def deliver(target: Target, message: Message) -> Outcome:
     return post(WeComNotifier(), build(target, message), timeout=5)
 
 
@@ -231,12 +230,10 @@ def test_unknown_msgtype_is_refused() -> None:
 
 
 @pytest.mark.parametrize("msgtype", ["markdown", "text", "news"])
-def test_hostile_content_pings_nobody(
-    fake: FakeWeCom, http: requests.Session, msgtype: str
-) -> None:
+def test_hostile_content_pings_nobody(fake: FakeWeCom, msgtype: str) -> None:
     entry = Entry(HOSTILE, "https://example.cn/a.html", HOSTILE, "2026-11-30", HOSTILE)
     message = Message("digest", HOSTILE, (entry,), note=HOSTILE)
-    outcome = deliver(http, target_for(fake.url(), msgtype=msgtype), message)
+    outcome = deliver(target_for(fake.url(), msgtype=msgtype), message)
     assert outcome.status == "delivered", outcome.error
     [accepted] = fake.messages()
     assert accepted.kind == msgtype
@@ -250,13 +247,13 @@ def test_hostile_content_pings_nobody(
         assert accepted.text.replace(WJ, "").count(HOSTILE) == 5
 
 
-def test_configured_mentions_ping(fake: FakeWeCom, http: requests.Session) -> None:
+def test_configured_mentions_ping(fake: FakeWeCom) -> None:
     mentions = Mentions(
         mobiles=("13800000000", "not a phone"), user_ids=("zhangsan", "x>y"), all=True
     )
     message = replace(NEWS, mentions=mentions)
     for msgtype in ("text", "markdown"):
-        assert deliver(http, target_for(fake.url(), msgtype=msgtype), message).status == "delivered"
+        assert deliver(target_for(fake.url(), msgtype=msgtype), message).status == "delivered"
     text, markdown = fake.messages()
     assert pings(text) == ["user:zhangsan", "@all", "mobile:13800000000"]
     assert pings(markdown) == ["user:zhangsan"]
@@ -268,7 +265,7 @@ def test_configured_mentions_ping(fake: FakeWeCom, http: requests.Session) -> No
 
 @pytest.mark.parametrize(("msgtype", "limit"), [("markdown", MARKDOWN_MAX), ("text", TEXT_MAX)])
 def test_message_of_exactly_the_limit_fits_and_is_accepted(
-    fake: FakeWeCom, http: requests.Session, msgtype: str, limit: int
+    fake: FakeWeCom, msgtype: str, limit: int
 ) -> None:
     notifier = WeComNotifier()
     target = target_for(fake.url(), msgtype=msgtype)
@@ -284,7 +281,7 @@ def test_message_of_exactly_the_limit_fits_and_is_accepted(
     assert fake.messages()[0].size == limit
 
 
-def test_news_holds_at_most_eight_clipped_articles(fake: FakeWeCom, http: requests.Session) -> None:
+def test_news_holds_at_most_eight_clipped_articles(fake: FakeWeCom) -> None:
     notifier = WeComNotifier()
     target = target_for(fake.url(), msgtype="news")
     entries = long_entries(9, 400)
@@ -301,9 +298,7 @@ def test_news_holds_at_most_eight_clipped_articles(fake: FakeWeCom, http: reques
     assert fake.messages()[0].extra["truncated"] is False
 
 
-def test_forty_long_entries_split_into_fitting_parts_in_order(
-    fake: FakeWeCom, http: requests.Session
-) -> None:
+def test_forty_long_entries_split_into_fitting_parts_in_order(fake: FakeWeCom) -> None:
     notifier = WeComNotifier()
     target = target_for(fake.url())
     digest = Message(
@@ -317,7 +312,7 @@ def test_forty_long_entries_split_into_fitting_parts_in_order(
     ]
     for part in parts:
         assert notifier.fits(part, target)
-        assert deliver(http, target, part).status == "delivered"
+        assert deliver(target, part).status == "delivered"
     received = fake.messages()
     assert len(received) == len(parts)
     assert all(m.size <= MARKDOWN_MAX for m in received)
@@ -390,17 +385,15 @@ def test_registered() -> None:
 # Replies
 
 
-def test_rate_limit_reply_asks_to_wait_out_the_minute(
-    fake: FakeWeCom, http: requests.Session, clock: ManualClock
-) -> None:
+def test_rate_limit_reply_asks_to_wait_out_the_minute(fake: FakeWeCom, clock: ManualClock) -> None:
     target = target_for(fake.url())
-    outcomes = [deliver(http, target, NEWS) for _ in range(21)]
+    outcomes = [deliver(target, NEWS) for _ in range(21)]
     assert [o.status for o in outcomes[:20]] == ["delivered"] * 20
     late = outcomes[20]
     assert (late.status, late.retry_after, late.http_status) == ("retry", 60.0, 200)
     assert late.error.startswith("wecom: 45009 api freq out of limit")
     clock.advance(60)
-    assert deliver(http, target, NEWS).status == "delivered"
+    assert deliver(target, NEWS).status == "delivered"
 
 
 @pytest.mark.parametrize(
@@ -416,32 +409,31 @@ def test_rate_limit_reply_asks_to_wait_out_the_minute(
 )
 def test_injected_replies(
     fake: FakeWeCom,
-    http: requests.Session,
     injected: int,
     status: str,
     retry_after: float | None,
     error: str,
 ) -> None:
     fake.fail_next(1, injected)
-    outcome = deliver(http, target_for(fake.url()), NEWS)
+    outcome = deliver(target_for(fake.url()), NEWS)
     assert (outcome.status, outcome.retry_after) == (status, retry_after)
     assert outcome.error.startswith(error)
     assert outcome.response_excerpt
 
 
-def test_bad_key_is_permanent(fake: FakeWeCom, http: requests.Session) -> None:
-    outcome = deliver(http, target_for(fake.url(key="wrong-key")), NEWS)
+def test_bad_key_is_permanent(fake: FakeWeCom) -> None:
+    outcome = deliver(target_for(fake.url(key="wrong-key")), NEWS)
     assert outcome.status == "failed"
     assert outcome.error.startswith("wecom: 93000 invalid webhook url")
     assert fake.messages() == []
 
 
-def test_unreachable_endpoint_is_retried(http: requests.Session) -> None:
+def test_unreachable_endpoint_is_retried() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/cgi-bin/webhook/send?key=K"
-    outcome = deliver(http, target_for(url), NEWS)
+    outcome = deliver(target_for(url), NEWS)
     assert outcome.status == "retry" and outcome.http_status is None
     assert outcome.error.startswith("wecom: connection failed")
 

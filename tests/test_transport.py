@@ -55,8 +55,8 @@ def send_many(
 @pytest.mark.parametrize("template", SPELLINGS)
 def test_every_spelling_of_loopback_is_refused_with_no_connection(
     template: str,
-    loopback: CountingServer,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    loopback: CountingServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_dns(monkeypatch, {"evil.test": [["127.0.0.1"]]})
     replies, held = send_many([(1, _post(template.format(port=loopback.port)))],

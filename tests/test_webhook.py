@@ -270,9 +270,7 @@ def test_article_data_is_json_ready() -> None:
 # --- sending to a real receiver -------------------------------------------------------------
 
 
-def test_send_to_receiver_is_recorded_once_with_its_id(
-    receiver: WebhookReceiver, session: requests.Session
-) -> None:
+def test_send_to_receiver_is_recorded_once_with_its_id(receiver: WebhookReceiver) -> None:
     echoed: list[Received] = []
     receiver.echo = echoed.append
     request = build_now(receiver.url("/in"), "evt_once")
@@ -296,9 +294,7 @@ def test_send_to_receiver_is_recorded_once_with_its_id(
     assert echoed == [message]
 
 
-def test_redelivery_counts_as_duplicate(
-    receiver: WebhookReceiver, session: requests.Session
-) -> None:
+def test_redelivery_counts_as_duplicate(receiver: WebhookReceiver) -> None:
     request = build_now(receiver.url(), "evt_dup")
     for _ in range(2):
         assert post(WebhookNotifier(), request, timeout=5).status == "delivered"
@@ -307,7 +303,7 @@ def test_redelivery_counts_as_duplicate(
     assert receiver.duplicates() == 1
 
 
-def test_receiver_with_other_secret_rejects_and_send_fails(session: requests.Session) -> None:
+def test_receiver_with_other_secret_rejects_and_send_fails() -> None:
     with WebhookReceiver(secret=OTHER_SECRET) as other:
         outcome = post(WebhookNotifier(), build_now(other.url()), timeout=5)
         assert outcome.status == "failed"
@@ -318,9 +314,7 @@ def test_receiver_with_other_secret_rejects_and_send_fails(session: requests.Ses
         assert other.messages() == []
 
 
-def test_receiver_rejects_stale_timestamp(
-    receiver: WebhookReceiver, session: requests.Session
-) -> None:
+def test_receiver_rejects_stale_timestamp(receiver: WebhookReceiver) -> None:
     target = Target(name="t", channel="webhook", url=receiver.url(), secret=SECRET)
     old = datetime.now(UTC) - timedelta(minutes=10)
     request = WebhookNotifier().build(target, "ping", "evt_stale", {}, now=old)
@@ -329,9 +323,7 @@ def test_receiver_rejects_stale_timestamp(
     assert receiver.rejected == 1 and receiver.messages() == []
 
 
-def test_forced_503_with_retry_after_then_delivered(
-    receiver: WebhookReceiver, session: requests.Session
-) -> None:
+def test_forced_503_with_retry_after_then_delivered(receiver: WebhookReceiver) -> None:
     receiver.fail_next(1, 503, "3")
     request = build_now(receiver.url(), "evt_retry")
     first = post(WebhookNotifier(), request, timeout=5)
@@ -345,7 +337,7 @@ def test_forced_503_with_retry_after_then_delivered(
     assert receiver.unique_ids() == {"evt_retry"} and receiver.duplicates() == 0
 
 
-def test_retry_after_as_http_date(receiver: WebhookReceiver, session: requests.Session) -> None:
+def test_retry_after_as_http_date(receiver: WebhookReceiver) -> None:
     receiver.fail_next(1, 429, formatdate(time.time() + 120, usegmt=True))
     outcome = post(WebhookNotifier(), build_now(receiver.url()), timeout=5)
     assert outcome.status == "retry" and outcome.http_status == 429
@@ -361,7 +353,7 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after(None, now=0) is None
 
 
-def test_410_is_permanent(receiver: WebhookReceiver, session: requests.Session) -> None:
+def test_410_is_permanent(receiver: WebhookReceiver) -> None:
     receiver.fail_next(1, 410)
     outcome = post(WebhookNotifier(), build_now(receiver.url()), timeout=5)
     assert outcome.status == "failed" and outcome.http_status == 410
@@ -373,14 +365,14 @@ def test_410_is_permanent(receiver: WebhookReceiver, session: requests.Session) 
     [(400, "failed"), (404, "failed"), (408, "retry"), (409, "retry"), (425, "retry"),
      (429, "retry"), (500, "retry"), (502, "retry"), (504, "retry"), (204, "delivered")],
 )  # fmt: skip
-def test_status_classification(code: int, status: str, session: requests.Session) -> None:
+def test_status_classification(code: int, status: str) -> None:
     with status_server(code) as base:
         outcome = post(WebhookNotifier(), build_now(base + "/h"), timeout=5)
     assert (outcome.status, outcome.http_status) == (status, code)
     assert outcome.error == ("" if status == "delivered" else f"webhook: HTTP {code}")
 
 
-def test_response_excerpt_is_truncated(session: requests.Session) -> None:
+def test_response_excerpt_is_truncated() -> None:
     with status_server(
         500, ("错" * 2000).encode(), {"content-type": "text/plain; charset=utf-8"}
     ) as base:
@@ -402,7 +394,7 @@ def test_a_redirect_is_a_permanent_failure_naming_where_it_pointed(
     assert receiver.messages() == [] and receiver.rejected == 0
 
 
-def test_closed_port_is_retry(session: requests.Session) -> None:
+def test_closed_port_is_retry() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -412,7 +404,7 @@ def test_closed_port_is_retry(session: requests.Session) -> None:
     assert outcome.error.startswith("webhook: connection failed")
 
 
-def test_silent_server_times_out_as_retry(session: requests.Session) -> None:
+def test_silent_server_times_out_as_retry() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
@@ -426,7 +418,7 @@ def test_silent_server_times_out_as_retry(session: requests.Session) -> None:
     assert elapsed < 2
 
 
-def test_invalid_url_is_permanent(session: requests.Session) -> None:
+def test_invalid_url_is_permanent() -> None:
     outcome = post(WebhookNotifier(), build_now("not a url"), timeout=1)
     assert outcome.status == "failed"
     assert outcome.error.startswith("webhook: invalid request")
