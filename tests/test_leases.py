@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,40 @@ def test_a_worker_with_a_fast_clock_takes_nothing_early(
 def test_the_lease_outlasts_a_send() -> None:
     assert effective_lease(300.0, 15.0) == 300.0
     assert effective_lease(3.0, 2.5) > (2.5 + 2.0) * 4 / 3  # a send fits between renewals
+
+
+def test_an_exception_mid_batch_records_what_was_answered_and_gives_back_the_rest(
+    rt: Runtime, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault injected after the third reply (the real transport, wrapped to raise): the
+    answered rows are recorded, a row caught in flight counts as a retry, the rest go back
+    unsent with their claim not counted, and nothing is left ``sending``."""
+    real = deliver_stage.send_all
+
+    def failing(sends: Any, *, on_reply: Any, **options: Any) -> list[int]:
+        replies = 0
+
+        def counting(key: int, reply: Any) -> bool:
+            nonlocal replies
+            stop = bool(on_reply(key, reply))
+            replies += 1
+            if replies == 3:
+                raise RuntimeError("injected fault")
+            return stop
+
+        return real(sends, on_reply=counting, **options)
+
+    monkeypatch.setattr(deliver_stage, "send_all", failing)
+    rows = _new_rows(rt)
+    counts = deliver_stage.deliver_batch(rt, rows)
+    with rt.session() as session:
+        states = [
+            (r.status, r.attempts)
+            for r in session.query(DeliveryRow).filter(DeliveryRow.id.in_(rows))
+        ]
+    assert counts["delivered"] == 3 and states.count(("delivered", 1)) == 3
+    assert not [s for s in states if s[0] == "sending"]
+    interrupted = counts.get("retry", 0)
+    assert interrupted <= 1 and states.count(("pending", 1)) == interrupted  # in flight
+    assert states.count(("pending", 0)) == len(rows) - 3 - interrupted  # never sent
+    assert counts["deferred"] == len(rows) - 3 - interrupted

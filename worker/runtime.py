@@ -2,7 +2,7 @@
 
 Built lazily once per process (and rebuilt after a fork). It must not contain stage logic.
 The fetcher goes through the SSRF guard with the policy of ``[network] allow``
-(``network_policy``); deliveries use the same policy in ``worker.sendmany``.
+(``network_policy``); deliveries use the same policy in ``worker.notify.transport``.
 """
 
 from __future__ import annotations
