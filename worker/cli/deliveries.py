@@ -1,4 +1,4 @@
-"""The ``herald deliveries`` commands and ``herald subscribers enable``: the ledger by hand.
+"""``herald deliveries`` and ``herald subscribers enable``: the ledger by hand.
 
 List and show rows with every attempt, replay them (same webhook-id, fresh retry schedule) and
 resume a subscriber the circuit breaker suspended. Sends go through the ledger's own claims, so
@@ -14,22 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from worker.config import Config, ConfigError, load_config
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+from worker.cli.common import console, err_console, load
 
 
 def _runtime(ctx: click.Context) -> Any:
-    try:
-        config: Config = load_config((ctx.obj or {}).get("config_path"))
-    except ConfigError as err:
-        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
-        sys.exit(2)
+    config = load(ctx)
     from worker.embedded import setup
     from worker.runtime import get_runtime
 

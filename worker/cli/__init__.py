@@ -1,0 +1,43 @@
+"""The ``herald`` command line. It parses options, calls the stages and prints; nothing more.
+
+``main`` is the root group; each module holds one concern: ``admin`` (init, run, status, feeds,
+db, extract, demo), ``sources``, ``subscribers``, ``digest`` and ``deliveries`` (the ledger by
+hand, with ``subscribers enable``). ``common`` has the consoles and the config loading they
+share. No module here may hold stage logic.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: $HERALD_CONFIG, else ./herald.toml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """herald: follow sites that publish no feed; store, publish feeds, push to chat webhooks."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["verbose"] = verbose
+
+
+def _register() -> None:
+    from worker.cli import admin, deliveries, digest, sources, subscribers
+
+    for command in admin.COMMANDS:
+        main.add_command(command)
+    main.add_command(sources.group)
+    main.add_command(subscribers.group)
+    subscribers.group.add_command(deliveries.subscribers_enable)
+    main.add_command(digest.group)
+    main.add_command(deliveries.deliveries)
+
+
+_register()
