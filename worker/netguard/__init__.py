@@ -5,7 +5,8 @@ address found (any blocked address refuses the whole host: a name mixing public 
 answers is a rebinding trick, not a deployment) and connects only to those vetted addresses,
 so a second DNS answer can never be used. The Host header, TLS SNI and the certificate check
 keep the original host name. Each redirect hop opens its own connection, so each hop is
-checked. Embedded IPv4 addresses (IPv4-mapped, NAT64, 6to4, Teredo) are checked too.
+checked. Embedded IPv4 addresses (IPv4-mapped, IPv4-translated, NAT64, 6to4, Teredo) are checked
+too.
 
 Refused: loopback, private, link-local, CGNAT, multicast, unspecified, broadcast, reserved,
 benchmarking and documentation ranges; IPv6 loopback, unique-local, link-local, site-local,

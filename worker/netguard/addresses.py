@@ -3,7 +3,7 @@
 A host is resolved once and EVERY address found is checked (any blocked address refuses the
 whole host: a name mixing public and private answers is a rebinding trick, not a deployment);
 ``connect_vetted`` connects only to those addresses. Embedded IPv4 addresses (IPv4-mapped,
-NAT64, 6to4, Teredo) are judged by the IPv4 address they carry.
+IPv4-translated, NAT64, 6to4, Teredo) are judged by the IPv4 address they carry.
 
 Refused: loopback, private, link-local, CGNAT, multicast, unspecified, broadcast, reserved,
 benchmarking and documentation ranges; IPv6 loopback, unique-local, link-local, site-local,
@@ -31,7 +31,8 @@ AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, .
 HINT = "add it to [network] allow to permit"
 
 # Ranges refused unless allowed; the first match names the reason. Public ranges that embed an
-# IPv4 address (IPv4-mapped, NAT64 64:ff9b::/96, 6to4, Teredo) are judged by what they embed.
+# IPv4 address (IPv4-mapped, IPv4-translated ::ffff:0:0:0/96, NAT64 64:ff9b::/96, 6to4, Teredo)
+# are judged by what they embed.
 _BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
     (ipaddress.ip_network(cidr), what)
     for cidr, what in (
@@ -68,6 +69,7 @@ _BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
     )
 )
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT (RFC 2765): ::ffff:0:a.b.c.d
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)")
 
@@ -168,12 +170,12 @@ def blocked_range(ip: IPAddress) -> str | None:
 
 
 def embedded_ipv4(ip: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
-    """The IPv4 addresses an IPv6 address carries: mapped, NAT64, 6to4, Teredo server+client."""
+    """The IPv4 addresses an IPv6 address carries: mapped, translated, NAT64, 6to4, Teredo."""
     if isinstance(ip, ipaddress.IPv4Address):
         return ()
     if ip.ipv4_mapped is not None:
         return (ip.ipv4_mapped,)
-    if ip in _NAT64:
+    if ip in _NAT64 or ip in _TRANSLATED:
         return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
     if ip.sixtofour is not None:
         return (ip.sixtofour,)
