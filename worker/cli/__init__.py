@@ -2,16 +2,21 @@
 
 ``main`` is the root group; each module holds one concern: ``admin`` (init, run, status, feeds,
 db, extract, demo), ``sources``, ``subscribers``, ``digest`` and ``deliveries`` (the ledger by
-hand, with ``subscribers enable``). ``common`` has the consoles and the config loading they
-share. No module here may hold stage logic.
+hand, with ``subscribers enable``). ``common`` has what they share: the consoles, config
+loading, errors, logging, and the helpers that redact what is printed (``worker.redact``). No
+module here may hold stage logic or print a URL, DSN or error text without redacting it.
 """
 
 from __future__ import annotations
 
+import logging
+
 import click
 
+from worker.cli.common import HeraldGroup, setup_cli_logging
 
-@click.group()
+
+@click.group(cls=HeraldGroup)
 @click.option(
     "--config",
     "config_path",
@@ -26,6 +31,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
     ctx.obj["verbose"] = verbose
+    setup_cli_logging(verbose, level=logging.WARNING)
 
 
 def _register() -> None:

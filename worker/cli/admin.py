@@ -11,10 +11,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from worker.cli.common import console, err_console, load, setup_cli_logging
+from worker.cli.common import (
+    console,
+    err_console,
+    fail,
+    load,
+    setup_cli_logging,
+    show_text,
+    show_url,
+)
 from worker.config import Config, ConfigError, load_config
 
 
@@ -56,8 +63,9 @@ def run(ctx: click.Context, once: bool) -> None:
             f"deliveries {summary.deliveries or '{}'}; feed files written {summary.feeds_written}"
         )
         return
-    mode = "embedded (in-memory broker)" if config.herald.embedded else config.herald.broker_url
-    console.print(f"herald: running worker + beat, broker: {mode}. Ctrl-C stops.")
+    broker = config.herald.broker_url
+    mode = "embedded (in-memory broker)" if config.herald.embedded else show_url(broker)
+    console.print(f"herald: running worker + beat, broker: {mode}. Ctrl-C stops.", highlight=False)
     embedded.run_worker(config)
 
 
@@ -84,13 +92,13 @@ def extract(
     try:
         config = load_config(ctx.obj.get("config_path"), required=False)
     except ConfigError as err:  # extract needs no sources: go on with the defaults
-        err_console.print(f"[yellow]warning:[/yellow] {err}; using default settings")
+        warning = f"[yellow]warning:[/yellow] {show_text(str(err))}; using default settings"
+        err_console.print(warning, highlight=False)
         config = Config()
     try:
         tz = ZoneInfo(timezone or config.herald.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        err_console.print(f"[red]error:[/red] --timezone: unknown timezone {timezone!r}")
-        sys.exit(2)
+        fail(f"--timezone: unknown timezone {timezone!r}", 2)
     try:
         if target.startswith(("http://", "https://")):
             page = build_fetcher(config).get(target)
@@ -101,8 +109,7 @@ def extract(
             url = base_url or path.resolve().as_uri()
         ext = extract_article(html, url, tz=tz)
     except (OSError, FetchError, ExtractError) as err:
-        err_console.print(f"[red]error:[/red] {escape(str(err))}")
-        sys.exit(1)
+        fail(str(err), 1)
     data = {
         "url": ext.url,
         "title": ext.title,
@@ -170,8 +177,9 @@ def status(ctx: click.Context) -> None:
     rt = build_runtime(config, migrate=False)  # read-only: no migration, no config sync
     if current_revision(rt.engine) != head_revision():
         err_console.print(
-            f"database at {config.herald.database_url} is not initialised or not up to date: "
-            "run `herald db upgrade` (or `herald run`)"
+            f"database at {show_url(config.herald.database_url)} is not initialised or not up "
+            "to date: run `herald db upgrade` (or `herald run`)",
+            highlight=False,
         )
         sys.exit(1)
     report = collect_status(rt)
@@ -185,13 +193,13 @@ def status(ctx: click.Context) -> None:
     console.print(table)
     for row in report.sources:
         if row[-1]:
-            console.print(f"{row[0]}: {row[2]} — {escape(row[-1])}", highlight=False)
+            console.print(f"{row[0]}: {row[2]} — {show_text(row[-1])}", highlight=False)
     console.print(f"ingest queue: {report.pending or 'empty'}")
     console.print(f"deliveries: {report.deliveries or 'none'}")
     console.print(f"digests: {report.digests}")
     console.print(f"circuit breaker opened: {report.breaker_opened} time(s)")
     for name, reason in report.suspended:
-        console.print(f"subscriber {name}: suspended — {escape(reason)}", highlight=False)
+        console.print(f"subscriber {name}: suspended — {show_text(reason)}", highlight=False)
     console.print(f"feeds: {report.feeds}")
 
 

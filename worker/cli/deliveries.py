@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from worker.cli.common import console, err_console, load
+from worker.cli.common import console, err_console, load, show_text
 
 
 def _runtime(ctx: click.Context) -> Any:
@@ -67,7 +66,7 @@ def deliveries_list(ctx: click.Context, failed: bool, subscriber: str, limit: in
             table.add_row(
                 str(row.id), row.event_type, name, row.status, str(row.attempts),
                 _when(row.next_attempt_at) if row.status == "pending" else "",
-                str(row.last_status or ""), escape((row.last_error or "")[:80]),
+                str(row.last_status or ""), show_text(row.last_error or "", 80),
             )  # fmt: skip
     console.print(table)
     if not rows:
@@ -99,15 +98,17 @@ def deliveries_show(ctx: click.Context, delivery_id: int) -> None:
             highlight=False,
         )
         if row.last_error:
-            console.print(f"last error: {escape(row.last_error)}", highlight=False)
+            console.print(f"last error: {show_text(row.last_error)}", highlight=False)
         if sub.suspended_at:
-            console.print(f"subscriber suspended: {escape(sub.disabled_reason)}", highlight=False)
+            console.print(
+                f"subscriber suspended: {show_text(sub.disabled_reason)}", highlight=False
+            )
         table = Table("time", "outcome", "HTTP", "latency ms", "error", "response (truncated)")
         for attempt in delivery_attempts(session, delivery_id):
             table.add_row(
                 _when(attempt.attempted_at), attempt.outcome, str(attempt.http_status or ""),
-                f"{attempt.latency_ms:.0f}", escape(attempt.error[:120]),
-                escape(attempt.response_excerpt[:200]),
+                f"{attempt.latency_ms:.0f}", show_text(attempt.error, 120),
+                show_text(attempt.response_excerpt, 200),
             )  # fmt: skip
     console.print(table)
 
@@ -183,7 +184,7 @@ def subscribers_enable(ctx: click.Context, name: str) -> None:
             sys.exit(2)
         was = row.disabled_reason if row.suspended_at else ""
         ids = resume(session, name, datetime.now(UTC)) or []
-    console.print(f"{name} enabled" + (f" (was suspended: {escape(was)})" if was else "") +
+    console.print(f"{name} enabled" + (f" (was suspended: {show_text(was)})" if was else "") +
                   f"; {len(ids)} kept message(s) to send")  # fmt: skip
     if ids:
         console.print(f"sent: {dict(_drain(rt, ids))}")

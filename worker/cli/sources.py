@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from worker.cli.common import console, err_console, load
+from worker.cli.common import console, err_console, load, show_text, show_url
 from worker.config import Config, ConfigError, load_config
 
 
@@ -29,8 +28,9 @@ def sources_list(ctx: click.Context) -> None:
     table = Table("name", "kind", "interval", "enabled", "url", "tags")
     for src in config.sources:
         table.add_row(
-            src.name, src.kind, f"{src.interval:g}s", str(src.enabled), src.url, ", ".join(src.tags)
-        )
+            src.name, src.kind, f"{src.interval:g}s", str(src.enabled), show_url(src.url),
+            ", ".join(src.tags),
+        )  # fmt: skip
     console.print(table)
 
 
@@ -54,7 +54,7 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
     try:
         found = discover(fetcher, source, tz=tz, now=datetime.now(UTC), max_pages=source.backfill)
     except Exception as err:  # report any failure of the dry run, whatever its kind
-        err_console.print(f"[red]failed:[/red] {escape(str(err))}")
+        err_console.print(f"[red]failed:[/red] {show_text(str(err))}", highlight=False)
         sys.exit(1)
     table = Table(
         "#", "published", "title", "url", title=f"{len(found.items)} items, {found.pages} page(s)"
@@ -67,7 +67,7 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         try:
             page = read_article(fetcher, source, item, tz=tz)
         except Exception as err:  # show the failure and go on with the next article
-            console.print(f"[red]✗[/red] {item.url}: {escape(str(err))}")
+            console.print(f"[red]✗[/red] {item.url}: {show_text(str(err))}")
             continue
         ext = page.extracted
         assert ext is not None
@@ -100,7 +100,7 @@ def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -
     try:
         found = probe_source(build_fetcher(config), url, tz=tz, now=datetime.now(UTC), pages=pages)
     except (FetchError, SourceError) as err:
-        err_console.print(f"[red]failed:[/red] {escape(str(err))}")
+        err_console.print(f"[red]failed:[/red] {show_text(str(err))}", highlight=False)
         sys.exit(1)
     console.print(f"[bold]family:[/bold] {found.kind or 'not recognised'}", highlight=False)
     for line in found.evidence:
@@ -155,7 +155,7 @@ def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
         source_id = row.id
     report = poll_source(rt, source_id, max_pages=pages, notify=False)
     if report.status in ("blocked", "failing"):
-        err_console.print(f"[red]failed:[/red] {escape(str(report.error))}")
+        err_console.print(f"[red]failed:[/red] {show_text(str(report.error))}", highlight=False)
         sys.exit(1)
     outcomes: dict[str, int] = {}
     with Progress(console=console) as progress:

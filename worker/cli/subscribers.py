@@ -13,10 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from worker.cli.common import console, err_console, load
+from worker.cli.common import console, err_console, fail, load, show_text, show_url
 from worker.config import CHANNELS, MODES, Config, ConfigError
 
 
@@ -33,18 +32,18 @@ def subscribers_list(ctx: click.Context) -> None:
     suspended = _suspended_subscribers(config)
     table = Table("name", "channel", "mode", "sources", "ops alerts", "state", "url")
     for sub in config.subscribers:
-        host = sub.url.split("?", 1)[0]
         state = "enabled" if sub.enabled else "disabled"
         if sub.name in suspended:
             state = "suspended"
         table.add_row(
             sub.name, sub.channel, sub.mode, ", ".join(sub.sources) or "all",
-            str(sub.ops_alerts), state, host,
+            str(sub.ops_alerts), state, show_url(sub.url),
         )  # fmt: skip
     console.print(table)
     for name, reason in suspended.items():
         console.print(
-            f"{name}: suspended — {escape(reason)} (`herald subscribers enable {name}` resumes it)",
+            f"{name}: suspended — {show_text(reason)} "
+            f"(`herald subscribers enable {name}` resumes it)",
             highlight=False,
         )
 
@@ -134,8 +133,7 @@ def _edit_config(ctx: click.Context, edit: Callable[[Path], Config]) -> Config:
     try:
         return edit(path)
     except ConfigError as err:
-        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        fail(str(err), 2)
 
 
 def _sync_database(config: Config) -> None:
@@ -187,6 +185,6 @@ def subscribers_test(ctx: click.Context, name: str) -> None:
     if outcome.status == "delivered":
         console.print(f"[green]delivered[/green] to {name} ({outcome.latency_ms:.0f} ms)")
         return
-    answer = escape(f"{outcome.error} {outcome.response_excerpt}")
-    err_console.print(f"[red]{outcome.status}[/red]: {answer}")
+    answer = show_text(f"{outcome.error} {outcome.response_excerpt}")
+    err_console.print(f"[red]{outcome.status}[/red]: {answer}", highlight=False)
     sys.exit(1)
