@@ -125,7 +125,7 @@ min_items = 0
 name = "dingtalk"
 channel = "dingtalk"
 url = "{endpoints["dingtalk"].url()}"
-secret = "{DINGTALK_SECRET}"
+secret = "env:HERALD_TEST_DINGTALK_SECRET"
 
 [[subscribers]]
 name = "feishu"
@@ -243,7 +243,9 @@ def test_no_command_prints_a_secret(
     endpoints: dict[str, Any],
     postgres_url: str,
     redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("HERALD_TEST_DINGTALK_SECRET", DINGTALK_SECRET)
     database_url = _with_password(postgres_url, DB_PASSWORD)
     broker_url = _with_password(redis_url, BROKER_PASSWORD)
     path = write_config(
@@ -272,7 +274,8 @@ def test_no_command_prints_a_secret(
     time.sleep(1.1)  # past breaker_after and the retry schedule
     run("deliveries", "replay", "--failed", code=None)
     run("-v", "run", "--once")  # the failing webhooks are suspended
-    run("subscribers", "list")
+    listed = run("subscribers", "list")
+    assert "env:HERALD_TEST_DINGTALK_SECRET" in listed.output
     for name in ("wecom", "dingtalk", "feishu", "slack", "discord", "telegram", "hook"):
         run("subscribers", "test", name, code=None)
     run("subscribers", "test", "hook-echo", code=1)

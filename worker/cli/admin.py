@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from worker.cli.common import (
@@ -35,14 +35,20 @@ from worker.config import Config, ConfigError, load_config
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.pass_context
 def init(ctx: click.Context, path: str | None, force: bool) -> None:
-    """Write a commented example configuration."""
+    """Write a commented example configuration (0600, with a fresh webhook secret)."""
+    from worker.configfile import write_example
+
     target = Path(path or ctx.obj.get("config_path") or "herald.toml")
     if target.exists() and not force:
-        err_console.print(f"[red]error:[/red] {target} exists (use --force to overwrite)")
-        sys.exit(1)
-    example = resources.files("worker").joinpath("example.toml").read_text(encoding="utf-8")
-    target.write_text(example, encoding="utf-8")
-    console.print(f"wrote {target} — edit its [[sources]] and [[subscribers]], then `herald run`")
+        fail(f"{target} exists (use --force to overwrite)", 1)
+    write_example(target)
+    console.print(
+        escape(
+            f"wrote {target} (readable by you only, with a fresh webhook secret) — edit its "
+            "[[sources]] and [[subscribers]], then `herald run`"
+        ),
+        highlight=False,
+    )
 
 
 @click.command()

@@ -16,7 +16,7 @@ import click
 from rich.table import Table
 
 from worker.cli.common import console, err_console, fail, load, show_text, show_url
-from worker.config import CHANNELS, MODES, Config, ConfigError
+from worker.config import CHANNELS, MODES, Config, ConfigError, SubscriberConfig
 
 
 @click.group("subscribers")
@@ -27,17 +27,18 @@ def group() -> None:
 @group.command("list")
 @click.pass_context
 def subscribers_list(ctx: click.Context) -> None:
-    """The configured subscribers (secrets are not shown)."""
+    """The configured subscribers (secrets are not shown, only where they come from)."""
     config = load(ctx)
     suspended = _suspended_subscribers(config)
-    table = Table("name", "channel", "mode", "sources", "ops alerts", "state", "url")
+    table = Table("name", "channel", "mode", "sources", "ops alerts", "state", "secret", "url")
     for sub in config.subscribers:
         state = "enabled" if sub.enabled else "disabled"
         if sub.name in suspended:
             state = "suspended"
+        url = show_url(sub.url) + (f" (env:{sub.env_name('url')})" if sub.env_name("url") else "")
         table.add_row(
             sub.name, sub.channel, sub.mode, ", ".join(sub.sources) or "all",
-            str(sub.ops_alerts), state, show_url(sub.url),
+            str(sub.ops_alerts), state, _secret_origin(sub), url,
         )  # fmt: skip
     console.print(table)
     for name, reason in suspended.items():
@@ -46,6 +47,13 @@ def subscribers_list(ctx: click.Context) -> None:
             f"(`herald subscribers enable {name}` resumes it)",
             highlight=False,
         )
+
+
+def _secret_origin(sub: SubscriberConfig) -> str:
+    """Where the subscriber's secret comes from, never the secret itself."""
+    if sub.secret:
+        return f"env:{sub.env_name('secret')}" if sub.env_name("secret") else "file"
+    return "[yellow]unsigned[/yellow]" if sub.channel == "webhook" else "—"
 
 
 def _suspended_subscribers(config: Config) -> dict[str, str]:
