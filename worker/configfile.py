@@ -38,11 +38,12 @@ def new_webhook_secret() -> str:
 def write_example(path: Path) -> None:
     """Write the commented example configuration, with a fresh webhook secret, to ``path``."""
     example = resources.files("worker").joinpath("example.toml").read_text(encoding="utf-8")
-    _write_private(path, example.replace(EXAMPLE_SECRET, new_webhook_secret()))
+    write_private(path, example.replace(EXAMPLE_SECRET, new_webhook_secret()))
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Replace ``path`` atomically by ``text``, readable by its owner only."""
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically by ``text``, readable by its owner only (a file holding
+    secrets: the config, the demo's config)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -76,7 +77,7 @@ def _subscribers(doc: tomlkit.TOMLDocument) -> AoT:
 def _validate_and_write(path: Path, doc: tomlkit.TOMLDocument) -> Config:
     text = tomlkit.dumps(doc)
     config = parse_config(doc.unwrap(), origin=str(path), base_dir=path.resolve().parent)
-    _write_private(path, text)
+    write_private(path, text)
     return replace(config, path=path)
 
 
