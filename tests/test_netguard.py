@@ -168,6 +168,7 @@ SPELLINGS = [
     "http://127.000.000.001:{port}/",
     "http://[::ffff:127.0.0.1]:{port}/",
     "http://[::ffff:7f00:1]:{port}/",
+    "http://[::ffff:0:7f00:1]:{port}/",  # IPv4-translated (SIIT, RFC 2765)
     "http://localhost:{port}/",
     "http://LocalHost:{port}/",
     "http://evil.test:{port}/",  # a name whose DNS answer is 127.0.0.1
@@ -362,6 +363,8 @@ def test_tls_keeps_the_host_name_for_sni_and_the_certificate(
         ("fec0::1", "is a site-local address"),
         ("ff02::1", "is a multicast address"),
         ("::ffff:10.0.0.1", "embeds 10.0.0.1, a private address"),
+        ("::ffff:0:7f00:1", "embeds 127.0.0.1, a loopback address"),  # IPv4-translated (SIIT)
+        ("::ffff:0:a9fe:a9fe", "embeds 169.254.169.254, a link-local address"),
         ("64:ff9b::a9fe:a9fe", "embeds 169.254.169.254, a link-local address"),
         ("64:ff9b:1::808:808", "local-use NAT64"),
         ("2002:a9fe:a9fe::1", "embeds 169.254.169.254, a link-local address"),
@@ -381,6 +384,7 @@ def test_refused_addresses(ip: str, words: str) -> None:
         "8.8.8.8",
         "2606:4700:4700::1111",
         "::ffff:8.8.8.8",
+        "::ffff:0:808:808",  # IPv4-translated 8.8.8.8
         "64:ff9b::808:808",  # DNS64 answers for IPv4-only sites
         "2002:808:808::1",
         "2001:0:4136:e378:8000:63bf:f7f7:f7f7",  # Teredo client 8.8.8.8
@@ -392,7 +396,7 @@ def test_public_addresses_pass(ip: str) -> None:
 
 def test_allow_list_opens_networks_and_their_mapped_forms() -> None:
     policy = Policy.from_allow(["10.0.0.0/8", "fd00::/8"])
-    for ip in ("10.1.2.3", "::ffff:10.1.2.3", "fd00::5"):
+    for ip in ("10.1.2.3", "::ffff:10.1.2.3", "::ffff:0:a01:203", "fd00::5"):
         check_address(ip, policy)
     with pytest.raises(BlockedAddress):
         check_address("192.168.0.1", policy)

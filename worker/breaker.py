@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import true, update
 from sqlalchemy.orm import Session
 
+from worker.redact import redact_text
 from worker.runtime import Runtime
 from worker.store.counters import bump_counter
 from worker.store.deliveries import ClaimedDelivery, create_deliveries
@@ -84,6 +85,7 @@ def note_outcomes(
 
 
 def _reason(gone: bool, error: str, after: float) -> str:
+    error = redact_text(error)  # recorded redacted already; an alert leaves the process
     if gone:
         return f"endpoint gone (HTTP 410): {error}"[:500]
     return f"every attempt failed for {after / 3600:g} h; last: {error}"[:500]

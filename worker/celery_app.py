@@ -1,23 +1,35 @@
 """The Celery application: broker settings, queues, at-least-once delivery, the beat schedule.
 
 Settings are read lazily from herald's config when Celery first needs them, so importing
-``worker`` never reads a file. It must not define tasks (``tasks`` does).
+``worker`` never reads a file. The log handlers Celery sets up get herald's redacting filter.
+It must not define tasks (``tasks`` does).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
 
 from worker.config import Config
+from worker.logs import redact_handlers
 
 QUEUES = ("ingest", "feeds", "deliver")
 VISIBILITY_TIMEOUT = 3600  # longer than any task; long retry waits live in the database
 
 app = Celery("herald", include=["worker.tasks"])
 app.config_from_object("worker.celeryconfig")
+
+
+def _redact_logs(logger: logging.Logger, **_: Any) -> None:
+    """Celery's handlers (worker, beat, tasks) write only redacted records."""
+    redact_handlers(logger)
+
+
+signals.after_setup_logger.connect(_redact_logs)
+signals.after_setup_task_logger.connect(_redact_logs)
 
 
 def _transport_options(config: Config) -> dict[str, Any]:

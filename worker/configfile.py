@@ -1,16 +1,23 @@
-"""Edits of the config file by command (``herald subscribers add/remove``), comments kept.
+"""Writing the config file by command: ``herald init`` and ``herald subscribers add/remove``.
 
-Every edit is validated as a whole config before the file is replaced (atomically), so a bad
-value is refused with the same one-line error a hand edit would get and the file is untouched.
-This module must not touch the database; callers sync it afterwards.
+``herald init`` writes the commented example with a freshly generated webhook secret in place
+of its placeholder. Every edit is validated as a whole config before the file is replaced
+(atomically), so a bad value is refused with the same one-line error a hand edit would get and
+the file is untouched; ``env:NAME`` references are kept as written, never resolved into the
+file. The file holds secrets, so whatever is written is readable by its owner only (0600; an
+existing file keeps at most its owner's read and write bits). This module must not touch the
+database; callers sync it afterwards.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +25,34 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from worker.config import Config, ConfigError, parse_config
+
+EXAMPLE_SECRET = "whsec_GENERATE-ONE"  # the placeholder in worker/example.toml
+SECRET_BYTES = 32
+
+
+def new_webhook_secret() -> str:
+    """A fresh Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def write_example(path: Path) -> None:
+    """Write the commented example configuration, with a fresh webhook secret, to ``path``."""
+    example = resources.files("worker").joinpath("example.toml").read_text(encoding="utf-8")
+    write_private(path, example.replace(EXAMPLE_SECRET, new_webhook_secret()))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically by ``text``, readable by its owner only (a file holding
+    secrets: the config, the demo's config)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if path.exists():
+            os.chmod(tmp, (path.stat().st_mode & 0o600) or 0o600)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _read(path: Path) -> tomlkit.TOMLDocument:
@@ -42,15 +77,7 @@ def _subscribers(doc: tomlkit.TOMLDocument) -> AoT:
 def _validate_and_write(path: Path, doc: tomlkit.TOMLDocument) -> Config:
     text = tomlkit.dumps(doc)
     config = parse_config(doc.unwrap(), origin=str(path), base_dir=path.resolve().parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_private(path, text)
     return replace(config, path=path)
 
 

@@ -29,6 +29,7 @@ from worker.notify import NOTIFIERS, Outcome, Reply, Target, get_notifier
 from worker.notify.transport import Send, send_all
 from worker.ratebucket import bucket_for
 from worker.ratelimit import longest_window, plan_sends
+from worker.redact import redact_text
 from worker.runtime import Runtime, network_policy
 from worker.store.clock import new_lease_token
 from worker.store.deliveries import (
@@ -257,7 +258,10 @@ class Batch:
 def attempt_record(
     claimed: ClaimedDelivery, outcome: Outcome, schedule: Sequence[float]
 ) -> AttemptRecord:
-    """The record of one attempt: a retry gets its delay, or fails once the schedule is used up."""
+    """The record of one attempt: a retry gets its delay, or fails once the schedule is used up.
+
+    The error and the reply are stored redacted (an endpoint's error may quote its URL, token
+    and all), so the ledger, the log and the breaker's alerts never carry a secret."""
     status, retry_in = outcome.status, None
     if status == "retry":
         retry_in = delivery_retry_delay(claimed.attempts, outcome.retry_after, schedule=schedule)
@@ -265,7 +269,7 @@ def attempt_record(
             status = "failed"
     return AttemptRecord(
         claimed.id, claimed.subscriber_id, status, outcome.http_status, outcome.latency_ms,
-        outcome.error, outcome.response_excerpt, retry_in,
+        redact_text(outcome.error), redact_text(outcome.response_excerpt), retry_in,
     )  # fmt: skip
 
 

@@ -1,12 +1,18 @@
 """Loading settings: one TOML file plus ``HERALD_*`` environment overrides, validated.
 
-Every mistake stops with one line naming the file, the key path and what was expected.
-This module must not open database connections or network sockets.
+A subscriber's ``url`` and ``secret`` and ``[herald] database_url`` and ``broker_url`` may be
+written ``"env:NAME"``: the value is read from that environment variable here, so tokens can
+stay out of the file. Every mistake stops with one line naming the file, the key path and what
+was expected (for ``env:`` values, the variable). A ``webhook`` subscriber without a secret is
+logged as a warning. This module must not open database connections or network sockets, and
+must never log or put into an error message a value read from the environment.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -30,8 +36,14 @@ from worker.config.settings import (
     DeliverySettings,
     HeraldSettings,
     NetworkSettings,
+    SubscriberConfig,
 )
 
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "env:"
+ENV_REFERENCES = {"herald": ("database_url", "broker_url"), "subscribers": ("url", "secret")}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ENV_OVERRIDES = {
     "HERALD_DATABASE_URL": "database_url",
     "HERALD_BROKER_URL": "broker_url",
@@ -52,8 +64,9 @@ def parse_config(
     for key in data:
         if key not in TOP_KEYS:
             raise reader.fail(key, f"unknown section (expected one of: {', '.join(TOP_KEYS)})")
-    herald_values = reader.fields(data.get("herald", {}), "herald", HERALD_KEYS)
     env = os.environ if environ is None else environ
+    herald_raw, _ = _from_environment(reader, data.get("herald", {}), "herald", env)
+    herald_values = reader.fields(herald_raw, "herald", HERALD_KEYS)
     for env_name, key in ENV_OVERRIDES.items():
         if env.get(env_name) is not None:
             try:
@@ -70,19 +83,53 @@ def parse_config(
         for i, raw in enumerate(reader.array(data.get("sources", []), "sources"))
     )
     subscribers = tuple(
-        build_subscriber(reader, raw, f"subscribers[{i}]")
+        _subscriber(reader, raw, f"subscribers[{i}]", env)
         for i, raw in enumerate(reader.array(data.get("subscribers", []), "subscribers"))
     )
     check_unique(reader, sources, "sources")
     check_unique(reader, subscribers, "subscribers")
     for i, sub in enumerate(subscribers):
         check_secret(reader, sub, f"subscribers[{i}]")
+        if sub.channel == "webhook" and not sub.secret:
+            log.warning(
+                "%s: subscribers[%d].secret: not set: webhook subscriber %r sends unsigned "
+                "requests (receivers cannot verify they come from herald)",
+                origin, i, sub.name,
+            )  # fmt: skip
     known = {s.name for s in sources}
     for i, sub in enumerate(subscribers):
         for name in sub.sources:
             if name not in known:
                 raise reader.fail(f"subscribers[{i}].sources", f"no source named {name!r}")
     return Config(herald, NetworkSettings(**network_values), delivery, sources, subscribers, None)
+
+
+def _subscriber(reader: Reader, raw: Any, path: str, env: Mapping[str, str]) -> SubscriberConfig:
+    resolved, from_env = _from_environment(reader, raw, path, env)
+    return replace(build_subscriber(reader, resolved, path), from_env=from_env)
+
+
+def _from_environment(
+    reader: Reader, raw: Any, path: str, env: Mapping[str, str]
+) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    """The table with its ``env:NAME`` values read from the environment, and which key came
+    from which variable. The section name (``path`` without its index) says which keys may."""
+    table = dict(reader.table(raw, path))
+    found: list[tuple[str, str]] = []
+    for key in ENV_REFERENCES[path.split("[", 1)[0]]:
+        value = table.get(key)
+        if not (isinstance(value, str) and value.startswith(ENV_PREFIX)):
+            continue
+        name = value[len(ENV_PREFIX) :]
+        if not _ENV_NAME.fullmatch(name):
+            raise reader.fail(
+                f"{path}.{key}", f"expected env:NAME with a variable name, got {value!r}"
+            )
+        if not env.get(name):
+            raise reader.fail(f"{path}.{key}", f"environment variable {name} is not set or empty")
+        table[key] = env[name]
+        found.append((key, name))
+    return table, tuple(found)
 
 
 def _resolve_paths(settings: HeraldSettings, base_dir: Path) -> HeraldSettings:

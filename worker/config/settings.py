@@ -113,10 +113,15 @@ class SubscriberConfig:
     min_items: int = 1
     rate_limit: str = ""
     mentions: Mentions = field(default_factory=lambda: Mentions())
+    from_env: tuple[tuple[str, str], ...] = ()  # (key, variable) of values read from env:NAME
 
     @property
     def wants_digest(self) -> bool:
         return self.mode in ("digest", "both")
+
+    def env_name(self, key: str) -> str:
+        """The environment variable ``key`` was read from ("" when it is written in the file)."""
+        return dict(self.from_env).get(key, "")
 
     def options(self) -> dict[str, Any]:
         """What the channel needs besides URL and secret (stored with the subscriber)."""

@@ -1,6 +1,7 @@
 """``herald demo``: the demo site, a webhook receiver and herald's embedded mode, together.
 
-Everything runs on 127.0.0.1 in this process; it must not reach the network.
+Everything runs on 127.0.0.1 in this process; it must not reach the network. The receiver's
+signing secret is generated afresh for each run and the config holding it is written 0600.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from pathlib import Path
 from rich.console import Console
 
 from worker.config import load_config
+from worker.configfile import new_webhook_secret, write_private
 from worker.demo.receiver import Received, WebhookReceiver
 from worker.demo.site import DemoSite
 
-DEMO_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-
-def write_demo_config(workdir: Path, site: DemoSite, hook_url: str) -> Path:
+def write_demo_config(workdir: Path, site: DemoSite, hook_url: str, secret: str) -> Path:
     sel = DemoSite.LIST_SELECTORS
     art = DemoSite.ARTICLE_SELECTORS
     text = f"""# written by `herald demo`
@@ -53,11 +53,11 @@ body = "{art["body"]}"
 name = "demo-hook"
 channel = "webhook"
 url = "{hook_url}"
-secret = "{DEMO_SECRET}"
+secret = "{secret}"
 """
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "herald.toml"
-    path.write_text(text, encoding="utf-8")
+    write_private(path, text)
     return path
 
 
@@ -77,9 +77,10 @@ def run_demo(
             highlight=False,
         )
 
-    receiver = WebhookReceiver(secret=DEMO_SECRET, echo=echo)
+    secret = new_webhook_secret()
+    receiver = WebhookReceiver(secret=secret, echo=echo)
     receiver.start()
-    config = load_config(write_demo_config(workdir, site, receiver.url("/hook")))
+    config = load_config(write_demo_config(workdir, site, receiver.url("/hook"), secret))
     console.print(f"demo site:    {site.list_url}")
     console.print(f"receiver:     {receiver.url('/hook')} (verifies Standard Webhooks signatures)")
     console.print(f"config:       {config.path}")

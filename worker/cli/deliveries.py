@@ -1,4 +1,4 @@
-"""The ``herald deliveries`` commands and ``herald subscribers enable``: the ledger by hand.
+"""``herald deliveries`` and ``herald subscribers enable``: the ledger by hand.
 
 List and show rows with every attempt, replay them (same webhook-id, fresh retry schedule) and
 resume a subscriber the circuit breaker suspended. Sends go through the ledger's own claims, so
@@ -14,22 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from worker.config import Config, ConfigError, load_config
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+from worker.cli.common import console, err_console, load, show_text
 
 
 def _runtime(ctx: click.Context) -> Any:
-    try:
-        config: Config = load_config((ctx.obj or {}).get("config_path"))
-    except ConfigError as err:
-        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
-        sys.exit(2)
+    config = load(ctx)
     from worker.embedded import setup
     from worker.runtime import get_runtime
 
@@ -75,7 +66,7 @@ def deliveries_list(ctx: click.Context, failed: bool, subscriber: str, limit: in
             table.add_row(
                 str(row.id), row.event_type, name, row.status, str(row.attempts),
                 _when(row.next_attempt_at) if row.status == "pending" else "",
-                str(row.last_status or ""), escape((row.last_error or "")[:80]),
+                str(row.last_status or ""), show_text(row.last_error or "", 80),
             )  # fmt: skip
     console.print(table)
     if not rows:
@@ -107,15 +98,17 @@ def deliveries_show(ctx: click.Context, delivery_id: int) -> None:
             highlight=False,
         )
         if row.last_error:
-            console.print(f"last error: {escape(row.last_error)}", highlight=False)
+            console.print(f"last error: {show_text(row.last_error)}", highlight=False)
         if sub.suspended_at:
-            console.print(f"subscriber suspended: {escape(sub.disabled_reason)}", highlight=False)
+            console.print(
+                f"subscriber suspended: {show_text(sub.disabled_reason)}", highlight=False
+            )
         table = Table("time", "outcome", "HTTP", "latency ms", "error", "response (truncated)")
         for attempt in delivery_attempts(session, delivery_id):
             table.add_row(
                 _when(attempt.attempted_at), attempt.outcome, str(attempt.http_status or ""),
-                f"{attempt.latency_ms:.0f}", escape(attempt.error[:120]),
-                escape(attempt.response_excerpt[:200]),
+                f"{attempt.latency_ms:.0f}", show_text(attempt.error, 120),
+                show_text(attempt.response_excerpt, 200),
             )  # fmt: skip
     console.print(table)
 
@@ -191,7 +184,7 @@ def subscribers_enable(ctx: click.Context, name: str) -> None:
             sys.exit(2)
         was = row.disabled_reason if row.suspended_at else ""
         ids = resume(session, name, datetime.now(UTC)) or []
-    console.print(f"{name} enabled" + (f" (was suspended: {escape(was)})" if was else "") +
+    console.print(f"{name} enabled" + (f" (was suspended: {show_text(was)})" if was else "") +
                   f"; {len(ids)} kept message(s) to send")  # fmt: skip
     if ids:
         console.print(f"sent: {dict(_drain(rt, ids))}")

@@ -1,0 +1,170 @@
+"""``herald sources``: list the configured sources, try one (nothing stored), recognise a page's
+CMS family, import older pages. It parses options, calls the stages and prints; nothing more.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+from rich.table import Table
+
+from worker.cli.common import console, err_console, load, show_text, show_url
+from worker.config import Config, ConfigError, load_config
+
+
+@click.group("sources")
+def group() -> None:
+    """Inspect and try sources."""
+
+
+@group.command("list")
+@click.pass_context
+def sources_list(ctx: click.Context) -> None:
+    """The configured sources."""
+    config = load(ctx)
+    table = Table("name", "kind", "interval", "enabled", "url", "tags")
+    for src in config.sources:
+        table.add_row(
+            src.name, src.kind, f"{src.interval:g}s", str(src.enabled), show_url(src.url),
+            ", ".join(src.tags),
+        )  # fmt: skip
+    console.print(table)
+
+
+@group.command("test")
+@click.argument("name")
+@click.option("--articles", default=3, show_default=True, help="How many article pages to read.")
+@click.pass_context
+def sources_test(ctx: click.Context, name: str, articles: int) -> None:
+    """Dry run: what would be found and extracted. Nothing is stored or sent."""
+    from worker.ingest import read_article
+    from worker.runtime import build_fetcher
+    from worker.sources import discover
+
+    config = load(ctx)
+    try:
+        source = config.source(name)
+    except KeyError:
+        err_console.print(f"[red]error:[/red] no source named {name!r} in {config.path}")
+        sys.exit(2)
+    fetcher, tz = build_fetcher(config), config.source_timezone(source)
+    try:
+        found = discover(fetcher, source, tz=tz, now=datetime.now(UTC), max_pages=source.backfill)
+    except Exception as err:  # report any failure of the dry run, whatever its kind
+        err_console.print(f"[red]failed:[/red] {show_text(str(err))}", highlight=False)
+        sys.exit(1)
+    table = Table(
+        "#", "published", "title", "url", title=f"{len(found.items)} items, {found.pages} page(s)"
+    )
+    for i, item in enumerate(found.items, 1):
+        published = item.published_at.isoformat() if item.published_at else "—"
+        table.add_row(str(i), published, item.title, item.url)
+    console.print(table)
+    for item in found.items[:articles]:
+        try:
+            page = read_article(fetcher, source, item, tz=tz)
+        except Exception as err:  # show the failure and go on with the next article
+            console.print(f"[red]✗[/red] {item.url}: {show_text(str(err))}")
+            continue
+        ext = page.extracted
+        assert ext is not None
+        when = ext.published_at.isoformat() if ext.published_at else "no date"
+        console.print(
+            f"[green]✓[/green] {ext.title} | {when} | {len(ext.text)} chars, "
+            f"{len(ext.images)} images | {ext.url}"
+        )
+
+
+@group.command("detect")
+@click.argument("url")
+@click.option("--name", default=None, help="Name for the config block (default: from the URL).")
+@click.option("--pages", default=2, show_default=True, help="List pages to read.")
+@click.pass_context
+def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -> None:
+    """Recognise a list page's CMS family (or feed, or list) and print a config block."""
+    from worker.fetch import FetchError
+    from worker.sources import SourceError
+    from worker.sources.detect import describe_config
+    from worker.sources.probe import probe_source, suggest_name
+
+    try:
+        config = load_config(ctx.obj.get("config_path"), required=False)
+    except ConfigError:
+        config = Config()
+    from worker.runtime import build_fetcher
+
+    tz = ZoneInfo(config.herald.timezone)
+    try:
+        found = probe_source(build_fetcher(config), url, tz=tz, now=datetime.now(UTC), pages=pages)
+    except (FetchError, SourceError) as err:
+        err_console.print(f"[red]failed:[/red] {show_text(str(err))}", highlight=False)
+        sys.exit(1)
+    console.print(f"[bold]family:[/bold] {found.kind or 'not recognised'}", highlight=False)
+    for line in found.evidence:
+        console.print(f"  · {line}", highlight=False)
+    if not found.kind:
+        sys.exit(1)
+    dated = sum(1 for i in found.items if i.published_at)
+    console.print(
+        f"[bold]list:[/bold] {len(found.items)} entries on {found.pages} page(s), {dated} dated",
+        highlight=False,
+    )
+    for item in found.items:
+        day = item.published_at.date().isoformat() if item.published_at else "(no date) "
+        console.print(f"  {day}  {item.title}  {item.url}", highlight=False)
+    body = found.body_selector or "(none of the known containers: trafilatura will read it)"
+    console.print(f"[bold]body container:[/bold] {body}", highlight=False)
+    block = describe_config(
+        name or suggest_name(url),
+        found.feed_url or url,
+        found.kind,
+        found.selectors,
+        found.body_selector if found.kind == "html" else "",
+    )
+    console.print('\n[bold]config block[/bold] (kind = "auto" also reads it):\n')
+    click.echo(block)
+
+
+@group.command("backfill")
+@click.argument("name")
+@click.option("--pages", default=5, show_default=True, help="List pages to walk.")
+@click.pass_context
+def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
+    """Import older articles of a source (store and feeds; nobody is notified)."""
+    from rich.progress import Progress
+
+    from worker.embedded import setup
+    from worker.ingest import ingest_item
+    from worker.poll import poll_source
+    from worker.publish import build_feeds
+    from worker.runtime import get_runtime
+    from worker.store.sources import source_by_name
+
+    config = load(ctx)
+    if name not in {s.name for s in config.sources}:
+        err_console.print(f"[red]error:[/red] no source named {name!r} in {config.path}")
+        sys.exit(2)
+    setup(config)
+    rt = get_runtime()
+    with rt.session() as session:
+        row = source_by_name(session, name)
+        assert row is not None
+        source_id = row.id
+    report = poll_source(rt, source_id, max_pages=pages, notify=False)
+    if report.status in ("blocked", "failing"):
+        err_console.print(f"[red]failed:[/red] {show_text(str(report.error))}", highlight=False)
+        sys.exit(1)
+    outcomes: dict[str, int] = {}
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"{name}: {report.found} items found", total=len(report.queued))
+        for pending_id in report.queued:
+            outcome = ingest_item(rt, pending_id).outcome
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            progress.advance(task)
+    build_feeds(rt)
+    console.print(
+        f"{name}: {report.found} items on {pages} page(s); ingested {outcomes or 'nothing new'}"
+    )
