@@ -207,9 +207,11 @@ def test_an_exception_mid_batch_records_what_was_answered_and_gives_back_the_res
             (r.status, r.attempts)
             for r in session.query(DeliveryRow).filter(DeliveryRow.id.in_(rows))
         ]
-    assert counts["delivered"] == 3 and states.count(("delivered", 1)) == 3
+    delivered = states.count(("delivered", 1))
+    interrupted = states.count(("pending", 1))  # caught in flight: a retry, its claim counted
     assert not [s for s in states if s[0] == "sending"]
-    interrupted = counts.get("retry", 0)
-    assert interrupted <= 1 and states.count(("pending", 1)) == interrupted  # in flight
-    assert states.count(("pending", 0)) == len(rows) - 3 - interrupted  # never sent
-    assert counts["deferred"] == len(rows) - 3 - interrupted
+    # two lanes: at the fault, the other lane's request was answered or still in flight
+    assert counts["delivered"] == delivered and 3 <= delivered + interrupted <= 4
+    assert counts.get("retry", 0) == interrupted
+    never_sent = len(rows) - delivered - interrupted
+    assert states.count(("pending", 0)) == never_sent == counts["deferred"]

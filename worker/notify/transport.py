@@ -203,6 +203,8 @@ async def _send_all(
         if refused is not None:
             raise refused
 
+    failed: list[BaseException] = []  # a callback raised: no lane starts another request
+
     async def lane(endpoint: str) -> None:
         queue = queues[endpoint]
         while queue:
@@ -211,12 +213,17 @@ async def _send_all(
             if wait > 0:
                 await asyncio.sleep(wait)
             late = deadline is not None and time.monotonic() >= deadline
-            if endpoint in stopped or late or not may_start(send.key):
+            if failed or endpoint in stopped or late or not may_start(send.key):
                 unsent.append(send.key)
                 continue
             async with gate:
                 reply = await _post(session, send.request, vet, limit)
-            if on_reply(send.key, reply):
+            try:
+                stop = on_reply(send.key, reply)
+            except BaseException as err:
+                failed.append(err)
+                raise
+            if stop:
                 stopped.add(endpoint)
 
     lanes = [
