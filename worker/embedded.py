@@ -72,7 +72,8 @@ def run_once(config: Config) -> PassSummary:
     Uses the same task code with Celery's eager mode, so no broker is involved.
     """
     from worker import tasks
-    from worker.store.ledger import delivery_counts, pending_item_counts
+    from worker.store.deliveries import delivery_counts
+    from worker.store.pending import pending_item_counts
 
     setup(config)
     app.conf.task_always_eager = True

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from worker.breaker import BREAKER_OPENED
 from worker.runtime import Runtime
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
+from worker.store.deliveries import delivery_counts
 from worker.store.digests import digest_counts
-from worker.store.ledger import delivery_counts, pending_item_counts
+from worker.store.pending import pending_item_counts
 from worker.store.tables import ArticleRow, SourceRow, SubscriberRow
 
 

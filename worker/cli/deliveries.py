@@ -55,7 +55,7 @@ def deliveries() -> None:
 @click.pass_context
 def deliveries_list(ctx: click.Context, failed: bool, subscriber: str, limit: int) -> None:
     """The most recent deliveries: status, attempts, next attempt, last answer."""
-    from worker.store.ledger import list_deliveries
+    from worker.store.history import list_deliveries
 
     rt = _runtime(ctx)
     with rt.session() as session:
@@ -78,7 +78,7 @@ def deliveries_list(ctx: click.Context, failed: bool, subscriber: str, limit: in
 @click.pass_context
 def deliveries_show(ctx: click.Context, delivery_id: int) -> None:
     """One delivery and every attempt: time, outcome, HTTP status, latency, the answer."""
-    from worker.store.ledger import delivery_attempts
+    from worker.store.history import delivery_attempts
     from worker.store.tables import DeliveryRow, SubscriberRow
 
     rt = _runtime(ctx)
@@ -123,7 +123,7 @@ def deliveries_replay(
     ctx: click.Context, delivery_id: int | None, failed: bool, since: str | None, subscriber: str
 ) -> None:
     """Send a delivery again now (same webhook-id, fresh retry schedule), or every failed one."""
-    from worker.store.ledger import failed_delivery_ids, replay_deliveries
+    from worker.store.history import failed_delivery_ids, replay_deliveries
     from worker.store.tables import DeliveryRow
 
     if (delivery_id is None) == (not failed):
