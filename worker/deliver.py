@@ -28,7 +28,7 @@ from worker.lease import LeaseKeeper, effective_lease
 from worker.notify import NOTIFIERS, Outcome, Reply, Target, get_notifier
 from worker.notify.transport import Send, send_all
 from worker.ratebucket import bucket_for
-from worker.ratelimit import longest_window, plan_sends
+from worker.ratelimit import Planned, longest_window, plan_sends
 from worker.redact import redact_text
 from worker.runtime import Runtime, network_policy
 from worker.store.clock import new_lease_token
@@ -79,7 +79,11 @@ def deliver_batch(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
     batch.counts["skipped"] += len(delivery_ids) - len(claimed)
     if not claimed:
         return batch.summary()
-    plan = plan_sends(claimed, windows, sent_at, bucket_for(rt.config.herald.broker_url), now)
+    try:
+        plan = plan_sends(claimed, windows, sent_at, bucket_for(rt.config.herald.broker_url), now)
+    except Exception:  # the rate-limit bucket's Redis is down: nothing goes out unpaced
+        log.exception("deliver: could not pace the batch; its rows go back to the ledger")
+        plan = Planned([], [(c.id, settings.retry_schedule[0]) for c in claimed])
     batch.hold([c for c, _ in plan.go])
     batch.give_back(plan.back)
     batch.run([batch.prepare(item, offset) for item, offset in plan.go])
