@@ -16,6 +16,7 @@ from worker.extract import ExtractError, extract_article, find_attachments
 from worker.fanout import fan_out_article
 from worker.fetch import Fetcher, FetchError
 from worker.models import Discovered, Extracted, discovered_from_dict
+from worker.retry_after import clamp_wait
 from worker.runtime import Runtime
 from worker.sanitize import collect_images, html_to_text, make_summary, sanitize_html
 from worker.store.articles import mark_checked, upsert_article
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
 RETRY_DELAYS = (60.0, 300.0, 1800.0, 7200.0, 21600.0)  # then parked; revived when seen again
+# A page's Retry-After is honoured up to the longest of these waits.
 MAX_CLAIMS = len(RETRY_DELAYS) + 3  # claims without an outcome (dead workers) count too
 FEED_CONTENT_MIN_CHARS = 200
 
@@ -182,7 +184,7 @@ def _record_failure(
 ) -> IngestReport:
     retry_at = None
     if attempts <= len(RETRY_DELAYS):
-        retry_after = getattr(err, "retry_after", None) or 0.0
+        retry_after = clamp_wait(getattr(err, "retry_after", None), RETRY_DELAYS[-1]) or 0.0
         retry_at = now + timedelta(seconds=max(RETRY_DELAYS[attempts - 1], retry_after))
     with rt.session() as session:
         fail_pending_item(session, pending_id, error=str(err), retry_at=retry_at)
