@@ -19,8 +19,9 @@ from worker.fetch import Fetcher, FetchError, FetchResult
 from worker.health import layout_fingerprint
 from worker.models import Discovered
 from worker.sources.base import ListPage, SourceError
-from worker.sources.detect import detect_family, find_feed_links, guess_list
+from worker.sources.detect import detect_family, find_feed_links
 from worker.sources.feed import parse_feed
+from worker.sources.guess import guess_list
 from worker.sources.hanweb import (
     DataProxy,
     dataproxy_request,

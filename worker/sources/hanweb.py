@@ -26,6 +26,7 @@ from worker.sources.cms import (
     parse_js_object,
     rows_to_items,
 )
+from worker.sources.scan import cdata_sections, find_block, iter_blocks, without_blocks
 
 __all__ = [
     "DataProxy",
@@ -48,13 +49,6 @@ ARTICLE_RE = re.compile(
     r"/art/\d{4}/(?:\d{1,2}/\d{1,2}/)?art_[0-9A-Za-z]+(?:_[0-9A-Za-z]+)*\.(?:j?html?|shtml|jsp)$",
     re.IGNORECASE,
 )
-DATASTORE_RE = re.compile(
-    r"<datastore\b[^>]*>(.*?)(?:</datastore\s*>|$)", re.IGNORECASE | re.DOTALL
-)
-RECORD_RE = re.compile(r"<record\b[^>]*>(.*?)</record\s*>", re.IGNORECASE | re.DOTALL)
-NEXTGROUP_RE = re.compile(r"<nextgroup\b[^>]*>(.*?)</nextgroup\s*>", re.IGNORECASE | re.DOTALL)
-TOTALRECORD_RE = re.compile(r"<totalrecord\b[^>]*>\s*(\d+)\s*</totalrecord", re.IGNORECASE)
-CDATA_RE = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 PROXY_LITERAL_RE = re.compile(
     r"""["']([^"'\s<>]*?(?:more)?(?:column)?dataproxy\.jsp(?:\?[^"'\s<>]*)?)["']""",
@@ -147,8 +141,8 @@ def parse_datastore(
     items = read_records([r for store in stores for r in store.records], base_url, tz, now)
     totals = [store.total_records for store in stores if store.total_records is not None]
     if not totals:
-        outside = TOTALRECORD_RE.search(xml_text)
-        totals = [int(outside.group(1))] if outside else []
+        outside = read_total(xml_text)
+        totals = [outside] if outside is not None else []
     hrefs = [store.nextgroup_href for store in stores if store.nextgroup_href]
     proxy = build_proxy(urljoin(base_url, hrefs[0]), {}, None, None) if hrefs else None
     return HanwebList(items=items, total_records=totals[0] if totals else None, proxy=proxy)
@@ -176,26 +170,35 @@ def dataproxy_request(
 
 
 def find_datastores(text: str) -> list[Datastore]:
-    """Every ``<datastore>`` block of a page or proxy answer, in document order."""
+    """Every ``<datastore>`` block of a page or proxy answer, in document order.
+
+    Read with ``worker.sources.scan`` in linear time; a datastore cut short runs to the end.
+    """
     stores: list[Datastore] = []
-    for match in DATASTORE_RE.finditer(text):
-        body = match.group(1)
-        nextgroup = NEXTGROUP_RE.search(body)
-        total = TOTALRECORD_RE.search(body)
-        records_part = NEXTGROUP_RE.sub("", body)
+    for block in iter_blocks(text, "datastore", open_ended=True):
+        body = block.inner
+        nextgroup = find_block(body, "nextgroup")
+        records_part = without_blocks(body, "nextgroup")
         stores.append(
             Datastore(
-                records=[unwrap_cdata(r) for r in RECORD_RE.findall(records_part)],
-                nextgroup_href=find_href(unwrap_cdata(nextgroup.group(1))) if nextgroup else "",
-                total_records=int(total.group(1)) if total else None,
+                records=[unwrap_cdata(r.inner) for r in iter_blocks(records_part, "record")],
+                nextgroup_href=find_href(unwrap_cdata(nextgroup.inner)) if nextgroup else "",
+                total_records=read_total(body),
             )
         )
     return stores
 
 
+def read_total(text: str) -> int | None:
+    """The number in the first ``<totalrecord>`` of ``text``, or None."""
+    total = find_block(text, "totalrecord")
+    digits = total.inner.strip() if total is not None else ""
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 10 else None
+
+
 def unwrap_cdata(content: str) -> str:
     """The HTML inside a record: its CDATA sections, or the entity-escaped text."""
-    sections = CDATA_RE.findall(content)
+    sections = cdata_sections(content)
     if sections:
         return "".join(sections)
     return unescape(content)
