@@ -22,7 +22,6 @@ from worker.sources.base import SourceError
 from worker.sources.cms import (
     is_attachment_url,
     is_content_link,
-    parse_js_object,
     parse_link_items,
 )
 from worker.sources.hanweb import (
@@ -38,6 +37,7 @@ from worker.sources.jpaas import (
     jpaas_request,
     parse_jpaas_answer,
 )
+from worker.sources.jsobject import parse_js_object
 from worker.sources.trs import TrsList, is_trs_article, parse_trs_list, trs_page_url
 
 DATA = Path(__file__).parent / "data" / "cms"

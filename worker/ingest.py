@@ -7,7 +7,7 @@ that stores it. It must not send anything (``deliver`` does) nor write feeds (``
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
@@ -18,7 +18,13 @@ from worker.fetch import Fetcher, FetchError
 from worker.models import Discovered, Extracted, discovered_from_dict
 from worker.retry_after import clamp_wait
 from worker.runtime import Runtime
-from worker.sanitize import collect_images, html_to_text, make_summary, sanitize_html
+from worker.sanitize import (
+    collect_images,
+    html_to_text,
+    make_summary,
+    sanitize_html,
+    truncate_html,
+)
 from worker.store.articles import mark_checked, upsert_article
 from worker.store.counters import FEEDS_GENERATION, bump_counter
 from worker.store.ledger import claim_pending_item, fail_pending_item, finish_pending_item
@@ -140,6 +146,16 @@ def from_feed_entry(item: Discovered) -> Extracted:
     )
 
 
+def cap_article(extracted: Extracted, *, max_html_bytes: int, max_title_chars: int) -> Extracted:
+    """The article within the store's limits: its HTML cut cleanly (``truncate_html``) and its
+    text read again from what is kept; its title cut to ``max_title_chars`` characters."""
+    title = extracted.title[:max_title_chars]
+    content = truncate_html(extracted.content_html, max_html_bytes)
+    if content is extracted.content_html:
+        return replace(extracted, title=title)
+    return replace(extracted, title=title, content_html=content, text=html_to_text(content))
+
+
 def _store(
     rt: Runtime,
     pending_id: int,
@@ -152,13 +168,17 @@ def _store(
     now: datetime,
 ) -> IngestReport:
     assert page.extracted is not None
+    limits = rt.config.herald
+    extracted = cap_article(
+        page.extracted, max_html_bytes=limits.max_html_bytes, max_title_chars=limits.max_title_chars
+    )
     with rt.session() as session:
         article_id, outcome = upsert_article(
             session,
             source_id=source_id,
             url=item.url,
             guid=item.guid,
-            extracted=page.extracted,
+            extracted=extracted,
             tags=source.tags,
             etag=page.etag,
             last_modified=page.last_modified,

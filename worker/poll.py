@@ -46,6 +46,7 @@ class PollReport:
     queued: list[int] = field(default_factory=list)  # ingest ledger rows
     deliveries: list[int] = field(default_factory=list)  # delivery ledger rows (alerts, links)
     error: str = ""
+    skipped: int = 0  # list entries that could not be read (each skipped, its siblings kept)
 
 
 @dataclass(frozen=True)
@@ -184,10 +185,11 @@ def _record_listing(
             if decision.action == "link" and decision.known_id is not None:
                 deliveries += _link(session, decision.known_id, source, state, now, notify)
     log.info(
-        "poll: %s, found %d items (%d dated), queued %d%s",
+        "poll: %s, found %d items (%d dated, %d unreadable skipped), queued %d%s",
         verdict.status,
         len(items),
         discovery.dated,
+        discovery.skipped,
         len(queued),
         "" if notify else " as a silent first import",
         extra={"source": source.name},
@@ -196,7 +198,9 @@ def _record_listing(
         log.warning(
             "poll: source %s: %s", verdict.status, verdict.reason, extra={"source": source.name}
         )
-    return PollReport(source.name, verdict.status, len(items), queued, deliveries)
+    return PollReport(
+        source.name, verdict.status, len(items), queued, deliveries, skipped=discovery.skipped
+    )
 
 
 def _link(

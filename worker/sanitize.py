@@ -17,11 +17,13 @@ import nh3
 from lxml import etree
 
 __all__ = [
+    "collapse",
     "collect_images",
     "html_to_text",
     "make_summary",
     "sanitize_html",
     "strip_xml_illegal",
+    "truncate_html",
 ]
 
 ALLOWED_TAGS = frozenset(
@@ -147,6 +149,7 @@ SURROGATE_PAIR_RE = re.compile("([\ud800-\udbff])([\udc00-\udfff])")
 INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 SPACE_RE = re.compile(r"\s+")
 SENTENCE_END = "。！？!?；;…"
+ENTITY_MAX_CHARS = 32  # "&" + the longest entity name or number + ";"
 LATIN_SENTENCE_END = ".!?;"
 
 
@@ -155,9 +158,44 @@ def sanitize_html(html: str, base_url: str) -> str:
     source = strip_xml_illegal(html).strip()
     if not source:
         return ""
-    absolute = absolutize_links(source, base_url)
-    cleaned = nh3.clean(
-        absolute,
+    return strip_xml_illegal(clean(absolutize_links(source, base_url))).strip()
+
+
+def truncate_html(html: str, max_bytes: int) -> str:
+    """Sanitised ``html`` cut to at most ``max_bytes`` of UTF-8, cleanly.
+
+    The cut falls between characters, never inside a tag or an entity, and the elements left
+    open are closed again (the allow-list sanitiser rebalances them), so the result is still
+    sanitised, well-formed HTML. Text within the limit is returned unchanged.
+    """
+    if len(html.encode("utf-8")) <= max_bytes:
+        return html
+    budget = max_bytes
+    for attempt in range(12):  # the closing tags the sanitiser adds back need a little room
+        cut = clean(cut_outside_markup(html, budget))
+        overflow = len(cut.encode("utf-8")) - max_bytes
+        if overflow <= 0:
+            return cut
+        budget -= overflow if attempt < 4 else max(overflow, budget // 4)
+    return ""
+
+
+def cut_outside_markup(html: str, max_bytes: int) -> str:
+    """The longest prefix of ``html`` within ``max_bytes`` that ends outside a tag and entity."""
+    head = html.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+    opened = head.rfind("<")
+    if opened > head.rfind(">"):
+        head = head[:opened]  # inside a tag or comment: cut before it
+    ampersand = head.rfind("&")
+    if ampersand > head.rfind(";") and len(head) - ampersand <= ENTITY_MAX_CHARS:
+        head = head[:ampersand]  # inside an entity such as "&amp"
+    return head
+
+
+def clean(html: str) -> str:
+    """The allow-list sanitiser (nh3) with herald's tags, attributes and URL schemes."""
+    return nh3.clean(
+        html,
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
@@ -165,7 +203,6 @@ def sanitize_html(html: str, base_url: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return strip_xml_illegal(cleaned).strip()
 
 
 def absolutize_links(html: str, base_url: str) -> str:
@@ -251,6 +288,11 @@ def iter_text_tokens(element: lxml.html.HtmlElement) -> Iterator[str]:
         yield " "
     if tag in BLOCK_TAGS:
         yield PARAGRAPH
+
+
+def collapse(text: str) -> str:
+    """Collapse whitespace runs to single spaces and trim."""
+    return " ".join(text.split())
 
 
 def collapse_spaces(text: str) -> str:

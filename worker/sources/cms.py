@@ -3,9 +3,8 @@
 Turns an HTML fragment (a Hanweb ``<record>``, a JPaaS ``data.html``, a whole TRS list page)
 into ``Discovered`` items: each link's "row" (the ``li``/``tr``/``dd``/``div`` holding it) gives
 the full title (``title`` attribute vs. truncated text) and the date written beside the link.
-Also holds URL classifiers (attachments, navigation) and a tolerant reader of JavaScript
-object literals found in page scripts. This module must not fetch anything or touch the
-database.
+Also holds the URL classifiers (attachments, navigation). This module must not fetch
+anything or touch the database.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
@@ -23,7 +21,7 @@ import lxml.html
 from worker.dates import find_date, parse_date
 from worker.links import is_download_url
 from worker.models import Discovered
-from worker.sources.base import make_absolute, normalize_space
+from worker.sources.base import make_absolute, normalize_space, read_each
 
 __all__ = [
     "LinkRow",
@@ -33,12 +31,10 @@ __all__ = [
     "is_attachment_url",
     "is_content_link",
     "parse_document",
-    "parse_js_object",
     "parse_link_items",
     "read_title",
     "read_url_date",
     "rows_to_items",
-    "select_main_rows",
 ]
 
 ELLIPSIS = ".…。 \u3000"
@@ -60,7 +56,7 @@ DATE_SHAPE_RE = re.compile(
 )
 # A date split over two elements: a big day number beside "2022-10" (or the reverse).
 SPLIT_DAY_LAST_RE = re.compile(
-    r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s+(\d{1,2})(?![\d:/.-])"
+    r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*月\s+|\s+)(\d{1,2})(?![\d:/.-])"
 )
 SPLIT_DAY_FIRST_RE = re.compile(
     r"(?<![\d:/.-])(\d{1,2})\s+(\d{4})\s*[-/.年]\s*(\d{1,2})(?![\d/.-])"
@@ -139,7 +135,7 @@ def parse_link_items(
     if document is None:
         return []
     rows = find_link_rows(document, find_base_url(document, base_url), is_article=is_article)
-    return rows_to_items(rows, tz=tz, now=now)
+    return rows_to_items(rows, tz=tz, now=now)[0]
 
 
 def find_base_url(document: lxml.html.HtmlElement, page_url: str) -> str:
@@ -236,18 +232,18 @@ def iter_text_outside(
 
 def rows_to_items(
     rows: list[LinkRow], *, tz: tzinfo, now: datetime | None = None
-) -> list[Discovered]:
-    """Turn link rows into items, one per URL in first-seen order.
+) -> tuple[list[Discovered], int]:
+    """Turn link rows into items, one per URL in first-seen order, and count the rows skipped.
 
     When a URL appears more than once (an image link and a text link), the longer title and
-    the first date found win.
+    the first date found win. A row that cannot be read is skipped and counted.
     """
+    read, skipped = read_each(rows, lambda row: read_row(row, tz=tz, now=now))
     merged: dict[str, Discovered] = {}
-    for row in rows:
-        item = read_row(row, tz=tz, now=now)
+    for item in read:
         previous = merged.get(item.url)
         merged[item.url] = item if previous is None else merge_items(previous, item)
-    return list(merged.values())
+    return list(merged.values()), skipped
 
 
 def merge_items(first: Discovered, second: Discovered) -> Discovered:
@@ -411,184 +407,3 @@ def read_url_date(url: str, tz: tzinfo) -> datetime | None:
             except ValueError:
                 return None
     return None
-
-
-# --- picking the main list of a page ------------------------------------------------------
-
-
-def row_signature(row: LinkRow) -> tuple[str, str, str, str]:
-    """The shape of a row: its tag and class, and the tag and class (or id) of the nearest
-    ancestor that has either — two bare ``<ul><li>`` lists differ one level higher."""
-    marked = row.row.getparent()
-    while marked is not None and not (marked.get("class") or marked.get("id")):
-        if marked.tag == "body":
-            break
-        marked = marked.getparent()
-    mark = ""
-    if marked is not None:
-        mark = normalize_space(str(marked.get("class") or "")) or f"#{marked.get('id') or ''}"
-    return (
-        str(row.row.tag),
-        normalize_space(str(row.row.get("class", ""))),
-        str(marked.tag) if marked is not None else "",
-        mark,
-    )
-
-
-def select_main_rows(rows: list[LinkRow], page_url: str = "") -> list[LinkRow]:
-    """Keep the rows shaped like the page's main list, dropping side lists.
-
-    Rows are grouped by shape (see ``row_signature``). Given ``page_url``, groups linking
-    mostly inside the page's folder win over groups linking elsewhere (a side list into
-    another column can outnumber a column's short last page). Among the rest, groups at least
-    half as large as the largest are kept, in document order.
-    """
-    if not rows:
-        return []
-    groups: dict[tuple[str, str, str, str], list[LinkRow]] = {}
-    for row in rows:
-        groups.setdefault(row_signature(row), []).append(row)
-    folder = page_url.rsplit("/", 1)[0] + "/" if page_url else ""
-    inside = {
-        signature
-        for signature, group in groups.items()
-        if folder and sum(row.url.startswith(folder) for row in group) * 2 >= len(group)
-    }
-    candidates = inside if inside and len(inside) < len(groups) else set(groups)
-    largest = max(len(groups[signature]) for signature in candidates)
-    keep = {s for s in candidates if len(groups[s]) * 2 >= largest}
-    return [row for row in rows if row_signature(row) in keep]
-
-
-# --- JavaScript object literals -----------------------------------------------------------
-
-
-class JsReader:
-    """A tolerant reader of one JavaScript object literal (``{col:1, path:'/', …}``).
-
-    Quoted strings (single or double), numbers, ``true``/``false``/``null``, nested objects
-    and arrays are read; any other expression is kept as its source text.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def skip_space(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\u3000":
-            self.pos += 1
-
-    def peek(self) -> str:
-        self.skip_space()
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def read_value(self) -> Any:
-        char = self.peek()
-        if char == "{":
-            return self.read_object()
-        if char == "[":
-            return self.read_array()
-        if char in "'\"":
-            return self.read_string()
-        return self.read_bare()
-
-    def read_object(self) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        self.pos += 1
-        while True:
-            char = self.peek()
-            if char in ("}", ""):
-                self.pos += 1
-                return result
-            if char == ",":
-                self.pos += 1
-                continue
-            key = self.read_string() if char in "'\"" else self.read_key()
-            if self.peek() != ":":
-                self.skip_to_separator()
-                continue
-            self.pos += 1
-            result[key] = self.read_value()
-
-    def read_array(self) -> list[Any]:
-        result: list[Any] = []
-        self.pos += 1
-        while True:
-            char = self.peek()
-            if char in ("]", ""):
-                self.pos += 1
-                return result
-            if char == ",":
-                self.pos += 1
-                continue
-            result.append(self.read_value())
-
-    def read_key(self) -> str:
-        match = re.compile(r"[\w$]+").match(self.text, self.pos)
-        if match is None:
-            self.pos += 1
-            return ""
-        self.pos = match.end()
-        return match.group(0)
-
-    def read_string(self) -> str:
-        quote = self.text[self.pos]
-        self.pos += 1
-        out: list[str] = []
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            if char == "\\" and self.pos + 1 < len(self.text):
-                out.append(self.read_escape())
-                continue
-            self.pos += 1
-            if char == quote:
-                break
-            out.append(char)
-        return "".join(out)
-
-    def read_escape(self) -> str:
-        char = self.text[self.pos + 1]
-        self.pos += 2
-        if char == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", self.text[self.pos : self.pos + 4]):
-            code = int(self.text[self.pos : self.pos + 4], 16)
-            self.pos += 4
-            return chr(code)
-        return {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(char, char)
-
-    def read_bare(self) -> Any:
-        start = self.pos
-        self.skip_to_separator()
-        raw = self.text[start : self.pos].strip()
-        if re.fullmatch(r"-?\d+", raw):
-            return int(raw)
-        if re.fullmatch(r"-?\d+\.\d+", raw):
-            return float(raw)
-        return {"true": True, "false": False, "null": None}.get(raw, raw)
-
-    def skip_to_separator(self) -> None:
-        """Move to the next ``,`` or closing bracket at this nesting depth."""
-        depth = 0
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            if char in "'\"":
-                self.read_string()
-                continue
-            if char in "{[(":
-                depth += 1
-            elif char in "}])":
-                if depth == 0:
-                    return
-                depth -= 1
-            elif char == "," and depth == 0:
-                return
-            self.pos += 1
-
-
-def parse_js_object(text: str) -> dict[str, Any] | None:
-    """Read the first JavaScript object literal in ``text``; None when there is none."""
-    start = text.find("{")
-    if start < 0:
-        return None
-    reader = JsReader(text)
-    reader.pos = start
-    return reader.read_object()

@@ -10,6 +10,7 @@ requests; it must not fetch anything or touch the database.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -23,9 +24,9 @@ from worker.sources.cms import (
     find_link_rows,
     is_content_link,
     parse_document,
-    parse_js_object,
     rows_to_items,
 )
+from worker.sources.jsobject import parse_js_object
 from worker.sources.scan import cdata_sections, find_block, iter_blocks, without_blocks
 
 __all__ = [
@@ -44,6 +45,9 @@ DEFAULT_GROUP_PAGES = 3
 PAGING_KEYS = frozenset({"page", "startrecord", "endrecord", "perpage"})
 # Form fields every known caller sends even when the page does not name them.
 DEFAULT_FIELDS = {"col": "1", "appid": "1"}
+# Script objects read per kind (jpage calls, ajaxParam, param_ vars): a page has one or two;
+# reading every one of 30,000 planted calls would cost a poll minutes.
+SCRIPT_OBJECTS = 8
 
 ARTICLE_RE = re.compile(
     r"/art/\d{4}/(?:\d{1,2}/\d{1,2}/)?art_[0-9A-Za-z]+(?:_[0-9A-Za-z]+)*\.(?:j?html?|shtml|jsp)$",
@@ -87,6 +91,7 @@ class HanwebList:
     items: list[Discovered]
     total_records: int | None
     proxy: DataProxy | None
+    skipped: int = 0  # records that could not be read
 
 
 @dataclass(frozen=True)
@@ -116,12 +121,12 @@ def parse_hanweb_column(
     """
     stores = find_datastores(html)
     main = pick_main_store(stores, page_url)
-    items = read_records(main.records if main else [], page_url, tz, now)
+    items, skipped = read_records(main.records if main else [], page_url, tz, now)
     total = main.total_records if main is not None else None
     if total is None:
         total = read_js_int(TOTAL_RECORD_JS_RE, html)
     proxy = find_dataproxy(html, page_url, main.nextgroup_href if main else "")
-    return HanwebList(items=items, total_records=total, proxy=proxy)
+    return HanwebList(items=items, total_records=total, proxy=proxy, skipped=skipped)
 
 
 def parse_datastore(
@@ -138,14 +143,16 @@ def parse_datastore(
             f"hanweb: {base_url} answered without a <datastore> ({len(xml_text)} chars)",
             reason="malformed",
         )
-    items = read_records([r for store in stores for r in store.records], base_url, tz, now)
+    records = [r for store in stores for r in store.records]
+    items, skipped = read_records(records, base_url, tz, now)
     totals = [store.total_records for store in stores if store.total_records is not None]
     if not totals:
         outside = read_total(xml_text)
         totals = [outside] if outside is not None else []
     hrefs = [store.nextgroup_href for store in stores if store.nextgroup_href]
     proxy = build_proxy(urljoin(base_url, hrefs[0]), {}, None, None) if hrefs else None
-    return HanwebList(items=items, total_records=totals[0] if totals else None, proxy=proxy)
+    total = totals[0] if totals else None
+    return HanwebList(items=items, total_records=total, proxy=proxy, skipped=skipped)
 
 
 def dataproxy_request(
@@ -238,16 +245,23 @@ def pick_main_store(stores: list[Datastore], page_url: str) -> Datastore | None:
 
 def read_records(
     records: list[str], base_url: str, tz: tzinfo, now: datetime | None
-) -> list[Discovered]:
-    """Items of all record fragments, each record one row, deduplicated by URL."""
-    rows = []
+) -> tuple[list[Discovered], int]:
+    """Items of all record fragments, each record one row, deduplicated by URL; and how many
+    records could not be read (each skipped on its own)."""
+    rows, skipped = [], 0
     for record in records:
-        document = parse_document(record)
-        if document is not None:
-            rows.extend(
-                find_link_rows(document, base_url, is_article=is_content_link, whole_is_row=True)
-            )
-    return rows_to_items(rows, tz=tz, now=now)
+        try:
+            document = parse_document(record)
+            if document is not None:
+                rows.extend(
+                    find_link_rows(
+                        document, base_url, is_article=is_content_link, whole_is_row=True
+                    )
+                )
+        except Exception:  # a hostile record must not drop its siblings
+            skipped += 1
+    items, unreadable = rows_to_items(rows, tz=tz, now=now)
+    return items, skipped + unreadable
 
 
 # --- the proxy ----------------------------------------------------------------------------
@@ -290,7 +304,7 @@ def build_proxy(
 
 def find_jpage_options(html: str) -> dict[str, Any]:
     """The options object of the page's ``$('#id').jpage({…})`` call, or {}."""
-    for match in JPAGE_CALL_RE.finditer(html):
+    for match in itertools.islice(JPAGE_CALL_RE.finditer(html), SCRIPT_OBJECTS):
         argument = html[match.end() : match.end() + 4000].lstrip()
         if not argument.startswith("{"):
             continue
@@ -305,7 +319,7 @@ def find_script_params(html: str, jpage: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     objects: list[Any] = [jpage.get("ajaxParam")]
     for pattern in (AJAX_PARAM_RE, PARAM_VAR_RE):
-        for match in pattern.finditer(html):
+        for match in itertools.islice(pattern.finditer(html), SCRIPT_OBJECTS):
             objects.append(parse_js_object(html[match.end() - 1 : match.end() + 2000]))
     for value in objects:
         if isinstance(value, dict):

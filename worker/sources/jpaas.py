@@ -26,9 +26,9 @@ from worker.sources.cms import (
     find_link_rows,
     is_content_link,
     parse_document,
-    parse_js_object,
     rows_to_items,
 )
+from worker.sources.jsobject import parse_js_object
 
 __all__ = [
     "JpaasAnswer",
@@ -76,6 +76,7 @@ class JpaasAnswer:
     page_count: int | None = None
     page_size: int | None = None
     page_no: int | None = None
+    skipped: int = 0  # rows that could not be read
 
 
 def find_jpaas_queries(html: str, page_url: str) -> list[JpaasQuery]:
@@ -192,7 +193,7 @@ def parse_jpaas_answer(
     if document is None:
         return JpaasAnswer(items=[], total=as_count(data.get("total")))
     rows = find_link_rows(document, base_url, is_article=is_content_link)
-    items = rows_to_items(rows, tz=tz, now=now)
+    items, skipped = rows_to_items(rows, tz=tz, now=now)
     paging = read_pagination(document)
     total = first_count(data.get("total"), data.get("count"), paging.get("count"))
     page_size = first_count(data.get("pageSize"), paging.get("rows"))
@@ -205,6 +206,7 @@ def parse_jpaas_answer(
         page_count=page_count,
         page_size=page_size or None,
         page_no=first_count(data.get("pageNo"), paging.get("pageno")),
+        skipped=skipped,
     )
 
 
