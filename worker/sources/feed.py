@@ -1,7 +1,9 @@
 """Parse a syndication feed (RSS 0.9x/2.0, RSS 1.0/RDF, Atom, JSON Feed) into discovered items.
 
 XML feeds go through feedparser, always given the bytes (never a URL or file name, so it cannot
-fetch or open anything); JSON Feed is read with ``json``. Dates become aware UTC datetimes; a
+fetch or open anything) and without its own sanitiser: entry HTML is kept as the feed wrote it
+and sanitised with nh3 before it is stored, titles and summaries become plain text; JSON Feed
+is read with ``json``. Dates become aware UTC datetimes; a
 date without a zone is taken as wall time in the source's timezone. This module must not fetch
 pages, follow links, or touch the database.
 """
@@ -58,6 +60,7 @@ def parse_feed(
     parsed = feedparser.parse(
         io.BytesIO(relabel_gb_charset(content)),
         response_headers=build_headers(url, content_type),
+        sanitize_html=False,  # herald sanitises once, with nh3, before storing (worker.sanitize)
     )
     author = feed_author(parsed) if str(parsed.get("version", "")).startswith("atom") else ""
     items, skipped = read_each(
