@@ -30,6 +30,7 @@ from worker.embedded import run_once
 from worker.extract import ExtractError, extract_article
 from worker.feeds import FeedSpec, render_atom, render_json_feed, render_rss
 from worker.fetch import decode_body
+from worker.health import layout_fingerprint
 from worker.ingest import cap_article, from_feed_entry
 from worker.models import Article, Discovered, ListSelectors
 from worker.sources.base import SourceError
@@ -87,11 +88,13 @@ def html_fragment(draw: st.DrawFn, depth: int = 0) -> str:
     """Random markup: nested tags with hostile attributes, text, and sometimes no closers."""
     parts = []
     for _ in range(draw(st.integers(0, 4 if depth < 3 else 0))):
-        kind = draw(st.integers(0, 5))
+        kind = draw(st.integers(0, 6))
         if kind == 0:
             parts.append(escape(draw(junk_text)))
         elif kind == 1:
             parts.append(draw(junk_text))  # raw: stray "<", "&", controls
+        elif kind == 2:  # a link, the element every reader looks at
+            parts.append(f"<a href={quoteattr(draw(broken_url))}>{escape(draw(junk_text))}</a>")
         else:
             tag = draw(st.sampled_from(TAGS))
             attrs = " ".join(
@@ -186,6 +189,7 @@ def test_any_page_reads_as_items_or_a_clean_error(fragment: str) -> None:
         lambda: parse_trs_list(page, PAGE, tz=TZ, now=NOW),
         lambda: guess_list(page, PAGE, tz=TZ, now=NOW),
         lambda: detect_family(page, PAGE),
+        lambda: layout_fingerprint(page, PAGE, ["http://site.test/a"]),
         lambda: extract_article(page, PAGE, tz=TZ, now=NOW),
     ):
         with contextlib.suppress(SourceError, ExtractError):

@@ -218,3 +218,23 @@ def test_sources_test_on_the_hostile_hanweb_column_returns_in_seconds(
     assert result.exit_code == 0, result.output
     assert "1 items" in result.output and "科协通知" in result.output
     assert took < 5, f"took {took:.1f} s"
+
+
+def test_an_unparsable_link_on_a_list_page_keeps_the_list(
+    tmp_path: Path, hostile: HostileSite
+) -> None:
+    rows = "".join(
+        f"<li><a href='{href}'>标题{i}</a><span>2022-10-0{i}</span></li>"
+        for i, href in enumerate(["/a/1.html", "http://[x", "/a/3.html", "http://[::1"], 1)
+    )
+    url = hostile.add("/list.html", f"<html><body><ul class='news'>{rows}</ul></body></html>")
+    source = (
+        f'[[sources]]\nname = "list"\nurl = "{url}"\nkind = "html"\n'
+        '[sources.list]\nitem = "ul.news li"\ndate = "span"\n'
+    )
+    path = write_config(tmp_path, sources=source)
+    result = CliRunner().invoke(
+        main, ["--config", str(path), "sources", "test", "list", "--articles", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 items" in result.output

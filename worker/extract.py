@@ -129,7 +129,10 @@ def collect_attachments(
         if not isinstance(scope.tag, str):
             continue
         for link in scope.iter("a"):
-            href = urljoin(url, (link.get("href") or "").strip())
+            try:
+                href = urljoin(url, (link.get("href") or "").strip())
+            except ValueError:  # "http://[x" and other links that cannot be parsed
+                continue
             if not href.startswith(("http://", "https://")) or not is_document_url(href):
                 continue
             name = collapse(link.text_content()) or collapse(link.get("title") or "")

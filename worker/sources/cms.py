@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
@@ -22,6 +22,7 @@ from worker.dates import find_date, parse_date
 from worker.links import is_download_url
 from worker.models import Discovered
 from worker.sources.base import make_absolute, normalize_space, read_each
+from worker.sources.html import find_base_url
 
 __all__ = [
     "LinkRow",
@@ -136,15 +137,6 @@ def parse_link_items(
         return []
     rows = find_link_rows(document, find_base_url(document, base_url), is_article=is_article)
     return rows_to_items(rows, tz=tz, now=now)[0]
-
-
-def find_base_url(document: lxml.html.HtmlElement, page_url: str) -> str:
-    """The URL relative links resolve against: ``<base href>`` if present, else the page URL."""
-    for base in document.iterfind(".//base[@href]"):
-        href = str(base.get("href", "")).strip()
-        if href:
-            return urljoin(page_url, href)
-    return page_url
 
 
 def find_link_rows(

@@ -194,7 +194,7 @@ def link_markers(html: str) -> Iterator[Marker]:
     trs: list[str] = []
     for match in HREF_RE.finditer(html):
         href = htmllib.unescape(match.group(1) or match.group(2) or match.group(3) or "")
-        path = urlsplit(href).path if "://" in href else href.split("?")[0].split("#")[0]
+        path = url_path(href) if "://" in href else href.split("?")[0].split("#")[0]
         art = HANWEB_ART_RE.search(path)
         if art:
             hanweb.append(art.group(0))
@@ -204,6 +204,14 @@ def link_markers(html: str) -> Iterator[Marker]:
         yield Marker("hanweb", f"links like {hanweb[0]}", 2.0 if len(hanweb) >= 3 else 1.0)
     if trs:
         yield Marker("trs", f"links like {trs[0]}", 3.0 if len(trs) >= 3 else 1.5)
+
+
+def url_path(url: str) -> str:
+    """The path of an absolute URL; "" for one that cannot be parsed (``http://[x``)."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
 
 
 # --- feeds -------------------------------------------------------------------------------

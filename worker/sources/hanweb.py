@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from html import unescape
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from worker.models import Discovered
-from worker.sources.base import SourceError
+from worker.sources.base import SourceError, make_absolute
 from worker.sources.cms import (
     find_link_rows,
     is_content_link,
@@ -150,7 +150,8 @@ def parse_datastore(
         outside = read_total(xml_text)
         totals = [outside] if outside is not None else []
     hrefs = [store.nextgroup_href for store in stores if store.nextgroup_href]
-    proxy = build_proxy(urljoin(base_url, hrefs[0]), {}, None, None) if hrefs else None
+    absolute = make_absolute(hrefs[0], base_url) if hrefs else ""
+    proxy = build_proxy(absolute, {}, None, None) if absolute else None
     total = totals[0] if totals else None
     return HanwebList(items=items, total_records=total, proxy=proxy, skipped=skipped)
 
@@ -231,7 +232,8 @@ def pick_main_store(stores: list[Datastore], page_url: str) -> Datastore | None:
     column_id = column.group(1) if column else ""
 
     def rank(store: Datastore) -> tuple[bool, int, bool, int]:
-        params = dict(parse_qsl(urlsplit(store.nextgroup_href).query))
+        absolute = make_absolute(store.nextgroup_href, page_url)
+        params = dict(parse_qsl(urlsplit(absolute).query)) if absolute else {}
         own = sum(f"art_{column_id}_" in record for record in store.records) if column_id else 0
         return (
             bool(column_id) and params.get("columnid") == column_id,
@@ -279,7 +281,10 @@ def find_dataproxy(html: str, page_url: str, nextgroup_href: str = "") -> DataPr
         return None
     perpage = as_int(jpage.get("perPage")) or read_js_int(PERPAGE_RE, html)
     group_pages = as_int(jpage.get("groupSize")) or read_js_int(GROUPSIZE_RE, html)
-    return build_proxy(urljoin(page_url, proxy_url), script_params, perpage, group_pages)
+    absolute = make_absolute(proxy_url, page_url)
+    if not absolute:
+        return None  # a proxy URL that cannot be read
+    return build_proxy(absolute, script_params, perpage, group_pages)
 
 
 def build_proxy(

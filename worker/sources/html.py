@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag
 
 import lxml.etree
 import lxml.html
@@ -109,9 +109,9 @@ def parse_document(html: str) -> lxml.html.HtmlElement | None:
 def find_base_url(document: lxml.html.HtmlElement, page_url: str) -> str:
     """The URL relative links resolve against: ``<base href>`` if present, else the page URL."""
     for base in document.iterfind(".//base[@href]"):
-        href = str(base.get("href", "")).strip()
+        href = make_absolute(str(base.get("href", "")), page_url, keep_fragment=False)
         if href:
-            return urljoin(page_url, href)
+            return href
     return page_url
 
 

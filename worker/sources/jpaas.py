@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import lxml.html
 
 from worker.models import Discovered
-from worker.sources.base import SourceError
+from worker.sources.base import SourceError, make_absolute
 from worker.sources.cms import (
     find_base_url,
     find_link_rows,
@@ -112,7 +112,10 @@ def read_unit_script(script: lxml.html.HtmlElement, base_url: str) -> JpaasQuery
     if "parseType" not in data and parse_type:
         data["parseType"] = str(script.get("parsetype"))
     params = {str(key): as_text(value) for key, value in data.items()}
-    return JpaasQuery(api_url=resolve_api_url(url, base_url), params=params, param_json=param_json)
+    api_url = resolve_api_url(url, base_url)
+    if not api_url:
+        return None
+    return JpaasQuery(api_url=api_url, params=params, param_json=param_json)
 
 
 def read_querydata(raw: str) -> dict[str, Any]:
@@ -153,7 +156,7 @@ def resolve_api_url(url: str, page_url: str) -> str:
     if url.startswith(GATEWAY_PREFIX):
         parts = urlsplit(page_url)
         return urlunsplit((parts.scheme, parts.netloc, "/" + url, "", ""))
-    return urljoin(page_url, url)
+    return make_absolute(url, page_url)  # "" for a URL that cannot be read: no query
 
 
 def jpaas_request(
