@@ -7,6 +7,7 @@ is generous (2 s on a shared 2-core machine) so it only catches that kind of blo
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +23,9 @@ from worker.sources.cms import read_split_date
 from worker.sources.detect import detect_family
 from worker.sources.feed import parse_feed
 from worker.sources.hanweb import find_datastores, parse_hanweb_column, unwrap_cdata
+from worker.sources.jpaas import parse_jpaas_answer
 from worker.sources.jsobject import parse_js_object
+from worker.sources.trs import parse_trs_list
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -122,6 +125,16 @@ def test_many_script_objects_are_not_all_read(page: str) -> None:
 def test_dates_in_free_text_are_found_in_linear_time(text: str) -> None:
     within_bound(lambda: find_date(text, TZ, now=NOW))
     within_bound(lambda: parse_date(text, TZ, now=NOW))
+
+
+@pytest.mark.parametrize("href", ["/202210/t20221008_1.html", "/a/t20221008_{i}.html"])
+def test_a_block_of_15000_links_is_read_in_linear_time(href: str) -> None:
+    links = "".join(f"<a href='{href.format(i=i)}'>标题</a> " for i in range(15_000))
+    page = f"<html><body><div>{links}<span>2022-10-08</span></div></body></html>"
+    listing = within_bound(lambda: parse_trs_list(page, "http://site.test/tzgg/", tz=TZ, now=NOW))
+    assert listing.items
+    answer = json.dumps({"data": {"html": f"<div>{links}</div>"}})
+    assert within_bound(lambda: parse_jpaas_answer(answer, "http://site.test/", tz=TZ)).items
 
 
 def test_a_split_date_with_a_long_gap_is_linear() -> None:

@@ -44,6 +44,7 @@ def json_feed(base: str) -> bytes:
         {"id": "2", "url": f"{base}/a/2", "title": "bad attachments", "attachments": 5},
         "not an object",
         {"id": "4", "url": f"{base}/a/4", "content_html": '<a href="http://[::1">x</a> text'},
+        {"id": "nul", "url": f"{base}/a/\u0000", "title": "a control character in its URL"},
         {
             "id": "5",
             "url": f"{base}/a/5",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -213,8 +214,9 @@ def absolutize_links(html: str, base_url: str) -> str:
         return html
     promote_lazy_images(root)
     unwrap_dead_links(root)
-    if base_url:
-        root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
+    if base_url:  # a base URL lxml cannot hold (control characters) leaves the links as they are
+        with suppress(ValueError):
+            root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
     return serialize_children(root)
 
 

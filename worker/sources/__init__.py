@@ -73,7 +73,8 @@ def discover(
     if listing.skipped:
         log.warning(
             "%s: skipped %d entries that could not be read; kept the other %d",
-            source.name, listing.skipped, len(listing.items), extra={"source": source.name},
+            source.name, listing.skipped, min(len(listing.items), max_items),
+            extra={"source": source.name},
         )  # fmt: skip
     return Discovery(
         listing.items[:max_items], first.etag, first.last_modified, False, listing.pages,

@@ -88,8 +88,8 @@ def strip_markup(text: str) -> str:
 def make_absolute(href: str, base: str, *, keep_fragment: bool = True) -> str:
     """Resolve ``href`` against ``base``; return ``""`` unless the result is an http(s) URL.
 
-    Empty hrefs, pure fragments (``#top``), ``javascript:``/``mailto:`` links and URLs that
-    cannot be parsed (``http://[x``) give ``""``.
+    Empty hrefs, pure fragments (``#top``), ``javascript:``/``mailto:`` links, URLs that
+    cannot be parsed (``http://[x``) and URLs holding control characters give ``""``.
     """
     href = href.strip()
     if not href or href.startswith("#"):
@@ -101,4 +101,6 @@ def make_absolute(href: str, base: str, *, keep_fragment: bool = True) -> str:
         return ""
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in absolute):
+        return ""  # a control character left in a URL (urllib drops tabs and newlines)
     return absolute if keep_fragment else urldefrag(absolute).url

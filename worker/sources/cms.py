@@ -47,6 +47,10 @@ SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "textarea",
 # A container whose text outside the link is longer than this is not a list row
 # (unless it is an li/tr/dd): its dates would belong to something else.
 ROW_MAX_OUTSIDE_CHARS = 200
+# Rows read per article URL: repeats of a link (an image and a title) merge into one item, and
+# a page repeating one link 30,000 times must not cost 30,000 climbs through the same block.
+ROWS_PER_URL = 3
+MIXED = "\x00mixed"  # link_owners: an element holding links to several articles
 # How many following siblings are searched for the date of a link without a row.
 SIBLING_SEARCH = 4
 
@@ -152,16 +156,39 @@ def find_link_rows(
     may reach its ``<body>`` whatever the length of its text.
     """
     links: list[tuple[lxml.html.HtmlElement, str]] = []
+    seen: dict[str, int] = {}
     for link in document.iter("a"):
         url = make_absolute(str(link.get("href", "")), base_url, keep_fragment=False)
         if url and (is_article is None or is_article(url)):
-            links.append((link, url))
-    urls_of = {id(link): url for link, url in links}
+            seen[url] = seen.get(url, 0) + 1
+            if seen[url] <= ROWS_PER_URL:
+                links.append((link, url))
+    # The elements stay referenced while rows are found: lxml keeps one proxy object per node
+    # only while it is referenced, and the owners below are keyed by the proxies' ids.
+    elements = list(document.iter())
+    owners = link_owners(elements, {id(link): url for link, url in links})
     boundary = find_boundary(document)
-    return [
-        LinkRow(link, find_row(link, url, urls_of, boundary, whole_is_row), url)
+    rows = [
+        LinkRow(link, find_row(link, url, owners, boundary, whole_is_row), url)
         for link, url in links
     ]
+    return rows
+
+
+def link_owners(elements: list[lxml.html.HtmlElement], urls_of: dict[int, str]) -> dict[int, str]:
+    """For each element (in document order), the one accepted URL its links go to: "" for
+    none, ``MIXED`` for several. One pass from the leaves up: rows are found in linear time."""
+    owners: dict[int, str] = {}
+    for element in reversed(elements):
+        owner = urls_of.get(id(element), "")
+        for child in element:
+            below = owners.get(id(child), "")
+            if below and owner and below != owner:
+                owner = MIXED
+                break
+            owner = owner or below
+        owners[id(element)] = owner
+    return owners
 
 
 def find_boundary(document: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
@@ -173,7 +200,7 @@ def find_boundary(document: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
 def find_row(
     link: lxml.html.HtmlElement,
     url: str,
-    urls_of: dict[int, str],
+    owners: dict[int, str],
     boundary: lxml.html.HtmlElement,
     whole_is_row: bool,
 ) -> lxml.html.HtmlElement:
@@ -185,13 +212,13 @@ def find_row(
     row = link
     element = link.getparent()
     while element is not None:
-        if any(urls_of.get(id(a), url) != url for a in element.iter("a")):
-            break
+        if owners.get(id(element), url) not in (url, ""):
+            break  # it holds a link to another article
         at_boundary = element is boundary
         if (
             element.tag not in ROW_TAGS
             and not (at_boundary and whole_is_row)
-            and outside_length(element, link) > ROW_MAX_OUTSIDE_CHARS
+            and outside_exceeds(element, link, ROW_MAX_OUTSIDE_CHARS)
         ):
             break
         row = element
@@ -201,9 +228,19 @@ def find_row(
     return row
 
 
-def outside_length(element: lxml.html.HtmlElement, link: lxml.html.HtmlElement) -> int:
-    """Characters of visible text in ``element`` outside ``link``."""
-    return len(normalize_space(" ".join(iter_text_outside(element, link))))
+def outside_exceeds(
+    element: lxml.html.HtmlElement, link: lxml.html.HtmlElement, limit: int
+) -> bool:
+    """Whether the visible text of ``element`` outside ``link``, whitespace collapsed, is
+    longer than ``limit`` characters; reading stops as soon as it is."""
+    characters = words = 0
+    for piece in iter_text_outside(element, link):
+        for word in piece.split():
+            characters += len(word)
+            words += 1
+        if characters + words - 1 > limit:
+            return True
+    return False
 
 
 def iter_text_outside(
