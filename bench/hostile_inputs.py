@@ -129,6 +129,22 @@ def case_widget() -> Callable[[], Any]:
     return lambda: extract_article(page, "http://e.test/a.html", tz=tz())
 
 
+def case_nested_page() -> Callable[[], Any]:
+    from worker.extract import extract_article
+
+    stack = "<div class='share'>正文" * 250 + "</div>" * 250
+    page = f"<html><body>{stack * 40}</body></html>"
+    return lambda: extract_article(page, "http://e.test/a.html", tz=tz())
+
+
+def case_repeated_link() -> Callable[[], Any]:
+    from worker.sources.trs import parse_trs_list
+
+    links = "<a href='/202210/t20221008_1.html'>标题</a> " * 15_000
+    page = f"<html><body><div>{links}</div></body></html>"
+    return lambda: parse_trs_list(page, "http://site.test/tzgg/", tz=tz())
+
+
 def case_js_stray_closer() -> Callable[[], Any]:
     parse = js_reader()
     return lambda: parse("{a:[)]}")
@@ -152,6 +168,8 @@ CASES: dict[str, tuple[str, Callable[[], Callable[[], Any]]]] = {
     "weekdays": ("find_date: `mon` × 30,000 (90 KB)", case_weekdays),
     "date_spaces": ("find_date: 3 dates, each followed by 20,000 spaces", case_date_spaces),
     "widget": ("extract_article: `【字体` + 3,000 spaces", case_widget),
+    "nested_page": ("extract_article: 40 × 250 nested blocks, no known body", case_nested_page),
+    "repeated_link": ("TRS list: one link repeated 15,000 times in a block", case_repeated_link),
     "js_stray_closer": ("parse_js_object(`{a:[)]}`)", case_js_stray_closer),
     "hostile_feed": (
         "parse_feed: 10,000 items, `&lt;` × 20,000, bad enclosures",

@@ -7,6 +7,7 @@ is generous (2 s on a shared 2-core machine) so it only catches that kind of blo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from worker.dates import find_date, parse_date
-from worker.extract import extract_article
+from worker.extract import ExtractError, extract_article
 from worker.sources.base import strip_markup
 from worker.sources.cms import read_split_date
 from worker.sources.detect import detect_family
@@ -149,6 +150,20 @@ def test_a_font_size_widget_with_a_long_gap_is_linear() -> None:
     )
     article = within_bound(lambda: extract_article(page, "http://e.test/a.html", tz=TZ))
     assert "正文内容" in article.text
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["<div class='share'>正文", "<div><a href='/a/{i}.html'>标题</a>2022-10-08"],
+    ids=["nested-blocks", "nested-links"],
+)
+def test_a_deeply_nested_page_without_a_known_body_is_extracted_quickly(unit: str) -> None:
+    stack = "".join(unit.format(i=i) for i in range(250)) + "</div>" * 250
+    page = f"<html><body>{stack * 40}</body></html>"
+    started = time.monotonic()
+    with contextlib.suppress(ExtractError):  # no body is a clean answer too: the time counts
+        extract_article(page, "http://e.test/a.html", tz=TZ)
+    assert time.monotonic() - started < BOUND
 
 
 @pytest.mark.parametrize(
