@@ -20,12 +20,12 @@ import pytest
 from worker.dates import find_date, parse_date
 from worker.extract import ExtractError, extract_article
 from worker.sources.base import strip_markup
-from worker.sources.cms import read_split_date
 from worker.sources.detect import detect_family
 from worker.sources.feed import parse_feed
 from worker.sources.hanweb import find_datastores, parse_hanweb_column, unwrap_cdata
 from worker.sources.jpaas import parse_jpaas_answer
 from worker.sources.jsobject import parse_js_object
+from worker.sources.rowitems import read_split_date
 from worker.sources.trs import parse_trs_list
 
 pytestmark = pytest.mark.timeout(120)

@@ -4,7 +4,8 @@ A ``Fetcher`` wraps one ``requests.Session`` and adds (connect, read) timeouts, 
 deadline per request enforced while any body streams (an error answer's excerpt too), a size
 cap counted after decompression, conditional GET, charset detection (``worker.charset``), and
 a per-host limit on requests in flight that is shared by every Fetcher in the process
-(``worker.fetchlimits``). It is safe to share between threads.
+(``worker.fetchlimits``). It answers with a ``FetchResult`` or raises a ``FetchError``
+(``worker.fetchresult``). It is safe to share between threads.
 Every connection, redirect hops included, goes through the SSRF guard (``worker.netguard``):
 a refused address fails as ``FetchError(reason="blocked")``.
 
@@ -15,9 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -25,6 +24,7 @@ import urllib3
 
 from worker.charset import decode_body
 from worker.fetchlimits import HOST_GATE, Watchdog
+from worker.fetchresult import FetchError, FetchResult
 from worker.netguard import BlockedAddress, GuardedAdapter, Policy
 from worker.retry_after import parse_retry_after
 
@@ -49,58 +49,6 @@ _DEFAULT_HEADERS = {
     "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
     "Accept-Encoding": "gzip, deflate",
 }
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """One successful response (2xx or 304) with its body read and decoded."""
-
-    url: str
-    status: int
-    content: bytes
-    text: str
-    encoding: str
-    content_type: str
-    etag: str
-    last_modified: str
-    elapsed_ms: float
-
-    @property
-    def not_modified(self) -> bool:
-        """True when the server answered 304 to a conditional GET."""
-        return self.status == 304
-
-
-class FetchError(Exception):
-    """A request that produced no usable response.
-
-    ``reason`` is one of: ``http_status``, ``timeout``, ``deadline``, ``too_large``,
-    ``connect``, ``too_many_redirects``, ``invalid_url``, ``protocol`` (the body could not
-    be decoded, e.g. broken gzip), ``blocked`` (the SSRF guard refused the address).
-    """
-
-    def __init__(
-        self,
-        url: str,
-        reason: str,
-        detail: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        body_excerpt: str = "",
-    ) -> None:
-        super().__init__(f"fetch: {url}: {detail}")
-        self.url = url
-        self.reason = reason
-        self.detail = detail
-        self.status = status
-        self.retry_after = retry_after
-        self.body_excerpt = body_excerpt  # the start of an error answer (anti-bot pages, messages)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            type(self),
-            (self.url, self.reason, self.detail, self.status, self.retry_after, self.body_excerpt),
-        )
 
 
 # --- the fetcher ----------------------------------------------------------------------------

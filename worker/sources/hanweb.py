@@ -24,9 +24,9 @@ from worker.sources.cms import (
     find_link_rows,
     is_content_link,
     parse_document,
-    rows_to_items,
 )
 from worker.sources.jsobject import parse_js_object
+from worker.sources.rowitems import rows_to_items
 from worker.sources.scan import cdata_sections, find_block, iter_blocks, without_blocks
 
 __all__ = [

@@ -26,9 +26,9 @@ from worker.sources.cms import (
     find_link_rows,
     is_content_link,
     parse_document,
-    rows_to_items,
 )
 from worker.sources.jsobject import parse_js_object
+from worker.sources.rowitems import rows_to_items
 
 __all__ = [
     "JpaasAnswer",

@@ -21,11 +21,10 @@ from worker.sources.cms import (
     LinkRow,
     find_base_url,
     find_link_rows,
-    find_row_date,
     is_content_link,
     parse_document,
-    rows_to_items,
 )
+from worker.sources.rowitems import find_row_date, rows_to_items
 
 __all__ = ["TrsList", "is_trs_article", "parse_trs_list", "trs_page_url"]
 
