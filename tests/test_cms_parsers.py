@@ -19,12 +19,7 @@ import pytest
 import requests
 
 from worker.sources.base import SourceError
-from worker.sources.cms import (
-    is_attachment_url,
-    is_content_link,
-    parse_js_object,
-    parse_link_items,
-)
+from worker.sources.cms import is_attachment_url, is_content_link
 from worker.sources.hanweb import (
     DataProxy,
     dataproxy_request,
@@ -38,6 +33,8 @@ from worker.sources.jpaas import (
     jpaas_request,
     parse_jpaas_answer,
 )
+from worker.sources.jsobject import parse_js_object
+from worker.sources.rowitems import parse_link_items
 from worker.sources.trs import TrsList, is_trs_article, parse_trs_list, trs_page_url
 
 DATA = Path(__file__).parent / "data" / "cms"

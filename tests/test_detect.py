@@ -16,14 +16,13 @@ from worker.config import parse_config
 from worker.models import ListSelectors
 from worker.sources.detect import (
     CONVINCING,
-    GuessedList,
     describe_config,
     detect_family,
     find_feed_links,
     find_markers,
-    guess_list,
     score_markers,
 )
+from worker.sources.guess import GuessedList, guess_list
 from worker.sources.html import parse_list
 
 DATA = Path(__file__).parent / "data" / "detect"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,3 +71,36 @@ exclude = ["第18期"]
         run_once(config)
         titles = [m.payload["data"]["title"] for m in hook.messages()]
     assert len(titles) == 1 and "第17期" in titles[0]
+
+
+@pytest.mark.parametrize(("pattern", "logged"), [(r"^(\w+\s?)+$", None), (r"^(a|aa)+$", 1)])
+def test_a_catastrophic_regex_is_no_match_within_its_time_limit(
+    pattern: str, logged: int | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    title = "a" * 40 + "!"  # both patterns backtrack exponentially here on Python's re
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="worker.filters"):
+        assert wants({"regex": pattern}, _article(title)) is False
+    assert time.monotonic() - started < 2
+    timeouts = [r for r in caplog.records if "timed out" in r.getMessage()]
+    assert len(timeouts) == len(caplog.records) <= 1  # logged once for this subscriber/article
+    if logged is not None:  # (the regex engine sees through the first pattern: no timeout)
+        assert len(timeouts) == logged
+
+
+def test_the_regex_reads_at_most_the_first_10000_characters() -> None:
+    article = _article("x" * 20_000 + "needle")
+    assert wants({"regex": "needle"}, article) is False
+    assert wants({"regex": "^x{10001}"}, _article("x" * 20_000)) is False
+    assert wants({"regex": "x{9999}"}, article) is True
+
+
+def test_the_config_check_uses_the_filter_engine(tmp_path: Path) -> None:
+    sub = (
+        '[[subscribers]]\nname = "x"\nchannel = "webhook"\nurl = "http://h/x"\n'
+        'regex = "\\\\p{Han}{2}通知"\n'
+    )
+    config = load_config(write_config(tmp_path, sources="", subscribers=sub))
+    pattern = config.subscribers[0].regex
+    assert wants({"regex": pattern}, _article("科协通知")) is True
+    assert wants({"regex": pattern}, _article("notice 通知")) is False

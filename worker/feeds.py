@@ -5,12 +5,17 @@ JSON Feed with ``json``) and writes the files atomically, skipping files whose b
 unchanged. Output is deterministic: feed-level dates come from the articles, never from the
 wall clock, so an unchanged store renders byte-identical files.
 
+Text fields stay text for readers: an article's summary is plain text, so it is written
+HTML-escaped into RSS ``<description>`` (which readers parse as HTML) and as text into Atom
+``<summary>`` and JSON Feed ``summary``; ``content_html`` is the store's sanitised HTML.
+
 It must NOT query the database, fetch anything over the network, or decide which articles
 are stored; it does not delete feed files of sources that are no longer configured.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -219,8 +224,8 @@ def _add_entry(fg: FeedGenerator, article: Article, fmt: str) -> None:
     fe.published(_entry_published(article))
     fe.updated(_ensure_aware(article.updated_at))
     summary = _clean_text(article.summary)
-    if summary:
-        fe.summary(summary)
+    if summary:  # plain text; RSS readers parse <description> as HTML, so it goes escaped
+        fe.summary(html.escape(summary, quote=False) if fmt == "rss" else summary)
     content = _clean_text(article.content_html)
     if content:
         fe.content(content, type="html" if fmt == "atom" else None)

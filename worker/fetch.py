@@ -1,9 +1,11 @@
 """The one HTTP seam herald uses to read the web: list pages, feeds and article pages.
 
 A ``Fetcher`` wraps one ``requests.Session`` and adds (connect, read) timeouts, an overall
-deadline per request enforced while the body streams, a size cap counted after
-decompression, conditional GET, charset detection, and a per-host limit on requests in
-flight that is shared by every Fetcher in the process. It is safe to share between threads.
+deadline per request enforced while any body streams (an error answer's excerpt too), a size
+cap counted after decompression, conditional GET, charset detection (``worker.charset``), and
+a per-host limit on requests in flight that is shared by every Fetcher in the process
+(``worker.fetchlimits``). It answers with a ``FetchResult`` or raises a ``FetchError``
+(``worker.fetchresult``). It is safe to share between threads.
 Every connection, redirect hops included, goes through the SSRF guard (``worker.netguard``):
 a refused address fails as ``FetchError(reason="blocked")``.
 
@@ -12,147 +14,41 @@ This module must NOT parse HTML or feeds and must NOT touch the database.
 
 from __future__ import annotations
 
-import codecs
-import re
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit
 
-import charset_normalizer
 import requests
 import urllib3
 
+from worker.charset import decode_body
+from worker.fetchlimits import HOST_GATE, Watchdog
+from worker.fetchresult import FetchError, FetchResult
 from worker.netguard import BlockedAddress, GuardedAdapter, Policy
+from worker.retry_after import parse_retry_after
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "FetchError",
+    "FetchResult",
+    "Fetcher",
+    "check_url",
+    "decode_body",  # the fetcher's charset rules, for pages read from files too
+    "parse_retry_after",
+    "read_media_type",
+]
 
 DEFAULT_USER_AGENT = "herald/0.1 (+https://github.com/herald-bot/herald)"
 
 _CHUNK_SIZE = 64 * 1024
-_SNIFF_BYTES = 4096
+EXCERPT_BYTES = 4096  # the start of an error answer kept for health reports (anti-bot pages)
 _POOL_MAXSIZE = 32
 _DEFAULT_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
     "Accept-Encoding": "gzip, deflate",
 }
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """One successful response (2xx or 304) with its body read and decoded."""
-
-    url: str
-    status: int
-    content: bytes
-    text: str
-    encoding: str
-    content_type: str
-    etag: str
-    last_modified: str
-    elapsed_ms: float
-
-    @property
-    def not_modified(self) -> bool:
-        """True when the server answered 304 to a conditional GET."""
-        return self.status == 304
-
-
-class FetchError(Exception):
-    """A request that produced no usable response.
-
-    ``reason`` is one of: ``http_status``, ``timeout``, ``deadline``, ``too_large``,
-    ``connect``, ``too_many_redirects``, ``invalid_url``, ``protocol`` (the body could not
-    be decoded, e.g. broken gzip), ``blocked`` (the SSRF guard refused the address).
-    """
-
-    def __init__(
-        self,
-        url: str,
-        reason: str,
-        detail: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        body_excerpt: str = "",
-    ) -> None:
-        super().__init__(f"fetch: {url}: {detail}")
-        self.url = url
-        self.reason = reason
-        self.detail = detail
-        self.status = status
-        self.retry_after = retry_after
-        self.body_excerpt = body_excerpt  # the start of an error answer (anti-bot pages, messages)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            type(self),
-            (self.url, self.reason, self.detail, self.status, self.retry_after, self.body_excerpt),
-        )
-
-
-# --- per-host limit -------------------------------------------------------------------------
-
-
-class _HostGate:
-    """Counts requests in flight per host; each caller waits until below its own limit."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._in_flight: dict[str, int] = {}
-
-    @contextmanager
-    def slot(self, host: str, limit: int) -> Iterator[None]:
-        with self._cond:
-            while self._in_flight.get(host, 0) >= limit:
-                self._cond.wait()
-            self._in_flight[host] = self._in_flight.get(host, 0) + 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                left = self._in_flight[host] - 1
-                if left:
-                    self._in_flight[host] = left
-                else:
-                    del self._in_flight[host]
-                self._cond.notify_all()
-
-
-_HOST_GATE = _HostGate()
-
-
-# --- deadline watchdog ----------------------------------------------------------------------
-
-
-class _Watchdog:
-    """Shuts down a response's socket when the deadline passes, so a blocked read returns."""
-
-    def __init__(self, raw: urllib3.BaseHTTPResponse, seconds: float) -> None:
-        self._raw = raw
-        self._lock = threading.Lock()
-        self._done = False
-        self.fired = False
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.fired = True
-            with suppress(OSError, ValueError, RuntimeError, NotImplementedError):
-                self._raw.shutdown()
-
-    def disarm(self) -> None:
-        with self._lock:
-            self._done = True
-        self._timer.cancel()
 
 
 # --- the fetcher ----------------------------------------------------------------------------
@@ -252,7 +148,7 @@ class Fetcher:
         last_modified: str,
     ) -> FetchResult:
         host = check_url(url)
-        with _HOST_GATE.slot(host, self.per_host):
+        with HOST_GATE.slot(host, self.per_host):
             started = time.monotonic()
             deadline_at = started + self.deadline
             resp = self._send(method, url, params, data, headers, deadline_at)
@@ -325,10 +221,10 @@ class Fetcher:
                 f"server answered HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
                 status=resp.status_code,
                 retry_after=parse_retry_after(resp.headers.get("Retry-After")),
-                body_excerpt=read_error_excerpt(resp, content_type_header),
+                body_excerpt=self._read_excerpt(resp, final_url, deadline_at, content_type_header),
             )
         self._check_content_length(resp, final_url)
-        content = self._read_body(resp, final_url, deadline_at)
+        content = self._read_body(resp, final_url, deadline_at, limit=self.max_bytes)
         text, encoding = decode_body(content, content_type_header)
         return FetchResult(
             url=final_url,
@@ -352,27 +248,51 @@ class Fetcher:
                 status=resp.status_code,
             )
 
-    def _read_body(self, resp: requests.Response, url: str, deadline_at: float) -> bytes:
+    def _read_excerpt(
+        self, resp: requests.Response, url: str, deadline_at: float, content_type_header: str
+    ) -> str:
+        """The start of an error answer, read under the request's deadline; "" if not in time."""
+        try:
+            content = self._read_body(resp, url, deadline_at, limit=EXCERPT_BYTES, cut=True)
+        except FetchError:  # an excerpt is a courtesy: too slow or broken gives ""
+            return ""
+        return decode_body(content[:EXCERPT_BYTES], content_type_header)[0]
+
+    def _read_body(
+        self,
+        resp: requests.Response,
+        url: str,
+        deadline_at: float,
+        *,
+        limit: int,
+        cut: bool = False,
+    ) -> bytes:
+        """The body, decompressed, within the deadline; past ``limit`` bytes it is an error,
+        or with ``cut`` the bytes read so far (the connection is then not reused)."""
         raw = resp.raw
-        watchdog = _Watchdog(raw, deadline_at - time.monotonic())
+        watchdog = Watchdog(raw, deadline_at - time.monotonic())
         chunks: list[bytes] = []
         size = 0
+        complete = False
         try:
             while True:
                 if time.monotonic() >= deadline_at:
                     raise FetchError(url, "deadline", self._deadline_words())
                 chunk: bytes = raw.read1(_CHUNK_SIZE, decode_content=True)
                 if not chunk:
+                    complete = True
                     break
                 size += len(chunk)
-                if size > self.max_bytes:
+                chunks.append(chunk)
+                if size >= limit and cut:
+                    break
+                if size > limit:
                     raise FetchError(
                         url,
                         "too_large",
-                        f"body exceeds the limit of {self.max_bytes} bytes after decompression",
+                        f"body exceeds the limit of {limit} bytes after decompression",
                         status=resp.status_code,
                     )
-                chunks.append(chunk)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             if watchdog.fired:
                 raise FetchError(url, "deadline", self._deadline_words()) from exc
@@ -382,7 +302,8 @@ class Fetcher:
             watchdog.disarm()
         if watchdog.fired:
             raise FetchError(url, "deadline", self._deadline_words())
-        raw.release_conn()
+        if complete:
+            raw.release_conn()
         return b"".join(chunks)
 
     def _deadline_words(self) -> str:
@@ -466,207 +387,6 @@ def check_url(url: str) -> str:
     return host
 
 
-def read_error_excerpt(resp: requests.Response, content_type_header: str, limit: int = 4096) -> str:
-    """The first ``limit`` bytes of an error answer, decoded; "" when it cannot be read quickly."""
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        for chunk in resp.raw.stream(1024, decode_content=True):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    except Exception:  # an excerpt is a courtesy: any failure to read it gives ""
-        return ""
-    return decode_body(b"".join(chunks)[:limit], content_type_header)[0]
-
-
 def read_media_type(content_type_header: str) -> str:
     """``text/html; charset=gbk`` -> ``text/html``."""
     return content_type_header.split(";", 1)[0].strip().lower()
-
-
-# --- Retry-After ----------------------------------------------------------------------------
-
-_DELTA_SECONDS = re.compile(r"\d+", re.ASCII)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date); None if unusable.
-
-    A date in the past gives 0.0. A naive ``now`` is taken as UTC.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if _DELTA_SECONDS.fullmatch(text):
-        return float(int(text))
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    reference = now or datetime.now(UTC)
-    if reference.tzinfo is None:
-        reference = reference.replace(tzinfo=UTC)
-    return max(0.0, (when - reference).total_seconds())
-
-
-# --- charset detection ----------------------------------------------------------------------
-
-_GB18030_LABELS = (
-    "gb2312",
-    "gbk",
-    "x-gbk",
-    "gb_2312-80",
-    "gb_2312",
-    "gb-2312",
-    "cp936",
-    "ms936",
-    "windows-936",
-    "csgb2312",
-    "chinese",
-    "iso-ir-58",
-    "csiso58gb231280",
-    "gb18030",
-    "euc-cn",
-    "x-euc-cn",
-)
-_WINDOWS_1252_LABELS = (
-    "iso-8859-1",
-    "iso8859-1",
-    "iso_8859-1",
-    "iso88591",
-    "latin1",
-    "latin-1",
-    "l1",
-    "cp819",
-    "ibm819",
-    "iso-ir-100",
-    "csisolatin1",
-    "us-ascii",
-    "ascii",
-    "ansi_x3.4-1968",
-    "windows-1252",
-    "cp1252",
-    "x-cp1252",
-)
-_LABEL_ALIASES: dict[str, str] = {
-    **dict.fromkeys(_GB18030_LABELS, "gb18030"),
-    **dict.fromkeys(_WINDOWS_1252_LABELS, "cp1252"),
-    **dict.fromkeys(("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5"), "big5hkscs"),
-    **dict.fromkeys(
-        ("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "windows-31j"), "cp932"
-    ),
-    **dict.fromkeys(("euc-kr", "ks_c_5601-1987", "windows-949", "cp949"), "cp949"),
-    **dict.fromkeys(("utf8", "utf-8", "unicode-1-1-utf-8", "x-unicode20utf8"), "utf-8"),
-    **dict.fromkeys(("utf-16", "utf-16le", "utf-16-le"), "utf-16-le"),
-    **dict.fromkeys(("utf-16be", "utf-16-be"), "utf-16-be"),
-}
-# Header labels servers send by default whatever the page is; in-document declarations win.
-_WEAK_HEADER_LABELS = frozenset(_WINDOWS_1252_LABELS)
-_REFUSED_CODECS = frozenset(
-    {"utf-7", "undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode"}
-)
-_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?\s*([^"';\s]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(
-    rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)""", re.IGNORECASE
-)
-_XML_ENCODING = re.compile(
-    rb"""^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:\-]+)["']""", re.IGNORECASE
-)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-
-def resolve_codec(label: str) -> str | None:
-    """Map a charset label to a Python text codec name the way browsers do; None if unknown."""
-    key = label.strip().strip("\"'").strip().lower()
-    if not key:
-        return None
-    if key in _LABEL_ALIASES:
-        return _LABEL_ALIASES[key]
-    try:
-        info = codecs.lookup(key)
-    except LookupError:
-        return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
-        return None
-    return info.name
-
-
-def decode_body(content: bytes, content_type_header: str) -> tuple[str, str]:
-    """Decode a response body; return ``(text, codec)``.
-
-    Order: BOM, Content-Type charset, ``<meta>`` charset in the first 4 KB, XML declaration,
-    strict UTF-8, charset_normalizer, and finally gb18030 with replacement characters.
-    A Latin-1/ASCII header label is weak (servers send it by default): declarations in the
-    document and valid UTF-8 win over it. Unknown labels fall through to the next step.
-    """
-    for bom, codec in _BOMS:
-        if content.startswith(bom):
-            return content[len(bom) :].decode(codec, errors="replace"), codec
-    header_label = read_charset_param(content_type_header)
-    header_codec = resolve_codec(header_label) if header_label else None
-    weak_codec: str | None = None
-    if header_codec and header_label.lower() in _WEAK_HEADER_LABELS:
-        weak_codec, header_codec = header_codec, None
-    for declared in (header_codec, sniff_meta_charset(content), sniff_xml_encoding(content)):
-        decoded = decode_with(content, declared)
-        if decoded is not None:
-            return decoded
-    try:
-        return content.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    decoded = decode_with(content, weak_codec) or decode_with(content, guess_codec(content))
-    if decoded is not None:
-        return decoded
-    return content.decode("gb18030", errors="replace"), "gb18030"
-
-
-def read_charset_param(content_type_header: str) -> str:
-    """The charset parameter of a Content-Type header, or ""."""
-    match = _CHARSET_PARAM.search(content_type_header or "")
-    return match.group(1) if match else ""
-
-
-def sniff_meta_charset(content: bytes) -> str | None:
-    """Codec named by a ``<meta>`` charset in the first 4 KB (UTF-16 labels mean UTF-8)."""
-    match = _META_CHARSET.search(content[:_SNIFF_BYTES])
-    if not match:
-        return None
-    codec = resolve_codec(match.group(1).decode("ascii"))
-    if codec in ("utf-16-le", "utf-16-be"):
-        return "utf-8"
-    return codec
-
-
-def sniff_xml_encoding(content: bytes) -> str | None:
-    """Codec named by an XML declaration at the start of the document."""
-    match = _XML_ENCODING.match(content[:_SNIFF_BYTES])
-    return resolve_codec(match.group(1).decode("ascii")) if match else None
-
-
-def guess_codec(content: bytes) -> str | None:
-    """charset_normalizer's best guess, mapped through the browser aliases."""
-    best = charset_normalizer.from_bytes(content).best()
-    if best is None:
-        return None
-    return resolve_codec(best.encoding)
-
-
-def decode_with(content: bytes, codec: str | None) -> tuple[str, str] | None:
-    """Decode with ``codec`` replacing bad bytes; None when there is no usable codec."""
-    if not codec:
-        return None
-    try:
-        return content.decode(codec, errors="replace"), codec
-    except (LookupError, UnicodeError):
-        return None

@@ -1,22 +1,34 @@
-"""Pure subscriber filters: which articles a subscriber asked for. No I/O.
+"""Pure subscriber filters: which articles a subscriber asked for. No I/O but a log line.
 
 ``tags`` (any of them), ``include`` (any keyword in the title or summary), ``exclude`` (none
 of them) and ``regex`` (searched in the title and summary). Sources are filtered by the query.
+A subscriber's regex runs on the ``regex`` engine with a time limit on at most the first
+``REGEX_MAX_CHARS`` characters: a pattern that backtracks for ever must not hold the ingest
+transaction (and SQLite's write lock), so a timeout counts as "no match". It must not raise
+into the caller for anything an article contains.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import regex
+
 from worker.models import Article
+
+log = logging.getLogger(__name__)
+
+REGEX_TIMEOUT = 0.1  # seconds per (subscriber, article)
+REGEX_MAX_CHARS = 10_000
 
 
 @lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def compile_filter(pattern: str) -> regex.Pattern[str]:
+    """The subscriber's pattern on the engine the filter runs (the config check uses it too)."""
+    return regex.compile(pattern)
 
 
 def wants(options: Mapping[str, Any], article: Article) -> bool:
@@ -31,6 +43,19 @@ def wants(options: Mapping[str, Any], article: Article) -> bool:
     if any(k.lower() in text for k in options.get("exclude") or ()):
         return False
     pattern = options.get("regex") or ""
-    return (
-        not pattern or _compiled(pattern).search(f"{article.title}\n{article.summary}") is not None
-    )
+    return not pattern or matches(pattern, article)
+
+
+def matches(pattern: str, article: Article) -> bool:
+    """Search the title and summary; a timeout or an unusable pattern is "no match", logged."""
+    text = f"{article.title}\n{article.summary}"[:REGEX_MAX_CHARS]
+    try:
+        return compile_filter(pattern).search(text, timeout=REGEX_TIMEOUT) is not None
+    except TimeoutError:
+        log.warning(
+            "filter: regex %r timed out after %g s on article %s (%s): counted as no match",
+            pattern, REGEX_TIMEOUT, article.id, article.url,
+        )  # fmt: skip
+    except regex.error as err:
+        log.warning("filter: regex %r is unusable (%s): counted as no match", pattern, err)
+    return False

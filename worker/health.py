@@ -73,12 +73,20 @@ def layout_fingerprint(html: str, page_url: str, item_urls: Iterable[str]) -> st
     shapes: Counter[str] = Counter()
     for link in root.iter("a"):
         href = link.get("href")
-        if href and urldefrag(urljoin(page_url, href.strip())).url in wanted:
+        if href and _resolve(page_url, href) in wanted:
             shapes[_ancestor_shape(link)] += 1
     if not shapes:
         return ""
     shape = shapes.most_common(1)[0][0]
     return hashlib.sha1(shape.encode("utf-8")).hexdigest()[:12]
+
+
+def _resolve(page_url: str, href: str) -> str:
+    """The absolute URL of a link without fragment; "" for one that cannot be parsed."""
+    try:
+        return urldefrag(urljoin(page_url, href.strip())).url
+    except ValueError:  # "http://[x" and other broken links of a hostile page
+        return ""
 
 
 def _ancestor_shape(element: lxml.html.HtmlElement, depth: int = 3) -> str:

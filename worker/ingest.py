@@ -7,7 +7,7 @@ that stores it. It must not send anything (``deliver`` does) nor write feeds (``
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
@@ -16,8 +16,15 @@ from worker.extract import ExtractError, extract_article, find_attachments
 from worker.fanout import fan_out_article
 from worker.fetch import Fetcher, FetchError
 from worker.models import Discovered, Extracted, discovered_from_dict
+from worker.retry_after import clamp_wait
 from worker.runtime import Runtime
-from worker.sanitize import collect_images, html_to_text, make_summary, sanitize_html
+from worker.sanitize import (
+    collect_images,
+    html_to_text,
+    make_summary,
+    sanitize_html,
+    truncate_html,
+)
 from worker.store.articles import mark_checked, upsert_article
 from worker.store.counters import FEEDS_GENERATION, bump_counter
 from worker.store.ledger import claim_pending_item, fail_pending_item, finish_pending_item
@@ -27,6 +34,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
 RETRY_DELAYS = (60.0, 300.0, 1800.0, 7200.0, 21600.0)  # then parked; revived when seen again
+# A page's Retry-After is honoured up to the longest of these waits.
 MAX_CLAIMS = len(RETRY_DELAYS) + 3  # claims without an outcome (dead workers) count too
 FEED_CONTENT_MIN_CHARS = 200
 
@@ -138,6 +146,16 @@ def from_feed_entry(item: Discovered) -> Extracted:
     )
 
 
+def cap_article(extracted: Extracted, *, max_html_bytes: int, max_title_chars: int) -> Extracted:
+    """The article within the store's limits: its HTML cut cleanly (``truncate_html``) and its
+    text read again from what is kept; its title cut to ``max_title_chars`` characters."""
+    title = extracted.title[:max_title_chars]
+    content = truncate_html(extracted.content_html, max_html_bytes)
+    if content is extracted.content_html:
+        return replace(extracted, title=title)
+    return replace(extracted, title=title, content_html=content, text=html_to_text(content))
+
+
 def _store(
     rt: Runtime,
     pending_id: int,
@@ -150,13 +168,17 @@ def _store(
     now: datetime,
 ) -> IngestReport:
     assert page.extracted is not None
+    limits = rt.config.herald
+    extracted = cap_article(
+        page.extracted, max_html_bytes=limits.max_html_bytes, max_title_chars=limits.max_title_chars
+    )
     with rt.session() as session:
         article_id, outcome = upsert_article(
             session,
             source_id=source_id,
             url=item.url,
             guid=item.guid,
-            extracted=page.extracted,
+            extracted=extracted,
             tags=source.tags,
             etag=page.etag,
             last_modified=page.last_modified,
@@ -182,7 +204,7 @@ def _record_failure(
 ) -> IngestReport:
     retry_at = None
     if attempts <= len(RETRY_DELAYS):
-        retry_after = getattr(err, "retry_after", None) or 0.0
+        retry_after = clamp_wait(getattr(err, "retry_after", None), RETRY_DELAYS[-1]) or 0.0
         retry_at = now + timedelta(seconds=max(RETRY_DELAYS[attempts - 1], retry_after))
     with rt.session() as session:
         fail_pending_item(session, pending_id, error=str(err), retry_at=retry_at)

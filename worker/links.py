@@ -1,10 +1,11 @@
-"""Pure URL classification: downloads (attachments) versus pages. No I/O."""
+"""Pure URL classification: downloads (attachments) versus pages. No I/O, and no exception
+for any URL a page may hold."""
 
 from __future__ import annotations
 
 import mimetypes
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 DOCUMENT_EXTENSIONS = frozenset(
     (
@@ -38,10 +39,18 @@ EXTRA_TYPES = {
 SCRIPT_EXTENSIONS = frozenset(("jsp", "do", "asp", "aspx", "php", "action", "cgi"))
 
 
+def split(url: str) -> SplitResult:
+    """``urlsplit``, with an empty result for a URL that cannot be parsed (``http://[x``)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return SplitResult("", "", "", "", "")
+
+
 def file_extension(url: str) -> str:
     """The lower-case extension of the file: a ``filename=`` parameter's for a download script
     (``downfile.jsp?filename=x.pdf`` → ``pdf``), else the path's."""
-    parts = urlsplit(url)
+    parts = split(url)
     last = unquote(parts.path).rsplit("/", 1)[-1]
     extension = last.rsplit(".", 1)[-1].lower() if "." in last else ""
     if not extension or extension in SCRIPT_EXTENSIONS:
@@ -55,7 +64,7 @@ def is_download_url(url: str) -> bool:
     """Tell whether ``url`` names a file download (PDF, DOC, image…) rather than a page."""
     if file_extension(url) in DOWNLOAD_EXTENSIONS:
         return True
-    return DOWNLOAD_PATH_RE.search(unquote(urlsplit(url).path)) is not None
+    return DOWNLOAD_PATH_RE.search(unquote(split(url).path)) is not None
 
 
 def is_document_url(url: str) -> bool:
@@ -64,7 +73,7 @@ def is_document_url(url: str) -> bool:
     if extension in DOCUMENT_EXTENSIONS:
         return True
     no_file_type = not extension or extension in SCRIPT_EXTENSIONS
-    return no_file_type and DOWNLOAD_PATH_RE.search(unquote(urlsplit(url).path)) is not None
+    return no_file_type and DOWNLOAD_PATH_RE.search(unquote(split(url).path)) is not None
 
 
 def mime_type(url: str) -> str:

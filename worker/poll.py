@@ -24,6 +24,7 @@ from worker.fanout import fan_out_article
 from worker.fetch import FetchError
 from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll
 from worker.models import Discovered, discovered_to_dict
+from worker.retry_after import clamp_wait
 from worker.runtime import Runtime
 from worker.sources import Discovery, SourceError, discover
 from worker.store.articles import known_articles, link_article, recheck_candidates
@@ -34,6 +35,7 @@ from worker.store.tables import SourceRow
 log = logging.getLogger(__name__)
 
 EVENT_SOURCE_HEALTH = "source.health"
+MAX_BACKOFF = 86400.0  # a problem source is polled at least daily, whatever Retry-After says
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class PollReport:
     queued: list[int] = field(default_factory=list)  # ingest ledger rows
     deliveries: list[int] = field(default_factory=list)  # delivery ledger rows (alerts, links)
     error: str = ""
+    skipped: int = 0  # list entries that could not be read (each skipped, its siblings kept)
 
 
 @dataclass(frozen=True)
@@ -182,10 +185,11 @@ def _record_listing(
             if decision.action == "link" and decision.known_id is not None:
                 deliveries += _link(session, decision.known_id, source, state, now, notify)
     log.info(
-        "poll: %s, found %d items (%d dated), queued %d%s",
+        "poll: %s, found %d items (%d dated, %d unreadable skipped), queued %d%s",
         verdict.status,
         len(items),
         discovery.dated,
+        discovery.skipped,
         len(queued),
         "" if notify else " as a silent first import",
         extra={"source": source.name},
@@ -194,7 +198,9 @@ def _record_listing(
         log.warning(
             "poll: source %s: %s", verdict.status, verdict.reason, extra={"source": source.name}
         )
-    return PollReport(source.name, verdict.status, len(items), queued, deliveries)
+    return PollReport(
+        source.name, verdict.status, len(items), queued, deliveries, skipped=discovery.skipped
+    )
 
 
 def _link(
@@ -254,7 +260,8 @@ def _record_failure(
     verdict = assess_failure(
         str(err), getattr(err, "status", None), getattr(err, "body_excerpt", "")
     )
-    delay = _next_delay(source, state, verdict, getattr(err, "retry_after", None))
+    retry_after = clamp_wait(getattr(err, "retry_after", None), MAX_BACKOFF)
+    delay = _next_delay(source, state, verdict, retry_after)
     record = PollRecord(
         status=verdict.status,
         reason=verdict.reason,
@@ -276,7 +283,7 @@ def _next_delay(
     """The interval when healthy; exponential backoff with jitter (capped) when not."""
     if verdict.status == "ok":
         return source.interval
-    return source_retry_delay(source.interval, state.failures + 1, retry_after)
+    return source_retry_delay(source.interval, state.failures + 1, retry_after, cap=MAX_BACKOFF)
 
 
 def _record_and_alert(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -17,11 +18,13 @@ import nh3
 from lxml import etree
 
 __all__ = [
+    "collapse",
     "collect_images",
     "html_to_text",
     "make_summary",
     "sanitize_html",
     "strip_xml_illegal",
+    "truncate_html",
 ]
 
 ALLOWED_TAGS = frozenset(
@@ -147,6 +150,7 @@ SURROGATE_PAIR_RE = re.compile("([\ud800-\udbff])([\udc00-\udfff])")
 INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 SPACE_RE = re.compile(r"\s+")
 SENTENCE_END = "。！？!?；;…"
+ENTITY_MAX_CHARS = 32  # "&" + the longest entity name or number + ";"
 LATIN_SENTENCE_END = ".!?;"
 
 
@@ -155,9 +159,44 @@ def sanitize_html(html: str, base_url: str) -> str:
     source = strip_xml_illegal(html).strip()
     if not source:
         return ""
-    absolute = absolutize_links(source, base_url)
-    cleaned = nh3.clean(
-        absolute,
+    return strip_xml_illegal(clean(absolutize_links(source, base_url))).strip()
+
+
+def truncate_html(html: str, max_bytes: int) -> str:
+    """Sanitised ``html`` cut to at most ``max_bytes`` of UTF-8, cleanly.
+
+    The cut falls between characters, never inside a tag or an entity, and the elements left
+    open are closed again (the allow-list sanitiser rebalances them), so the result is still
+    sanitised, well-formed HTML. Text within the limit is returned unchanged.
+    """
+    if len(html.encode("utf-8")) <= max_bytes:
+        return html
+    budget = max_bytes
+    for attempt in range(12):  # the closing tags the sanitiser adds back need a little room
+        cut = clean(cut_outside_markup(html, budget))
+        overflow = len(cut.encode("utf-8")) - max_bytes
+        if overflow <= 0:
+            return cut
+        budget -= overflow if attempt < 4 else max(overflow, budget // 4)
+    return ""
+
+
+def cut_outside_markup(html: str, max_bytes: int) -> str:
+    """The longest prefix of ``html`` within ``max_bytes`` that ends outside a tag and entity."""
+    head = html.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+    opened = head.rfind("<")
+    if opened > head.rfind(">"):
+        head = head[:opened]  # inside a tag or comment: cut before it
+    ampersand = head.rfind("&")
+    if ampersand > head.rfind(";") and len(head) - ampersand <= ENTITY_MAX_CHARS:
+        head = head[:ampersand]  # inside an entity such as "&amp"
+    return head
+
+
+def clean(html: str) -> str:
+    """The allow-list sanitiser (nh3) with herald's tags, attributes and URL schemes."""
+    return nh3.clean(
+        html,
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
@@ -165,7 +204,6 @@ def sanitize_html(html: str, base_url: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return strip_xml_illegal(cleaned).strip()
 
 
 def absolutize_links(html: str, base_url: str) -> str:
@@ -176,8 +214,9 @@ def absolutize_links(html: str, base_url: str) -> str:
         return html
     promote_lazy_images(root)
     unwrap_dead_links(root)
-    if base_url:
-        root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
+    if base_url:  # a base URL lxml cannot hold (control characters) leaves the links as they are
+        with suppress(ValueError):
+            root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
     return serialize_children(root)
 
 
@@ -251,6 +290,11 @@ def iter_text_tokens(element: lxml.html.HtmlElement) -> Iterator[str]:
         yield " "
     if tag in BLOCK_TAGS:
         yield PARAGRAPH
+
+
+def collapse(text: str) -> str:
+    """Collapse whitespace runs to single spaces and trim."""
+    return " ".join(text.split())
 
 
 def collapse_spaces(text: str) -> str:

@@ -128,10 +128,15 @@ def type_name(value: Any) -> str:
 
 
 def regex(value: Any) -> str:
+    """A subscriber's pattern, compiled by the engine its filter runs on (``worker.filters``)."""
+    import regex as engine
+
+    from worker.filters import compile_filter
+
     text = as_string(value)
     try:
-        re.compile(text)
-    except re.error as err:
+        compile_filter(text)
+    except engine.error as err:
         raise ValueError(f"invalid regular expression {text!r}: {err}") from None
     return text
 

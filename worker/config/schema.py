@@ -31,6 +31,9 @@ HERALD_KEYS: dict[str, Check] = {
     "timezone": c.timezone,
     "sweep_interval": parse_duration,
     "workers": c.positive_int,
+    "max_items": c.positive_int,
+    "max_html_bytes": c.positive_int,
+    "max_title_chars": c.positive_int,
 }
 NETWORK_KEYS: dict[str, Check] = {
     "allow": c.allow_list,
@@ -62,6 +65,7 @@ SOURCE_KEYS: dict[str, Check] = {
     "pages": c.positive_int,
     "notify_existing": c.as_bool,
     "recheck": parse_duration,
+    "max_items": c.positive_int,
 }
 LIST_KEYS: dict[str, Check] = {k: c.css_selector for k in ("item", "link", "title", "date", "next")}
 ARTICLE_KEYS: dict[str, Check] = {k: c.css_selector for k in ("title", "date", "body", "author")}

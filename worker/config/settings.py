@@ -5,7 +5,7 @@ This module only describes settings; reading and checking them is ``worker.confi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +17,9 @@ from worker.schedule import DEFAULT_SCHEDULE
 SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
 CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram")
 MODES = ("instant", "digest", "both")
+
+
+DEFAULT_MAX_ITEMS = 500  # items one poll of a source reads at most
 
 
 class ConfigError(ValueError):
@@ -32,6 +35,9 @@ class HeraldSettings:
     timezone: str = "Asia/Shanghai"
     sweep_interval: float = 15.0
     workers: int = 4
+    max_items: int = DEFAULT_MAX_ITEMS  # per poll of a source (its own max_items wins)
+    max_html_bytes: int = 1024 * 1024  # a stored article's HTML, cut cleanly beyond this
+    max_title_chars: int = 1000  # a stored article's title, cut beyond this
 
     @property
     def embedded(self) -> bool:
@@ -76,6 +82,7 @@ class SourceConfig:
     pages: int = 1
     notify_existing: bool = False
     recheck: float = 86400.0
+    max_items: int = 0  # 0: the [herald] max_items (filled in by Config)
     list: ListSelectors | None = None
     article: ArticleSelectors | None = None
 
@@ -155,6 +162,13 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     subscribers: tuple[SubscriberConfig, ...] = ()
     path: Path | None = None
+
+    def __post_init__(self) -> None:
+        """A source without its own ``max_items`` takes ``[herald] max_items``."""
+        sources = tuple(
+            s if s.max_items else replace(s, max_items=self.herald.max_items) for s in self.sources
+        )
+        object.__setattr__(self, "sources", sources)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

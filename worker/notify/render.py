@@ -1,6 +1,7 @@
 """Jinja2 rendering of messages: one environment over ``templates/``, per-dialect escaping.
 
-An operator overrides any template with a file (the subscriber's ``template`` option). This
+An operator overrides any template with a file (the subscriber's ``template`` option). Every
+template whose name says HTML is autoescaped, the shipped ones and overrides alike. This
 module renders text only; it must not send anything or decide sizes.
 """
 
@@ -27,29 +28,20 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "templates"
 
 
-@functools.lru_cache(maxsize=8)
-def environment(directory: str, autoescape_html: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
-        autoescape=jinja2.select_autoescape(["html", "htm"]) if autoescape_html else False,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    return env
+HTML_SUFFIXES = (".html", ".htm", ".html.j2", ".htm.j2")
 
 
-def _is_html(name: str | None) -> bool:
-    return bool(name) and str(name).endswith((".html", ".htm", ".html.j2", ".htm.j2"))
+def is_html_template(name: str | None) -> bool:
+    """Whether a template writes HTML, judged by its whole name (``telegram.html.j2``), any case."""
+    return bool(name) and str(name).lower().endswith(HTML_SUFFIXES)
 
 
 @functools.lru_cache(maxsize=8)
-def document_environment(directory: str) -> jinja2.Environment:
-    """For whole documents (digest pages, e-mail, markdown, text): HTML always autoescaped."""
+def environment(directory: str) -> jinja2.Environment:
+    """The environment over one folder: HTML templates (by name) autoescaped, others not."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory),
-        autoescape=_is_html,
+        autoescape=is_html_template,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -59,14 +51,14 @@ def document_environment(directory: str) -> jinja2.Environment:
 def render_document(name: str, context: Mapping[str, Any], *, override: str = "") -> str:
     """Render document template ``name`` (or the operator's ``override`` file) with ``context``.
 
-    HTML templates (``*.html``, ``*.html.j2``) are autoescaped; the others get their escaping
-    functions through ``context``.
+    HTML templates (``*.html``, ``*.htm``, ``*.html.j2``, ``*.htm.j2``) are autoescaped; the
+    others get their escaping functions through ``context``.
     """
     if override:
         path = Path(override)
-        template = document_environment(str(path.parent)).get_template(path.name)
+        template = environment(str(path.parent)).get_template(path.name)
     else:
-        template = document_environment(str(templates_dir())).get_template(name)
+        template = environment(str(templates_dir())).get_template(name)
     return template.render(dict(context)).strip() + "\n"
 
 
@@ -82,15 +74,14 @@ def render_template(
 
     ``escapers`` are the dialect's escaping functions, passed as template functions (e.g.
     ``{{ esc(entry.title) }}`` for WeCom markdown); templates pass every piece of content
-    through them. Functions, not filters: the environment is shared by all channels.
+    through them. Functions, not filters: the environment is shared by all channels. An HTML
+    template (by name, see ``is_html_template``) is autoescaped as well; the escapers return
+    ``Markup``, so their output is not escaped twice.
     """
     if override:
         path = Path(override)
-        env = environment(str(path.parent), path.suffix in (".html", ".htm"))
-        template_name = path.name
+        template = environment(str(path.parent)).get_template(path.name)
     else:
-        env = environment(str(templates_dir()), name.endswith((".html", ".htm", ".html.j2")))
-        template_name = name
-    template = env.get_template(template_name)
+        template = environment(str(templates_dir())).get_template(name)
     context = {"message": message, "entries": message.entries, **(escapers or {}), **(extra or {})}
     return template.render(context).strip()

@@ -7,17 +7,21 @@ database.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from worker.config import SourceConfig
+from worker.config.settings import DEFAULT_MAX_ITEMS
 from worker.fetch import Fetcher
 from worker.models import Discovered
 from worker.sources.base import SourceError
 from worker.sources.crawl import READERS, ReadContext
 
 __all__ = ["READERS", "Discovery", "ReadContext", "SourceError", "discover"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Discovery:
     pages: int = 0
     fingerprint: str = ""
     kind: str = ""  # the kind that read it (what ``auto`` detected)
+    skipped: int = 0  # entries that could not be read; each skipped on its own
 
     @property
     def dated(self) -> int:
@@ -50,7 +55,9 @@ def discover(
 ) -> Discovery:
     """Fetch the first list page (conditional GET) and let the source's kind read the rest.
 
-    Raises ``FetchError`` or ``SourceError``; the caller records them as source health.
+    At most ``source.max_items`` items are read (``DEFAULT_MAX_ITEMS`` when unset); entries that
+    cannot be read are skipped, counted and logged. Raises ``FetchError`` or ``SourceError``;
+    the caller records them as source health.
     """
     reader = READERS.get(source.kind)
     if reader is None:
@@ -61,8 +68,15 @@ def discover(
             [], etag=first.etag or etag, last_modified=first.last_modified or last_modified,
             not_modified=True,
         )  # fmt: skip
-    listing = reader(first, ReadContext(fetcher, source, tz, now, max_pages, all_new))
+    max_items = source.max_items or DEFAULT_MAX_ITEMS
+    listing = reader(first, ReadContext(fetcher, source, tz, now, max_pages, all_new, max_items))
+    if listing.skipped:
+        log.warning(
+            "%s: skipped %d entries that could not be read; kept the other %d",
+            source.name, listing.skipped, min(len(listing.items), max_items),
+            extra={"source": source.name},
+        )  # fmt: skip
     return Discovery(
-        listing.items, first.etag, first.last_modified, False, listing.pages,
-        listing.fingerprint, listing.kind or source.kind,
+        listing.items[:max_items], first.etag, first.last_modified, False, listing.pages,
+        listing.fingerprint, listing.kind or source.kind, listing.skipped,
     )  # fmt: skip

@@ -1,11 +1,10 @@
-"""Shared readers for the list fragments of Chinese government CMS pages (Hanweb, JPaaS, TRS).
+"""The link rows of Chinese government CMS list fragments (Hanweb, JPaaS, TRS).
 
-Turns an HTML fragment (a Hanweb ``<record>``, a JPaaS ``data.html``, a whole TRS list page)
-into ``Discovered`` items: each link's "row" (the ``li``/``tr``/``dd``/``div`` holding it) gives
-the full title (``title`` attribute vs. truncated text) and the date written beside the link.
-Also holds URL classifiers (attachments, navigation) and a tolerant reader of JavaScript
-object literals found in page scripts. This module must not fetch anything or touch the
-database.
+Finds, in an HTML fragment (a Hanweb ``<record>``, a JPaaS ``data.html``, a whole TRS list
+page), every article link and its "row": the ``li``/``tr``/``dd``/``div`` holding it and no
+other article, found in time linear in the page. ``worker.sources.rowitems`` reads each row's
+title and date. Also holds the URL classifiers (attachments, navigation). This module must not
+fetch anything or touch the database.
 """
 
 from __future__ import annotations
@@ -13,36 +12,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
 
-from worker.dates import find_date, parse_date
 from worker.links import is_download_url
-from worker.models import Discovered
-from worker.sources.base import make_absolute, normalize_space
+from worker.sources.base import make_absolute
+from worker.sources.html import find_base_url
 
 __all__ = [
+    "SKIPPED_TAGS",
     "LinkRow",
     "find_base_url",
     "find_link_rows",
-    "find_row_date",
     "is_attachment_url",
     "is_content_link",
+    "iter_text_outside",
     "parse_document",
-    "parse_js_object",
-    "parse_link_items",
-    "read_title",
-    "read_url_date",
-    "rows_to_items",
-    "select_main_rows",
 ]
 
-ELLIPSIS = ".…。 \u3000"
-DATE_WRAPPERS = "[]【】()（）〔〕「」<>《》 \u3000"
 # Elements that end a list row: climbing from a link stops at the first of these.
 ROW_TAGS = frozenset({"li", "tr", "dd"})
 # Elements that never hold a row's text.
@@ -50,23 +39,11 @@ SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "textarea",
 # A container whose text outside the link is longer than this is not a list row
 # (unless it is an li/tr/dd): its dates would belong to something else.
 ROW_MAX_OUTSIDE_CHARS = 200
-# How many following siblings are searched for the date of a link without a row.
-SIBLING_SEARCH = 4
+# Rows read per article URL: repeats of a link (an image and a title) merge into one item, and
+# a page repeating one link 30,000 times must not cost 30,000 climbs through the same block.
+ROWS_PER_URL = 3
+MIXED = "\x00mixed"  # link_owners: an element holding links to several articles
 
-DATE_SHAPE_RE = re.compile(
-    r"^(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*[日号]?"
-    r"|\d{1,2}\s*-\s*\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*[日号])"
-    r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?$"
-)
-# A date split over two elements: a big day number beside "2022-10" (or the reverse).
-SPLIT_DAY_LAST_RE = re.compile(
-    r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s+(\d{1,2})(?![\d:/.-])"
-)
-SPLIT_DAY_FIRST_RE = re.compile(
-    r"(?<![\d:/.-])(\d{1,2})\s+(\d{4})\s*[-/.年]\s*(\d{1,2})(?![\d/.-])"
-)
-HANWEB_URL_DATE_RE = re.compile(r"/art/(\d{4})/(\d{1,2})/(\d{1,2})/art_")
-TRS_URL_DATE_RE = re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+")
 
 NAVIGATION_PATH_RE = re.compile(
     r"(?:^|/)(?:index|default|list|more)(?:_\d+)?\.(?:s?html?|jsp|aspx?|php)$"
@@ -74,8 +51,6 @@ NAVIGATION_PATH_RE = re.compile(
     r"|/(?:search|login|rss)(?:/|\.|$)",
     re.IGNORECASE,
 )
-
-DateReader = Callable[[str], datetime | None]
 
 
 @dataclass(frozen=True)
@@ -120,37 +95,6 @@ def parse_document(text: str) -> lxml.html.HtmlElement | None:
         return None
 
 
-def parse_link_items(
-    fragment_html: str,
-    base_url: str,
-    *,
-    tz: tzinfo,
-    now: datetime | None = None,
-    is_article: Callable[[str], bool] | None = None,
-) -> list[Discovered]:
-    """Read every linked row of an HTML fragment (or page) into items, deduplicated by URL.
-
-    URLs are absolute without fragment; the title is the longer of the link's ``title``
-    attribute and its text (a trailing ``...``/``…`` does not count); the date is read from
-    the row's text outside the link (``2022-10-08``, ``[10-08]`` with the year inferred,
-    ``2022年10月8日``…). ``is_article`` filters out navigation or attachment links.
-    """
-    document = parse_document(fragment_html)
-    if document is None:
-        return []
-    rows = find_link_rows(document, find_base_url(document, base_url), is_article=is_article)
-    return rows_to_items(rows, tz=tz, now=now)
-
-
-def find_base_url(document: lxml.html.HtmlElement, page_url: str) -> str:
-    """The URL relative links resolve against: ``<base href>`` if present, else the page URL."""
-    for base in document.iterfind(".//base[@href]"):
-        href = str(base.get("href", "")).strip()
-        if href:
-            return urljoin(page_url, href)
-    return page_url
-
-
 def find_link_rows(
     document: lxml.html.HtmlElement,
     base_url: str,
@@ -164,16 +108,39 @@ def find_link_rows(
     may reach its ``<body>`` whatever the length of its text.
     """
     links: list[tuple[lxml.html.HtmlElement, str]] = []
+    seen: dict[str, int] = {}
     for link in document.iter("a"):
         url = make_absolute(str(link.get("href", "")), base_url, keep_fragment=False)
         if url and (is_article is None or is_article(url)):
-            links.append((link, url))
-    urls_of = {id(link): url for link, url in links}
+            seen[url] = seen.get(url, 0) + 1
+            if seen[url] <= ROWS_PER_URL:
+                links.append((link, url))
+    # The elements stay referenced while rows are found: lxml keeps one proxy object per node
+    # only while it is referenced, and the owners below are keyed by the proxies' ids.
+    elements = list(document.iter())
+    owners = link_owners(elements, {id(link): url for link, url in links})
     boundary = find_boundary(document)
-    return [
-        LinkRow(link, find_row(link, url, urls_of, boundary, whole_is_row), url)
+    rows = [
+        LinkRow(link, find_row(link, url, owners, boundary, whole_is_row), url)
         for link, url in links
     ]
+    return rows
+
+
+def link_owners(elements: list[lxml.html.HtmlElement], urls_of: dict[int, str]) -> dict[int, str]:
+    """For each element (in document order), the one accepted URL its links go to: "" for
+    none, ``MIXED`` for several. One pass from the leaves up: rows are found in linear time."""
+    owners: dict[int, str] = {}
+    for element in reversed(elements):
+        owner = urls_of.get(id(element), "")
+        for child in element:
+            below = owners.get(id(child), "")
+            if below and owner and below != owner:
+                owner = MIXED
+                break
+            owner = owner or below
+        owners[id(element)] = owner
+    return owners
 
 
 def find_boundary(document: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
@@ -185,7 +152,7 @@ def find_boundary(document: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
 def find_row(
     link: lxml.html.HtmlElement,
     url: str,
-    urls_of: dict[int, str],
+    owners: dict[int, str],
     boundary: lxml.html.HtmlElement,
     whole_is_row: bool,
 ) -> lxml.html.HtmlElement:
@@ -197,13 +164,13 @@ def find_row(
     row = link
     element = link.getparent()
     while element is not None:
-        if any(urls_of.get(id(a), url) != url for a in element.iter("a")):
-            break
+        if owners.get(id(element), url) not in (url, ""):
+            break  # it holds a link to another article
         at_boundary = element is boundary
         if (
             element.tag not in ROW_TAGS
             and not (at_boundary and whole_is_row)
-            and outside_length(element, link) > ROW_MAX_OUTSIDE_CHARS
+            and outside_exceeds(element, link, ROW_MAX_OUTSIDE_CHARS)
         ):
             break
         row = element
@@ -213,9 +180,19 @@ def find_row(
     return row
 
 
-def outside_length(element: lxml.html.HtmlElement, link: lxml.html.HtmlElement) -> int:
-    """Characters of visible text in ``element`` outside ``link``."""
-    return len(normalize_space(" ".join(iter_text_outside(element, link))))
+def outside_exceeds(
+    element: lxml.html.HtmlElement, link: lxml.html.HtmlElement, limit: int
+) -> bool:
+    """Whether the visible text of ``element`` outside ``link``, whitespace collapsed, is
+    longer than ``limit`` characters; reading stops as soon as it is."""
+    characters = words = 0
+    for piece in iter_text_outside(element, link):
+        for word in piece.split():
+            characters += len(word)
+            words += 1
+        if characters + words - 1 > limit:
+            return True
+    return False
 
 
 def iter_text_outside(
@@ -232,363 +209,3 @@ def iter_text_outside(
         yield from iter_text_outside(child, link)
         if child.tail:
             yield child.tail
-
-
-def rows_to_items(
-    rows: list[LinkRow], *, tz: tzinfo, now: datetime | None = None
-) -> list[Discovered]:
-    """Turn link rows into items, one per URL in first-seen order.
-
-    When a URL appears more than once (an image link and a text link), the longer title and
-    the first date found win.
-    """
-    merged: dict[str, Discovered] = {}
-    for row in rows:
-        item = read_row(row, tz=tz, now=now)
-        previous = merged.get(item.url)
-        merged[item.url] = item if previous is None else merge_items(previous, item)
-    return list(merged.values())
-
-
-def merge_items(first: Discovered, second: Discovered) -> Discovered:
-    """Keep ``first``'s place; take the fuller title and the first known date."""
-    title = first.title
-    if len(second.title.rstrip(ELLIPSIS)) > len(title.rstrip(ELLIPSIS)):
-        title = second.title
-    return Discovered(
-        url=first.url,
-        title=title,
-        published_at=first.published_at or second.published_at,
-    )
-
-
-def read_row(row: LinkRow, *, tz: tzinfo, now: datetime | None) -> Discovered:
-    """Read the title and date of one link row."""
-
-    def read(text: str) -> datetime | None:
-        return parse_date(text, tz, now=now)
-
-    date_elements = find_date_elements(row.link, read)
-    title = read_title(row.link, date_elements)
-    shown = find_row_date(row, tz=tz, now=now) or read_first_date(date_elements, read)
-    from_url = read_url_date(row.url, tz)
-    published = shown or from_url
-    if shown and from_url and (shown.month, shown.day) == (from_url.month, from_url.day):
-        published = shown.replace(year=from_url.year)  # "10-08" on the list: the URL has the year
-    return Discovered(url=row.url, title=title, published_at=published)
-
-
-# --- titles -------------------------------------------------------------------------------
-
-
-def read_title(
-    link: lxml.html.HtmlElement, date_elements: list[lxml.html.HtmlElement] | None = None
-) -> str:
-    """The longer of the link's ``title`` attribute and its text (dates inside it left out).
-
-    A trailing ellipsis of cut text does not count towards its length; an image link without
-    text or title gives its image's ``alt``.
-    """
-    skip = {id(element) for element in date_elements or []}
-    text = normalize_space("".join(iter_title_text(link, skip)))
-    attribute = normalize_space(str(link.get("title", "")))
-    if not attribute and not text:
-        images = [normalize_space(str(img.get("alt", ""))) for img in link.iter("img")]
-        attribute = next((alt for alt in images if alt), "")
-    return attribute if len(attribute) > len(text.rstrip(ELLIPSIS)) else text
-
-
-def iter_title_text(element: lxml.html.HtmlElement, skip: set[int]) -> Iterator[str]:
-    """The link's text, leaving out skipped (date) elements and scripts."""
-    if id(element) in skip or not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
-        return
-    if element.text:
-        yield element.text
-    for child in element:
-        yield from iter_title_text(child, skip)
-        if child.tail:
-            yield child.tail
-
-
-# --- dates --------------------------------------------------------------------------------
-
-
-def looks_like_date(text: str) -> str:
-    """``text`` without brackets if it is only a date (``[10-08]``, ``2022年10月8日``), else ""."""
-    stripped = normalize_space(text).strip(DATE_WRAPPERS)
-    return stripped if stripped and DATE_SHAPE_RE.match(stripped) else ""
-
-
-def find_date_elements(
-    link: lxml.html.HtmlElement, read: DateReader
-) -> list[lxml.html.HtmlElement]:
-    """Elements inside the link whose whole text is a date (``<a>…<span>2022-10-08</span></a>``)."""
-    found: list[lxml.html.HtmlElement] = []
-    for element in link.iterdescendants():
-        if not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
-            continue
-        text = looks_like_date(element.text_content())
-        if text and read(text) is not None and not any(e in found for e in element.iterancestors()):
-            found.append(element)
-    return found
-
-
-def read_first_date(elements: list[lxml.html.HtmlElement], read: DateReader) -> datetime | None:
-    """The date of the first element that holds one."""
-    for element in elements:
-        value = read(looks_like_date(element.text_content()))
-        if value is not None:
-            return value
-    return None
-
-
-def find_row_date(row: LinkRow, *, tz: tzinfo, now: datetime | None) -> datetime | None:
-    """The date written in the row outside the link, else in the siblings right after the row.
-
-    The siblings matter for ``<dt><a/></dt><dd>2022-10-08</dd>`` and for flat lists
-    (``<a/> 2022-10-08<br>``); the search stops at the next element holding a link.
-    """
-    pieces = list(iter_text_outside(row.row, row.link)) if row.row is not row.link else []
-    found = read_pieces_date(pieces, tz=tz, now=now)
-    if found is not None:
-        return found
-    return read_pieces_date(list(iter_following_text(row.row)), tz=tz, now=now)
-
-
-def iter_following_text(element: lxml.html.HtmlElement) -> Iterator[str]:
-    """Text right after an element, through its next siblings up to the next link."""
-    if element.tail:
-        yield element.tail
-    for count, sibling in enumerate(element.itersiblings()):
-        if count >= SIBLING_SEARCH or not isinstance(sibling.tag, str):
-            return
-        if sibling.tag == "a" or sibling.find(".//a") is not None:
-            return
-        yield from iter_text_outside(sibling, None)
-        if sibling.tail:
-            yield sibling.tail
-
-
-def read_pieces_date(pieces: list[str], *, tz: tzinfo, now: datetime | None) -> datetime | None:
-    """A labelled date (``发布日期：…``), else a piece that is just a date, else any date."""
-    text = normalize_space(" ".join(pieces))
-    if not text:
-        return None
-    labelled = find_date(text, tz, now=now, require_label=True)
-    if labelled is not None:
-        return labelled
-    for piece in pieces:
-        shaped = looks_like_date(piece)
-        value = parse_date(shaped, tz, now=now) if shaped else None
-        if value is not None:
-            return value
-    return find_date(text, tz, now=now) or read_split_date(text, tz)
-
-
-def read_split_date(text: str, tz: tzinfo) -> datetime | None:
-    """A day written apart from its year and month: ``08 2022-10`` or ``2022-10 08``."""
-    for pattern, order in ((SPLIT_DAY_LAST_RE, (0, 1, 2)), (SPLIT_DAY_FIRST_RE, (1, 2, 0))):
-        match = pattern.search(text)
-        if match is None:
-            continue
-        groups = match.groups()
-        year, month, day = (int(groups[i]) for i in order)
-        try:
-            return datetime(year, month, day, tzinfo=tz)
-        except ValueError:
-            continue
-    return None
-
-
-def read_url_date(url: str, tz: tzinfo) -> datetime | None:
-    """The day a Hanweb (``/art/2022/10/8/art_…``) or TRS (``t20221008_…``) URL carries."""
-    for pattern in (HANWEB_URL_DATE_RE, TRS_URL_DATE_RE):
-        match = pattern.search(urlsplit(url).path)
-        if match is not None:
-            year, month, day = (int(part) for part in match.groups())
-            try:
-                return datetime(year, month, day, tzinfo=tz)
-            except ValueError:
-                return None
-    return None
-
-
-# --- picking the main list of a page ------------------------------------------------------
-
-
-def row_signature(row: LinkRow) -> tuple[str, str, str, str]:
-    """The shape of a row: its tag and class, and the tag and class (or id) of the nearest
-    ancestor that has either — two bare ``<ul><li>`` lists differ one level higher."""
-    marked = row.row.getparent()
-    while marked is not None and not (marked.get("class") or marked.get("id")):
-        if marked.tag == "body":
-            break
-        marked = marked.getparent()
-    mark = ""
-    if marked is not None:
-        mark = normalize_space(str(marked.get("class") or "")) or f"#{marked.get('id') or ''}"
-    return (
-        str(row.row.tag),
-        normalize_space(str(row.row.get("class", ""))),
-        str(marked.tag) if marked is not None else "",
-        mark,
-    )
-
-
-def select_main_rows(rows: list[LinkRow], page_url: str = "") -> list[LinkRow]:
-    """Keep the rows shaped like the page's main list, dropping side lists.
-
-    Rows are grouped by shape (see ``row_signature``). Given ``page_url``, groups linking
-    mostly inside the page's folder win over groups linking elsewhere (a side list into
-    another column can outnumber a column's short last page). Among the rest, groups at least
-    half as large as the largest are kept, in document order.
-    """
-    if not rows:
-        return []
-    groups: dict[tuple[str, str, str, str], list[LinkRow]] = {}
-    for row in rows:
-        groups.setdefault(row_signature(row), []).append(row)
-    folder = page_url.rsplit("/", 1)[0] + "/" if page_url else ""
-    inside = {
-        signature
-        for signature, group in groups.items()
-        if folder and sum(row.url.startswith(folder) for row in group) * 2 >= len(group)
-    }
-    candidates = inside if inside and len(inside) < len(groups) else set(groups)
-    largest = max(len(groups[signature]) for signature in candidates)
-    keep = {s for s in candidates if len(groups[s]) * 2 >= largest}
-    return [row for row in rows if row_signature(row) in keep]
-
-
-# --- JavaScript object literals -----------------------------------------------------------
-
-
-class JsReader:
-    """A tolerant reader of one JavaScript object literal (``{col:1, path:'/', …}``).
-
-    Quoted strings (single or double), numbers, ``true``/``false``/``null``, nested objects
-    and arrays are read; any other expression is kept as its source text.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def skip_space(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\u3000":
-            self.pos += 1
-
-    def peek(self) -> str:
-        self.skip_space()
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def read_value(self) -> Any:
-        char = self.peek()
-        if char == "{":
-            return self.read_object()
-        if char == "[":
-            return self.read_array()
-        if char in "'\"":
-            return self.read_string()
-        return self.read_bare()
-
-    def read_object(self) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        self.pos += 1
-        while True:
-            char = self.peek()
-            if char in ("}", ""):
-                self.pos += 1
-                return result
-            if char == ",":
-                self.pos += 1
-                continue
-            key = self.read_string() if char in "'\"" else self.read_key()
-            if self.peek() != ":":
-                self.skip_to_separator()
-                continue
-            self.pos += 1
-            result[key] = self.read_value()
-
-    def read_array(self) -> list[Any]:
-        result: list[Any] = []
-        self.pos += 1
-        while True:
-            char = self.peek()
-            if char in ("]", ""):
-                self.pos += 1
-                return result
-            if char == ",":
-                self.pos += 1
-                continue
-            result.append(self.read_value())
-
-    def read_key(self) -> str:
-        match = re.compile(r"[\w$]+").match(self.text, self.pos)
-        if match is None:
-            self.pos += 1
-            return ""
-        self.pos = match.end()
-        return match.group(0)
-
-    def read_string(self) -> str:
-        quote = self.text[self.pos]
-        self.pos += 1
-        out: list[str] = []
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            if char == "\\" and self.pos + 1 < len(self.text):
-                out.append(self.read_escape())
-                continue
-            self.pos += 1
-            if char == quote:
-                break
-            out.append(char)
-        return "".join(out)
-
-    def read_escape(self) -> str:
-        char = self.text[self.pos + 1]
-        self.pos += 2
-        if char == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", self.text[self.pos : self.pos + 4]):
-            code = int(self.text[self.pos : self.pos + 4], 16)
-            self.pos += 4
-            return chr(code)
-        return {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(char, char)
-
-    def read_bare(self) -> Any:
-        start = self.pos
-        self.skip_to_separator()
-        raw = self.text[start : self.pos].strip()
-        if re.fullmatch(r"-?\d+", raw):
-            return int(raw)
-        if re.fullmatch(r"-?\d+\.\d+", raw):
-            return float(raw)
-        return {"true": True, "false": False, "null": None}.get(raw, raw)
-
-    def skip_to_separator(self) -> None:
-        """Move to the next ``,`` or closing bracket at this nesting depth."""
-        depth = 0
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            if char in "'\"":
-                self.read_string()
-                continue
-            if char in "{[(":
-                depth += 1
-            elif char in "}])":
-                if depth == 0:
-                    return
-                depth -= 1
-            elif char == "," and depth == 0:
-                return
-            self.pos += 1
-
-
-def parse_js_object(text: str) -> dict[str, Any] | None:
-    """Read the first JavaScript object literal in ``text``; None when there is none."""
-    start = text.find("{")
-    if start < 0:
-        return None
-    reader = JsReader(text)
-    reader.pos = start
-    return reader.read_object()

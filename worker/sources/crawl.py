@@ -15,14 +15,17 @@ from datetime import datetime, tzinfo
 from urllib.parse import urlencode
 
 from worker.config import SourceConfig
+from worker.config.settings import DEFAULT_MAX_ITEMS
 from worker.fetch import Fetcher, FetchError, FetchResult
 from worker.health import layout_fingerprint
 from worker.models import Discovered
 from worker.sources.base import ListPage, SourceError
-from worker.sources.detect import detect_family, find_feed_links, guess_list
+from worker.sources.detect import detect_family, find_feed_links
 from worker.sources.feed import parse_feed
+from worker.sources.guess import guess_list
 from worker.sources.hanweb import (
     DataProxy,
+    HanwebList,
     dataproxy_request,
     find_datastores,
     parse_datastore,
@@ -54,6 +57,11 @@ class ReadContext:
     # says whether none of these URLs is stored yet; lets a poll read on past its page budget
     # while whole pages are new (more articles appeared than one page holds)
     all_new: Callable[[list[str]], bool] | None = None
+    max_items: int = DEFAULT_MAX_ITEMS  # items one poll reads at most, pages included
+
+    def full(self, groups: list[list[Discovered]]) -> bool:
+        """Whether the items read so far reach the poll's item cap."""
+        return sum(len(group) for group in groups) >= self.max_items
 
 
 def wants_more(ctx: ReadContext, pages: int, last: list[Discovered]) -> bool:
@@ -67,12 +75,14 @@ def wants_more(ctx: ReadContext, pages: int, last: list[Discovered]) -> bool:
 
 @dataclass(frozen=True)
 class Listing:
-    """A reader's answer: items in list order, list pages read, layout fingerprint, kind."""
+    """A reader's answer: items in list order, list pages read, layout fingerprint, kind, and
+    the entries skipped because they could not be read."""
 
     items: list[Discovered]
     pages: int
     fingerprint: str = ""
     kind: str = ""
+    skipped: int = 0
 
 
 Reader = Callable[[FetchResult, ReadContext], Listing]
@@ -89,12 +99,14 @@ def merge_items(*groups: list[Discovered]) -> list[Discovered]:
 
 def follow_next_links(
     first: FetchResult, ctx: ReadContext, parse: Callable[[FetchResult], ListPage]
-) -> list[list[Discovered]]:
-    """Each page's items, following the pages' own next links while the budget allows."""
+) -> list[ListPage]:
+    """Each page read, following the pages' own next links while the budget allows."""
     page, collected, seen_pages = first, [], {first.url}
     while True:
         listing = parse(page)
-        collected.append(listing.items)
+        collected.append(listing)
+        if ctx.full([p.items for p in collected]):
+            break
         if not wants_more(ctx, len(collected), listing.items):
             break
         if not listing.next_url or listing.next_url in seen_pages:
@@ -104,13 +116,20 @@ def follow_next_links(
     return collected
 
 
+def from_pages(pages: list[ListPage], fingerprint: str, kind: str) -> Listing:
+    """One listing of the pages read: items merged, skipped entries added up."""
+    items = merge_items(*(page.items for page in pages))
+    skipped = sum(page.skipped for page in pages)
+    return Listing(items, len(pages), fingerprint, kind, skipped)
+
+
 def read_feed(first: FetchResult, ctx: ReadContext) -> Listing:
-    collected = follow_next_links(
-        first,
-        ctx,
-        lambda page: parse_feed(page.content, page.url, tz=ctx.tz, content_type=page.content_type),
-    )
-    return Listing(merge_items(*collected), len(collected), kind="feed")
+    def parse(page: FetchResult) -> ListPage:
+        return parse_feed(
+            page.content, page.url, tz=ctx.tz, content_type=page.content_type, limit=ctx.max_items
+        )
+
+    return from_pages(follow_next_links(first, ctx, parse), "", "feed")
 
 
 def read_html(first: FetchResult, ctx: ReadContext) -> Listing:
@@ -122,8 +141,8 @@ def read_html(first: FetchResult, ctx: ReadContext) -> Listing:
     collected = follow_next_links(
         first, ctx, lambda page: parse_list(page.text, page.url, selectors, tz=ctx.tz, now=ctx.now)
     )
-    fingerprint = layout_fingerprint(first.text, first.url, (i.url for i in collected[0]))
-    return Listing(merge_items(*collected), len(collected), fingerprint, kind="html")
+    fingerprint = layout_fingerprint(first.text, first.url, (i.url for i in collected[0].items))
+    return from_pages(collected, fingerprint, "html")
 
 
 def read_hanweb(first: FetchResult, ctx: ReadContext) -> Listing:
@@ -131,22 +150,23 @@ def read_hanweb(first: FetchResult, ctx: ReadContext) -> Listing:
     column = parse_hanweb_column(first.text, first.url, tz=ctx.tz, now=ctx.now)
     records = "".join(r for store in find_datastores(first.text) for r in store.records)
     fingerprint = layout_fingerprint(records, first.url, (i.url for i in column.items))
-    items, proxy = column.items, column.proxy
+    items, proxy, skipped = column.items, column.proxy, [column.skipped]
     perpage = proxy.perpage if proxy else max(len(items), 1)
-    wanted = ctx.max_pages * perpage
+    wanted = min(ctx.max_pages * perpage, ctx.max_items)
     if proxy is not None and len(items) < wanted:
-        items = _read_proxy_groups(ctx, proxy, items, wanted, column.total_records)
+        items = _read_proxy_groups(ctx, proxy, items, wanted, column.total_records, skipped)
     while (  # more new records than the budget: read on while whole pages are new
         proxy is not None
         and len(items) >= wanted
+        and wanted + perpage <= ctx.max_items
         and wanted < (ctx.max_pages + CATCH_UP_PAGES) * perpage
         and wants_more(ctx, wanted // perpage, items[wanted - perpage : wanted])
     ):
         wanted += perpage
         if len(items) < wanted:
-            items = _read_proxy_groups(ctx, proxy, items, wanted, column.total_records)
+            items = _read_proxy_groups(ctx, proxy, items, wanted, column.total_records, skipped)
     pages = max(1, math.ceil(min(len(items), wanted) / perpage))
-    return Listing(items[:wanted], pages, fingerprint, kind="hanweb")
+    return Listing(items[:wanted], pages, fingerprint, "hanweb", sum(skipped))
 
 
 def _read_proxy_groups(
@@ -155,28 +175,31 @@ def _read_proxy_groups(
     items: list[Discovered],
     wanted: int,
     total: int | None,
+    skipped: list[int],
 ) -> list[Discovered]:
+    """Ask for groups of records until ``wanted`` are read; skipped records go to ``skipped``."""
     group = len(items) // proxy.group
     for _ in range(MAX_REQUESTS):
         if len(items) >= wanted or (total is not None and len(items) >= total):
             break
         answer = _fetch_group(ctx, proxy, group)
-        merged = merge_items(items, answer)
+        skipped.append(answer.skipped)
+        merged = merge_items(items, answer.items)
         if len(merged) == len(items):
             break  # the site gave nothing new: past the end
         items, group = merged, group + 1
     return items
 
 
-def _fetch_group(ctx: ReadContext, proxy: DataProxy, group: int) -> list[Discovered]:
+def _fetch_group(ctx: ReadContext, proxy: DataProxy, group: int) -> HanwebList:
     """POST the column's form fields (what Hanweb's pages do); fall back to GET."""
     url, form, query = dataproxy_request(proxy, group)
     try:
         page = ctx.fetcher.post(url, form)
-        return parse_datastore(page.text, url, tz=ctx.tz, now=ctx.now).items
+        return parse_datastore(page.text, url, tz=ctx.tz, now=ctx.now)
     except (FetchError, SourceError):
         page = ctx.fetcher.get(f"{url}&{urlencode(query)}")
-        return parse_datastore(page.text, url, tz=ctx.tz, now=ctx.now).items
+        return parse_datastore(page.text, url, tz=ctx.tz, now=ctx.now)
 
 
 def read_jpaas(first: FetchResult, ctx: ReadContext) -> Listing:
@@ -186,17 +209,23 @@ def read_jpaas(first: FetchResult, ctx: ReadContext) -> Listing:
         raise SourceError(f"jpaas: no bulidstatic script on {first.url}", reason="empty")
     query, answer, fragment = _pick_jpaas_query(ctx, first.url, queries[:JPAAS_CANDIDATES])
     fingerprint = layout_fingerprint(fragment, first.url, (i.url for i in answer.items))
-    collected, pages = [answer.items], 1
+    collected, pages, skipped = [answer.items], 1, answer.skipped
     last_page = answer.page_count or ctx.max_pages + CATCH_UP_PAGES
-    while pages < min(last_page, MAX_REQUESTS) and wants_more(ctx, pages, collected[-1]):
+    while (
+        pages < min(last_page, MAX_REQUESTS)
+        and not ctx.full(collected)
+        and wants_more(ctx, pages, collected[-1])
+    ):
         api_url, params = jpaas_request(query, pages + 1)
         page = ctx.fetcher.get(api_url, params=params)
-        more = parse_jpaas_answer(page.text, first.url, tz=ctx.tz, now=ctx.now).items
-        if not more or all(item.url in {i.url for g in collected for i in g} for item in more):
+        more = parse_jpaas_answer(page.text, first.url, tz=ctx.tz, now=ctx.now)
+        seen = {i.url for g in collected for i in g}
+        if not more.items or all(item.url in seen for item in more.items):
             break
-        collected.append(more)
+        collected.append(more.items)
+        skipped += more.skipped
         pages += 1
-    return Listing(merge_items(*collected), pages, fingerprint, kind="jpaas")
+    return Listing(merge_items(*collected), pages, fingerprint, "jpaas", skipped)
 
 
 def _pick_jpaas_query(
@@ -225,14 +254,16 @@ def read_trs(first: FetchResult, ctx: ReadContext) -> Listing:
     """``index.html``, ``index_1.html`` … as many as ``createPageHTML`` says, within budget."""
     listing = parse_trs_list(first.text, first.url, tz=ctx.tz, now=ctx.now)
     fingerprint = layout_fingerprint(first.text, first.url, (i.url for i in listing.items))
-    collected, pages = [listing.items], 1
+    collected, pages, skipped = [listing.items], 1, listing.skipped
     for url in listing.page_urls(first.url)[1:MAX_REQUESTS]:
-        if not wants_more(ctx, pages, collected[-1]):
+        if ctx.full(collected) or not wants_more(ctx, pages, collected[-1]):
             break
         page = ctx.fetcher.get(url)
-        collected.append(parse_trs_list(page.text, page.url, tz=ctx.tz, now=ctx.now).items)
+        more = parse_trs_list(page.text, page.url, tz=ctx.tz, now=ctx.now)
+        collected.append(more.items)
+        skipped += more.skipped
         pages += 1
-    return Listing(merge_items(*collected), pages, fingerprint, kind="trs")
+    return Listing(merge_items(*collected), pages, fingerprint, "trs", skipped)
 
 
 def read_auto(first: FetchResult, ctx: ReadContext) -> Listing:

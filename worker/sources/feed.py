@@ -1,7 +1,9 @@
 """Parse a syndication feed (RSS 0.9x/2.0, RSS 1.0/RDF, Atom, JSON Feed) into discovered items.
 
 XML feeds go through feedparser, always given the bytes (never a URL or file name, so it cannot
-fetch or open anything); JSON Feed is read with ``json``. Dates become aware UTC datetimes; a
+fetch or open anything) and without its own sanitiser: entry HTML is kept as the feed wrote it
+and sanitised with nh3 before it is stored, titles and summaries become plain text; JSON Feed
+is read with ``json``. Dates become aware UTC datetimes; a
 date without a zone is taken as wall time in the source's timezone. This module must not fetch
 pages, follow links, or touch the database.
 """
@@ -21,7 +23,14 @@ import feedparser
 import lxml.html
 
 from worker.models import Discovered
-from worker.sources.base import ListPage, SourceError, make_absolute, normalize_space, strip_markup
+from worker.sources.base import (
+    ListPage,
+    SourceError,
+    make_absolute,
+    normalize_space,
+    read_each,
+    strip_markup,
+)
 
 _JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/")
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
@@ -35,28 +44,34 @@ _US_CENTRAL = timedelta(hours=-6)
 _CHINA = timedelta(hours=8)
 
 
-def parse_feed(content: bytes, url: str, *, tz: tzinfo, content_type: str = "") -> ListPage:
+def parse_feed(
+    content: bytes, url: str, *, tz: tzinfo, content_type: str = "", limit: int = 0
+) -> ListPage:
     """Read the entries of one feed document fetched from ``url``, in document order.
 
-    Entries without a usable http(s) URL are skipped. Raises ``SourceError`` with reason
-    ``"malformed"`` for a broken document that yields no items and ``"not_a_feed"`` for an
-    HTML page or another document that is not a feed.
+    Entries without a usable http(s) URL are left out; an entry that cannot be read is
+    skipped and counted (``ListPage.skipped``), its siblings kept. With ``limit`` only the
+    first ``limit`` items are read. Raises ``SourceError`` with reason ``"malformed"`` for a
+    broken document that yields no items and ``"not_a_feed"`` for an HTML page or another
+    document that is not a feed.
     """
     if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
-        return parse_json_feed(content, url, tz=tz)
+        return parse_json_feed(content, url, tz=tz, limit=limit)
     parsed = feedparser.parse(
         io.BytesIO(relabel_gb_charset(content)),
         response_headers=build_headers(url, content_type),
+        sanitize_html=False,  # herald sanitises once, with nh3, before storing (worker.sanitize)
     )
     author = feed_author(parsed) if str(parsed.get("version", "")).startswith("atom") else ""
-    items = [
-        item
-        for entry in parsed.get("entries", [])
-        if (item := read_entry(entry, url, tz, default_author=author)) is not None
-    ]
-    if not items:
+    items, skipped = read_each(
+        parsed.get("entries", []),
+        lambda entry: read_entry(entry, url, tz, default_author=author),
+        limit=limit,
+    )
+    if not items and not skipped:
         check_empty_feed(parsed, content, url)
-    return ListPage(items=items, next_url=find_next_link(parsed.get("feed", {}), url))
+    next_url = find_next_link(parsed.get("feed", {}), url)
+    return ListPage(items=items, next_url=next_url, skipped=skipped)
 
 
 def build_headers(url: str, content_type: str) -> dict[str, str]:
@@ -235,8 +250,8 @@ def find_next_link(feed: Mapping[str, Any], base: str) -> str:
     return ""
 
 
-def parse_json_feed(content: bytes, url: str, *, tz: tzinfo) -> ListPage:
-    """Read a JSON Feed 1.0/1.1 document."""
+def parse_json_feed(content: bytes, url: str, *, tz: tzinfo, limit: int = 0) -> ListPage:
+    """Read a JSON Feed 1.0/1.1 document; an item that cannot be read is skipped and counted."""
     try:
         data = json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -248,19 +263,23 @@ def parse_json_feed(content: bytes, url: str, *, tz: tzinfo) -> ListPage:
         message = f"feed: malformed JSON Feed at {url}: items is not a list"
         raise SourceError(message, reason="malformed")
     author = json_author(data)
-    items = [
-        item
-        for entry in entries
-        if isinstance(entry, dict)
-        and (item := read_json_item(entry, url, tz, default_author=author)) is not None
-    ]
-    return ListPage(items=items, next_url=make_absolute(str(data.get("next_url", "")), url))
+    items, skipped = read_each(
+        entries, lambda entry: read_json_item(entry, url, tz, default_author=author), limit=limit
+    )
+    next_url = make_absolute(str(data.get("next_url", "")), url)
+    return ListPage(items=items, next_url=next_url, skipped=skipped)
 
 
 def read_json_item(
     entry: Mapping[str, Any], base: str, tz: tzinfo, *, default_author: str = ""
 ) -> Discovered | None:
-    """Turn one JSON Feed item into a Discovered item, or None without a usable URL."""
+    """Turn one JSON Feed item into a Discovered item, or None without a usable URL.
+
+    Raises ``TypeError`` for an item that is not an object or whose fields have the wrong
+    shape (``"attachments": 5``).
+    """
+    if not isinstance(entry, Mapping):
+        raise TypeError(f"a JSON Feed item must be an object, not {type(entry).__name__}")
     guid = str(entry.get("id", "") or "")
     url = (
         make_absolute(str(entry.get("url", "") or ""), base)
@@ -302,7 +321,7 @@ def absolutize_links(fragment: str, base: str) -> str:
     if not fragment.strip():
         return fragment
     root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    root.make_links_absolute(base, resolve_base_href=False)
+    root.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
     children = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
     return html.escape(root.text or "", quote=False) + children
 

@@ -10,22 +10,24 @@ requests; it must not fetch anything or touch the database.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from html import unescape
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from worker.models import Discovered
-from worker.sources.base import SourceError
+from worker.sources.base import SourceError, make_absolute
 from worker.sources.cms import (
     find_link_rows,
     is_content_link,
     parse_document,
-    parse_js_object,
-    rows_to_items,
 )
+from worker.sources.jsobject import parse_js_object
+from worker.sources.rowitems import rows_to_items
+from worker.sources.scan import cdata_sections, find_block, iter_blocks, without_blocks
 
 __all__ = [
     "DataProxy",
@@ -43,18 +45,14 @@ DEFAULT_GROUP_PAGES = 3
 PAGING_KEYS = frozenset({"page", "startrecord", "endrecord", "perpage"})
 # Form fields every known caller sends even when the page does not name them.
 DEFAULT_FIELDS = {"col": "1", "appid": "1"}
+# Script objects read per kind (jpage calls, ajaxParam, param_ vars): a page has one or two;
+# reading every one of 30,000 planted calls would cost a poll minutes.
+SCRIPT_OBJECTS = 8
 
 ARTICLE_RE = re.compile(
     r"/art/\d{4}/(?:\d{1,2}/\d{1,2}/)?art_[0-9A-Za-z]+(?:_[0-9A-Za-z]+)*\.(?:j?html?|shtml|jsp)$",
     re.IGNORECASE,
 )
-DATASTORE_RE = re.compile(
-    r"<datastore\b[^>]*>(.*?)(?:</datastore\s*>|$)", re.IGNORECASE | re.DOTALL
-)
-RECORD_RE = re.compile(r"<record\b[^>]*>(.*?)</record\s*>", re.IGNORECASE | re.DOTALL)
-NEXTGROUP_RE = re.compile(r"<nextgroup\b[^>]*>(.*?)</nextgroup\s*>", re.IGNORECASE | re.DOTALL)
-TOTALRECORD_RE = re.compile(r"<totalrecord\b[^>]*>\s*(\d+)\s*</totalrecord", re.IGNORECASE)
-CDATA_RE = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 PROXY_LITERAL_RE = re.compile(
     r"""["']([^"'\s<>]*?(?:more)?(?:column)?dataproxy\.jsp(?:\?[^"'\s<>]*)?)["']""",
@@ -93,6 +91,7 @@ class HanwebList:
     items: list[Discovered]
     total_records: int | None
     proxy: DataProxy | None
+    skipped: int = 0  # records that could not be read
 
 
 @dataclass(frozen=True)
@@ -122,12 +121,12 @@ def parse_hanweb_column(
     """
     stores = find_datastores(html)
     main = pick_main_store(stores, page_url)
-    items = read_records(main.records if main else [], page_url, tz, now)
+    items, skipped = read_records(main.records if main else [], page_url, tz, now)
     total = main.total_records if main is not None else None
     if total is None:
         total = read_js_int(TOTAL_RECORD_JS_RE, html)
     proxy = find_dataproxy(html, page_url, main.nextgroup_href if main else "")
-    return HanwebList(items=items, total_records=total, proxy=proxy)
+    return HanwebList(items=items, total_records=total, proxy=proxy, skipped=skipped)
 
 
 def parse_datastore(
@@ -144,14 +143,17 @@ def parse_datastore(
             f"hanweb: {base_url} answered without a <datastore> ({len(xml_text)} chars)",
             reason="malformed",
         )
-    items = read_records([r for store in stores for r in store.records], base_url, tz, now)
+    records = [r for store in stores for r in store.records]
+    items, skipped = read_records(records, base_url, tz, now)
     totals = [store.total_records for store in stores if store.total_records is not None]
     if not totals:
-        outside = TOTALRECORD_RE.search(xml_text)
-        totals = [int(outside.group(1))] if outside else []
+        outside = read_total(xml_text)
+        totals = [outside] if outside is not None else []
     hrefs = [store.nextgroup_href for store in stores if store.nextgroup_href]
-    proxy = build_proxy(urljoin(base_url, hrefs[0]), {}, None, None) if hrefs else None
-    return HanwebList(items=items, total_records=totals[0] if totals else None, proxy=proxy)
+    absolute = make_absolute(hrefs[0], base_url) if hrefs else ""
+    proxy = build_proxy(absolute, {}, None, None) if absolute else None
+    total = totals[0] if totals else None
+    return HanwebList(items=items, total_records=total, proxy=proxy, skipped=skipped)
 
 
 def dataproxy_request(
@@ -176,26 +178,35 @@ def dataproxy_request(
 
 
 def find_datastores(text: str) -> list[Datastore]:
-    """Every ``<datastore>`` block of a page or proxy answer, in document order."""
+    """Every ``<datastore>`` block of a page or proxy answer, in document order.
+
+    Read with ``worker.sources.scan`` in linear time; a datastore cut short runs to the end.
+    """
     stores: list[Datastore] = []
-    for match in DATASTORE_RE.finditer(text):
-        body = match.group(1)
-        nextgroup = NEXTGROUP_RE.search(body)
-        total = TOTALRECORD_RE.search(body)
-        records_part = NEXTGROUP_RE.sub("", body)
+    for block in iter_blocks(text, "datastore", open_ended=True):
+        body = block.inner
+        nextgroup = find_block(body, "nextgroup")
+        records_part = without_blocks(body, "nextgroup")
         stores.append(
             Datastore(
-                records=[unwrap_cdata(r) for r in RECORD_RE.findall(records_part)],
-                nextgroup_href=find_href(unwrap_cdata(nextgroup.group(1))) if nextgroup else "",
-                total_records=int(total.group(1)) if total else None,
+                records=[unwrap_cdata(r.inner) for r in iter_blocks(records_part, "record")],
+                nextgroup_href=find_href(unwrap_cdata(nextgroup.inner)) if nextgroup else "",
+                total_records=read_total(body),
             )
         )
     return stores
 
 
+def read_total(text: str) -> int | None:
+    """The number in the first ``<totalrecord>`` of ``text``, or None."""
+    total = find_block(text, "totalrecord")
+    digits = total.inner.strip() if total is not None else ""
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 10 else None
+
+
 def unwrap_cdata(content: str) -> str:
     """The HTML inside a record: its CDATA sections, or the entity-escaped text."""
-    sections = CDATA_RE.findall(content)
+    sections = cdata_sections(content)
     if sections:
         return "".join(sections)
     return unescape(content)
@@ -221,7 +232,8 @@ def pick_main_store(stores: list[Datastore], page_url: str) -> Datastore | None:
     column_id = column.group(1) if column else ""
 
     def rank(store: Datastore) -> tuple[bool, int, bool, int]:
-        params = dict(parse_qsl(urlsplit(store.nextgroup_href).query))
+        absolute = make_absolute(store.nextgroup_href, page_url)
+        params = dict(parse_qsl(urlsplit(absolute).query)) if absolute else {}
         own = sum(f"art_{column_id}_" in record for record in store.records) if column_id else 0
         return (
             bool(column_id) and params.get("columnid") == column_id,
@@ -235,16 +247,23 @@ def pick_main_store(stores: list[Datastore], page_url: str) -> Datastore | None:
 
 def read_records(
     records: list[str], base_url: str, tz: tzinfo, now: datetime | None
-) -> list[Discovered]:
-    """Items of all record fragments, each record one row, deduplicated by URL."""
-    rows = []
+) -> tuple[list[Discovered], int]:
+    """Items of all record fragments, each record one row, deduplicated by URL; and how many
+    records could not be read (each skipped on its own)."""
+    rows, skipped = [], 0
     for record in records:
-        document = parse_document(record)
-        if document is not None:
-            rows.extend(
-                find_link_rows(document, base_url, is_article=is_content_link, whole_is_row=True)
-            )
-    return rows_to_items(rows, tz=tz, now=now)
+        try:
+            document = parse_document(record)
+            if document is not None:
+                rows.extend(
+                    find_link_rows(
+                        document, base_url, is_article=is_content_link, whole_is_row=True
+                    )
+                )
+        except Exception:  # a hostile record must not drop its siblings
+            skipped += 1
+    items, unreadable = rows_to_items(rows, tz=tz, now=now)
+    return items, skipped + unreadable
 
 
 # --- the proxy ----------------------------------------------------------------------------
@@ -262,7 +281,10 @@ def find_dataproxy(html: str, page_url: str, nextgroup_href: str = "") -> DataPr
         return None
     perpage = as_int(jpage.get("perPage")) or read_js_int(PERPAGE_RE, html)
     group_pages = as_int(jpage.get("groupSize")) or read_js_int(GROUPSIZE_RE, html)
-    return build_proxy(urljoin(page_url, proxy_url), script_params, perpage, group_pages)
+    absolute = make_absolute(proxy_url, page_url)
+    if not absolute:
+        return None  # a proxy URL that cannot be read
+    return build_proxy(absolute, script_params, perpage, group_pages)
 
 
 def build_proxy(
@@ -287,7 +309,7 @@ def build_proxy(
 
 def find_jpage_options(html: str) -> dict[str, Any]:
     """The options object of the page's ``$('#id').jpage({…})`` call, or {}."""
-    for match in JPAGE_CALL_RE.finditer(html):
+    for match in itertools.islice(JPAGE_CALL_RE.finditer(html), SCRIPT_OBJECTS):
         argument = html[match.end() : match.end() + 4000].lstrip()
         if not argument.startswith("{"):
             continue
@@ -302,7 +324,7 @@ def find_script_params(html: str, jpage: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     objects: list[Any] = [jpage.get("ajaxParam")]
     for pattern in (AJAX_PARAM_RE, PARAM_VAR_RE):
-        for match in pattern.finditer(html):
+        for match in itertools.islice(pattern.finditer(html), SCRIPT_OBJECTS):
             objects.append(parse_js_object(html[match.end() - 1 : match.end() + 2000]))
     for value in objects:
         if isinstance(value, dict):

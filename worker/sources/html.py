@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag
 
 import lxml.etree
 import lxml.html
@@ -18,7 +18,7 @@ from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 
 from worker.models import Discovered, ListSelectors
-from worker.sources.base import ListPage, SourceError, make_absolute, normalize_space
+from worker.sources.base import ListPage, SourceError, make_absolute, normalize_space, read_each
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ELLIPSIS = ".…。 "
@@ -46,22 +46,25 @@ def parse_list(
 ) -> ListPage:
     """Read the items matched by ``selectors.item`` on one list page, deduplicated by URL.
 
-    Items without a usable link are skipped; a page where nothing matches gives an empty
-    ListPage. Raises ``SourceError`` (reason ``"config"``) for an invalid CSS selector.
+    Items without a usable link are left out, an item that cannot be read is skipped and
+    counted (``ListPage.skipped``); a page where nothing matches gives an empty ListPage.
+    Raises ``SourceError`` (reason ``"config"``) for an invalid CSS selector.
     """
     compiled = compile_selectors(selectors)
     document = parse_document(html)
     if document is None:
         return ListPage(items=[])
     base = find_base_url(document, page_url)
+    found, skipped = read_each(
+        compiled.item(document), lambda element: read_item(element, compiled, base, tz=tz, now=now)
+    )
     items: dict[str, Discovered] = {}
-    for element in compiled.item(document):
-        item = read_item(element, compiled, base, tz=tz, now=now)
-        if item is not None:
-            items.setdefault(item.url, item)
+    for item in found:
+        items.setdefault(item.url, item)
     return ListPage(
         items=list(items.values()),
         next_url=find_next_url(document, compiled.next, base, page_url),
+        skipped=skipped,
     )
 
 
@@ -106,9 +109,9 @@ def parse_document(html: str) -> lxml.html.HtmlElement | None:
 def find_base_url(document: lxml.html.HtmlElement, page_url: str) -> str:
     """The URL relative links resolve against: ``<base href>`` if present, else the page URL."""
     for base in document.iterfind(".//base[@href]"):
-        href = str(base.get("href", "")).strip()
+        href = make_absolute(str(base.get("href", "")), page_url, keep_fragment=False)
         if href:
-            return urljoin(page_url, href)
+            return href
     return page_url
 
 

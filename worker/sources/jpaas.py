@@ -15,20 +15,20 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import lxml.html
 
 from worker.models import Discovered
-from worker.sources.base import SourceError
+from worker.sources.base import SourceError, make_absolute
 from worker.sources.cms import (
     find_base_url,
     find_link_rows,
     is_content_link,
     parse_document,
-    parse_js_object,
-    rows_to_items,
 )
+from worker.sources.jsobject import parse_js_object
+from worker.sources.rowitems import rows_to_items
 
 __all__ = [
     "JpaasAnswer",
@@ -76,6 +76,7 @@ class JpaasAnswer:
     page_count: int | None = None
     page_size: int | None = None
     page_no: int | None = None
+    skipped: int = 0  # rows that could not be read
 
 
 def find_jpaas_queries(html: str, page_url: str) -> list[JpaasQuery]:
@@ -111,7 +112,10 @@ def read_unit_script(script: lxml.html.HtmlElement, base_url: str) -> JpaasQuery
     if "parseType" not in data and parse_type:
         data["parseType"] = str(script.get("parsetype"))
     params = {str(key): as_text(value) for key, value in data.items()}
-    return JpaasQuery(api_url=resolve_api_url(url, base_url), params=params, param_json=param_json)
+    api_url = resolve_api_url(url, base_url)
+    if not api_url:
+        return None
+    return JpaasQuery(api_url=api_url, params=params, param_json=param_json)
 
 
 def read_querydata(raw: str) -> dict[str, Any]:
@@ -152,7 +156,7 @@ def resolve_api_url(url: str, page_url: str) -> str:
     if url.startswith(GATEWAY_PREFIX):
         parts = urlsplit(page_url)
         return urlunsplit((parts.scheme, parts.netloc, "/" + url, "", ""))
-    return urljoin(page_url, url)
+    return make_absolute(url, page_url)  # "" for a URL that cannot be read: no query
 
 
 def jpaas_request(
@@ -192,7 +196,7 @@ def parse_jpaas_answer(
     if document is None:
         return JpaasAnswer(items=[], total=as_count(data.get("total")))
     rows = find_link_rows(document, base_url, is_article=is_content_link)
-    items = rows_to_items(rows, tz=tz, now=now)
+    items, skipped = rows_to_items(rows, tz=tz, now=now)
     paging = read_pagination(document)
     total = first_count(data.get("total"), data.get("count"), paging.get("count"))
     page_size = first_count(data.get("pageSize"), paging.get("rows"))
@@ -205,6 +209,7 @@ def parse_jpaas_answer(
         page_count=page_count,
         page_size=page_size or None,
         page_no=first_count(data.get("pageNo"), paging.get("pageno")),
+        skipped=skipped,
     )
 
 

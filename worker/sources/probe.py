@@ -18,7 +18,8 @@ from worker.extract import KNOWN_BODY_SELECTORS
 from worker.fetch import Fetcher, FetchError
 from worker.models import Discovered, ListSelectors
 from worker.sources.crawl import FAMILY_READERS, ReadContext, read_feed, read_html
-from worker.sources.detect import detect_family, find_feed_links, guess_list
+from worker.sources.detect import detect_family, find_feed_links
+from worker.sources.guess import guess_list
 
 MIN_BODY_CHARS = 80
 

@@ -16,16 +16,15 @@ from datetime import datetime, tzinfo
 from urllib.parse import urlsplit, urlunsplit
 
 from worker.models import Discovered
+from worker.sources.base import normalize_space
 from worker.sources.cms import (
     LinkRow,
     find_base_url,
     find_link_rows,
-    find_row_date,
     is_content_link,
     parse_document,
-    rows_to_items,
-    select_main_rows,
 )
+from worker.sources.rowitems import find_row_date, rows_to_items
 
 __all__ = ["TrsList", "is_trs_article", "parse_trs_list", "trs_page_url"]
 
@@ -52,6 +51,7 @@ class TrsList:
     ext: str = "html"
     first_suffix: int = 1
     total_records: int | None = None
+    skipped: int = 0  # rows that could not be read
 
     def page_url(self, any_page_url: str, page_index: int) -> str:
         """The URL of page ``page_index`` (0-based) of this list's series."""
@@ -90,10 +90,12 @@ def parse_trs_list(html: str, page_url: str, *, tz: tzinfo, now: datetime | None
     content links (columns of external articles).
     """
     call = find_page_call(html)
-    items = read_items(html, page_url, tz=tz, now=now)
+    items, skipped = read_items(html, page_url, tz=tz, now=now)
     if call is None:
         prefix, current, ext = read_page_file(page_url)
-        return TrsList(items=items, page_count=None, current=current, prefix=prefix, ext=ext)
+        return TrsList(
+            items, page_count=None, current=current, prefix=prefix, ext=ext, skipped=skipped
+        )
     return TrsList(
         items=items,
         page_count=call.page_count,
@@ -102,6 +104,7 @@ def parse_trs_list(html: str, page_url: str, *, tz: tzinfo, now: datetime | None
         ext=call.ext,
         first_suffix=call.first_suffix,
         total_records=call.total_records,
+        skipped=skipped,
     )
 
 
@@ -131,11 +134,14 @@ def trs_page_url(
     return urlunsplit((parts.scheme, parts.netloc, directory + name, "", ""))
 
 
-def read_items(html: str, page_url: str, *, tz: tzinfo, now: datetime | None) -> list[Discovered]:
-    """The main list's items: TRS article rows, else dated rows of content links."""
+def read_items(
+    html: str, page_url: str, *, tz: tzinfo, now: datetime | None
+) -> tuple[list[Discovered], int]:
+    """The main list's items: TRS article rows, else dated rows of content links; and the
+    number of rows that could not be read."""
     document = parse_document(html)
     if document is None:
-        return []
+        return [], 0
     base = find_base_url(document, page_url)
     rows = select_main_rows(find_link_rows(document, base, is_article=is_trs_article), page_url)
     if rows:
@@ -224,3 +230,50 @@ def read_page_file(page_url: str) -> tuple[str, int, str]:
         return "index", 0, "html"
     number = match.group("number")
     return match.group("prefix"), int(number) if number else 0, match.group("ext")
+
+
+# --- picking the main list of a page --------------------------------------------------------
+
+
+def row_signature(row: LinkRow) -> tuple[str, str, str, str]:
+    """The shape of a row: its tag and class, and the tag and class (or id) of the nearest
+    ancestor that has either — two bare ``<ul><li>`` lists differ one level higher."""
+    marked = row.row.getparent()
+    while marked is not None and not (marked.get("class") or marked.get("id")):
+        if marked.tag == "body":
+            break
+        marked = marked.getparent()
+    mark = ""
+    if marked is not None:
+        mark = normalize_space(str(marked.get("class") or "")) or f"#{marked.get('id') or ''}"
+    return (
+        str(row.row.tag),
+        normalize_space(str(row.row.get("class", ""))),
+        str(marked.tag) if marked is not None else "",
+        mark,
+    )
+
+
+def select_main_rows(rows: list[LinkRow], page_url: str = "") -> list[LinkRow]:
+    """Keep the rows shaped like the page's main list, dropping side lists.
+
+    Rows are grouped by shape (see ``row_signature``). Given ``page_url``, groups linking
+    mostly inside the page's folder win over groups linking elsewhere (a side list into
+    another column can outnumber a column's short last page). Among the rest, groups at least
+    half as large as the largest are kept, in document order.
+    """
+    if not rows:
+        return []
+    groups: dict[tuple[str, str, str, str], list[LinkRow]] = {}
+    for row in rows:
+        groups.setdefault(row_signature(row), []).append(row)
+    folder = page_url.rsplit("/", 1)[0] + "/" if page_url else ""
+    inside = {
+        signature
+        for signature, group in groups.items()
+        if folder and sum(row.url.startswith(folder) for row in group) * 2 >= len(group)
+    }
+    candidates = inside if inside and len(inside) < len(groups) else set(groups)
+    largest = max(len(groups[signature]) for signature in candidates)
+    keep = {s for s in candidates if len(groups[s]) * 2 >= largest}
+    return [row for row in rows if row_signature(row) in keep]
