@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import LOOPBACK, write_config
+from tests.support.hostile import ScriptedEndpoint
 from tests.support.hostile_sites import HostileSite
 from worker.cli import main
 from worker.config import load_config
@@ -133,3 +134,17 @@ def test_absurd_retry_after_on_list_and_article_pages_is_clamped(
     assert "HTTP 503" in error
     assert polled_again <= before + timedelta(days=1, minutes=5)  # sources back off ≤ a day
     assert retried <= before + timedelta(hours=6, minutes=5)  # items retry ≤ 6 h
+
+
+def test_headers_that_drip_in_are_cut_off_at_the_deadline() -> None:
+    """A server that sends its status line and headers a byte at a time, each byte well within
+    the read timeout: the request's deadline still ends it (as it ends a dripping body)."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok"
+    with ScriptedEndpoint(head, pieces=len(head), pause=0.2, limit=20.0) as endpoint:
+        fetcher = Fetcher(policy=LOOPBACK, connect_timeout=1, read_timeout=1, deadline=1.5)
+        started = time.monotonic()
+        with pytest.raises(FetchError) as caught:
+            fetcher.get(endpoint.url("/page"))
+        elapsed = time.monotonic() - started
+    assert caught.value.reason == "deadline", caught.value
+    assert elapsed < 3.0

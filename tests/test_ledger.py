@@ -21,7 +21,7 @@ from worker.demo.receiver import WebhookReceiver
 from worker.demo.site import DemoSite
 from worker.runtime import Runtime, build_runtime
 from worker.store.deliveries import ClaimedDelivery, claim_deliveries
-from worker.store.pending import claim_pending_item
+from worker.store.pending import claim_pending_item, renew_pending_lease
 from worker.store.sources import source_by_name
 from worker.store.tables import DeliveryRow, PendingItemRow, SubscriberRow
 from worker.sweep import find_due_work
@@ -124,19 +124,31 @@ def test_poison_rows_are_parked(rt: Runtime) -> None:
     now = datetime.now(UTC)
     report = poll_stage.poll_source(rt, _source_id(rt), now=now)
     pending_id = report.queued[0]
-    moment = now
-    for _ in range(ingest_stage.MAX_CLAIMS):  # the worker dies every time
+    for attempt in range(ingest_stage.MAX_CLAIMS):  # the worker dies every time
         with rt.session() as session:
             row = claim_pending_item(
-                session, pending_id, now=moment, lease=1, max_attempts=ingest_stage.MAX_CLAIMS
-            )
+                session, pending_id, lease=0.05, token=f"dies-{attempt}",
+                max_attempts=ingest_stage.MAX_CLAIMS,
+            )  # fmt: skip
             assert row is not None
-        moment += timedelta(seconds=2)
-    assert ingest_stage.ingest_item(rt, pending_id, now=moment).outcome == "skipped"
+        time.sleep(0.06)  # its lease runs out
+    assert ingest_stage.ingest_item(rt, pending_id).outcome == "skipped"
     with rt.session() as session:
         parked = session.get(PendingItemRow, pending_id)
         assert parked is not None and parked.status == "failed"
         assert "parked after" in parked.last_error
+
+
+def test_an_item_being_ingested_is_not_taken_by_another_worker(rt: Runtime) -> None:
+    """While one worker reads a slow article page, its lease is renewed: another worker's
+    claim of the same item finds it held, however long the read takes."""
+    report = poll_stage.poll_source(rt, _source_id(rt), now=datetime.now(UTC))
+    pending_id = report.queued[0]
+    with rt.session() as session:
+        assert claim_pending_item(session, pending_id, lease=60, token="a", max_attempts=9)
+        assert claim_pending_item(session, pending_id, lease=60, token="b", max_attempts=9) is None
+        assert renew_pending_lease(session, pending_id, "a", lease=60)
+        assert not renew_pending_lease(session, pending_id, "b", lease=60)
 
 
 def test_concurrent_claims_never_double(rt: Runtime) -> None:

@@ -24,13 +24,13 @@ from worker.notify import (
     article_data,
     get_notifier,
 )
-from worker.notify.replies import parse_retry_after
 from worker.notify.webhook import (
     WebhookNotifier,
     WebhookVerificationError,
     sign,
     verify,
 )
+from worker.retry_after import parse_retry_after
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"

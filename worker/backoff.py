@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from worker.retry_after import clamp_wait
+
 DELIVERY_SCHEDULE: tuple[float, ...] = (
     5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400,
 )  # fmt: skip
@@ -48,12 +50,5 @@ def delivery_retry_delay(
         return None
     delay = jittered(schedule[attempts - 1], rng)
     if retry_after is not None:
-        delay = max(delay, capped(retry_after, max(schedule)))
+        delay = max(delay, clamp_wait(retry_after, max(schedule)) or 0.0)
     return delay
-
-
-def capped(seconds: float, cap: float) -> float:
-    """``seconds`` within [0, ``cap``]; NaN is 0."""
-    if seconds != seconds:  # NaN
-        return 0.0
-    return min(max(seconds, 0.0), cap)

@@ -25,7 +25,7 @@ import urllib3
 from worker.charset import decode_body
 from worker.fetchlimits import HOST_GATE, Watchdog
 from worker.fetchresult import FetchError, FetchResult
-from worker.netguard import BlockedAddress, GuardedAdapter, Policy
+from worker.netguard import BlockedAddress, GuardedAdapter, Policy, headers_deadline
 from worker.retry_after import parse_retry_after
 
 __all__ = [
@@ -168,16 +168,17 @@ class Fetcher:
     ) -> requests.Response:
         timeout = (min(self.connect_timeout, self.deadline), min(self.read_timeout, self.deadline))
         try:
-            return self._session.request(
-                method,
-                url,
-                params=dict(params) if params else None,
-                data=dict(data) if data is not None else None,
-                headers=headers,
-                timeout=timeout,
-                stream=True,
-                allow_redirects=True,
-            )
+            with headers_deadline(deadline_at):  # headers that drip in are cut off too
+                return self._session.request(
+                    method,
+                    url,
+                    params=dict(params) if params else None,
+                    data=dict(data) if data is not None else None,
+                    headers=headers,
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=True,
+                )
         except BlockedAddress as exc:
             hop = (exc.request.url if exc.request is not None else None) or url
             redirected = urlsplit(hop).hostname != urlsplit(url.strip()).hostname
@@ -322,9 +323,9 @@ class Fetcher:
             | requests.exceptions.URLRequired,
         ):
             return "invalid_url", f"invalid or unsupported URL ({exc})"
+        if time.monotonic() >= deadline_at:  # a timeout, or a connection cut at the deadline
+            return "deadline", self._deadline_words()
         if isinstance(exc, requests.Timeout):
-            if time.monotonic() >= deadline_at:
-                return "deadline", self._deadline_words()
             if isinstance(exc, requests.ConnectTimeout):
                 return "timeout", f"no connection within {self.connect_timeout:g} s"
             return "timeout", f"no response within {self.read_timeout:g} s"

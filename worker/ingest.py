@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
 from worker.config import SourceConfig
 from worker.extract import ExtractError, extract_article, find_attachments
 from worker.fanout import fan_out_article
 from worker.fetch import Fetcher, FetchError
+from worker.lease import LeaseKeeper, effective_lease
 from worker.models import Discovered, Extracted, discovered_from_dict
 from worker.retry_after import clamp_wait
 from worker.runtime import Runtime
@@ -26,13 +27,18 @@ from worker.sanitize import (
     truncate_html,
 )
 from worker.store.articles import mark_checked, upsert_article
+from worker.store.clock import new_lease_token
 from worker.store.counters import FEEDS_GENERATION, bump_counter
-from worker.store.ledger import claim_pending_item, fail_pending_item, finish_pending_item
+from worker.store.pending import (
+    claim_pending_item,
+    fail_pending_item,
+    finish_pending_item,
+    renew_pending_lease,
+)
 from worker.store.tables import ArticleRow, SourceRow
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 300.0
 RETRY_DELAYS = (60.0, 300.0, 1800.0, 7200.0, 21600.0)  # then parked; revived when seen again
 # A page's Retry-After is honoured up to the longest of these waits.
 MAX_CLAIMS = len(RETRY_DELAYS) + 3  # claims without an outcome (dead workers) count too
@@ -55,11 +61,16 @@ class ArticlePage:
 
 
 def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) -> IngestReport:
-    """Ingest one queued item; a failure is recorded on the item and retried, never raised."""
+    """Ingest one queued item; a failure is recorded on the item and retried, never raised.
+
+    The item is leased to this call and the lease renewed while its page is read, so another
+    worker takes it over only if this one dies."""
     now = now or datetime.now(UTC)
+    token = new_lease_token()
+    lease = effective_lease(rt.config.delivery.lease, rt.config.network.deadline)
     with rt.session() as session:
         row = claim_pending_item(
-            session, pending_id, now=now, lease=LEASE_SECONDS, max_attempts=MAX_CLAIMS
+            session, pending_id, lease=lease, token=token, max_attempts=MAX_CLAIMS
         )
         if row is None:
             return IngestReport("skipped")
@@ -67,28 +78,42 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
         source_row = session.get(SourceRow, row.source_id)
         known = session.get(ArticleRow, row.known_article_id) if row.known_article_id else None
         attempts, notify, source_id = row.attempts, row.notify, row.source_id
+        known_id = row.known_article_id
         validators = (known.etag, known.last_modified) if known else ("", "")
     source = _source_config(rt, source_row)
     if source is None:
         with rt.session() as session:
-            finish_pending_item(session, pending_id)
+            finish_pending_item(session, pending_id, token)
         return IngestReport("skipped")
+    keeper = LeaseKeeper(
+        held=[pending_id], lease=lease, longest_step=rt.config.network.deadline,
+        renew=lambda: _renew(rt, pending_id, token, lease), name=f"lease-{token[:8]}",
+    ).start()  # fmt: skip
     try:
         tz = rt.config.source_timezone(source)
         page = read_article(rt.fetcher, source, item, tz=tz, validators=validators)
     except (FetchError, ExtractError) as err:
-        return _record_failure(rt, pending_id, item, err, attempts, now)
+        return _record_failure(rt, pending_id, token, item, err, attempts)
     except Exception as err:  # a hostile or odd page must not take the worker down
         log.exception("ingest: unexpected error", extra={"article_url": item.url})
         wrapped = ExtractError(f"extract: unexpected {type(err).__name__}: {err}")
-        return _record_failure(rt, pending_id, item, wrapped, attempts, now)
+        return _record_failure(rt, pending_id, token, item, wrapped, attempts)
+    finally:
+        keeper.stop()
     if page.extracted is None:
         with rt.session() as session:
-            if row.known_article_id:
-                mark_checked(session, row.known_article_id, now)
-            finish_pending_item(session, pending_id)
-        return IngestReport("unchanged", row.known_article_id)
-    return _store(rt, pending_id, source_id, source, item, page, notify=notify, now=now)
+            if known_id:
+                mark_checked(session, known_id, now)
+            finish_pending_item(session, pending_id, token)
+        return IngestReport("unchanged", known_id)
+    return _store(rt, pending_id, token, source_id, source, item, page, notify=notify, now=now)
+
+
+def _renew(rt: Runtime, pending_id: int, token: str, lease: float) -> set[int]:
+    with rt.session() as session:
+        return (
+            {pending_id} if renew_pending_lease(session, pending_id, token, lease=lease) else set()
+        )
 
 
 def _source_config(rt: Runtime, row: SourceRow | None) -> SourceConfig | None:
@@ -159,6 +184,7 @@ def cap_article(extracted: Extracted, *, max_html_bytes: int, max_title_chars: i
 def _store(
     rt: Runtime,
     pending_id: int,
+    token: str,
     source_id: int,
     source: SourceConfig,
     item: Discovered,
@@ -189,24 +215,19 @@ def _store(
             deliveries = fan_out_article(session, article_id, source.name, now)
         if outcome != "unchanged":
             bump_counter(session, FEEDS_GENERATION)
-        finish_pending_item(session, pending_id)
+        finish_pending_item(session, pending_id, token)
     log.info("ingest: %s %s", outcome, item.url, extra={"source": source.name})
     return IngestReport(outcome, article_id, deliveries)
 
 
 def _record_failure(
-    rt: Runtime,
-    pending_id: int,
-    item: Discovered,
-    err: Exception,
-    attempts: int,
-    now: datetime,
+    rt: Runtime, pending_id: int, token: str, item: Discovered, err: Exception, attempts: int
 ) -> IngestReport:
-    retry_at = None
+    retry_in = None
     if attempts <= len(RETRY_DELAYS):
         retry_after = clamp_wait(getattr(err, "retry_after", None), RETRY_DELAYS[-1]) or 0.0
-        retry_at = now + timedelta(seconds=max(RETRY_DELAYS[attempts - 1], retry_after))
+        retry_in = max(RETRY_DELAYS[attempts - 1], retry_after)
     with rt.session() as session:
-        fail_pending_item(session, pending_id, error=str(err), retry_at=retry_at)
+        fail_pending_item(session, pending_id, token=token, error=str(err), retry_in=retry_in)
     log.warning("ingest failed (attempt %d): %s", attempts, err, extra={"article_url": item.url})
     return IngestReport("failed", error=str(err))

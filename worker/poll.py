@@ -24,12 +24,15 @@ from worker.fanout import fan_out_article
 from worker.fetch import FetchError
 from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll
 from worker.models import Discovered, discovered_to_dict
+from worker.redact import redact_text
 from worker.retry_after import clamp_wait
 from worker.runtime import Runtime
 from worker.sources import Discovery, SourceError, discover
 from worker.store.articles import known_articles, link_article, recheck_candidates
-from worker.store.ledger import create_deliveries, ops_alert_subscribers, queue_items
+from worker.store.deliveries import create_deliveries
+from worker.store.pending import queue_items
 from worker.store.sources import PollRecord, record_poll, source_has_articles
+from worker.store.subscribers import ops_alert_subscribers
 from worker.store.tables import SourceRow
 
 log = logging.getLogger(__name__)
@@ -264,7 +267,7 @@ def _record_failure(
     delay = _next_delay(source, state, verdict, retry_after)
     record = PollRecord(
         status=verdict.status,
-        reason=verdict.reason,
+        reason=redact_text(verdict.reason),  # a fetch error may quote a URL with a token
         next_poll_at=now + timedelta(seconds=delay),
         succeeded=False,
     )

@@ -14,11 +14,11 @@ MAX_SECONDS = 366 * 86400.0  # longer than any schedule waits: larger values rea
 _MAX_DIGITS = len(str(int(MAX_SECONDS)))
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+def parse_retry_after(value: str | None, now: datetime | float | None = None) -> float | None:
     """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date); None if unusable.
 
-    A date in the past gives 0.0; a wait beyond ``MAX_SECONDS`` gives ``MAX_SECONDS``. A naive
-    ``now`` is taken as UTC.
+    A date in the past gives 0.0; a wait beyond ``MAX_SECONDS`` gives ``MAX_SECONDS``. ``now``
+    is a datetime (a naive one is taken as UTC) or Unix seconds; by default the clock.
     """
     if value is None:
         return None
@@ -35,7 +35,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    reference = now or datetime.now(UTC)
+    if isinstance(now, int | float):
+        reference = datetime.fromtimestamp(now, UTC)
+    else:
+        reference = now or datetime.now(UTC)
     if reference.tzinfo is None:
         reference = reference.replace(tzinfo=UTC)
     return min(max(0.0, (when - reference).total_seconds()), MAX_SECONDS)

@@ -56,9 +56,9 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
     except Exception as err:  # report any failure of the dry run, whatever its kind
         err_console.print(f"[red]failed:[/red] {show_text(str(err))}", highlight=False)
         sys.exit(1)
-    table = Table(
-        "#", "published", "title", "url", title=f"{len(found.items)} items, {found.pages} page(s)"
-    )
+    unreadable = f", {found.skipped} unreadable skipped" if found.skipped else ""
+    heading = f"{len(found.items)} items, {found.pages} page(s){unreadable}"
+    table = Table("#", "published", "title", "url", title=heading)
     for i, item in enumerate(found.items, 1):
         published = item.published_at.isoformat() if item.published_at else "—"
         table.add_row(str(i), published, item.title, item.url)
@@ -165,6 +165,8 @@ def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             progress.advance(task)
     build_feeds(rt)
+    unreadable = f", {report.skipped} unreadable skipped" if report.skipped else ""
     console.print(
-        f"{name}: {report.found} items on {pages} page(s); ingested {outcomes or 'nothing new'}"
+        f"{name}: {report.found} items on {pages} page(s){unreadable}; "
+        f"ingested {outcomes or 'nothing new'}"
     )

@@ -19,7 +19,12 @@ not let a refusal pass silently: every refusal raises ``BlockedAddress`` with it
 connections for requests. Import the names from here.
 """
 
-from worker.netguard.adapter import GuardedAdapter, guard_session, guarded_session
+from worker.netguard.adapter import (
+    GuardedAdapter,
+    guard_session,
+    guarded_session,
+    headers_deadline,
+)
 from worker.netguard.addresses import (
     HINT,
     AddrInfo,
@@ -50,6 +55,7 @@ __all__ = [
     "embedded_ipv4",
     "guard_session",
     "guarded_session",
+    "headers_deadline",
     "normalize_host",
     "parse_allow_entry",
     "resolve_and_check",

@@ -6,15 +6,22 @@ TLS SNI and the certificate check keep the original host name. Each redirect hop
 connection, so each hop is checked. Requests through a proxy are refused, since the proxy, not
 herald, would pick the address.
 
+The same connections keep a request's deadline while the status line and headers arrive
+(``headers_deadline``): a server that drips its headers byte by byte is cut off when the
+deadline passes, as the fetcher's watchdog does for bodies.
+
 This module must NOT follow redirects itself, retry, read configuration files or log; a refusal
 always surfaces as ``BlockedAddress``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
@@ -65,6 +72,39 @@ def _pinned_new_conn(conn: HTTPConnection, policy: Policy) -> socket.socket:
     return sock
 
 
+_deadline = threading.local()
+
+
+@contextlib.contextmanager
+def headers_deadline(at: float) -> Iterator[None]:
+    """Within the block, this thread's requests must have their status line and headers by
+    ``at`` (a ``time.monotonic()`` value); past it the connection's socket is shut down."""
+    _deadline.at = at
+    try:
+        yield
+    finally:
+        _deadline.at = None
+
+
+def _within_deadline(conn: HTTPConnection, read: Callable[[], Any]) -> Any:
+    at: float | None = getattr(_deadline, "at", None)
+    sock = conn.sock
+    if at is None or sock is None:
+        return read()
+    timer = threading.Timer(max(0.0, at - time.monotonic()), _shut, (sock,))
+    timer.daemon = True
+    timer.start()
+    try:
+        return read()
+    finally:
+        timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class _PinnedHTTPConnection(HTTPConnection):
     def __init__(self, *args: Any, netguard_policy: Policy, **kwargs: Any) -> None:
         self.netguard_policy = netguard_policy
@@ -72,6 +112,9 @@ class _PinnedHTTPConnection(HTTPConnection):
 
     def _new_conn(self) -> socket.socket:
         return _pinned_new_conn(self, self.netguard_policy)
+
+    def getresponse(self) -> Any:
+        return _within_deadline(self, super().getresponse)
 
 
 class _PinnedHTTPSConnection(HTTPSConnection):
@@ -81,6 +124,9 @@ class _PinnedHTTPSConnection(HTTPSConnection):
 
     def _new_conn(self) -> socket.socket:
         return _pinned_new_conn(self, self.netguard_policy)
+
+    def getresponse(self) -> Any:
+        return _within_deadline(self, super().getresponse)
 
 
 class _PinnedHTTPPool(HTTPConnectionPool):

@@ -37,9 +37,9 @@ from worker.notify.replies import (
     classify_error_status,
     judge,
     parse_reply,
-    parse_retry_after,
     seconds_value,
 )
+from worker.retry_after import parse_retry_after
 
 CHANNEL = "discord"
 TEMPLATE = "discord.md.j2"

@@ -17,15 +17,13 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from worker.notify import Outcome, Reply
+from worker.retry_after import parse_retry_after
 
 EXCERPT_CHARS = 500
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
-MAX_HEADER_CHARS = 64  # a Retry-After longer than this is not a number or a date
 
 Status = Literal["delivered", "retry", "failed"]
 Verdict = tuple[Status, float | None, str]  # (status, seconds to wait, error)
@@ -64,30 +62,6 @@ def no_reply(channel: str, reply: Reply) -> Outcome:
 
 # --------------------------------------------------------------------------------------------
 # Reading waits and bodies (pure)
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """The seconds a ``Retry-After`` header asks for (delta-seconds or HTTP-date); None when it
-    is absent, malformed, negative or not finite."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text or len(text) > MAX_HEADER_CHARS:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = parsedate_to_datetime(text)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        wait = when.timestamp() - now
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return max(0.0, wait) if math.isfinite(wait) else None
 
 
 def seconds_value(value: Any) -> float | None:

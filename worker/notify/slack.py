@@ -30,7 +30,8 @@ from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.chat import flatten, is_http_url, pack_text
 from worker.notify.message import Message
 from worker.notify.render import render_template
-from worker.notify.replies import Verdict, classify_error_status, judge, parse_retry_after
+from worker.notify.replies import Verdict, classify_error_status, judge
+from worker.retry_after import parse_retry_after
 
 CHANNEL = "slack"
 TEMPLATE = "slack.mrkdwn.j2"

@@ -65,13 +65,15 @@ def queue_items(
 
 
 def claim_pending_item(
-    session: Session, pending_id: int, *, now: datetime, lease: float, max_attempts: int
+    session: Session, pending_id: int, *, lease: float, token: str, max_attempts: int
 ) -> PendingItemRow | None:
-    """Take a waiting item for ingesting (lease set); None if it is gone or someone has it.
+    """Take a waiting item for ingesting, leased to ``token`` for ``lease`` seconds of the
+    database's clock; None if it is gone, not due or someone holds it.
 
     An item already tried ``max_attempts`` times without an outcome (its worker died each
     time) is parked as failed instead: a poison message must not loop for ever.
     """
+    now = db_now(session)
     due = and_(
         PendingItemRow.id == pending_id,
         PendingItemRow.status == "pending",
@@ -82,37 +84,63 @@ def claim_pending_item(
         update(PendingItemRow)
         .where(due, PendingItemRow.attempts >= max_attempts)
         .values(
-            status="failed",
-            lease_until=None,
+            status="failed", lease_until=None, lease_token=None,
             last_error=f"parked after {max_attempts} attempts without an outcome",
         )
-    )
+    )  # fmt: skip
     if rowcount(parked):
         return None
     result = session.execute(
         update(PendingItemRow)
         .where(due)
-        .values(lease_until=now + timedelta(seconds=lease), attempts=PendingItemRow.attempts + 1)
-    )
+        .values(
+            lease_until=now + timedelta(seconds=lease), lease_token=token,
+            attempts=PendingItemRow.attempts + 1,
+        )
+    )  # fmt: skip
     if rowcount(result) != 1:
         return None
     return session.get(PendingItemRow, pending_id)
 
 
-def finish_pending_item(session: Session, pending_id: int) -> None:
-    session.execute(delete(PendingItemRow).where(PendingItemRow.id == pending_id))
+def renew_pending_lease(session: Session, pending_id: int, token: str, *, lease: float) -> bool:
+    """Extend the item's lease while ``token`` holds it; False once it is done or lost."""
+    now = db_now(session)
+    result = session.execute(
+        update(PendingItemRow)
+        .where(PendingItemRow.id == pending_id, PendingItemRow.lease_token == token)
+        .values(lease_until=now + timedelta(seconds=lease))
+    )
+    return rowcount(result) == 1
+
+
+def finish_pending_item(session: Session, pending_id: int, token: str) -> None:
+    """The item is ingested (or no longer wanted): it leaves the ledger, while ``token`` holds
+    it (a worker that lost it leaves it to the worker that took it over)."""
+    session.execute(
+        delete(PendingItemRow).where(
+            PendingItemRow.id == pending_id, PendingItemRow.lease_token == token
+        )
+    )
 
 
 def fail_pending_item(
-    session: Session, pending_id: int, *, error: str, retry_at: datetime | None
+    session: Session, pending_id: int, *, token: str, error: str, retry_in: float | None
 ) -> None:
-    """Retry later, or (``retry_at`` None) park it as failed with the reason."""
-    values: dict[str, Any] = dict(last_error=error[:2000], lease_until=None, enqueued_at=None)
-    if retry_at is None:
+    """Retry ``retry_in`` seconds from now (the database's clock), or (None) park it as failed
+    with the reason; only while ``token`` still holds it."""
+    values: dict[str, Any] = dict(
+        last_error=error[:2000], lease_until=None, lease_token=None, enqueued_at=None
+    )
+    if retry_in is None:
         values["status"] = "failed"
     else:
-        values["next_attempt_at"] = retry_at
-    session.execute(update(PendingItemRow).where(PendingItemRow.id == pending_id).values(**values))
+        values["next_attempt_at"] = db_now(session) + timedelta(seconds=retry_in)
+    session.execute(
+        update(PendingItemRow)
+        .where(PendingItemRow.id == pending_id, PendingItemRow.lease_token == token)
+        .values(**values)
+    )
 
 
 def claim_due_pending_items(session: Session, *, requeue_after: float, limit: int) -> list[int]:
