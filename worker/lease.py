@@ -5,8 +5,8 @@ a liveness timeout — a dead worker's rows come back within one lease — and n
 long the work takes. Before each row is started, ``may_start`` checks that the row is still
 held and that its lease, as last confirmed by the database, outlasts the longest the row may
 take; a worker whose renewals stall (a stuck database) stops starting rows instead of racing
-the worker that will take them over. The same thread runs the caller's ``flush`` (recording
-results) between renewals, so one thread per claim writes to the database.
+the worker that will take them over. Between renewals the same thread runs the caller's
+``flush``, if any (records a sender has left waiting).
 
 This module must not hold SQL (the callables given to it do) nor know what the rows are.
 """
@@ -81,10 +81,6 @@ class LeaseKeeper:
         """Ids another worker took over (their lease ran out before a renewal)."""
         with self._lock:
             return set(self._lost)
-
-    def nudge(self) -> None:
-        """Run ``flush`` now rather than at the next tick."""
-        self._wake.set()
 
     def stop(self) -> None:
         """Stop the thread after a last ``flush`` (the caller flushes again itself if needed)."""

@@ -53,7 +53,10 @@ def redact_text(text: str) -> str:
     """``text`` with every URL in it redacted and bare secrets masked."""
     if not text:
         return text
-    return _WORD.sub(_redact_word, _mask_bare(text))
+    masked = _mask_bare(text)
+    if "/" not in masked and "?" not in masked:  # no URL, path or query in it: nothing more
+        return masked
+    return _WORD.sub(_redact_word, masked)
 
 
 # --------------------------------------------------------------------------------------------
