@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -147,7 +148,9 @@ class WebhookNotifier:
     unit: str = "bytes"
     takes_messages: bool = False
     rate_windows: RateWindows = ()
-    _last: tuple[Mapping[str, Any], str, datetime, bytes] | None = None
+
+    def __init__(self) -> None:
+        self._last = threading.local()
 
     def build(
         self,
@@ -168,11 +171,13 @@ class WebhookNotifier:
     def encoded(self, event_type: str, now: datetime, data: Mapping[str, Any]) -> bytes:
         """The event's body, encoded once for all its subscribers: a batch hands every row of
         an event the same ``data`` object and ``now``, so only the signature differs."""
-        last = self._last
+        last: tuple[Mapping[str, Any], str, datetime, bytes] | None = getattr(
+            self._last, "body", None
+        )  # per thread: each thread sends its own batches
         if last is not None and last[0] is data and last[1] == event_type and last[2] == now:
             return last[3]
         body = encode_payload(event_type, now, data)
-        self._last = (data, event_type, now, body)
+        self._last.body = (data, event_type, now, body)
         return body
 
     def fits(self, message: Message, target: Target) -> bool:
