@@ -180,8 +180,7 @@ def test_the_scheduled_digest_is_built_once_even_when_fired_twice_or_raced(
         rt = get_runtime()
         results: list[list[int]] = []
         threads = [
-            threading.Thread(target=lambda: results.append(build_due_digests(rt)))
-            for _ in range(4)
+            threading.Thread(target=lambda: results.append(build_due_digests(rt))) for _ in range(4)
         ]
         for thread in threads:
             thread.start()
@@ -353,11 +352,21 @@ def test_digest_payloads_match_their_golden_files(channel: str) -> None:
     base = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
     articles = [
         Article(
-            id=i, source_name="中国科协", url=f"https://www.cast.org.cn/art/2026/11/{i}.html",
-            guid="", title=f"{LONG_TITLE}（{i}）" if i != 3 else f"科协通知 {HOSTILE}",
-            author="", published_at=base - timedelta(hours=i), summary="为全面了解科技工作者的工作"
-            "和生活状况，现开展年度调查。" * 3, content_html="", text="", images=(), version=1,
-            first_seen_at=base, updated_at=base, tags=("通知",),
+            id=i,
+            source_name="中国科协",
+            url=f"https://www.cast.org.cn/art/2026/11/{i}.html",
+            guid="",
+            title=f"{LONG_TITLE}（{i}）" if i != 3 else f"科协通知 {HOSTILE}",
+            author="",
+            published_at=base - timedelta(hours=i),
+            summary="为全面了解科技工作者的工作和生活状况，现开展年度调查。" * 3,
+            content_html="",
+            text="",
+            images=(),
+            version=1,
+            first_seen_at=base,
+            updated_at=base,
+            tags=("通知",),
         )
         for i in range(1, 5)
     ]

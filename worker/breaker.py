@@ -59,9 +59,7 @@ def note_outcomes(
     if failing or gone:
         session.execute(
             update(SubscriberRow)
-            .where(
-                SubscriberRow.id.in_([*failing, *gone]), SubscriberRow.failing_since.is_(None)
-            )
+            .where(SubscriberRow.id.in_([*failing, *gone]), SubscriberRow.failing_since.is_(None))
             .values(failing_since=now)
         )
     cutoff = now - timedelta(seconds=rt.config.delivery.breaker_after)
@@ -104,8 +102,11 @@ def _alert(session: Session, claimed: ClaimedDelivery, reason: str, now: datetim
         session,
         event_key=f"{EVENT_SUSPENDED}:{claimed.subscriber_id}:{now.isoformat()}",
         event_type=EVENT_SUSPENDED,
-        payload={"subscriber": claimed.subscriber_name, "reason": reason,
-                 "suspended_at": now.isoformat()},
+        payload={
+            "subscriber": claimed.subscriber_name,
+            "reason": reason,
+            "suspended_at": now.isoformat(),
+        },
         subscriber_ids=targets,
         article_id=None,
         now=now,

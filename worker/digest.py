@@ -163,9 +163,7 @@ def compose(
         message = Message("digest", heading, entries, note=note, link=url,
                           mentions=mentions_of(target.options))  # fmt: skip
         split = split_message(message, lambda m: notifier.fits(m, target))
-        parts = tuple(
-            measure(notifier, target, EVENT_CHAT_DIGEST, m.to_dict(), now) for m in split
-        )
+        parts = tuple(measure(notifier, target, EVENT_CHAT_DIGEST, m.to_dict(), now) for m in split)
     page = render_document("digest.html.j2", context)
     return Composed(key, url, ids, parts, page)
 
