@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import site_source, webhook_subscriber, write_config
+from tests.support.fault_cluster import wait_until
 from tests.support.hostile import StatusEndpoint
 from worker import deliver as deliver_stage
 from worker import ingest as ingest_stage
@@ -32,15 +33,6 @@ from worker.store.sources import source_by_name
 from worker.store.tables import DeliveryRow
 from worker.sweep import find_due_work
 from worker.tasks import prepare_database
-
-
-def _wait(predicate: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_a_lease_shorter_than_the_batch_never_sends_twice(tmp_path: Path) -> None:
@@ -69,7 +61,7 @@ def test_a_lease_shorter_than_the_batch_never_sends_twice(tmp_path: Path) -> Non
         )  # fmt: skip
     try:
         ids = lambda: Counter(hit.headers["webhook-id"] for hit in slow.hits)  # noqa: E731
-        assert _wait(lambda: len(ids()) == 18, 90), log.read_text()[-3000:]
+        assert wait_until(lambda: len(ids()) == 18, 90, 0.2), log.read_text()[-3000:]
         time.sleep(5)  # long enough for any second copy to arrive
     finally:
         proc.send_signal(signal.SIGTERM)

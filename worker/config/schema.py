@@ -16,11 +16,11 @@ from worker.config.settings import (
     MODES,
     SOURCE_KINDS,
     ConfigError,
-    Mentions,
     SourceConfig,
     SubscriberConfig,
 )
 from worker.models import ArticleSelectors, ListSelectors
+from worker.notify.message import Mentions
 from worker.schedule import check_schedule
 
 HERALD_KEYS: dict[str, Check] = {

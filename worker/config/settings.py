@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from worker.backoff import DELIVERY_SCHEDULE
 from worker.models import ArticleSelectors, ListSelectors
+from worker.notify.message import Mentions
 from worker.schedule import DEFAULT_SCHEDULE
 
 SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
@@ -85,15 +86,6 @@ class SourceConfig:
     max_items: int = 0  # 0: the [herald] max_items (filled in by Config)
     list: ListSelectors | None = None
     article: ArticleSelectors | None = None
-
-
-@dataclass(frozen=True)
-class Mentions:
-    """Who a chat message mentions: only ever from configuration, never from content."""
-
-    mobiles: tuple[str, ...] = ()
-    user_ids: tuple[str, ...] = ()
-    all: bool = False
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,8 @@ def _shut(sock: socket.socket) -> None:
 
 
 class _PinnedHTTPConnection(HTTPConnection):
+    """A connection that opens only vetted, pinned sockets and keeps the headers' deadline."""
+
     def __init__(self, *args: Any, netguard_policy: Policy, **kwargs: Any) -> None:
         self.netguard_policy = netguard_policy
         super().__init__(*args, **kwargs)
@@ -117,16 +119,8 @@ class _PinnedHTTPConnection(HTTPConnection):
         return _within_deadline(self, super().getresponse)
 
 
-class _PinnedHTTPSConnection(HTTPSConnection):
-    def __init__(self, *args: Any, netguard_policy: Policy, **kwargs: Any) -> None:
-        self.netguard_policy = netguard_policy
-        super().__init__(*args, **kwargs)
-
-    def _new_conn(self) -> socket.socket:
-        return _pinned_new_conn(self, self.netguard_policy)
-
-    def getresponse(self) -> Any:
-        return _within_deadline(self, super().getresponse)
+class _PinnedHTTPSConnection(_PinnedHTTPConnection, HTTPSConnection):
+    """The same over TLS (the host name kept for SNI and the certificate check)."""
 
 
 class _PinnedHTTPPool(HTTPConnectionPool):
