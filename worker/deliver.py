@@ -44,7 +44,7 @@ from worker.store.deliveries import (
 
 log = logging.getLogger(__name__)
 
-BATCH_SECONDS = 240.0  # no send starts later in a batch (the task's time limit is 540 s)
+BATCH_SECONDS = 120.0  # no send starts later in a batch: signed timestamps stay fresh
 RECORD_EVERY = 100  # replies recorded together (or every RECORD_AFTER seconds)
 RECORD_AFTER = 0.2
 
@@ -65,30 +65,39 @@ def deliver_batch(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
     """Deliver these rows; returns how many ended in each state (delivered, retry, failed,
     deferred: given back unsent, skipped: not due or not ours)."""
     settings = rt.config.delivery
-    lease = effective_lease(settings.lease, settings.timeout)
-    batch = Batch(rt, new_lease_token(), lease)
+    batch = Batch(rt, new_lease_token(), effective_lease(settings.lease, settings.timeout))
+    claimed_at = time.monotonic()  # before the database's clock is read: a safe lower bound
     with rt.session() as session:
         now, claimed = claim_deliveries(
-            session, delivery_ids, lease=lease, token=batch.token, max_attempts=max_claims(rt)
-        )
-        paced = [c for c in claimed if c.channel in NOTIFIERS and NOTIFIERS[c.channel].rate_windows]
-        windows = {c.channel: NOTIFIERS[c.channel].rate_windows for c in paced}
-        longest = max((longest_window(w) for w in windows.values()), default=0.0)
-        sent_at = recent_attempts(
-            session, {c.subscriber_id for c in paced}, now - timedelta(seconds=longest)
-        )
+            session, delivery_ids, lease=batch.lease, token=batch.token,
+            max_attempts=max_claims(rt),
+        )  # fmt: skip
     batch.counts["skipped"] += len(delivery_ids) - len(claimed)
     if not claimed:
         return batch.summary()
+    batch.hold(claimed, claimed_at)
     try:
-        plan = plan_sends(claimed, windows, sent_at, bucket_for(rt.config.herald.broker_url), now)
-    except Exception:  # the rate-limit bucket's Redis is down: nothing goes out unpaced
+        plan = pace(rt, claimed, now)
+    except Exception:  # e.g. the rate-limit bucket's Redis is down: nothing goes out unpaced
         log.exception("deliver: could not pace the batch; its rows go back to the ledger")
         plan = Planned([], [(c.id, settings.retry_schedule[0]) for c in claimed])
-    batch.hold([c for c, _ in plan.go])
-    batch.give_back(plan.back)
-    batch.run([batch.prepare(item, offset) for item, offset in plan.go])
+    batch.run(plan)
     return batch.summary()
+
+
+def pace(rt: Runtime, claimed: Sequence[ClaimedDelivery], now: datetime) -> Planned:
+    """When each row may go: its platform's windows (from the attempt log) and its
+    subscriber's ``rate_limit``."""
+    paced = [c for c in claimed if c.channel in NOTIFIERS and NOTIFIERS[c.channel].rate_windows]
+    windows = {c.channel: NOTIFIERS[c.channel].rate_windows for c in paced}
+    sent_at: dict[int, list[datetime]] = {}
+    if paced:
+        longest = max(longest_window(w) for w in windows.values())
+        with rt.session() as session:
+            sent_at = recent_attempts(
+                session, {c.subscriber_id for c in paced}, now - timedelta(seconds=longest)
+            )
+    return plan_sends(claimed, windows, sent_at, bucket_for(rt.config.herald.broker_url), now)
 
 
 @dataclass
@@ -112,8 +121,14 @@ class Batch:
         self.stopped_for: dict[str, float] = {}  # endpoint → seconds it asked us to wait
         self.built_at = datetime.now(UTC)  # one moment for the batch: an event's body is built once
 
-    def hold(self, claimed: Sequence[ClaimedDelivery]) -> None:
+    def hold(self, claimed: Sequence[ClaimedDelivery], claimed_at: float) -> None:
+        """Keep the claim's leases from now on (``claimed_at``: before the claim)."""
         self.rows = {c.id: _Row(c) for c in claimed}
+        self.keeper = LeaseKeeper(
+            held=list(self.rows), lease=self.lease, longest_step=self.rt.config.delivery.timeout,
+            renew=self._renew, confirmed_at=claimed_at, flush=self.flush_stale, flush_every=0.5,
+            name=f"lease-{self.token[:8]}",
+        ).start()  # fmt: skip
 
     # -- building ---------------------------------------------------------------------------
 
@@ -138,17 +153,15 @@ class Batch:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def run(self, prepared: Sequence[Send[int] | None]) -> None:
-        """Send the prepared rows; whatever happens, record what was sent, give back the rest."""
-        sends = [s for s in prepared if s is not None]
+    def run(self, plan: Planned) -> None:
+        """Send the planned rows; whatever happens, record what was sent, give back the rest."""
+        assert self.keeper is not None
         settings = self.rt.config.delivery
-        self.keeper = LeaseKeeper(
-            held=[s.key for s in sends], lease=self.lease, longest_step=settings.timeout,
-            renew=self._renew, flush=self.flush_stale, flush_every=0.5,
-            name=f"lease-{self.token[:8]}",
-        ).start()  # fmt: skip
         unsent: list[int] = []
         try:
+            self.give_back(plan.back)
+            prepared = [self.prepare(item, offset) for item, offset in plan.go]
+            sends = [s for s in prepared if s is not None]
             unsent = send_all(
                 sends, policy=network_policy(self.rt.config), timeout=settings.timeout,
                 in_flight=settings.in_flight, on_reply=self.on_reply, may_start=self.may_start,
@@ -157,15 +170,17 @@ class Batch:
         except Exception:
             log.exception("deliver: batch interrupted; its rows are recorded or given back")
         finally:
-            self.keeper.stop()
-            self.settle(unsent)
+            try:
+                self.settle(unsent)
+            finally:
+                self.keeper.stop()
 
-    def may_start(self, delivery_id: int) -> bool:
+    def may_start(self, delivery_id: int) -> bool | None:
         assert self.keeper is not None
-        if not self.keeper.may_start(delivery_id):
-            return False
-        self.rows[delivery_id].state = "started"
-        return True
+        verdict = self.keeper.may_start(delivery_id)
+        if verdict:
+            self.rows[delivery_id].state = "started"
+        return verdict
 
     def on_reply(self, delivery_id: int, reply: Reply) -> bool:
         """Judge one reply and queue its record; True stops the endpoint's lane (a retry)."""
@@ -205,23 +220,33 @@ class Batch:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Write the records waiting (one transaction); kept for the next flush on failure."""
-        with self.flushing:  # one writer at a time: the sender, or the keeper when it is idle
+    def flush(self, *, wait: bool = True) -> None:
+        """Write the records waiting (one transaction); kept for the next flush on failure.
+
+        One writer at a time; with ``wait=False`` (the keeper) nothing is done while the sender
+        is writing."""
+        if not self.flushing.acquire(blocking=wait):
+            return
+        try:
+            self._write_waiting()
+        finally:
+            self.flushing.release()
+
+    def _write_waiting(self) -> None:
+        with self.lock:
+            chunk, self.waiting = self.waiting, []
+        self.flushed_at = time.monotonic()
+        if not chunk:
+            return
+        try:
+            with self.rt.session() as session:
+                now = record_attempts(session, [r for _, r in chunk], token=self.token)
+                pairs = [(row.claimed, r) for row, r in chunk]
+                note_outcomes(self.rt, session, pairs, now=now)
+        except Exception:
             with self.lock:
-                chunk, self.waiting = self.waiting, []
-            self.flushed_at = time.monotonic()
-            if not chunk:
-                return
-            try:
-                with self.rt.session() as session:
-                    now = record_attempts(session, [r for _, r in chunk], token=self.token)
-                    pairs = [(row.claimed, r) for row, r in chunk]
-                    note_outcomes(self.rt, session, pairs, now=now)
-            except Exception:
-                with self.lock:
-                    self.waiting[:0] = chunk
-                raise
+                self.waiting[:0] = chunk
+            raise
         for row, record in chunk:
             row.state = "recorded"
             self.counts[record.outcome] += 1
@@ -238,31 +263,47 @@ class Batch:
     def flush_stale(self) -> None:
         """The keeper's backstop: records left waiting while no reply comes (a slow endpoint)."""
         if time.monotonic() - self.flushed_at >= RECORD_AFTER:
-            self.flush()
+            self.flush(wait=False)
 
     def _renew(self) -> set[int]:
         with self.rt.session() as session:
             return renew_leases(session, self.token, lease=self.lease)
 
     def give_back(self, waits: Sequence[tuple[int, float]]) -> None:
-        """Return rows unsent (their claim not counted), due again after their waits."""
+        """Return rows unsent (their claim not counted), due again after their waits. Should
+        that fail, they are let go: their lease runs out and the sweep hands them out again."""
         if not waits:
             return
-        with self.rt.session() as session:
-            release_deliveries(session, self.token, waits)
-        self.counts["deferred"] += len(waits)
+        ids = [delivery_id for delivery_id, _ in waits]
+        for delivery_id in ids:
+            self.rows[delivery_id].state = "given back"
+        try:
+            with self.rt.session() as session:
+                release_deliveries(session, self.token, waits)
+            self.counts["deferred"] += len(waits)
+        finally:
+            if self.keeper is not None:
+                self.keeper.forget(ids)
 
     def settle(self, unsent: Sequence[int]) -> None:
         """After sending: rows started with no reply (the batch was interrupted) count as a
-        retry; rows never started go back, after their endpoint's wait when it asked for one."""
+        retry; every reply is written (tried again for a while, the leases still kept: a reply
+        not written would be sent again); rows never started go back, after their endpoint's
+        wait when it asked for one."""
         for row in self.rows.values():
             if row.state == "started":
                 error = f"{row.claimed.channel}: interrupted before the reply was read"
                 self.finish(row.claimed.id, Outcome("retry", None, None, 0.0, "", error))
-        try:
-            self.flush()
-        except Exception:
-            log.exception("deliver: could not record %d replies", len(self.waiting))
+        give_up = time.monotonic() + self.lease / 2
+        while True:
+            try:
+                self.flush()
+                break
+            except Exception:
+                if time.monotonic() >= give_up:
+                    log.exception("deliver: could not record %d replies", len(self.waiting))
+                    break
+                time.sleep(1.0)
         back = [
             (row.claimed.id, self.stopped_for.get(row.claimed.url, 0.0))
             for row in self.rows.values()
@@ -272,9 +313,6 @@ class Batch:
             self.give_back(back)
         except Exception:  # they stay leased: the sweep takes them back when the lease ends
             log.exception("deliver: could not give back %d rows", len(back))
-        for row in self.rows.values():
-            if row.state == "held":
-                row.state = "given back"
 
     def summary(self) -> dict[str, int]:
         return {k: v for k, v in self.counts.items() if v}

@@ -7,6 +7,7 @@ that stores it. It must not send anything (``deliver`` does) nor write feeds (``
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
@@ -68,6 +69,7 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
     now = now or datetime.now(UTC)
     token = new_lease_token()
     lease = effective_lease(rt.config.delivery.lease, rt.config.network.deadline)
+    claimed_at = time.monotonic()  # before the database's clock is read: a safe lower bound
     with rt.session() as session:
         row = claim_pending_item(
             session, pending_id, lease=lease, token=token, max_attempts=MAX_CLAIMS
@@ -87,7 +89,8 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
         return IngestReport("skipped")
     keeper = LeaseKeeper(
         held=[pending_id], lease=lease, longest_step=rt.config.network.deadline,
-        renew=lambda: _renew(rt, pending_id, token, lease), name=f"lease-{token[:8]}",
+        renew=lambda: _renew(rt, pending_id, token, lease), confirmed_at=claimed_at,
+        name=f"lease-{token[:8]}",
     ).start()  # fmt: skip
     try:
         tz = rt.config.source_timezone(source)

@@ -15,6 +15,7 @@ from worker.deliver import deliver_batch
 from worker.notify import get_notifier
 from worker.notify.message import Entry, Message
 from worker.runtime import Runtime
+from worker.store.clock import db_now
 from worker.store.deliveries import create_deliveries, new_event_id
 from worker.store.history import cancel_deliveries, delivery_attempts
 from worker.store.subscribers import subscriber_by_name
@@ -25,7 +26,8 @@ EVENT_CHAT_TEST = "message.test"  # the message a chat receives
 
 @dataclass(frozen=True)
 class Trial:
-    """What became of the sample: ``outcome`` delivered / retry / failed, or "suspended"."""
+    """What became of the sample: ``outcome`` delivered / retry / failed, or "deferred" (not
+    sent now), "suspended" or "disabled" (not sent at all)."""
 
     outcome: str
     latency_ms: float = 0.0
@@ -49,6 +51,8 @@ def send_trial(rt: Runtime, name: str) -> Trial:
         row = subscriber_by_name(session, name)
         if row is None:
             raise KeyError(name)
+        if not row.enabled:
+            return Trial("disabled", error="enabled = false in the config")
         if row.suspended_at is not None:
             return Trial("suspended", error=row.disabled_reason)
         sample = sample_entry(str((row.options or {}).get("timezone") or "Asia/Shanghai"))
@@ -61,13 +65,13 @@ def send_trial(rt: Runtime, name: str) -> Trial:
             event_type, data = EVENT_TEST, {"title": sample.title, "url": sample.url}
         ids = create_deliveries(
             session, event_key=f"test:{new_event_id()}", event_type=event_type, payload=data,
-            subscriber_ids=[row.id], article_id=None, now=datetime.now(UTC),
+            subscriber_ids=[row.id], article_id=None, now=db_now(session),
         )  # fmt: skip
     deliver_batch(rt, ids)
     with rt.session() as session:
         cancel_deliveries(session, ids, reason="a test message is not retried")
         attempts = delivery_attempts(session, ids[0])
     if not attempts:
-        return Trial("retry", error="not sent: the subscriber's rate limit or rate window is full")
+        return Trial("deferred", error="not sent now: its rate limit or rate window is full")
     last = attempts[-1]
     return Trial(last.outcome, last.latency_ms, last.error, last.response_excerpt)

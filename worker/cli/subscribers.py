@@ -182,6 +182,9 @@ def subscribers_test(ctx: click.Context, name: str) -> None:
             highlight=False,
         )
         sys.exit(1)
+    if trial.outcome in ("disabled", "deferred"):
+        err_console.print(f"[red]not sent[/red]: {show_text(trial.error)}", highlight=False)
+        sys.exit(1)
     answer = show_text(f"{trial.error} {trial.reply}")
     err_console.print(f"[red]{trial.outcome}[/red]: {answer}", highlight=False)
     sys.exit(1)

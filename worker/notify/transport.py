@@ -42,6 +42,7 @@ _NUMERIC = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re
 KEEPALIVE = 4.0  # seconds an idle connection is kept: below the 5 s many servers allow
 TEXT_CHARS = 8192  # enough of a reply for a platform's JSON error
 MAX_HEADER_CHARS = 1000  # of a Retry-After or Location header kept
+RECHECK = 0.05  # seconds before asking ``may_start`` again after "not yet"
 
 
 @dataclass(frozen=True)
@@ -124,16 +125,15 @@ async def _post(
             timeout=timeout,
         ) as response:
             status, headers = response.status, response.headers
-            try:
-                data = await response.content.read(MAX_READ_BYTES)
-            except Exception:  # a body cut short or too slow: the status is what counts
-                data = b""
+            data = await _read_bounded(response)
             return Reply(
                 status, _decode(data, response.charset), elapsed(),
                 _header(headers, "retry-after"), _header(headers, "location"),
             )  # fmt: skip
     except BlockedAddress as err:
         return Reply(None, "", elapsed(), problem="blocked", error=str(err))
+    except aiohttp.ClientSSLError as err:  # a certificate may be renewed: not permanent
+        return Reply(None, "", elapsed(), problem="connection", error=_describe(err))
     except TimeoutError:
         return Reply(
             None, "", elapsed(), problem="timeout", error=f"timeout after {timeout.total:g} s"
@@ -149,6 +149,21 @@ async def _post(
         return Reply(None, "", elapsed(), problem="connection", error=_describe(err))
     except Exception as err:  # anything else a hostile endpoint provokes: no reply
         return Reply(None, "", elapsed(), problem="error", error=_describe(err))
+
+
+async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:
+    """The reply's body up to MAX_READ_BYTES, however it is cut into segments; what came
+    before a body cut short or too slow (the status is what counts)."""
+    data = bytearray()
+    try:
+        while len(data) < MAX_READ_BYTES:
+            chunk = await response.content.read(MAX_READ_BYTES - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except Exception:
+        pass
+    return bytes(data)
 
 
 def _describe(err: BaseException) -> str:
@@ -177,7 +192,7 @@ async def _send_all(
     timeout: float,
     in_flight: int,
     on_reply: Callable[[K, Reply], bool],
-    may_start: Callable[[K], bool],
+    may_start: Callable[[K], bool | None],
     deadline: float | None,
 ) -> list[K]:
     loop = asyncio.get_running_loop()
@@ -207,17 +222,20 @@ async def _send_all(
 
     async def lane(endpoint: str) -> None:
         queue = queues[endpoint]
+        previous: tuple[float, float] | None = None  # (planned offset, when it was answered)
         while queue:
             send = queue.popleft()
-            wait = started + send.not_before - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            late = deadline is not None and time.monotonic() >= deadline
-            if failed or endpoint in stopped or late or not may_start(send.key):
-                unsent.append(send.key)
-                continue
-            async with gate:
+            go_at = started + send.not_before
+            if previous is not None:  # keep the planned gap after the previous reply
+                go_at = max(go_at, previous[1] + send.not_before - previous[0])
+            if go_at > loop.time():
+                await asyncio.sleep(go_at - loop.time())
+            async with gate:  # every check once a slot is ours: the wait for it may be long
+                if not await _cleared(send, endpoint):
+                    unsent.append(send.key)
+                    continue
                 reply = await _post(session, send.request, vet, limit)
+            previous = (send.not_before, loop.time())
             try:
                 stop = on_reply(send.key, reply)
             except BaseException as err:
@@ -225,6 +243,17 @@ async def _send_all(
                 raise
             if stop:
                 stopped.add(endpoint)
+
+    async def _cleared(send: Send[K], endpoint: str) -> bool:
+        """Whether ``send`` may go now; ``may_start`` answering None means "not yet"."""
+        while True:
+            late = deadline is not None and time.monotonic() >= deadline
+            if failed or endpoint in stopped or late:
+                return False
+            verdict = may_start(send.key)
+            if verdict is not None:
+                return verdict
+            await asyncio.sleep(RECHECK)
 
     lanes = [
         lane(endpoint)
@@ -248,26 +277,31 @@ def send_all(
     timeout: float,
     in_flight: int = 64,
     on_reply: Callable[[K, Reply], bool],
-    may_start: Callable[[K], bool] = lambda key: True,
+    may_start: Callable[[K], bool | None] = lambda key: True,
     deadline: float | None = None,
 ) -> list[K]:
     """POST every request; returns the keys not sent.
 
     Each reply goes to ``on_reply`` as it comes; when that returns True the endpoint's remaining
-    requests are not sent. A request is sent only if ``may_start(key)`` says so right before it
-    goes, and none starts after ``deadline`` (a ``time.monotonic()`` value). The callbacks run on
-    the event loop, so they must be quick; if one raises, every lane stops and the error goes up
-    (requests already started may or may not have reached their endpoint).
+    requests are not sent. A request is sent only if ``may_start(key)`` says so once it holds a
+    slot, right before it goes (None: ask again shortly), and none starts after ``deadline`` (a
+    ``time.monotonic()`` value). The callbacks run on the event loop, so they must be quick; if
+    one raises, every lane stops and the error goes up (requests already started may or may not
+    have reached their endpoint). Whatever interrupts the loop (a time limit's signal too), this
+    thread's loop and session are dropped with it, so no request of this call outlives it.
     """
     if not sends:
         return []
     sender = _sender(policy, in_flight)
-    return sender.runner.run(
-        _send_all(
-            sender.session(), sends, policy=policy, timeout=timeout, in_flight=in_flight,
-            on_reply=on_reply, may_start=may_start, deadline=deadline,
-        )
+    work = _send_all(
+        sender.session(), sends, policy=policy, timeout=timeout, in_flight=in_flight,
+        on_reply=on_reply, may_start=may_start, deadline=deadline,
     )  # fmt: skip
+    try:
+        return sender.runner.run(work)
+    except BaseException:
+        _forget_sender(sender)
+        raise
 
 
 class _Sender:
@@ -315,6 +349,14 @@ def _sender(policy: Policy, in_flight: int) -> _Sender:
     with _all_lock:
         _all.append(current)
     return current
+
+
+def _forget_sender(sender: _Sender) -> None:
+    """Close a thread's loop and session (its pending requests cancelled) and start afresh."""
+    if getattr(_local, "sender", None) is sender:
+        _local.sender = None
+    with contextlib.suppress(Exception):
+        sender.close()
 
 
 def _forget_after_fork() -> None:

@@ -183,11 +183,18 @@ def claim_deliveries(
 
 def renew_leases(session: Session, token: str, *, lease: float) -> set[int]:
     """Extend the lease of every row ``token`` still holds; returns their ids (rows missing from
-    the answer were recorded, given back, or lost to another worker)."""
+    the answer were recorded, given back, are being written right now, or were lost to another
+    worker). Rows another transaction has locked are skipped rather than waited for, so a
+    renewal never deadlocks with the batch's own recording."""
     now = db_now(session)
+    held = (
+        select(DeliveryRow.id)
+        .where(DeliveryRow.status == "sending", DeliveryRow.lease_token == token)
+        .with_for_update(skip_locked=True)  # a row being recorded is not waited for (PostgreSQL)
+    )
     renewed = session.scalars(
         update(DeliveryRow)
-        .where(DeliveryRow.status == "sending", DeliveryRow.lease_token == token)
+        .where(DeliveryRow.id.in_(held.scalar_subquery()))
         .values(lease_until=now + timedelta(seconds=lease))
         .returning(DeliveryRow.id)
     )
