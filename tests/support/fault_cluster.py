@@ -37,7 +37,8 @@ ROOT = Path(worker.__file__).resolve().parent.parent  # the checkout under test 
 LONG = os.environ.get("HERALD_LONG_FAULTS") == "1"
 LONG_REASON = "the 2,000-delivery variants: set HERALD_LONG_FAULTS=1 to run them"
 REDIS_SERVER = shutil.which("redis-server")
-LEASE = 10.0  # [delivery] lease in these tests (herald's default: 30 s)
+LEASE = 10.0  # [delivery] lease in these tests (herald's default: 30 s); taken as 14 s with the
+# tests' 5 s timeout, since a lease is never shorter than twice (timeout + 2 s)
 REQUEUE_AFTER = 5.0  # [delivery] requeue_after in these tests (herald's default: 60 s)
 
 
@@ -339,9 +340,8 @@ class FanOut:
         self.site = site
         self.receiver = receiver
         self.count = count
-        settings = (
-            {} if defaults else {"lease": f"{LEASE:g}s", "requeue_after": f"{REQUEUE_AFTER:g}s"}
-        )
+        short = {"lease": f"{LEASE:g}s", "requeue_after": f"{REQUEUE_AFTER:g}s", "timeout": "5s"}
+        settings: dict[str, str | int] = {} if defaults else short
         settings.update(delivery or {})
         self.config = write_config(
             directory,
