@@ -65,17 +65,17 @@ def deliver_batch(rt: Runtime, delivery_ids: Sequence[int]) -> dict[str, int]:
     """Deliver these rows; returns how many ended in each state (delivered, retry, failed,
     deferred: given back unsent, skipped: not due or not ours)."""
     settings = rt.config.delivery
-    batch = Batch(rt, new_lease_token(), effective_lease(settings.lease, settings.timeout))
+    token, lease = new_lease_token(), effective_lease(settings.lease, settings.timeout)
     claimed_at = time.monotonic()  # before the database's clock is read: a safe lower bound
     with rt.session() as session:
         now, claimed = claim_deliveries(
-            session, delivery_ids, lease=batch.lease, token=batch.token,
-            max_attempts=max_claims(rt),
-        )  # fmt: skip
-    batch.counts["skipped"] += len(delivery_ids) - len(claimed)
+            session, delivery_ids, lease=lease, token=token, max_attempts=max_claims(rt)
+        )
+    skipped = len(delivery_ids) - len(claimed)
     if not claimed:
-        return batch.summary()
-    batch.hold(claimed, claimed_at)
+        return {"skipped": skipped} if skipped else {}
+    batch = Batch(rt, token, lease, claimed, claimed_at)
+    batch.counts["skipped"] += skipped
     try:
         plan = pace(rt, claimed, now)
     except Exception:  # e.g. the rate-limit bucket's Redis is down: nothing goes out unpaced
@@ -107,27 +107,31 @@ class _Row:
 
 
 class Batch:
-    """One claimed batch: its rows' states, the keeper of its leases, and its records."""
+    """One claimed batch: its rows' states, the keeper of its leases, and its records.
 
-    def __init__(self, rt: Runtime, token: str, lease: float) -> None:
+    The keeper starts with the batch: ``claimed_at`` is a moment taken before the claim."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        token: str,
+        lease: float,
+        claimed: Sequence[ClaimedDelivery],
+        claimed_at: float,
+    ) -> None:
         self.rt, self.token, self.lease = rt, token, lease
-        self.rows: dict[int, _Row] = {}
+        self.rows = {c.id: _Row(c) for c in claimed}
         self.counts: Counter[str] = Counter()
         self.waiting: list[tuple[_Row, AttemptRecord]] = []  # replied, not yet recorded
         self.lock = threading.Lock()  # guards ``waiting``
         self.flushing = threading.Lock()  # one flush at a time
         self.flushed_at = time.monotonic()
-        self.keeper: LeaseKeeper | None = None
         self.stopped_for: dict[str, float] = {}  # endpoint → seconds it asked us to wait
         self.built_at = datetime.now(UTC)  # one moment for the batch: an event's body is built once
-
-    def hold(self, claimed: Sequence[ClaimedDelivery], claimed_at: float) -> None:
-        """Keep the claim's leases from now on (``claimed_at``: before the claim)."""
-        self.rows = {c.id: _Row(c) for c in claimed}
         self.keeper = LeaseKeeper(
-            held=list(self.rows), lease=self.lease, longest_step=self.rt.config.delivery.timeout,
+            held=list(self.rows), lease=lease, longest_step=rt.config.delivery.timeout,
             renew=self._renew, confirmed_at=claimed_at, flush=self.flush_stale, flush_every=0.5,
-            name=f"lease-{self.token[:8]}",
+            name=f"lease-{token[:8]}",
         ).start()  # fmt: skip
 
     # -- building ---------------------------------------------------------------------------
@@ -155,14 +159,12 @@ class Batch:
 
     def run(self, plan: Planned) -> None:
         """Send the planned rows; whatever happens, record what was sent, give back the rest."""
-        assert self.keeper is not None
         settings = self.rt.config.delivery
-        unsent: list[int] = []
         try:
             self.give_back(plan.back)
             prepared = [self.prepare(item, offset) for item, offset in plan.go]
             sends = [s for s in prepared if s is not None]
-            unsent = send_all(
+            send_all(  # what it did not send is what is still "held"
                 sends, policy=network_policy(self.rt.config), timeout=settings.timeout,
                 in_flight=settings.in_flight, on_reply=self.on_reply, may_start=self.may_start,
                 deadline=time.monotonic() + BATCH_SECONDS,
@@ -171,12 +173,11 @@ class Batch:
             log.exception("deliver: batch interrupted; its rows are recorded or given back")
         finally:
             try:
-                self.settle(unsent)
+                self.settle()
             finally:
                 self.keeper.stop()
 
     def may_start(self, delivery_id: int) -> bool | None:
-        assert self.keeper is not None
         verdict = self.keeper.may_start(delivery_id)
         if verdict:
             self.rows[delivery_id].state = "started"
@@ -185,22 +186,15 @@ class Batch:
     def on_reply(self, delivery_id: int, reply: Reply) -> bool:
         """Judge one reply and queue its record; True stops the endpoint's lane (a retry)."""
         row = self.rows[delivery_id]
-        notifier = NOTIFIERS.get(row.claimed.channel)
-        try:
-            outcome = notifier.classify(reply) if notifier else None
-        except Exception:  # the contract says never; a defect must not take the batch down
-            outcome = None
-        if outcome is None:
-            error = f"{row.claimed.channel}: unreadable reply"
-            outcome = Outcome("retry", reply.status, None, reply.latency_ms, "", error)
+        outcome = NOTIFIERS[row.claimed.channel].classify(reply)  # it was built: it is known
         record = self.finish(delivery_id, outcome)
         if outcome.status != "retry":
             return False
-        schedule = self.rt.config.delivery.retry_schedule
         wait = record.retry_in
         if wait is None:  # its own schedule is used up; the endpoint's other rows are not
-            wait = min(outcome.retry_after or schedule[0], schedule[-1])
-        self.stopped_for[row.claimed.url] = wait
+            schedule = self.rt.config.delivery.retry_schedule
+            wait = delivery_retry_delay(1, outcome.retry_after, schedule=schedule)
+        self.stopped_for[row.claimed.url] = wait or 0.0
         return True
 
     def finish(self, delivery_id: int, outcome: Outcome) -> AttemptRecord:
@@ -250,8 +244,7 @@ class Batch:
         for row, record in chunk:
             row.state = "recorded"
             self.counts[record.outcome] += 1
-        if self.keeper is not None:
-            self.keeper.forget(row.claimed.id for row, _ in chunk)
+        self.keeper.forget(row.claimed.id for row, _ in chunk)
         _log_failures(chunk)
 
     def flush_quietly(self) -> None:
@@ -282,10 +275,9 @@ class Batch:
                 release_deliveries(session, self.token, waits)
             self.counts["deferred"] += len(waits)
         finally:
-            if self.keeper is not None:
-                self.keeper.forget(ids)
+            self.keeper.forget(ids)
 
-    def settle(self, unsent: Sequence[int]) -> None:
+    def settle(self) -> None:
         """After sending: rows started with no reply (the batch was interrupted) count as a
         retry; every reply is written (tried again for a while, the leases still kept: a reply
         not written would be sent again); rows never started go back, after their endpoint's

@@ -88,11 +88,6 @@ class LeaseKeeper:
         with self._lock:
             self._held.difference_update(keys)
 
-    def lost(self) -> set[Any]:
-        """Ids another worker took over (their lease ran out before a renewal)."""
-        with self._lock:
-            return set(self._lost)
-
     def stop(self) -> None:
         """Stop the thread after a last ``flush`` (the caller flushes again itself if needed)."""
         self._stop.set()

@@ -16,7 +16,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from worker.cli.common import console, err_console, load, show_text
+from worker.cli.common import console, fail, load, show_text
 
 
 def _runtime(ctx: click.Context) -> Any:
@@ -85,8 +85,7 @@ def deliveries_show(ctx: click.Context, delivery_id: int) -> None:
     with rt.session() as session:
         row = session.get(DeliveryRow, delivery_id)
         if row is None:
-            err_console.print(f"[red]error:[/red] no delivery {delivery_id}")
-            sys.exit(2)
+            fail(f"no delivery {delivery_id}", 2)
         sub = session.get(SubscriberRow, row.subscriber_id)
         assert sub is not None
         console.print(
@@ -127,15 +126,13 @@ def deliveries_replay(
     from worker.store.tables import DeliveryRow
 
     if (delivery_id is None) == (not failed):
-        err_console.print("[red]error:[/red] give a delivery ID or --failed (not both)")
-        sys.exit(2)
+        fail("give a delivery ID or --failed (not both)", 2)
     since_at = None
     if since:
         try:
             since_at = datetime.fromisoformat(since)
         except ValueError:
-            err_console.print(f"[red]error:[/red] --since: expected ISO 8601, got {since!r}")
-            sys.exit(2)
+            fail(f"--since: expected ISO 8601, got {since!r}", 2)
         if since_at.tzinfo is None:
             since_at = since_at.astimezone()  # local time, as typed
     rt = _runtime(ctx)
@@ -143,8 +140,7 @@ def deliveries_replay(
     with rt.session() as session:
         if delivery_id is not None:
             if session.get(DeliveryRow, delivery_id) is None:
-                err_console.print(f"[red]error:[/red] no delivery {delivery_id}")
-                sys.exit(2)
+                fail(f"no delivery {delivery_id}", 2)
             ids = [delivery_id]
         else:
             ids = failed_delivery_ids(session, since=since_at, subscriber=subscriber)
@@ -175,13 +171,9 @@ def subscribers_enable(ctx: click.Context, name: str) -> None:
     with rt.session() as session:
         row = session.query(SubscriberRow).filter_by(name=name).one_or_none()
         if row is None:
-            err_console.print(f"[red]error:[/red] no subscriber named {name!r}")
-            sys.exit(2)
+            fail(f"no subscriber named {name!r}", 2)
         if not row.enabled:
-            err_console.print(
-                f"[red]error:[/red] {name} has enabled = false in the config file; set it there"
-            )
-            sys.exit(2)
+            fail(f"{name} has enabled = false in the config file; set it there", 2)
         was = row.disabled_reason if row.suspended_at else ""
         ids = resume(session, name, datetime.now(UTC)) or []
     console.print(f"{name} enabled" + (f" (was suspended: {show_text(was)})" if was else "") +

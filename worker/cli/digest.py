@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from worker.cli.common import console, err_console, load
+from worker.cli.common import console, fail, load
 
 
 @click.group("digest")
@@ -29,14 +29,13 @@ def _digest_subscriber(ctx: click.Context, name: str) -> tuple[Any, Any]:
     config = load(ctx)
     sub = next((s for s in config.subscribers if s.name == name), None)
     if sub is None:
-        err_console.print(f"[red]error:[/red] no subscriber named {name!r} in {config.path}")
-        sys.exit(2)
+        fail(f"no subscriber named {name!r} in {config.path}", 2)
     if sub.mode not in DIGEST_MODES:
-        err_console.print(
-            f'[red]error:[/red] {config.path}: subscriber {name!r} has mode = "{sub.mode}"; '
-            'digests need mode = "digest" or "both"'
+        fail(
+            f'{config.path}: subscriber {name!r} has mode = "{sub.mode}"; '
+            'digests need mode = "digest" or "both"',
+            2,
         )
-        sys.exit(2)
     setup(config)
     rt = get_runtime()
     with rt.session() as session:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 from rich.table import Table
 
-from worker.cli.common import console, err_console, load, show_text, show_url
+from worker.cli.common import console, err_console, fail, load, show_text, show_url
 from worker.config import Config, ConfigError, load_config
 
 
@@ -48,8 +48,7 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
     try:
         source = config.source(name)
     except KeyError:
-        err_console.print(f"[red]error:[/red] no source named {name!r} in {config.path}")
-        sys.exit(2)
+        fail(f"no source named {name!r} in {config.path}", 2)
     fetcher, tz = build_fetcher(config), config.source_timezone(source)
     try:
         found = discover(fetcher, source, tz=tz, now=datetime.now(UTC), max_pages=source.backfill)
@@ -145,8 +144,7 @@ def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
 
     config = load(ctx)
     if name not in {s.name for s in config.sources}:
-        err_console.print(f"[red]error:[/red] no source named {name!r} in {config.path}")
-        sys.exit(2)
+        fail(f"no source named {name!r} in {config.path}", 2)
     setup(config)
     rt = get_runtime()
     with rt.session() as session:

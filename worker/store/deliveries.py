@@ -205,28 +205,24 @@ def release_deliveries(session: Session, token: str, waits: Iterable[tuple[int, 
     """Give rows back unsent (their claim not counted), each due again after its wait in seconds.
 
     Only rows still held by ``token`` move."""
-    rows = [dict(row_id=i, wait=w) for i, w in waits]
-    if not rows:
+    waits = list(waits)
+    if not waits:
         return
     now = db_now(session)
-    table = TABLE
     statement = (
-        update(table)
+        update(TABLE)
         .where(
-            table.c.id == bindparam("row_id"),
-            table.c.status == "sending",
-            table.c.lease_token == token,
+            TABLE.c.id == bindparam("row_id"),
+            TABLE.c.status == "sending",
+            TABLE.c.lease_token == token,
         )
         .values(
             status="pending", lease_until=None, lease_token=None, enqueued_at=None,
-            next_attempt_at=bindparam("due", type_=table.c.next_attempt_at.type),
-            attempts=table.c.attempts - 1,
+            next_attempt_at=bindparam("due", type_=TABLE.c.next_attempt_at.type),
+            attempts=TABLE.c.attempts - 1,
         )
     )  # fmt: skip
-    session.execute(
-        statement,
-        [dict(row_id=r["row_id"], due=now + timedelta(seconds=r["wait"])) for r in rows],
-    )
+    session.execute(statement, [dict(row_id=i, due=now + timedelta(seconds=w)) for i, w in waits])
 
 
 # --- recording -------------------------------------------------------------------------------
@@ -281,13 +277,12 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, token
         )  # fmt: skip
     others = [r for r in records if r.outcome != "delivered"]
     if others:
-        table = TABLE
         statement = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"), table.c.lease_token == token)
+            update(TABLE)
+            .where(TABLE.c.id == bindparam("row_id"), TABLE.c.lease_token == token)
             .values(
                 status=bindparam("new_status"),
-                next_attempt_at=bindparam("due", type_=table.c.next_attempt_at.type),
+                next_attempt_at=bindparam("due", type_=TABLE.c.next_attempt_at.type),
                 enqueued_at=None, lease_until=None, lease_token=None,
                 last_status=bindparam("http"), last_error=bindparam("error"),
             )
