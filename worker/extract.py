@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, tzinfo
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import lxml.html
 import trafilatura
@@ -32,7 +32,7 @@ from worker.article_meta import (
     title_window,
 )
 from worker.furniture import SCRIPT_TAGS, clean_body, remove_elements, strip_page_chrome
-from worker.links import is_document_url, mime_type
+from worker.links import is_document_url, make_absolute, mime_type
 from worker.models import ArticleSelectors, Attachment, Extracted
 from worker.sanitize import (
     collapse,
@@ -131,11 +131,8 @@ def collect_attachments(
         if not isinstance(scope.tag, str):
             continue
         for link in scope.iter("a"):
-            try:
-                href = urljoin(url, (link.get("href") or "").strip())
-            except ValueError:  # "http://[x" and other links that cannot be parsed
-                continue
-            if not href.startswith(("http://", "https://")) or not is_document_url(href):
+            href = make_absolute(link.get("href") or "", url)
+            if not href or not is_document_url(href):
                 continue
             name = collapse(link.text_content()) or collapse(link.get("title") or "")
             name = name or unquote(urlsplit(href).path.rsplit("/", 1)[-1])

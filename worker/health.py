@@ -10,10 +10,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag
 
 import lxml.etree
 import lxml.html
+
+from worker.links import make_absolute
 
 Status = Literal["ok", "degraded", "blocked", "failing"]
 PROBLEMS = ("degraded", "blocked", "failing")
@@ -73,20 +75,12 @@ def layout_fingerprint(html: str, page_url: str, item_urls: Iterable[str]) -> st
     shapes: Counter[str] = Counter()
     for link in root.iter("a"):
         href = link.get("href")
-        if href and _resolve(page_url, href) in wanted:
+        if href and make_absolute(href, page_url, keep_fragment=False) in wanted:
             shapes[_ancestor_shape(link)] += 1
     if not shapes:
         return ""
     shape = shapes.most_common(1)[0][0]
     return hashlib.sha1(shape.encode("utf-8")).hexdigest()[:12]
-
-
-def _resolve(page_url: str, href: str) -> str:
-    """The absolute URL of a link without fragment; "" for one that cannot be parsed."""
-    try:
-        return urldefrag(urljoin(page_url, href.strip())).url
-    except ValueError:  # "http://[x" and other broken links of a hostile page
-        return ""
 
 
 def _ancestor_shape(element: lxml.html.HtmlElement, depth: int = 3) -> str:

@@ -1,11 +1,11 @@
-"""Pure URL classification: downloads (attachments) versus pages. No I/O, and no exception
-for any URL a page may hold."""
+"""Pure URL handling: resolving links, and downloads (attachments) versus pages. No I/O, and no
+exception for any URL a page may hold."""
 
 from __future__ import annotations
 
 import mimetypes
 import re
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urldefrag, urljoin, urlsplit
 
 DOCUMENT_EXTENSIONS = frozenset(
     (
@@ -45,6 +45,27 @@ def split(url: str) -> SplitResult:
         return urlsplit(url)
     except ValueError:
         return SplitResult("", "", "", "", "")
+
+
+def make_absolute(href: str, base: str, *, keep_fragment: bool = True) -> str:
+    """Resolve ``href`` against ``base``; return ``""`` unless the result is an http(s) URL.
+
+    Empty hrefs, pure fragments (``#top``), ``javascript:``/``mailto:`` links, URLs that
+    cannot be parsed (``http://[x``) and URLs holding control characters give ``""``.
+    """
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return ""
+    try:
+        absolute = urljoin(base, href)
+        parts = urlsplit(absolute)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in absolute):
+        return ""  # a control character left in a URL (urllib drops tabs and newlines)
+    return absolute if keep_fragment else urldefrag(absolute).url
 
 
 def file_extension(url: str) -> str:

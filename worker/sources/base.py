@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import urldefrag, urljoin, urlsplit
 
 from worker.models import Discovered
 from worker.sanitize import html_to_text
@@ -83,24 +82,3 @@ def strip_markup(text: str) -> str:
     time whatever the snippet holds (20,000 ``<`` or unclosed ``<script>`` included).
     """
     return normalize_space(html_to_text(text))
-
-
-def make_absolute(href: str, base: str, *, keep_fragment: bool = True) -> str:
-    """Resolve ``href`` against ``base``; return ``""`` unless the result is an http(s) URL.
-
-    Empty hrefs, pure fragments (``#top``), ``javascript:``/``mailto:`` links, URLs that
-    cannot be parsed (``http://[x``) and URLs holding control characters give ``""``.
-    """
-    href = href.strip()
-    if not href or href.startswith("#"):
-        return ""
-    try:
-        absolute = urljoin(base, href)
-        parts = urlsplit(absolute)
-    except ValueError:
-        return ""
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return ""
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in absolute):
-        return ""  # a control character left in a URL (urllib drops tabs and newlines)
-    return absolute if keep_fragment else urldefrag(absolute).url

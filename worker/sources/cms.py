@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 import lxml.etree
 import lxml.html
 
-from worker.links import is_download_url
-from worker.sources.base import make_absolute
+from worker.links import is_download_url, make_absolute
 from worker.sources.html import find_base_url
 
 __all__ = [

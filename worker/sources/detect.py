@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
+from worker.links import make_absolute, split
 from worker.models import ListSelectors
-from worker.sources.base import make_absolute, normalize_space
+from worker.sources.base import normalize_space
 from worker.sources.html import find_base_url, parse_document
 from worker.sources.scan import iter_blocks
 
@@ -194,7 +195,7 @@ def link_markers(html: str) -> Iterator[Marker]:
     trs: list[str] = []
     for match in HREF_RE.finditer(html):
         href = htmllib.unescape(match.group(1) or match.group(2) or match.group(3) or "")
-        path = url_path(href) if "://" in href else href.split("?")[0].split("#")[0]
+        path = split(href).path if "://" in href else href.split("?")[0].split("#")[0]
         art = HANWEB_ART_RE.search(path)
         if art:
             hanweb.append(art.group(0))
@@ -204,14 +205,6 @@ def link_markers(html: str) -> Iterator[Marker]:
         yield Marker("hanweb", f"links like {hanweb[0]}", 2.0 if len(hanweb) >= 3 else 1.0)
     if trs:
         yield Marker("trs", f"links like {trs[0]}", 3.0 if len(trs) >= 3 else 1.5)
-
-
-def url_path(url: str) -> str:
-    """The path of an absolute URL; "" for one that cannot be parsed (``http://[x``)."""
-    try:
-        return urlsplit(url).path
-    except ValueError:
-        return ""
 
 
 # --- feeds -------------------------------------------------------------------------------

@@ -22,11 +22,11 @@ from typing import Any
 import feedparser
 import lxml.html
 
+from worker.links import make_absolute
 from worker.models import Discovered
 from worker.sources.base import (
     ListPage,
     SourceError,
-    make_absolute,
     normalize_space,
     read_each,
     strip_markup,

@@ -18,8 +18,9 @@ import lxml.html
 from lxml.cssselect import CSSSelector
 
 from worker.dates import find_date, parse_date
+from worker.links import make_absolute
 from worker.models import Discovered, ListSelectors
-from worker.sources.base import make_absolute, normalize_space
+from worker.sources.base import normalize_space
 from worker.sources.html import (
     CompiledSelectors,
     element_title,

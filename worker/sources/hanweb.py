@@ -18,8 +18,9 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from worker.links import make_absolute
 from worker.models import Discovered
-from worker.sources.base import SourceError, make_absolute
+from worker.sources.base import SourceError
 from worker.sources.cms import (
     find_link_rows,
     is_content_link,

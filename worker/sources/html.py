@@ -17,8 +17,9 @@ import lxml.html
 from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 
+from worker.links import make_absolute
 from worker.models import Discovered, ListSelectors
-from worker.sources.base import ListPage, SourceError, make_absolute, normalize_space, read_each
+from worker.sources.base import ListPage, SourceError, normalize_space, read_each
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ELLIPSIS = ".…。 "

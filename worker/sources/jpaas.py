@@ -19,8 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import lxml.html
 
+from worker.links import make_absolute
 from worker.models import Discovered
-from worker.sources.base import SourceError, make_absolute
+from worker.sources.base import SourceError
 from worker.sources.cms import (
     find_base_url,
     find_link_rows,

@@ -19,7 +19,8 @@ import lxml.html
 from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 
-from worker.sources.base import make_absolute, normalize_space
+from worker.links import make_absolute
+from worker.sources.base import normalize_space
 from worker.sources.html import find_link, find_next_url, read_date
 
 MAX_CONTAINER_DEPTH = 6
