@@ -17,6 +17,7 @@ from worker.sanitize import html_to_text
 
 log = logging.getLogger(__name__)
 Entry = TypeVar("Entry")
+Read = TypeVar("Read")
 
 
 class SourceError(Exception):
@@ -46,14 +47,14 @@ class ListPage:
 
 
 def read_each(
-    entries: Iterable[Entry], read: Callable[[Entry], Discovered | None], *, limit: int = 0
-) -> tuple[list[Discovered], int]:
+    entries: Iterable[Entry], read: Callable[[Entry], Read | None], *, limit: int = 0
+) -> tuple[list[Read], int]:
     """Read every entry on its own: one that raises is skipped and counted, its siblings kept.
 
     ``read`` returns None for an entry that is simply not an item (no usable link); that is
     not counted. With ``limit`` reading stops once that many items are read.
     """
-    items: list[Discovered] = []
+    items: list[Read] = []
     skipped = 0
     for entry in entries:
         if limit and len(items) >= limit:

@@ -27,7 +27,7 @@ from worker.sources.html import (
     find_base_url,
     parse_document,
     parse_list,
-    read_item,
+    read_list_items,
 )
 from worker.sources.selectors import (
     Member,
@@ -216,7 +216,8 @@ def read_items(
     tz: tzinfo,
     now: datetime,
 ) -> list[Discovered]:
-    """What ``parse_list`` reads with ``selectors``, on the already parsed document."""
+    """What ``parse_list`` reads with ``selectors``, on the already parsed document (an entry
+    that cannot be read is left out, its siblings kept)."""
     compiled = CompiledSelectors(
         item=CSSSelector(selectors.item, translator="html"),
         link=compile_css(selectors.link) if selectors.link else None,
@@ -224,12 +225,8 @@ def read_items(
         date=compile_css(selectors.date) if selectors.date else None,
         next=None,
     )
-    items: dict[str, Discovered] = {}
-    for element in compiled.item(document):
-        item = read_item(element, compiled, base, tz=tz, now=now)
-        if item is not None:
-            items.setdefault(item.url, item)
-    return list(items.values())
+    items, _ = read_list_items(document, compiled, base, tz=tz, now=now)
+    return items
 
 
 def score_items(items: list[Discovered], page_url: str) -> float:

@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from worker.links import make_absolute
 from worker.models import Discovered
-from worker.sources.base import SourceError
+from worker.sources.base import SourceError, read_each
 from worker.sources.cms import (
+    LinkRow,
     find_link_rows,
     is_content_link,
     parse_document,
@@ -251,19 +252,15 @@ def read_records(
 ) -> tuple[list[Discovered], int]:
     """Items of all record fragments, each record one row, deduplicated by URL; and how many
     records could not be read (each skipped on its own)."""
-    rows, skipped = [], 0
-    for record in records:
-        try:
-            document = parse_document(record)
-            if document is not None:
-                rows.extend(
-                    find_link_rows(
-                        document, base_url, is_article=is_content_link, whole_is_row=True
-                    )
-                )
-        except Exception:  # a hostile record must not drop its siblings
-            skipped += 1
-    items, unreadable = rows_to_items(rows, tz=tz, now=now)
+
+    def rows_of(record: str) -> list[LinkRow] | None:
+        document = parse_document(record)
+        if document is None:
+            return None
+        return find_link_rows(document, base_url, is_article=is_content_link, whole_is_row=True)
+
+    groups, skipped = read_each(records, rows_of)
+    items, unreadable = rows_to_items([row for rows in groups for row in rows], tz=tz, now=now)
     return items, skipped + unreadable
 
 

@@ -56,17 +56,31 @@ def parse_list(
     if document is None:
         return ListPage(items=[])
     base = find_base_url(document, page_url)
+    items, skipped = read_list_items(document, compiled, base, tz=tz, now=now)
+    return ListPage(
+        items=items,
+        next_url=find_next_url(document, compiled.next, base, page_url),
+        skipped=skipped,
+    )
+
+
+def read_list_items(
+    document: lxml.html.HtmlElement,
+    compiled: CompiledSelectors,
+    base: str,
+    *,
+    tz: tzinfo,
+    now: datetime | None,
+) -> tuple[list[Discovered], int]:
+    """The items ``compiled.item`` matches on a parsed page, deduplicated by URL, each read on
+    its own; and how many could not be read."""
     found, skipped = read_each(
         compiled.item(document), lambda element: read_item(element, compiled, base, tz=tz, now=now)
     )
     items: dict[str, Discovered] = {}
     for item in found:
         items.setdefault(item.url, item)
-    return ListPage(
-        items=list(items.values()),
-        next_url=find_next_url(document, compiled.next, base, page_url),
-        skipped=skipped,
-    )
+    return list(items.values()), skipped
 
 
 def compile_selectors(selectors: ListSelectors) -> CompiledSelectors:

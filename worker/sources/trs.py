@@ -16,7 +16,7 @@ from datetime import datetime, tzinfo
 from urllib.parse import urlsplit, urlunsplit
 
 from worker.models import Discovered
-from worker.sources.base import normalize_space
+from worker.sources.base import normalize_space, read_each
 from worker.sources.cms import (
     LinkRow,
     find_base_url,
@@ -147,10 +147,11 @@ def read_items(
     if rows:
         return rows_to_items(rows, tz=tz, now=now)
     candidates = find_link_rows(document, base, is_article=is_content_link)
-    dated: list[LinkRow] = [
-        row for row in candidates if find_row_date(row, tz=tz, now=now) is not None
-    ]
-    return rows_to_items(select_main_rows(dated, page_url), tz=tz, now=now)
+    dated, skipped = read_each(
+        candidates, lambda row: row if find_row_date(row, tz=tz, now=now) is not None else None
+    )
+    items, unreadable = rows_to_items(select_main_rows(dated, page_url), tz=tz, now=now)
+    return items, skipped + unreadable
 
 
 def find_page_call(html: str) -> PageCall | None:
