@@ -21,6 +21,7 @@ from worker.dates import find_date, parse_date
 from worker.links import make_absolute
 from worker.models import Discovered, ListSelectors
 from worker.sources.base import normalize_space
+from worker.sources.cms import iter_text_outside
 from worker.sources.html import (
     CompiledSelectors,
     element_title,
@@ -29,6 +30,7 @@ from worker.sources.html import (
     parse_list,
     read_list_items,
 )
+from worker.sources.rowitems import DATE_WRAPPERS
 from worker.sources.selectors import (
     Member,
     choose_date_selector,
@@ -47,7 +49,6 @@ MAX_ITEM_LINKS = 4
 SHORT_TITLE = 5
 TITLE_CAP = 60
 MAX_DATE_TEXT = 40
-DATE_WRAPPERS = "[]【】()（）〔〕「」<>《》 "
 INDEX_PAGE_RE = re.compile(
     r"^(?:index|default|list|main)(?:_\d+)?\.(?:s?html?|jsp|php|aspx?)$", re.IGNORECASE
 )
@@ -161,21 +162,7 @@ def contains(ancestor: lxml.html.HtmlElement, element: lxml.html.HtmlElement) ->
 
 def text_outside(element: lxml.html.HtmlElement, link: lxml.html.HtmlElement) -> str:
     """The element's text without the link's own text (and without scripts and styles)."""
-    parts: list[str] = []
-
-    def walk(node: lxml.html.HtmlElement) -> None:
-        if node is link or node.tag in ("script", "style"):
-            parts.append(" ")
-            return
-        if isinstance(node.tag, str) and node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(element)
-    return normalize_space(" ".join(parts))
+    return normalize_space(" ".join(iter_text_outside(element, link)))
 
 
 def build_guess(

@@ -29,6 +29,7 @@ from worker.sources.cms import (
 from worker.sources.html import find_base_url
 
 __all__ = [
+    "DATE_WRAPPERS",
     "find_row_date",
     "parse_link_items",
     "read_split_date",
