@@ -79,7 +79,7 @@ def parse_config(
         **reader.fields(data.get("delivery", {}), "delivery", DELIVERY_KEYS)
     )
     sources = tuple(
-        build_source(reader, raw, f"sources[{i}]")
+        build_source(reader, raw, f"sources[{i}]", max_items=herald.max_items)
         for i, raw in enumerate(reader.array(data.get("sources", []), "sources"))
     )
     subscribers = tuple(

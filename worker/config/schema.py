@@ -151,10 +151,12 @@ class Reader:
         return raw
 
 
-def build_source(reader: Reader, raw: Any, path: str) -> SourceConfig:
+def build_source(reader: Reader, raw: Any, path: str, *, max_items: int) -> SourceConfig:
+    """One ``[[sources]]`` table; without its own ``max_items`` it takes ``max_items``."""
     values = reader.fields(
         raw, path, SOURCE_KEYS, required=("name", "url", "kind"), nested=("list", "article")
     )
+    values.setdefault("max_items", max_items)
     data = reader.table(raw, path)
     list_sel = None
     if "list" in data:

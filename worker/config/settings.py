@@ -5,7 +5,7 @@ This module only describes settings; reading and checking them is ``worker.confi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -83,7 +83,7 @@ class SourceConfig:
     pages: int = 1
     notify_existing: bool = False
     recheck: float = 86400.0
-    max_items: int = 0  # 0: the [herald] max_items (filled in by Config)
+    max_items: int = DEFAULT_MAX_ITEMS  # the config file's default: [herald] max_items
     list: ListSelectors | None = None
     article: ArticleSelectors | None = None
 
@@ -154,13 +154,6 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     subscribers: tuple[SubscriberConfig, ...] = ()
     path: Path | None = None
-
-    def __post_init__(self) -> None:
-        """A source without its own ``max_items`` takes ``[herald] max_items``."""
-        sources = tuple(
-            s if s.max_items else replace(s, max_items=self.herald.max_items) for s in self.sources
-        )
-        object.__setattr__(self, "sources", sources)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

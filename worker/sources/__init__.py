@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from worker.config import SourceConfig
-from worker.config.settings import DEFAULT_MAX_ITEMS
 from worker.fetch import Fetcher
 from worker.models import Discovered
 from worker.sources.base import SourceError
@@ -55,9 +54,9 @@ def discover(
 ) -> Discovery:
     """Fetch the first list page (conditional GET) and let the source's kind read the rest.
 
-    At most ``source.max_items`` items are read (``DEFAULT_MAX_ITEMS`` when unset); entries that
-    cannot be read are skipped, counted and logged. Raises ``FetchError`` or ``SourceError``;
-    the caller records them as source health.
+    At most ``source.max_items`` items are read; entries that cannot be read are skipped,
+    counted and logged. Raises ``FetchError`` or ``SourceError``; the caller records them as
+    source health.
     """
     reader = READERS.get(source.kind)
     if reader is None:
@@ -68,8 +67,8 @@ def discover(
             [], etag=first.etag or etag, last_modified=first.last_modified or last_modified,
             not_modified=True,
         )  # fmt: skip
-    max_items = source.max_items or DEFAULT_MAX_ITEMS
-    listing = reader(first, ReadContext(fetcher, source, tz, now, max_pages, all_new, max_items))
+    max_items = source.max_items
+    listing = reader(first, ReadContext(fetcher, source, tz, now, max_pages, all_new))
     if listing.skipped:
         log.warning(
             "%s: skipped %d entries that could not be read; kept the other %d",

@@ -15,7 +15,6 @@ from datetime import datetime, tzinfo
 from urllib.parse import urlencode
 
 from worker.config import SourceConfig
-from worker.config.settings import DEFAULT_MAX_ITEMS
 from worker.fetch import Fetcher, FetchError, FetchResult
 from worker.health import layout_fingerprint
 from worker.models import Discovered
@@ -57,7 +56,11 @@ class ReadContext:
     # says whether none of these URLs is stored yet; lets a poll read on past its page budget
     # while whole pages are new (more articles appeared than one page holds)
     all_new: Callable[[list[str]], bool] | None = None
-    max_items: int = DEFAULT_MAX_ITEMS  # items one poll reads at most, pages included
+
+    @property
+    def max_items(self) -> int:
+        """Items one poll reads at most, pages included (the source's ``max_items``)."""
+        return self.source.max_items
 
     def full(self, groups: list[list[Discovered]]) -> bool:
         """Whether the items read so far reach the poll's item cap."""
