@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from worker.backoff import delivery_retry_delay
+from worker.backoff import scheduled_retry_delay
 from worker.breaker import note_outcomes
 from worker.lease import LeaseKeeper, effective_lease
 from worker.notify import NOTIFIERS, Outcome, Reply, Target, get_notifier
@@ -193,7 +193,7 @@ class Batch:
         wait = record.retry_in
         if wait is None:  # its own schedule is used up; the endpoint's other rows are not
             schedule = self.rt.config.delivery.retry_schedule
-            wait = delivery_retry_delay(1, outcome.retry_after, schedule=schedule)
+            wait = scheduled_retry_delay(1, outcome.retry_after, schedule=schedule)
         self.stopped_for[row.claimed.url] = wait or 0.0
         return True
 
@@ -319,7 +319,7 @@ def attempt_record(
     and all), so the ledger, the log and the breaker's alerts never carry a secret."""
     status, retry_in = outcome.status, None
     if status == "retry":
-        retry_in = delivery_retry_delay(claimed.attempts, outcome.retry_after, schedule=schedule)
+        retry_in = scheduled_retry_delay(claimed.attempts, outcome.retry_after, schedule=schedule)
         if retry_in is None:
             status = "failed"
     return AttemptRecord(

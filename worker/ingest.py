@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
+from worker.backoff import scheduled_retry_delay
 from worker.config import SourceConfig
 from worker.extract import ExtractError, extract_article, find_attachments
 from worker.fanout import fan_out_article
 from worker.fetch import Fetcher, FetchError
 from worker.lease import LeaseKeeper, effective_lease
 from worker.models import Discovered, Extracted, discovered_from_dict
-from worker.retry_after import clamp_wait
 from worker.runtime import Runtime
 from worker.sanitize import (
     collect_images,
@@ -226,10 +226,8 @@ def _store(
 def _record_failure(
     rt: Runtime, pending_id: int, token: str, item: Discovered, err: Exception, attempts: int
 ) -> IngestReport:
-    retry_in = None
-    if attempts <= len(RETRY_DELAYS):
-        retry_after = clamp_wait(getattr(err, "retry_after", None), RETRY_DELAYS[-1]) or 0.0
-        retry_in = max(RETRY_DELAYS[attempts - 1], retry_after)
+    retry_after = getattr(err, "retry_after", None)
+    retry_in = scheduled_retry_delay(attempts, retry_after, schedule=RETRY_DELAYS, spread=0.0)
     with rt.session() as session:
         fail_pending_item(session, pending_id, token=token, error=str(err), retry_in=retry_in)
     log.warning("ingest failed (attempt %d): %s", attempts, err, extra={"article_url": item.url})

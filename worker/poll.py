@@ -25,7 +25,6 @@ from worker.fetch import FetchError
 from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll
 from worker.models import Discovered, discovered_to_dict
 from worker.redact import redact_text
-from worker.retry_after import clamp_wait
 from worker.runtime import Runtime
 from worker.sources import Discovery, SourceError, discover
 from worker.store.articles import known_articles, link_article, recheck_candidates
@@ -38,7 +37,6 @@ from worker.store.tables import SourceRow
 log = logging.getLogger(__name__)
 
 EVENT_SOURCE_HEALTH = "source.health"
-MAX_BACKOFF = 86400.0  # a problem source is polled at least daily, whatever Retry-After says
 
 
 @dataclass(frozen=True)
@@ -263,7 +261,7 @@ def _record_failure(
     verdict = assess_failure(
         str(err), getattr(err, "status", None), getattr(err, "body_excerpt", "")
     )
-    retry_after = clamp_wait(getattr(err, "retry_after", None), MAX_BACKOFF)
+    retry_after = getattr(err, "retry_after", None)
     delay = _next_delay(source, state, verdict, retry_after)
     record = PollRecord(
         status=verdict.status,
@@ -286,7 +284,7 @@ def _next_delay(
     """The interval when healthy; exponential backoff with jitter (capped) when not."""
     if verdict.status == "ok":
         return source.interval
-    return source_retry_delay(source.interval, state.failures + 1, retry_after, cap=MAX_BACKOFF)
+    return source_retry_delay(source.interval, state.failures + 1, retry_after)
 
 
 def _record_and_alert(
