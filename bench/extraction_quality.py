@@ -1,6 +1,6 @@
 """Benchmark: extraction quality on the golden set, herald against bare trafilatura.
 
-Every page of ``tests/data/golden/`` is decoded once with ``worker.fetch.decode_body`` under
+Every page of ``tests/data/golden/`` is decoded once with ``worker.charset.decode_body`` under
 the Content-Type label it was served with; then herald (``extract_article``) and bare
 trafilatura (``trafilatura.extract(html, url=…, output_format="txt", with_metadata=True)`` for
 the body, ``trafilatura.extract_metadata`` for title and date) read the same string. Scores:

@@ -19,14 +19,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import LOOPBACK
-from worker.fetch import (
-    DEFAULT_USER_AGENT,
-    Fetcher,
-    FetchError,
-    FetchResult,
-    decode_body,
-    parse_retry_after,
-)
+from worker.charset import decode_body
+from worker.fetch import DEFAULT_USER_AGENT, Fetcher, FetchError, FetchResult
+from worker.retry_after import parse_retry_after
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from worker.charset import decode_body
 from worker.extract import ExtractError, extract_article
-from worker.fetch import decode_body
 from worker.models import ArticleSelectors
 
 GOLDEN_DIR = Path(__file__).parent / "data" / "golden"

@@ -25,11 +25,11 @@ from lxml import etree
 
 from tests.conftest import write_config
 from tests.support.hostile_sites import HostileSite
+from worker.charset import decode_body
 from worker.config import load_config
 from worker.embedded import run_once
 from worker.extract import ExtractError, extract_article
 from worker.feeds import FeedSpec, render_atom, render_json_feed, render_rss
-from worker.fetch import decode_body
 from worker.health import layout_fingerprint
 from worker.ingest import cap_article, from_feed_entry
 from worker.models import Article, Discovered, ListSelectors

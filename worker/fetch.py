@@ -23,10 +23,11 @@ import requests
 import urllib3
 
 from worker.charset import decode_body
-from worker.fetchlimits import HOST_GATE, Watchdog
+from worker.fetchlimits import HOST_GATE
 from worker.fetchresult import FetchError, FetchResult
 from worker.netguard import BlockedAddress, GuardedAdapter, Policy, headers_deadline
 from worker.retry_after import parse_retry_after
+from worker.watchdog import Watchdog
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -34,8 +35,6 @@ __all__ = [
     "FetchResult",
     "Fetcher",
     "check_url",
-    "decode_body",  # the fetcher's charset rules, for pages read from files too
-    "parse_retry_after",
     "read_media_type",
 ]
 
@@ -271,7 +270,7 @@ class Fetcher:
         """The body, decompressed, within the deadline; past ``limit`` bytes it is an error,
         or with ``cut`` the bytes read so far (the connection is then not reused)."""
         raw = resp.raw
-        watchdog = Watchdog(raw, deadline_at - time.monotonic())
+        watchdog = Watchdog(raw.shutdown, deadline_at - time.monotonic())
         chunks: list[bytes] = []
         size = 0
         complete = False

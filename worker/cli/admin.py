@@ -91,8 +91,9 @@ def extract(
     ctx: click.Context, target: str, as_json: bool, base_url: str | None, timezone: str | None
 ) -> None:
     """Extract one article page (FILE or URL): title, date, author, text, html, images."""
+    from worker.charset import decode_body
     from worker.extract import ExtractError, extract_article
-    from worker.fetch import FetchError, decode_body
+    from worker.fetch import FetchError
     from worker.runtime import build_fetcher
 
     try:

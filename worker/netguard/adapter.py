@@ -39,6 +39,7 @@ from worker.netguard.addresses import (
     connect_vetted,
     resolve_and_check,
 )
+from worker.watchdog import Watchdog
 
 
 class _Refused(Exception):
@@ -91,18 +92,11 @@ def _within_deadline(conn: HTTPConnection, read: Callable[[], Any]) -> Any:
     sock = conn.sock
     if at is None or sock is None:
         return read()
-    timer = threading.Timer(max(0.0, at - time.monotonic()), _shut, (sock,))
-    timer.daemon = True
-    timer.start()
+    watchdog = Watchdog(lambda: sock.shutdown(socket.SHUT_RDWR), at - time.monotonic())
     try:
         return read()
     finally:
-        timer.cancel()
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+        watchdog.disarm()
 
 
 class _PinnedHTTPConnection(HTTPConnection):
