@@ -21,9 +21,9 @@ from worker.feeds import (
     render_atom,
     render_json_feed,
     render_rss,
-    write_atomic,
     write_feeds,
 )
+from worker.files import write_atomic
 from worker.models import Article
 
 BASE_URL = "https://herald.example.org"

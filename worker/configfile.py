@@ -12,9 +12,7 @@ database; callers sync it afterwards.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
-import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
@@ -25,6 +23,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from worker.config import Config, ConfigError, parse_config
+from worker.files import write_atomic
 
 EXAMPLE_SECRET = "whsec_GENERATE-ONE"  # the placeholder in worker/example.toml
 SECRET_BYTES = 32
@@ -38,21 +37,9 @@ def new_webhook_secret() -> str:
 def write_example(path: Path) -> None:
     """Write the commented example configuration, with a fresh webhook secret, to ``path``."""
     example = resources.files("worker").joinpath("example.toml").read_text(encoding="utf-8")
-    write_private(path, example.replace(EXAMPLE_SECRET, new_webhook_secret()))
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace ``path`` atomically by ``text``, readable by its owner only (a file holding
-    secrets: the config, the demo's config)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if path.exists():
-            os.chmod(tmp, (path.stat().st_mode & 0o600) or 0o600)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomic(
+        path, (example.replace(EXAMPLE_SECRET, new_webhook_secret())).encode("utf-8"), private=True
+    )
 
 
 def _read(path: Path) -> tomlkit.TOMLDocument:
@@ -77,7 +64,7 @@ def _subscribers(doc: tomlkit.TOMLDocument) -> AoT:
 def _validate_and_write(path: Path, doc: tomlkit.TOMLDocument) -> Config:
     text = tomlkit.dumps(doc)
     config = parse_config(doc.unwrap(), origin=str(path), base_dir=path.resolve().parent)
-    write_private(path, text)
+    write_atomic(path, text.encode("utf-8"), private=True)
     return replace(config, path=path)
 
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from worker.feeds import write_atomic
+from worker.files import write_atomic
 from worker.models import Article
 from worker.notify import Notifier, Target, article_data, get_notifier
 from worker.notify.chat import escape_basic_markdown, flatten, safe_url

@@ -14,9 +14,10 @@ from pathlib import Path
 from rich.console import Console
 
 from worker.config import load_config
-from worker.configfile import new_webhook_secret, write_private
+from worker.configfile import new_webhook_secret
 from worker.demo.receiver import Received, WebhookReceiver
 from worker.demo.site import DemoSite
+from worker.files import write_atomic
 
 
 def write_demo_config(workdir: Path, site: DemoSite, hook_url: str, secret: str) -> Path:
@@ -57,7 +58,7 @@ secret = "{secret}"
 """
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "herald.toml"
-    write_private(path, text)
+    write_atomic(path, text.encode("utf-8"), private=True)
     return path
 
 
