@@ -18,7 +18,7 @@ import lxml.html
 from cssselect import SelectorError
 
 from worker.dates import find_date, parse_date
-from worker.sanitize import collapse
+from worker.sanitize import normalize_space
 
 DATE_META_NAMES = (
     "pubdate",
@@ -69,7 +69,7 @@ def pick_title(
 ) -> str:
     """Choose the title; a truncated list title gives way to a longer page title."""
     page_title = read_page_title(doc, meta, selector)
-    fallback = collapse(fallback_title)
+    fallback = normalize_space(fallback_title)
     if not page_title:
         return fallback
     if fallback.endswith(TRUNCATION_MARKS):
@@ -101,14 +101,14 @@ def read_page_title(doc: lxml.html.HtmlElement, meta: dict[str, str], selector: 
         return heading
     title_element = doc.find(".//title")
     if title_element is not None:
-        return strip_site_suffix(collapse(title_element.text_content()), site_name)
+        return strip_site_suffix(normalize_space(title_element.text_content()), site_name)
     return ""
 
 
 def first_heading(doc: lxml.html.HtmlElement) -> str:
     """The text of the first ``h1`` outside navigation, footers and logos."""
     for heading in doc.iter("h1"):
-        text = collapse(heading.text_content())
+        text = normalize_space(heading.text_content())
         if text and not in_chrome(heading):
             return text
     return ""
@@ -142,10 +142,10 @@ def in_chrome(element: lxml.html.HtmlElement) -> bool:
 def element_value(element: lxml.html.HtmlElement, attributes: tuple[str, ...]) -> str:
     """Return the first non-empty attribute of ``attributes``, else the element's text."""
     for attribute in attributes:
-        value = collapse(element.get(attribute) or "")
+        value = normalize_space(element.get(attribute) or "")
         if value:
             return value
-    return collapse(element.text_content())
+    return normalize_space(element.text_content())
 
 
 def split_page_text(
@@ -250,7 +250,7 @@ def pick_author(
 
 def strip_source_label(text: str) -> str:
     """Turn ``来源：重庆市科协 发布…`` into ``重庆市科协``; other text is returned as is."""
-    return find_source(text) or collapse(text)
+    return find_source(text) or normalize_space(text)
 
 
 def find_source(text: str) -> str:

@@ -35,10 +35,10 @@ from worker.furniture import SCRIPT_TAGS, clean_body, remove_elements, strip_pag
 from worker.links import is_document_url, make_absolute, mime_type
 from worker.models import ArticleSelectors, Attachment, Extracted
 from worker.sanitize import (
-    collapse,
     collect_images,
     html_to_text,
     make_summary,
+    normalize_space,
     sanitize_html,
     strip_xml_illegal,
 )
@@ -134,7 +134,7 @@ def collect_attachments(
             href = make_absolute(link.get("href") or "", url)
             if not href or not is_document_url(href):
                 continue
-            name = collapse(link.text_content()) or collapse(link.get("title") or "")
+            name = normalize_space(link.text_content()) or normalize_space(link.get("title") or "")
             name = name or unquote(urlsplit(href).path.rsplit("/", 1)[-1])
             found.setdefault(href, Attachment(href, name, mime_type(href)))
     return tuple(found.values())
@@ -158,7 +158,7 @@ def read_meta(doc: lxml.html.HtmlElement) -> dict[str, str]:
     """Map lower-cased meta ``name``/``property``/``itemprop`` to the first non-empty content."""
     found: dict[str, str] = {}
     for element in doc.iter("meta"):
-        content = collapse(element.get("content") or "")
+        content = normalize_space(element.get("content") or "")
         if not content:
             continue
         for attribute in ("name", "property", "itemprop"):
@@ -207,7 +207,7 @@ def find_body(doc: lxml.html.HtmlElement, selector: str) -> lxml.html.HtmlElemen
 
 def has_content(element: lxml.html.HtmlElement) -> bool:
     """Tell whether an element holds text or an image."""
-    if collapse(element.text_content()):
+    if normalize_space(element.text_content()):
         return True
     return next(element.iter("img"), None) is not None
 

@@ -13,7 +13,7 @@ import re
 
 import lxml.html
 
-from worker.sanitize import collapse
+from worker.sanitize import normalize_space
 
 SCRIPT_TAGS = ("script", "style", "noscript", "template", "link")
 FURNITURE_TAGS = (
@@ -126,14 +126,14 @@ def is_dead_link(element: lxml.html.HtmlElement) -> bool:
         return False
     href = (element.get("href") or "").strip().lower()
     scripted = href.startswith("javascript:") or element.get("onclick") is not None
-    return scripted and len(collapse(element.text_content())) <= WIDGET_MAX_CHARS
+    return scripted and len(normalize_space(element.text_content())) <= WIDGET_MAX_CHARS
 
 
 def is_widget(element: lxml.html.HtmlElement) -> bool:
     """Tell whether an element's whole text is widget labels or a navigation line."""
     if next(element.iter("img"), None) is not None:
         return False
-    text = collapse(element.text_content())
+    text = normalize_space(element.text_content())
     if not text:
         return False
     if len(text) <= NAVIGATION_MAX_CHARS and NAVIGATION_LINE_RE.match(text):
@@ -149,6 +149,6 @@ def remove_title_heading(body: lxml.html.HtmlElement, title: str) -> None:
     if not title:
         return
     for heading in body.iter("h1", "h2", "h3"):
-        if collapse(heading.text_content()) == title:
+        if normalize_space(heading.text_content()) == title:
             drop_element(heading)
             return

@@ -18,10 +18,10 @@ import nh3
 from lxml import etree
 
 __all__ = [
-    "collapse",
     "collect_images",
     "html_to_text",
     "make_summary",
+    "normalize_space",
     "sanitize_html",
     "strip_xml_illegal",
     "truncate_html",
@@ -292,8 +292,8 @@ def iter_text_tokens(element: lxml.html.HtmlElement) -> Iterator[str]:
         yield PARAGRAPH
 
 
-def collapse(text: str) -> str:
-    """Collapse whitespace runs to single spaces and trim."""
+def normalize_space(text: str) -> str:
+    """Collapse every run of whitespace (including NBSP and U+3000) to one space, and trim."""
     return " ".join(text.split())
 
 

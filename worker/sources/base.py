@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from worker.models import Discovered
-from worker.sanitize import html_to_text
+from worker.sanitize import html_to_text, normalize_space
 
 log = logging.getLogger(__name__)
 Entry = TypeVar("Entry")
@@ -68,11 +68,6 @@ def read_each(
         if item is not None:
             items.append(item)
     return items, skipped
-
-
-def normalize_space(text: str) -> str:
-    """Collapse every run of whitespace (including NBSP and U+3000) to one space."""
-    return " ".join(text.split())
 
 
 def strip_markup(text: str) -> str:

@@ -21,7 +21,7 @@ import lxml.html
 
 from worker.links import make_absolute, split
 from worker.models import ListSelectors
-from worker.sources.base import normalize_space
+from worker.sanitize import normalize_space
 from worker.sources.html import find_base_url, parse_document
 from worker.sources.scan import iter_blocks
 

@@ -24,13 +24,8 @@ import lxml.html
 
 from worker.links import make_absolute
 from worker.models import Discovered
-from worker.sources.base import (
-    ListPage,
-    SourceError,
-    normalize_space,
-    read_each,
-    strip_markup,
-)
+from worker.sanitize import normalize_space
+from worker.sources.base import ListPage, SourceError, read_each, strip_markup
 
 _JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/")
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)

@@ -20,7 +20,7 @@ from lxml.cssselect import CSSSelector
 from worker.dates import find_date, parse_date
 from worker.links import make_absolute
 from worker.models import Discovered, ListSelectors
-from worker.sources.base import normalize_space
+from worker.sanitize import normalize_space
 from worker.sources.cms import iter_text_outside
 from worker.sources.html import (
     CompiledSelectors,

@@ -19,7 +19,8 @@ from lxml.cssselect import CSSSelector
 
 from worker.links import make_absolute
 from worker.models import Discovered, ListSelectors
-from worker.sources.base import ListPage, SourceError, normalize_space, read_each
+from worker.sanitize import normalize_space
+from worker.sources.base import ListPage, SourceError, read_each
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ELLIPSIS = ".…。 "

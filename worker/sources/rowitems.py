@@ -18,7 +18,8 @@ import lxml.html
 
 from worker.dates import find_date, parse_date
 from worker.models import Discovered
-from worker.sources.base import normalize_space, read_each
+from worker.sanitize import normalize_space
+from worker.sources.base import read_each
 from worker.sources.cms import (
     SKIPPED_TAGS,
     LinkRow,

@@ -20,7 +20,7 @@ from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 
 from worker.links import make_absolute
-from worker.sources.base import normalize_space
+from worker.sanitize import normalize_space
 from worker.sources.html import find_link, find_next_url, read_date
 
 MAX_CONTAINER_DEPTH = 6

@@ -16,7 +16,8 @@ from datetime import datetime, tzinfo
 from urllib.parse import urlsplit, urlunsplit
 
 from worker.models import Discovered
-from worker.sources.base import normalize_space, read_each
+from worker.sanitize import normalize_space
+from worker.sources.base import read_each
 from worker.sources.cms import (
     LinkRow,
     find_base_url,
