@@ -18,17 +18,14 @@ import lxml.etree
 import lxml.html
 
 from worker.links import is_download_url, make_absolute
-from worker.sources.html import find_base_url
 
 __all__ = [
     "SKIPPED_TAGS",
     "LinkRow",
-    "find_base_url",
     "find_link_rows",
     "is_attachment_url",
     "is_content_link",
     "iter_text_outside",
-    "parse_document",
 ]
 
 # Elements that end a list row: climbing from a link stops at the first of these.
@@ -81,17 +78,6 @@ def is_content_link(url: str) -> bool:
 
 
 # --- parsing ------------------------------------------------------------------------------
-
-
-def parse_document(text: str) -> lxml.html.HtmlElement | None:
-    """Parse an HTML page or fragment leniently; ``None`` when there is nothing to parse."""
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
-    if not text.strip():
-        return None
-    try:
-        return lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError):
-        return None
 
 
 def find_link_rows(

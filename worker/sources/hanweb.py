@@ -21,12 +21,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from worker.links import make_absolute
 from worker.models import Discovered
 from worker.sources.base import SourceError, read_each
-from worker.sources.cms import (
-    LinkRow,
-    find_link_rows,
-    is_content_link,
-    parse_document,
-)
+from worker.sources.cms import LinkRow, find_link_rows, is_content_link
+from worker.sources.html import parse_document
 from worker.sources.jsobject import parse_js_object
 from worker.sources.rowitems import rows_to_items
 from worker.sources.scan import cdata_sections, find_block, iter_blocks, without_blocks

@@ -22,12 +22,8 @@ import lxml.html
 from worker.links import make_absolute
 from worker.models import Discovered
 from worker.sources.base import SourceError
-from worker.sources.cms import (
-    find_base_url,
-    find_link_rows,
-    is_content_link,
-    parse_document,
-)
+from worker.sources.cms import find_link_rows, is_content_link
+from worker.sources.html import find_base_url, parse_document
 from worker.sources.jsobject import parse_js_object
 from worker.sources.rowitems import rows_to_items
 

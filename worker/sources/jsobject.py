@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "parse_js_object"]
+__all__ = ["parse_js_object"]
 
 MAX_DEPTH = 32
 KEY_RE = re.compile(r"[\w$]+")

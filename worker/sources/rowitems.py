@@ -20,14 +20,8 @@ from worker.dates import find_date, parse_date
 from worker.models import Discovered
 from worker.sanitize import normalize_space
 from worker.sources.base import read_each
-from worker.sources.cms import (
-    SKIPPED_TAGS,
-    LinkRow,
-    find_link_rows,
-    iter_text_outside,
-    parse_document,
-)
-from worker.sources.html import find_base_url
+from worker.sources.cms import SKIPPED_TAGS, LinkRow, find_link_rows, iter_text_outside
+from worker.sources.html import find_base_url, parse_document
 
 __all__ = [
     "DATE_WRAPPERS",

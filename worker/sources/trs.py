@@ -18,13 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 from worker.models import Discovered
 from worker.sanitize import normalize_space
 from worker.sources.base import read_each
-from worker.sources.cms import (
-    LinkRow,
-    find_base_url,
-    find_link_rows,
-    is_content_link,
-    parse_document,
-)
+from worker.sources.cms import LinkRow, find_link_rows, is_content_link
+from worker.sources.html import find_base_url, parse_document
 from worker.sources.rowitems import find_row_date, rows_to_items
 
 __all__ = ["TrsList", "is_trs_article", "parse_trs_list", "trs_page_url"]
