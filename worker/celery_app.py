@@ -14,7 +14,7 @@ from celery import Celery, signals
 from kombu import Exchange, Queue
 
 from worker.config import Config
-from worker.logs import redact_handlers
+from worker.logs import redact_handlers, use_key_value_format
 
 QUEUES = ("ingest", "feeds", "deliver")
 VISIBILITY_TIMEOUT = 3600  # longer than any task; long retry waits live in the database
@@ -23,13 +23,14 @@ app = Celery("herald", include=["worker.tasks"])
 app.config_from_object("worker.celeryconfig")
 
 
-def _redact_logs(logger: logging.Logger, **_: Any) -> None:
-    """Celery's handlers (worker, beat, tasks) write only redacted records."""
+def _prepare_logs(logger: logging.Logger, **_: Any) -> None:
+    """Celery's handlers (worker, beat, tasks): key=value extras, and only redacted records."""
+    use_key_value_format(logger)
     redact_handlers(logger)
 
 
-signals.after_setup_logger.connect(_redact_logs)
-signals.after_setup_task_logger.connect(_redact_logs)
+signals.after_setup_logger.connect(_prepare_logs)
+signals.after_setup_task_logger.connect(_prepare_logs)
 
 
 def _transport_options(config: Config) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from worker import outbox as outbox_stage
 from worker import poll as poll_stage
 from worker import publish
 from worker.celery_app import app
-from worker.logs import use_key_value_format
 from worker.runtime import Runtime, current_config, get_runtime, reset_after_fork
 from worker.store.counters import FEEDS_SCHEDULED, claim_counter_slot
 from worker.store.sources import sync_config
@@ -157,12 +156,6 @@ def build_feeds(force: bool = False) -> int:
 @app.task(name="herald.deliver")
 def deliver(delivery_ids: list[int]) -> dict[str, int]:
     return deliver_stage.deliver_batch(get_runtime(), delivery_ids)
-
-
-@signals.after_setup_logger.connect
-@signals.after_setup_task_logger.connect
-def _log_format(logger: logging.Logger, **_: Any) -> None:
-    use_key_value_format(logger)
 
 
 @signals.worker_process_init.connect
