@@ -238,8 +238,7 @@ def run_trafilatura(doc: lxml.html.HtmlElement, url: str) -> str:
     more than ``HUGE_PAGE_ELEMENTS`` elements is read without the fallback extractors.
     """
     strip_page_chrome(doc)
-    flatten_deep_nesting(doc, DEEP_PAGE_LEVELS)
-    fast = is_huge(doc)
+    fast = flatten_deep_nesting(doc, DEEP_PAGE_LEVELS) > HUGE_PAGE_ELEMENTS
     page = etree.tostring(doc, encoding="unicode", method="html")
     for precision in (True, False):
         result = trafilatura.extract(
@@ -259,26 +258,23 @@ def run_trafilatura(doc: lxml.html.HtmlElement, url: str) -> str:
     raise ExtractError(f"extract: no article body found at {url}")
 
 
-def flatten_deep_nesting(doc: lxml.html.HtmlElement, levels: int) -> None:
-    """Unwrap every element nested deeper than ``levels`` (its text and children move up)."""
+def flatten_deep_nesting(doc: lxml.html.HtmlElement, levels: int) -> int:
+    """Unwrap every element nested deeper than ``levels`` (its text and children move up);
+    returns how many elements the page has left (one walk does both)."""
     deep: list[lxml.html.HtmlElement] = []
-    depth = 0
+    depth = elements = 0
     for event, element in etree.iterwalk(doc, events=("start", "end")):
         if event == "end":
             depth -= 1
             continue
         depth += 1
+        elements += 1
         if depth > levels and isinstance(element.tag, str):
             deep.append(element)
     for element in reversed(deep):  # innermost first, so every parent is still in place
         if element.getparent() is not None:
             element.drop_tag()
-
-
-def is_huge(doc: lxml.html.HtmlElement) -> bool:
-    """Whether a page has more than ``HUGE_PAGE_ELEMENTS`` elements (real article pages have
-    a few thousand)."""
-    return sum(1 for _ in doc.iter()) > HUGE_PAGE_ELEMENTS
+    return elements - len(deep)
 
 
 def serialize_inner(element: lxml.html.HtmlElement) -> str:
