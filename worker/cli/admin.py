@@ -18,11 +18,11 @@ from worker.cli.common import (
     err_console,
     fail,
     load,
+    load_or_defaults,
     setup_cli_logging,
     show_text,
     show_url,
 )
-from worker.config import Config, ConfigError, load_config
 
 
 @click.command()
@@ -96,12 +96,7 @@ def extract(
     from worker.fetch import FetchError
     from worker.runtime import build_fetcher
 
-    try:
-        config = load_config(ctx.obj.get("config_path"), required=False)
-    except ConfigError as err:  # extract needs no sources: go on with the defaults
-        warning = f"[yellow]warning:[/yellow] {show_text(str(err))}; using default settings"
-        err_console.print(warning, highlight=False)
-        config = Config()
+    config = load_or_defaults(ctx)  # extract needs no sources
     try:
         tz = ZoneInfo(timezone or config.herald.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -50,6 +50,17 @@ def load(ctx: click.Context) -> Config:
         fail(str(err), 2)
 
 
+def load_or_defaults(ctx: click.Context) -> Config:
+    """The config for commands that need no sources or subscribers: a mistake in it is shown
+    as a warning and the defaults are used."""
+    try:
+        return load_config((ctx.obj or {}).get("config_path"), required=False)
+    except ConfigError as err:
+        warning = f"[yellow]warning:[/yellow] {show_text(str(err))}; using default settings"
+        err_console.print(warning, highlight=False)
+        return Config()
+
+
 def setup_cli_logging(verbose: bool, *, level: int = logging.INFO) -> None:
     """Log to stderr, redacted: ``level`` (DEBUG with ``-v``)."""
     setup_logging(logging.DEBUG if verbose else level)

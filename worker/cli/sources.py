@@ -11,8 +11,15 @@ from zoneinfo import ZoneInfo
 import click
 from rich.table import Table
 
-from worker.cli.common import console, err_console, fail, load, show_text, show_url
-from worker.config import Config, ConfigError, load_config
+from worker.cli.common import (
+    console,
+    err_console,
+    fail,
+    load,
+    load_or_defaults,
+    show_text,
+    show_url,
+)
 
 
 @click.group("sources")
@@ -89,10 +96,7 @@ def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -
     from worker.sources.detect import describe_config
     from worker.sources.probe import probe_source, suggest_name
 
-    try:
-        config = load_config(ctx.obj.get("config_path"), required=False)
-    except ConfigError:
-        config = Config()
+    config = load_or_defaults(ctx)  # detect needs no sources
     from worker.runtime import build_fetcher
 
     tz = ZoneInfo(config.herald.timezone)
