@@ -25,6 +25,7 @@ __all__ = [
     "find_link_rows",
     "is_attachment_url",
     "is_content_link",
+    "iter_text",
     "iter_text_outside",
 ]
 
@@ -184,13 +185,17 @@ def iter_text_outside(
     element: lxml.html.HtmlElement, link: lxml.html.HtmlElement | None
 ) -> Iterator[str]:
     """The text pieces of ``element`` in order, skipping ``link``, scripts and comments."""
-    if element is link:
-        return
-    if not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
+    return iter_text(element, {id(link)} if link is not None else set())
+
+
+def iter_text(element: lxml.html.HtmlElement, skip: set[int]) -> Iterator[str]:
+    """The text pieces of ``element`` in order, leaving out the elements whose ``id`` is in
+    ``skip``, scripts, styles and comments."""
+    if id(element) in skip or not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
         return
     if element.text:
         yield element.text
     for child in element:
-        yield from iter_text_outside(child, link)
+        yield from iter_text(child, skip)
         if child.tail:
             yield child.tail

@@ -20,7 +20,7 @@ from worker.dates import find_date, parse_date
 from worker.models import Discovered
 from worker.sanitize import normalize_space
 from worker.sources.base import read_each
-from worker.sources.cms import SKIPPED_TAGS, LinkRow, find_link_rows, iter_text_outside
+from worker.sources.cms import SKIPPED_TAGS, LinkRow, find_link_rows, iter_text, iter_text_outside
 from worker.sources.html import find_base_url, parse_document
 
 __all__ = [
@@ -133,24 +133,12 @@ def read_title(
     text or title gives its image's ``alt``.
     """
     skip = {id(element) for element in date_elements or []}
-    text = normalize_space("".join(iter_title_text(link, skip)))
+    text = normalize_space("".join(iter_text(link, skip)))
     attribute = normalize_space(str(link.get("title", "")))
     if not attribute and not text:
         images = [normalize_space(str(img.get("alt", ""))) for img in link.iter("img")]
         attribute = next((alt for alt in images if alt), "")
     return attribute if len(attribute) > len(text.rstrip(ELLIPSIS)) else text
-
-
-def iter_title_text(element: lxml.html.HtmlElement, skip: set[int]) -> Iterator[str]:
-    """The link's text, leaving out skipped (date) elements and scripts."""
-    if id(element) in skip or not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
-        return
-    if element.text:
-        yield element.text
-    for child in element:
-        yield from iter_title_text(child, skip)
-        if child.tail:
-            yield child.tail
 
 
 # --- dates --------------------------------------------------------------------------------
