@@ -156,7 +156,7 @@ async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:
     before a body cut short or too slow (the status is what counts)."""
     data = bytearray()
     try:
-        while len(data) < MAX_READ_BYTES:
+        while len(data) < MAX_READ_BYTES and not response.content.at_eof():
             chunk = await response.content.read(MAX_READ_BYTES - len(data))
             if not chunk:
                 break
@@ -231,7 +231,11 @@ async def _send_all(
             if go_at > loop.time():
                 await asyncio.sleep(go_at - loop.time())
             async with gate:  # every check once a slot is ours: the wait for it may be long
-                if not await _cleared(send, endpoint):
+                cleared = clear(send, endpoint)
+                while cleared is None:  # "not yet": ask again shortly
+                    await asyncio.sleep(RECHECK)
+                    cleared = clear(send, endpoint)
+                if not cleared:
                     unsent.append(send.key)
                     continue
                 reply = await _post(session, send.request, vet, limit)
@@ -244,29 +248,20 @@ async def _send_all(
             if stop:
                 stopped.add(endpoint)
 
-    async def _cleared(send: Send[K], endpoint: str) -> bool:
-        """Whether ``send`` may go now; ``may_start`` answering None means "not yet"."""
-        while True:
-            late = deadline is not None and time.monotonic() >= deadline
-            if failed or endpoint in stopped or late:
-                return False
-            verdict = may_start(send.key)
-            if verdict is not None:
-                return verdict
-            await asyncio.sleep(RECHECK)
+    def clear(send: Send[K], endpoint: str) -> bool | None:
+        """Whether ``send`` may go now (None: not yet, ``may_start`` says)."""
+        late = deadline is not None and time.monotonic() >= deadline
+        if failed or endpoint in stopped or late:
+            return False
+        return may_start(send.key)
 
-    lanes = [
-        lane(endpoint)
-        for endpoint, queue in queues.items()
-        for _ in range(max(1, min(queue[0].lanes, len(queue))))
-    ]
-    tasks = [asyncio.ensure_future(one) for one in lanes]
     try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:  # a callback raised: stop every lane before the error goes up
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        async with asyncio.TaskGroup() as group:  # one lane raising cancels the others
+            for endpoint, queue in queues.items():
+                for _ in range(max(1, min(queue[0].lanes, len(queue)))):
+                    group.create_task(lane(endpoint))
+    except BaseExceptionGroup as errors:  # the callback's own error goes up, not the group
+        raise errors.exceptions[0] from None
     return unsent
 
 
