@@ -72,6 +72,7 @@ def test_feeds_build_and_status_on_an_empty_store(tmp_path: Path, site: DemoSite
     assert names == [
         "all.atom", "all.json", "all.xml",
         "sources/cases.atom", "sources/cases.json", "sources/cases.xml",
+        "tags/工作案例.atom", "tags/工作案例.json", "tags/工作案例.xml",
     ]  # fmt: skip
     status = runner.invoke(main, ["--config", str(path), "status"], env={"COLUMNS": "200"})
     assert status.exit_code == 0, status.output

@@ -269,7 +269,7 @@ def test_a_webhook_digest_carries_every_format_and_the_page_escapes_content(
     page = tmp_path / "feeds" / "digests" / "webhook-digest" / f"{data['key']}.html"
     html = page.read_text(encoding="utf-8")
     assert "<script>x" not in html and "&lt;script&gt;x" in html
-    assert data["url"] == f"http://feeds.test/feeds/digests/webhook-digest/{data['key']}.html"
+    assert data["url"] == f"http://feeds.test/digests/webhook-digest/{data['key']}.html"
 
 
 def test_quiet_hours_hold_instant_messages_and_merge_them_after(

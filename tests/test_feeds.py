@@ -17,10 +17,10 @@ from lxml import etree
 from worker.feeds import (
     EMPTY_FEED_UPDATED,
     FeedSpec,
-    feed_specs,
     render_atom,
     render_json_feed,
     render_rss,
+    sort_articles,
     write_feeds,
 )
 from worker.files import write_atomic
@@ -231,17 +231,14 @@ def test_empty_feed_is_valid() -> None:
     assert doc["feed_url"] == f"{BASE_URL}/feeds/sources/news.json"
 
 
-def test_feed_specs_all_plus_each_source() -> None:
-    specs = feed_specs(ARTICLES, ["notices", "policies", "news", "notices"], limit=5)
-    assert [s.key for s in specs] == ["all", "sources/notices", "sources/policies", "sources/news"]
-    assert specs[0].title == "herald — all sources"
-    assert [a.id for a in specs[0].articles] == expected_order(ARTICLES)[:5]
-    notices = [a for a in ARTICLES if a.source_name == "notices"]
-    assert [a.id for a in specs[1].articles] == expected_order(notices)[:5]
-    assert specs[1].title == "notices"
-    assert specs[3].articles == ()
-    with pytest.raises(ValueError, match="feed: limit"):
-        feed_specs(ARTICLES, [], limit=0)
+def feed_specs(articles: list[Article], names: list[str]) -> list[FeedSpec]:
+    """The "all" feed and one per source, as the publish stage lays them out."""
+    ordered = sort_articles(articles)
+    specs = [FeedSpec("all", "herald — all sources", tuple(ordered))]
+    for name in names:
+        own = tuple(a for a in ordered if a.source_name == name)
+        specs.append(FeedSpec(f"sources/{name}", name, own))
+    return specs
 
 
 def test_write_feeds_names_and_skips_unchanged(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from worker.outbox import mentions_of, target_of
 from worker.runtime import Runtime
 from worker.schedule import next_fire
 from worker.store.articles import get_article
+from worker.store.counters import FEEDS_GENERATION, bump_counter
 from worker.store.deliveries import create_deliveries
 from worker.store.digests import (
     claim_digest_slot,
@@ -94,7 +95,12 @@ def digest_key(subscriber: str, article_ids: Sequence[int], window: Window, tz: 
 
 
 def page_url(base_url: str, subscriber: str, key: str) -> str:
-    return f"{base_url.rstrip('/')}/feeds/digests/{subscriber}/{key}.html"
+    """Where ``herald serve`` shows a digest's page (``key`` "" is the archive index)."""
+    return (
+        f"{base_url.rstrip('/')}/digests/{subscriber}/{key}.html"
+        if key
+        else (f"{base_url.rstrip('/')}/digests/{subscriber}/")
+    )
 
 
 def archive_path(feeds_dir: Path, subscriber: str, name: str) -> Path:
@@ -150,7 +156,7 @@ def compose(
     ids = tuple(a.id for a in ordered)
     key = digest_key(target.name, ids, window, tz)
     url = page_url(base_url, target.name, key)
-    archive = page_url(base_url, target.name, "index")
+    archive = page_url(base_url, target.name, "")
     heading = heading_for(ordered, window, tz)
     entries = entries_for(ordered, tz)
     context = document_context(heading, entries, window, tz, url, archive)
@@ -164,7 +170,8 @@ def compose(
                           mentions=mentions_of(target.options))  # fmt: skip
         split = split_message(message, lambda m: notifier.fits(m, target))
         parts = tuple(measure(notifier, target, EVENT_CHAT_DIGEST, m.to_dict(), now) for m in split)
-    page = render_document("digest.html.j2", context)
+    # the page links its archive relatively, so it works at whatever address serves it
+    page = render_document("digest.html.j2", {**context, "archive": "./"})
     return Composed(key, url, ids, parts, page)
 
 
@@ -233,6 +240,7 @@ def build_digest(
     ]
     finish_digest(session, digest_id, key=composed.key, article_ids=composed.article_ids,
                   messages=messages, page=composed.page_url)  # fmt: skip
+    bump_counter(session, FEEDS_GENERATION)  # the subscriber's digest feed gains an entry
     ids: list[int] = []
     for index, part in enumerate(composed.parts, 1):
         ids += create_deliveries(
@@ -256,7 +264,8 @@ def build_digest(
 def write_archive(
     rt: Runtime, session: Session, subscriber: SubscriberRow, composed: Composed
 ) -> None:
-    """The digest's page and the subscriber's archive index under ``feeds/digests/NAME/``."""
+    """The digest's page and the subscriber's archive index under ``feeds/digests/NAME/``
+    (``herald serve`` shows them at ``/digests/NAME/``)."""
     feeds_dir = rt.config.herald.feeds_dir
     write_atomic(archive_path(feeds_dir, subscriber.name, f"{composed.key}.html"),
                  composed.page_html.encode("utf-8"))  # fmt: skip

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from worker.files import write_atomic
-from worker.models import Article
+from worker.links import as_uri
+from worker.models import Article, Attachment
 
 ALL_KEY = "all"
 ALL_TITLE = "herald — all sources"
@@ -37,7 +39,14 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 UNTITLED = "(untitled)"
 
-_EXTENSIONS = {"rss": "xml", "atom": "atom", "json": "json"}
+EXTENSIONS = {"rss": "xml", "atom": "atom", "json": "json"}
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+_NAME_URI = re.compile(r"^(?:urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}|tag):[\x21-\x7e]+$", re.I)
+_BAD_SEGMENT = re.compile(r"[/\\\x00-\x1f\x7f]")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -50,16 +59,38 @@ class FeedSpec:
     articles: Sequence[Article]
 
 
-def render_rss(spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None) -> bytes:
+def render_rss(
+    spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None, hub: str = ""
+) -> bytes:
     """Return the RSS 2.0 document for ``spec`` (UTF-8), entries newest first."""
-    fg = _build_generator(spec, "rss", base_url=base_url, generated_at=generated_at)
+    fg = _build_generator(spec, "rss", base_url=base_url, generated_at=generated_at, hub=hub)
     data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    return _add_rss_hub(data, hub) if hub else data
 
 
-def render_atom(spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None) -> bytes:
+def _add_rss_hub(data: bytes, hub: str) -> bytes:
+    """feedgen writes only the ``self`` atom:link into RSS; the WebSub hub link is added here."""
+    root = etree.fromstring(data)
+    channel = root.find("channel")
+    assert channel is not None
+    link = etree.Element(f"{{{ATOM_NS}}}link", nsmap={"atom": ATOM_NS})
+    link.set("href", hub)
+    link.set("rel", "hub")
+    self_link = channel.find(f"{{{ATOM_NS}}}link")
+    if self_link is not None:
+        self_link.addnext(link)
+    else:
+        channel.insert(0, link)
+    etree.indent(root, space="  ")
+    out: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+    return out
+
+
+def render_atom(
+    spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None, hub: str = ""
+) -> bytes:
     """Return the Atom 1.0 document for ``spec`` (UTF-8), entries newest first."""
-    fg = _build_generator(spec, "atom", base_url=base_url, generated_at=generated_at)
+    fg = _build_generator(spec, "atom", base_url=base_url, generated_at=generated_at, hub=hub)
     data: bytes = fg.atom_str(pretty=False, encoding="UTF-8", xml_declaration=True)
     return _write_atom_enclosures(data, sort_articles(spec.articles))
 
@@ -72,10 +103,10 @@ def _write_atom_enclosures(data: bytes, articles: Sequence[Article]) -> bytes:
     """
     root = etree.fromstring(data)
     for entry, article in zip(root.iterfind(f"{{{ATOM_NS}}}entry"), articles, strict=True):
-        for attachment in article.attachments:
+        for attachment in attachments_of(article):
             link = etree.SubElement(entry, f"{{{ATOM_NS}}}link")
             link.set("rel", "enclosure")
-            link.set("href", _clean_text(attachment.url))
+            link.set("href", attachment.url)
             link.set("type", attachment.type)
             if attachment.title:
                 link.set("title", _clean_text(attachment.title))
@@ -85,7 +116,7 @@ def _write_atom_enclosures(data: bytes, articles: Sequence[Article]) -> bytes:
 
 
 def render_json_feed(
-    spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None
+    spec: FeedSpec, *, base_url: str, generated_at: datetime | None = None, hub: str = ""
 ) -> bytes:
     """Return the JSON Feed 1.1 document for ``spec`` (UTF-8), items newest first.
 
@@ -93,49 +124,43 @@ def render_json_feed(
     shared with the other renderers and does not change the output.
     """
     del generated_at
+    articles = sort_articles(spec.articles)
     feed: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
         "title": _clean_text(spec.title) or UNTITLED,
         "feed_url": build_feed_url(base_url, spec.key, "json"),
-        "items": [_build_json_item(article) for article in sort_articles(spec.articles)],
+        **({"hubs": [{"type": "WebSub", "url": hub}]} if hub else {}),
+        "items": [
+            _build_json_item(article, entry_id)
+            for article, entry_id in zip(articles, entry_ids(articles), strict=True)
+        ],
     }
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def write_feeds(specs: Iterable[FeedSpec], feeds_dir: Path, *, base_url: str) -> list[Path]:
+RENDERERS = {"rss": render_rss, "atom": render_atom, "json": render_json_feed}
+
+
+def render_feed(spec: FeedSpec, fmt: str, *, base_url: str, hub: str = "") -> bytes:
+    """Render ``spec`` in ``fmt`` ("rss", "atom" or "json")."""
+    return RENDERERS[fmt](spec, base_url=base_url, hub=hub)
+
+
+def write_feeds(
+    specs: Iterable[FeedSpec], feeds_dir: Path, *, base_url: str, hub: str = ""
+) -> list[Path]:
     """Write ``K.xml``, ``K.atom`` and ``K.json`` for every spec under ``feeds_dir``.
 
     Returns the paths whose content changed (new or rewritten), in writing order.
     """
     changed: list[Path] = []
     for spec in specs:
-        renders = (
-            ("rss", render_rss(spec, base_url=base_url)),
-            ("atom", render_atom(spec, base_url=base_url)),
-            ("json", render_json_feed(spec, base_url=base_url)),
-        )
-        for fmt, data in renders:
+        for fmt in RENDERERS:
+            data = render_feed(spec, fmt, base_url=base_url, hub=hub)
             path = build_feed_path(feeds_dir, spec.key, fmt)
             if write_atomic(path, data):
                 changed.append(path)
     return changed
-
-
-def feed_specs(
-    articles: Sequence[Article], source_names: Sequence[str], *, limit: int = 200
-) -> list[FeedSpec]:
-    """Build the "all" feed and one feed per source name, each with its newest ``limit`` articles.
-
-    A source without articles still gets a (valid, empty) feed. Duplicate names are listed once.
-    """
-    if limit <= 0:
-        raise ValueError(f"feed: limit must be positive, got {limit}")
-    ordered = sort_articles(articles)
-    specs = [FeedSpec(key=ALL_KEY, title=ALL_TITLE, articles=tuple(ordered[:limit]))]
-    for name in dict.fromkeys(source_names):
-        own = [article for article in ordered if article.source_name == name]
-        specs.append(FeedSpec(key=f"sources/{name}", title=name, articles=tuple(own[:limit])))
-    return specs
 
 
 def sort_articles(articles: Iterable[Article]) -> list[Article]:
@@ -145,7 +170,12 @@ def sort_articles(articles: Iterable[Article]) -> list[Article]:
 
 def build_feed_url(base_url: str, key: str, fmt: str) -> str:
     """Return the public URL of feed ``key`` in format ``fmt`` ("rss", "atom" or "json")."""
-    return f"{base_url.rstrip('/')}/feeds/{key}.{_EXTENSIONS[fmt]}"
+    return f"{base_url.rstrip('/')}/feeds/{quote(key)}.{EXTENSIONS[fmt]}"
+
+
+def valid_key_segment(name: str) -> bool:
+    """Whether ``name`` can be one segment of a feed key (a file name under feeds_dir)."""
+    return bool(name) and name not in (".", "..") and not _BAD_SEGMENT.search(name)
 
 
 def build_feed_path(feeds_dir: Path, key: str, fmt: str) -> Path:
@@ -158,11 +188,11 @@ def build_feed_path(feeds_dir: Path, key: str, fmt: str) -> Path:
         or any(part in ("", ".", "..") for part in parts)
     ):
         raise ValueError(f"feed: invalid feed key {key!r}")
-    return feeds_dir.joinpath(*parts[:-1], f"{parts[-1]}.{_EXTENSIONS[fmt]}")
+    return feeds_dir.joinpath(*parts[:-1], f"{parts[-1]}.{EXTENSIONS[fmt]}")
 
 
 def _build_generator(
-    spec: FeedSpec, fmt: str, *, base_url: str, generated_at: datetime | None
+    spec: FeedSpec, fmt: str, *, base_url: str, generated_at: datetime | None, hub: str
 ) -> FeedGenerator:
     """Return a feedgen generator holding the feed metadata and its entries, newest first."""
     fg = FeedGenerator()
@@ -176,20 +206,22 @@ def _build_generator(
     fg.author(name=GENERATOR)
     fg.generator(GENERATOR)
     # RSS takes its channel link from the last link added: the feed's own stable URL.
-    fg.link(href=self_url, rel="self", type=_media_type(fmt))
+    if hub and fmt == "atom":
+        fg.link(href=hub, rel="hub")
+    fg.link(href=self_url, rel="self", type=MEDIA_TYPES[fmt])
     if fmt == "rss":
         fg.link(href=self_url, rel="alternate")
     fg.updated(_ensure_aware(generated_at) if generated_at else _feed_updated(spec.articles))
-    for article in sort_articles(spec.articles):
-        _add_entry(fg, article, fmt)
+    articles = sort_articles(spec.articles)
+    for article, entry_id in zip(articles, entry_ids(articles), strict=True):
+        _add_entry(fg, article, entry_id, fmt)
     return fg
 
 
-def _add_entry(fg: FeedGenerator, article: Article, fmt: str) -> None:
+def _add_entry(fg: FeedGenerator, article: Article, entry_id: str, fmt: str) -> None:
     """Append one article as a feed entry (append keeps the newest-first order)."""
     fe = fg.add_entry(order="append")
-    url = _clean_text(article.url)
-    entry_id = _entry_id(article)
+    url = as_uri(article.url)
     fe.guid(entry_id, permalink=bool(url) and entry_id == url)
     fe.title(_clean_text(article.title) or url or UNTITLED)
     if url:
@@ -214,18 +246,18 @@ def _add_entry(fg: FeedGenerator, article: Article, fmt: str) -> None:
         term = _clean_text(tag)
         if term:
             fe.category(term=term)
-    if fmt == "rss" and article.attachments:  # RSS allows one enclosure: the first file
-        first = article.attachments[0]
-        fe.enclosure(url=_clean_text(first.url), length="0", type=first.type)
+    files = attachments_of(article)
+    if fmt == "rss" and files:  # RSS allows one enclosure: the first file
+        fe.enclosure(url=files[0].url, length="0", type=files[0].type)
 
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
-def _build_json_item(article: Article) -> dict[str, Any]:
+def _build_json_item(article: Article, entry_id: str) -> dict[str, Any]:
     """Return the JSON Feed item for one article."""
-    url = _clean_text(article.url)
-    item: dict[str, Any] = {"id": _entry_id(article)}
+    url = as_uri(article.url)
+    item: dict[str, Any] = {"id": entry_id}
     if url:
         item["url"] = url
     item["title"] = _clean_text(article.title) or url or UNTITLED
@@ -237,8 +269,9 @@ def _build_json_item(article: Article) -> dict[str, Any]:
     summary = _clean_text(article.summary)
     if summary:
         item["summary"] = summary
-    if article.images:
-        item["image"] = _clean_text(article.images[0])
+    image = next((u for u in map(as_uri, article.images) if u), "")
+    if image:
+        item["image"] = image
     item["date_published"] = _entry_published(article).isoformat()
     item["date_modified"] = _ensure_aware(article.updated_at).isoformat()
     author = _clean_text(article.author)
@@ -247,17 +280,44 @@ def _build_json_item(article: Article) -> dict[str, Any]:
     tags = [term for term in (_clean_text(tag) for tag in article.tags) if term]
     if tags:
         item["tags"] = tags
-    if article.attachments:
+    files = attachments_of(article)
+    if files:
         item["attachments"] = [
-            {"url": _clean_text(a.url), "mime_type": a.type, "title": _clean_text(a.title)}
-            for a in article.attachments
+            {"url": a.url, "mime_type": a.type, "title": _clean_text(a.title)} for a in files
         ]
     return item
 
 
-def _entry_id(article: Article) -> str:
-    """Return the entry id: the article's guid, else its URL, else a herald URN."""
-    return _clean_text(article.guid) or _clean_text(article.url) or f"urn:herald:{article.id}"
+def entry_ids(articles: Sequence[Article]) -> list[str]:
+    """Each entry's id, unique within the feed: the article's guid when it is a URI (an http(s)
+    URL, or a ``urn:``/``tag:`` name), else its URL, else ``urn:herald:<id>``; an id already
+    taken by an earlier entry becomes ``urn:herald:<id>`` too."""
+    taken: set[str] = set()
+    found = []
+    for article in articles:
+        candidate = _guid_uri(article.guid) or as_uri(article.url)
+        if not candidate or candidate in taken:
+            candidate = f"urn:herald:{article.id}"
+        taken.add(candidate)
+        found.append(candidate)
+    return found
+
+
+def _guid_uri(guid: str) -> str:
+    text = guid.strip()
+    if _NAME_URI.match(text):
+        return text
+    return as_uri(text) if text.lower().startswith(("http://", "https://")) else ""
+
+
+def attachments_of(article: Article) -> list[Attachment]:
+    """The article's attachments whose URL can be written as a URI, written so."""
+    found = []
+    for attachment in article.attachments:
+        url = as_uri(attachment.url)
+        if url:
+            found.append(Attachment(url, attachment.title, _clean_text(attachment.type)))
+    return found
 
 
 def _entry_published(article: Article) -> datetime:
@@ -280,12 +340,3 @@ def _ensure_aware(value: datetime) -> datetime:
 def _clean_text(value: str) -> str:
     """Remove characters XML 1.0 forbids (C0 controls, lone surrogates, U+FFFE/FFFF)."""
     return _XML_ILLEGAL.sub("", value)
-
-
-def _media_type(fmt: str) -> str:
-    """Return the media type of a feed format."""
-    return {
-        "rss": "application/rss+xml",
-        "atom": "application/atom+xml",
-        "json": "application/feed+json",
-    }[fmt]

@@ -48,13 +48,21 @@ def wants(options: Mapping[str, Any], article: Article) -> bool:
 
 def matches(pattern: str, article: Article) -> bool:
     """Search the title and summary; a timeout or an unusable pattern is "no match", logged."""
-    text = f"{article.title}\n{article.summary}"[:REGEX_MAX_CHARS]
+    return search_text(pattern, f"{article.title}\n{article.summary}", f"article {article.id}")
+
+
+def search_text(pattern: str, text: str, what: str) -> bool:
+    """Search ``pattern`` in (the start of) ``text`` under the time limit; ``what`` names the
+    text in the log line when the search times out or the pattern is unusable."""
     try:
-        return compile_filter(pattern).search(text, timeout=REGEX_TIMEOUT) is not None
+        return (
+            compile_filter(pattern).search(text[:REGEX_MAX_CHARS], timeout=REGEX_TIMEOUT)
+            is not None
+        )
     except TimeoutError:
         log.warning(
-            "filter: regex %r timed out after %g s on article %s (%s): counted as no match",
-            pattern, REGEX_TIMEOUT, article.id, article.url,
+            "filter: regex %r timed out after %g s on %s: counted as no match",
+            pattern, REGEX_TIMEOUT, what,
         )  # fmt: skip
     except regex.error as err:
         log.warning("filter: regex %r is unusable (%s): counted as no match", pattern, err)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from urllib.parse import SplitResult, unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urldefrag, urljoin, urlsplit
 
 DOCUMENT_EXTENSIONS = frozenset(
     (
@@ -103,3 +103,55 @@ def mime_type(url: str) -> str:
         return EXTRA_TYPES[extension]
     guessed, _ = mimetypes.guess_type(f"file.{extension}") if extension else (None, None)
     return guessed or "application/octet-stream"
+
+
+# RFC 3986: what a URI may hold unencoded in each part ("%" kept when it starts an escape)
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST = re.compile(r"^[A-Za-z0-9._-]+$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def as_uri(url: str) -> str:
+    """An http(s) URL written as a URI (RFC 3986) that feed readers and validators accept:
+    other characters percent-encoded (UTF-8), a non-ASCII host in IDNA form, whitespace at the
+    ends dropped. ``""`` when ``url`` is no usable absolute http(s) URL."""
+    parts = split(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    try:
+        port = parts.port
+        host = parts.hostname.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        return ""
+    if not _HOST.match(host) and not _HOST.match(f"[{host}]"):
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    authority = host if port is None else f"{host}:{port}"
+    if parts.username is not None:
+        return ""  # credentials in a link are never passed on
+    try:
+        path = _encode(parts.path, _PATH_SAFE) or "/"
+        query = f"?{_encode(parts.query, _QUERY_SAFE)}" if parts.query else ""
+        fragment = f"#{_encode(parts.fragment, _QUERY_SAFE)}" if parts.fragment else ""
+    except UnicodeEncodeError:  # a lone surrogate: no URL at all
+        return ""
+    return f"{parts.scheme.lower()}://{authority}{path}{query}{fragment}"
+
+
+def _encode(text: str, safe: str) -> str:
+    return quote(_BAD_ESCAPE.sub("%25", text), safe=safe + "%", errors="strict")
+
+
+def as_uri_reference(value: str) -> str:
+    """A link's target as a URI reference: an http(s) URL as ``as_uri`` writes it, a relative or
+    ``mailto:`` reference with the characters a URI cannot hold percent-encoded; ``""`` when
+    there is nothing usable."""
+    text = value.strip()
+    if text.lower().startswith(("http:", "https:")):
+        return as_uri(text)
+    try:
+        return _encode(text, _QUERY_SAFE + "#")
+    except UnicodeEncodeError:
+        return ""

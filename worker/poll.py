@@ -10,6 +10,7 @@ put in the ledger for subscribers with ``ops_alerts``. It must not fetch article
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from worker.store.articles import known_articles, link_article, recheck_candidat
 from worker.store.deliveries import create_deliveries
 from worker.store.pending import queue_items
 from worker.store.sources import PollRecord, record_poll, source_has_articles
+from worker.store.stats import count_poll
 from worker.store.subscribers import ops_alert_subscribers
 from worker.store.tables import SourceRow
 
@@ -88,6 +90,22 @@ def poll_source(
     except KeyError:
         return PollReport(source=state.name, status="skipped")
     pages = max_pages or (source.backfill if state.first_poll else source.pages)
+    started = time.monotonic()
+    report = _fetch_and_record(rt, source, state, now, pages, max_pages, notify)
+    with rt.session() as session:
+        count_poll(session, state.id, report.status, time.monotonic() - started)
+    return report
+
+
+def _fetch_and_record(
+    rt: Runtime,
+    source: SourceConfig,
+    state: _State,
+    now: datetime,
+    pages: int,
+    max_pages: int | None,
+    notify: bool | None,
+) -> PollReport:
     try:
         discovery = discover(
             rt.fetcher,

@@ -1,56 +1,148 @@
 """Stage: write the feed files (RSS 2.0, Atom, JSON Feed) from the store, when it changed.
 
-Compares the store's change generation with the one last built, so repeated calls are cheap.
-It must not fetch or send anything.
+The feeds: ``all``, one per source (``sources/<name>``), one per tag (``tags/<tag>``: the
+sources carrying it) and one per digest subscriber (``digests/<name>``: each digest one entry
+linking its page). Compares the store's change generation with the one last built, so repeated
+calls are cheap. It must not fetch or send anything: the WebSub hub's pings about changed files
+are queued in the ledger (``worker.websub``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
+from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from worker.feeds import FeedSpec, write_feeds
+from markupsafe import escape
+from sqlalchemy.orm import Session
+
+from worker.config import Config
+from worker.digest import Window, heading_for, load_articles
+from worker.feeds import ALL_KEY, ALL_TITLE, FeedSpec, valid_key_segment, write_feeds
+from worker.models import Article
 from worker.runtime import Runtime
 from worker.store.articles import recent_articles
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter, set_counter
+from worker.store.digests import subscriber_digests
+from worker.store.subscribers import subscriber_by_name
+from worker.websub import queue_pings
 
-FEED_LIMIT = 200
+log = logging.getLogger(__name__)
+
+DIGEST_ENTRIES = 50  # digests one subscriber's digest feed holds
 _write_lock = threading.Lock()  # feedgen's RSS dates switch the process locale: one at a time
 _last_written: dict[str, str] = {}  # feeds_dir → digest of what was last rendered there
 
 
+def feed_keys(config: Config) -> list[str]:
+    """Every feed herald publishes for this config, ``all`` first."""
+    keys = [ALL_KEY]
+    keys += [f"sources/{source.name}" for source in config.sources]
+    keys += [f"tags/{tag}" for tag in feed_tags(config)]
+    keys += [f"digests/{sub.name}" for sub in config.subscribers if sub.wants_digest]
+    return keys
+
+
+def feed_tags(config: Config) -> list[str]:
+    """The sources' tags that can name a feed file, in first-seen order."""
+    tags: dict[str, None] = {}
+    for source in config.sources:
+        for tag in source.tags:
+            if valid_key_segment(tag):
+                tags.setdefault(tag, None)
+            else:
+                log.warning("feeds: tag %r cannot name a feed file; no tags/ feed for it", tag)
+    return list(tags)
+
+
+def feed_spec(session: Session, config: Config, key: str, *, limit: int) -> FeedSpec | None:
+    """The feed ``key`` with its newest ``limit`` entries; None for a key this config lacks."""
+    if key == ALL_KEY:
+        return FeedSpec(ALL_KEY, ALL_TITLE, recent_articles(session, limit=limit))
+    kind, _, name = key.partition("/")
+    if kind == "sources" and any(s.name == name for s in config.sources):
+        return FeedSpec(key, name, recent_articles(session, limit=limit, source_names=[name]))
+    if kind == "tags" and name in feed_tags(config):
+        names = [s.name for s in config.sources if name in s.tags]
+        articles = recent_articles(session, limit=limit, source_names=names)
+        return FeedSpec(key, f"herald — #{name}", articles)
+    if kind == "digests" and any(s.name == name and s.wants_digest for s in config.subscribers):
+        entries = digest_entries(session, name, limit=min(limit, DIGEST_ENTRIES))
+        return FeedSpec(key, f"{name} · 摘要", entries)
+    return None
+
+
+def digest_entries(session: Session, subscriber: str, *, limit: int) -> list[Article]:
+    """One feed entry per built digest of ``subscriber``, linking the digest's page."""
+    row = subscriber_by_name(session, subscriber)
+    if row is None:
+        return []
+    tz = str((row.options or {}).get("timezone") or "Asia/Shanghai")
+    entries = []
+    for digest in subscriber_digests(session, row.id, limit=limit):
+        if not digest.key:
+            continue  # opened but not finished
+        articles = load_articles(session, digest.article_ids)
+        items = "".join(
+            f'<li><a href="{escape(a.url)}">{escape(a.title or a.url)}</a></li>' for a in articles
+        )
+        when = digest.window_end.astimezone(UTC)
+        title = heading_for(articles, Window(digest.window_start, digest.window_end), tz)
+        entries.append(
+            Article(
+                id=digest.id, source_name=subscriber, url=digest.page,
+                guid=f"urn:herald:digest:{subscriber}:{digest.key}",
+                title=title, author="",
+                published_at=when.astimezone(ZoneInfo(tz)), summary="",
+                content_html=f"<ol>{items}</ol>" if items else "", text="", images=(),
+                version=1, first_seen_at=when, updated_at=when,
+            )
+        )  # fmt: skip
+    return entries
+
+
 def build_feeds(rt: Runtime, *, force: bool = False) -> list[Path]:
-    """Rebuild every feed if articles changed since the last build; returns the files rewritten."""
+    """Rebuild every feed if the store changed since the last build; returns the files rewritten."""
     config = rt.config
+    feeds_dir = config.herald.feeds_dir
     with rt.session() as session:
         generation = get_counter(session, FEEDS_GENERATION)
         built = get_counter(session, FEEDS_BUILT)
-        if not force and generation == built and (config.herald.feeds_dir / "all.xml").exists():
+        if not force and generation == built and (feeds_dir / "all.xml").exists():
             return []
-        specs = [
-            FeedSpec("all", "herald — all sources", recent_articles(session, limit=FEED_LIMIT))
-        ]
-        for source in config.sources:
-            articles = recent_articles(session, limit=FEED_LIMIT, source_name=source.name)
-            specs.append(FeedSpec(f"sources/{source.name}", source.name, articles))
-    digest = _digest(specs)
-    feeds_dir = str(config.herald.feeds_dir)
+        specs = _specs(session, config, feed_keys(config))
+    digest = _fingerprint(specs)
     with _write_lock:
-        unchanged = _last_written.get(feeds_dir) == digest
-        if not force and unchanged and (config.herald.feeds_dir / "all.xml").exists():
-            changed = []  # the newest articles are the same ones, same versions: nothing to render
+        unchanged = _last_written.get(str(feeds_dir)) == digest
+        if not force and unchanged and (feeds_dir / "all.xml").exists():
+            changed = []  # the newest entries are the same ones, same versions: nothing to render
         else:
-            changed = write_feeds(specs, config.herald.feeds_dir, base_url=config.herald.base_url)
-            _last_written[feeds_dir] = digest
+            changed = write_feeds(
+                specs, feeds_dir, base_url=config.herald.base_url, hub=config.feeds.websub_hub
+            )
+            _last_written[str(feeds_dir)] = digest
     with rt.session() as session:
         if get_counter(session, FEEDS_BUILT) < generation:
             set_counter(session, FEEDS_BUILT, generation)
+    queue_pings(rt, changed)
     return changed
 
 
-def _digest(specs: list[FeedSpec]) -> str:
-    """What the feeds would show: per feed, its articles' ids and versions, in order."""
+def _specs(session: Session, config: Config, keys: Sequence[str]) -> list[FeedSpec]:
+    specs = []
+    for key in keys:
+        spec = feed_spec(session, config, key, limit=config.feeds.limit)
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def _fingerprint(specs: list[FeedSpec]) -> str:
+    """What the feeds would show: per feed, its entries' ids and versions, in order."""
     parts = [
         f"{spec.key}:" + ",".join(f"{a.id}.{a.version}" for a in spec.articles) for spec in specs
     ]

@@ -17,6 +17,8 @@ import lxml.html
 import nh3
 from lxml import etree
 
+from worker.links import as_uri_reference
+
 __all__ = [
     "collect_images",
     "html_to_text",
@@ -203,7 +205,16 @@ def clean(html: str) -> str:
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_link_as_uri,
     )
+
+
+def _link_as_uri(tag: str, attribute: str, value: str) -> str | None:
+    """An ``href``/``src`` written as a URI reference (feeds and their validators want one);
+    one that cannot be is dropped."""
+    if attribute in ("href", "src"):
+        return as_uri_reference(value) or None
+    return value
 
 
 def absolutize_links(html: str, base_url: str) -> str:

@@ -53,6 +53,12 @@ def positive_int(value: Any) -> int:
     return value
 
 
+def port(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise ValueError(f"expected a TCP port from 1 to 65535, got {value!r}")
+    return value
+
+
 def count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"expected a whole number ≥ 0, got {value!r}")
@@ -92,6 +98,11 @@ def http_url(value: Any) -> str:
     if not re.match(r"^https?://[^\s/]+", text):
         raise ValueError(f"expected an http:// or https:// URL, got {text!r}")
     return text
+
+
+def optional_http_url(value: Any) -> str:
+    """An http(s) URL, or "" for not set."""
+    return "" if as_string(value) == "" else http_url(value)
 
 
 def choice(options: tuple[str, ...]) -> Check:

@@ -21,9 +21,11 @@ from typing import Any
 
 from worker.config.schema import (
     DELIVERY_KEYS,
+    FEED_KEYS,
     HERALD_KEYS,
     NETWORK_KEYS,
     TOP_KEYS,
+    WEB_KEYS,
     Reader,
     build_source,
     build_subscriber,
@@ -34,15 +36,21 @@ from worker.config.settings import (
     Config,
     ConfigError,
     DeliverySettings,
+    FeedSettings,
     HeraldSettings,
     NetworkSettings,
     SubscriberConfig,
+    WebSettings,
 )
 
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "env:"
-ENV_REFERENCES = {"herald": ("database_url", "broker_url"), "subscribers": ("url", "secret")}
+ENV_REFERENCES = {
+    "herald": ("database_url", "broker_url"),
+    "web": ("api_token",),
+    "subscribers": ("url", "secret"),
+}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ENV_OVERRIDES = {
     "HERALD_DATABASE_URL": "database_url",
@@ -50,6 +58,7 @@ ENV_OVERRIDES = {
     "HERALD_FEEDS_DIR": "feeds_dir",
     "HERALD_BASE_URL": "base_url",
 }
+API_TOKEN_ENV = "HERALD_API_TOKEN"
 
 
 def parse_config(
@@ -78,6 +87,11 @@ def parse_config(
     delivery = DeliverySettings(
         **reader.fields(data.get("delivery", {}), "delivery", DELIVERY_KEYS)
     )
+    web_raw, _ = _from_environment(reader, data.get("web", {}), "web", env)
+    web_values = reader.fields(web_raw, "web", WEB_KEYS)
+    if env.get(API_TOKEN_ENV):
+        web_values["api_token"] = env[API_TOKEN_ENV]
+    feeds = FeedSettings(**reader.fields(data.get("feeds", {}), "feeds", FEED_KEYS))
     sources = tuple(
         build_source(reader, raw, f"sources[{i}]", max_items=herald.max_items)
         for i, raw in enumerate(reader.array(data.get("sources", []), "sources"))
@@ -101,7 +115,9 @@ def parse_config(
         for name in sub.sources:
             if name not in known:
                 raise reader.fail(f"subscribers[{i}].sources", f"no source named {name!r}")
-    return Config(herald, NetworkSettings(**network_values), delivery, sources, subscribers, None)
+    network = NetworkSettings(**network_values)
+    web = WebSettings(**web_values)
+    return Config(herald, network, delivery, web, feeds, sources, subscribers, None)
 
 
 def _subscriber(reader: Reader, raw: Any, path: str, env: Mapping[str, str]) -> SubscriberConfig:

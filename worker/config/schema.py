@@ -53,6 +53,16 @@ DELIVERY_KEYS: dict[str, Check] = {
     "lease": parse_duration,
     "requeue_after": parse_duration,
 }
+WEB_KEYS: dict[str, Check] = {
+    "host": c.as_string,
+    "port": c.port,
+    "enabled": c.as_bool,
+    "api_token": c.as_string,
+}
+FEED_KEYS: dict[str, Check] = {
+    "limit": c.positive_int,
+    "websub_hub": c.optional_http_url,
+}
 SOURCE_KEYS: dict[str, Check] = {
     "name": c.slug,
     "url": c.http_url,
@@ -99,7 +109,7 @@ MENTION_KEYS: dict[str, Check] = {
     "all": c.as_bool,
 }
 CHAT_ID_CHANNELS = ("telegram",)
-TOP_KEYS = ("herald", "network", "delivery", "sources", "subscribers")
+TOP_KEYS = ("herald", "network", "delivery", "web", "feeds", "sources", "subscribers")
 
 
 class Reader:
@@ -109,7 +119,7 @@ class Reader:
         self.origin = origin
 
     def fail(self, path: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.origin}: {path}: {problem}")
+        return ConfigError(f"{self.origin}: {path}: {problem}", key=path, problem=problem)
 
     def table(self, value: Any, path: str) -> Mapping[str, Any]:
         if not isinstance(value, dict):

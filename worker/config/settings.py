@@ -24,7 +24,13 @@ DEFAULT_MAX_ITEMS = 500  # items one poll of a source reads at most
 
 
 class ConfigError(ValueError):
-    """A configuration mistake; ``str()`` is the one line to show the user."""
+    """A configuration mistake; ``str()`` is the one line to show the user. ``key`` is the key
+    path it concerns (``subscribers[2].url``) and ``problem`` what is wrong, when known."""
+
+    def __init__(self, message: str, *, key: str = "", problem: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.problem = problem or message
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,24 @@ class DeliverySettings:
     breaker_after: float = 86400.0
     lease: float = 30.0
     requeue_after: float = 60.0
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """``herald serve``: where it listens, whether ``herald run`` starts it, the API's token."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    enabled: bool = True
+    api_token: str = ""  # "" = the JSON API answers 404
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """The published feeds: how many entries each holds, and the WebSub hub they name."""
+
+    limit: int = 200
+    websub_hub: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +175,8 @@ class Config:
     herald: HeraldSettings = field(default_factory=HeraldSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    feeds: FeedSettings = field(default_factory=FeedSettings)
     sources: tuple[SourceConfig, ...] = ()
     subscribers: tuple[SubscriberConfig, ...] = ()
     path: Path | None = None

@@ -70,9 +70,14 @@ def _linked_ids(session: Session, source_id: int, article_ids: list[int]) -> set
 
 def link_article(session: Session, article_id: int, source_id: int, now: datetime) -> bool:
     """Record that ``source_id`` lists the article; True when that is news."""
+    newest = (
+        select(func.coalesce(ArticleRow.published_at, ArticleRow.first_seen_at))
+        .where(ArticleRow.id == article_id)
+        .scalar_subquery()
+    )
     statement = (
         insert_for(session)(ArticleSourceRow)
-        .values(article_id=article_id, source_id=source_id, linked_at=now)
+        .values(article_id=article_id, source_id=source_id, linked_at=now, newest_at=newest)
         .on_conflict_do_nothing()
         .returning(ArticleSourceRow.article_id)
     )  # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT here
@@ -141,6 +146,11 @@ def upsert_article(
         setattr(existing, key, value)
     existing.version += 1
     existing.updated_at = now
+    session.execute(
+        update(ArticleSourceRow)
+        .where(ArticleSourceRow.article_id == existing.id)
+        .values(newest_at=fields["published_at"] or existing.first_seen_at)
+    )
     return existing.id, "changed"
 
 
@@ -227,19 +237,37 @@ def get_article(session: Session, article_id: int) -> Article | None:
 
 
 def recent_articles(
-    session: Session, *, limit: int, source_name: str | None = None
+    session: Session, *, limit: int, source_names: Sequence[str] | None = None
 ) -> list[Article]:
-    """Newest first by publication time (first-seen time when undated)."""
+    """The newest ``limit`` articles (by publication, else first-seen time), newest first, of
+    all sources (read along ``ix_articles_newest``) or of those named (each source's newest
+    along ``ix_article_sources_newest``, merged)."""
     newest = func.coalesce(ArticleRow.published_at, ArticleRow.first_seen_at)
     query = _articles_query().order_by(newest.desc(), ArticleRow.id.desc()).limit(limit)
-    if source_name is not None:
-        listed_by = (
-            select(ArticleSourceRow.article_id)
-            .join(SourceRow, SourceRow.id == ArticleSourceRow.source_id)
-            .where(SourceRow.name == source_name)
+    if source_names is None:
+        return [article_from_row(row, name) for row, name in session.execute(query)]
+    ids = _newest_listed(session, source_names, limit)
+    found = {row.id: (row, name) for row, name in session.execute(
+        _articles_query().where(ArticleRow.id.in_(ids)))}  # fmt: skip
+    return [article_from_row(*found[i]) for i in ids if i in found]
+
+
+def _newest_listed(session: Session, source_names: Sequence[str], limit: int) -> list[int]:
+    """The ids of the newest ``limit`` articles the named sources list, newest first."""
+    source_ids = session.scalars(select(SourceRow.id).where(SourceRow.name.in_(source_names)))
+    candidates: dict[int, datetime] = {}
+    for source_id in source_ids:
+        rows = session.execute(
+            select(ArticleSourceRow.article_id, ArticleSourceRow.newest_at)
+            .where(ArticleSourceRow.source_id == source_id)
+            .order_by(ArticleSourceRow.newest_at.desc(), ArticleSourceRow.article_id.desc())
+            .limit(limit)
         )
-        query = query.where(ArticleRow.id.in_(listed_by))
-    return [article_from_row(row, name) for row, name in session.execute(query)]
+        for article_id, newest in rows:
+            if newest is not None:
+                candidates[int(article_id)] = newest
+    ordered = sorted(candidates.items(), key=lambda pair: (pair[1], pair[0]), reverse=True)
+    return [article_id for article_id, _ in ordered[:limit]]
 
 
 def mark_checked(session: Session, article_id: int, now: datetime) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,7 +79,10 @@ class SourceRow(Base):
 
 class ArticleRow(Base):
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_source_seen", "source_id", "first_seen_at"),)
+    __table_args__ = (
+        Index("ix_articles_source_seen", "source_id", "first_seen_at"),
+        Index("ix_articles_newest", text("coalesce(published_at, first_seen_at)"), "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
@@ -107,6 +111,7 @@ class ArticleSourceRow(Base):
     """Every source that lists an article (the same page can sit in several columns)."""
 
     __tablename__ = "article_sources"
+    __table_args__ = (Index("ix_article_sources_newest", "source_id", "newest_at", "article_id"),)
 
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
@@ -115,6 +120,9 @@ class ArticleSourceRow(Base):
         ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the article's publication (else first-seen) time, kept here so each source's newest
+    # articles are read by index (``recent_articles``)
+    newest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ArticleVersionRow(Base):
@@ -256,6 +264,19 @@ class AttemptRow(Base):
     latency_ms: Mapped[float] = mapped_column(default=0.0)
     error: Mapped[str] = mapped_column(Text, default="")
     response_excerpt: Mapped[str] = mapped_column(Text, default="")
+
+
+class PollStatRow(Base):
+    """How many polls of a source ended in each outcome, and the time their fetches took."""
+
+    __tablename__ = "poll_stats"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    polls: Mapped[int] = mapped_column(BigInteger, default=0)
+    fetch_seconds: Mapped[float] = mapped_column(default=0.0)
 
 
 class CounterRow(Base):
