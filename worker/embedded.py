@@ -38,8 +38,11 @@ def start_beat() -> Any:
 
 
 def run_worker(config: Config, *, loglevel: str = "INFO", quiet: bool = False) -> None:
-    """Worker + beat in this process until SIGINT/SIGTERM (warm shutdown)."""
+    """Worker + beat (and the web app, unless ``[web] enabled = false``) in this process until
+    SIGINT/SIGTERM (warm shutdown). A web port already in use is warned about and skipped."""
     setup(config)
+    if config.web.enabled:
+        start_web(config)
     beat = start_beat()
     worker = app.Worker(
         pool="threads",
@@ -56,6 +59,23 @@ def run_worker(config: Config, *, loglevel: str = "INFO", quiet: bool = False) -
         worker.start()
     finally:
         beat.stop()
+
+
+def start_web(config: Config) -> bool:
+    """``herald serve`` beside the worker, in a thread; False (warned) when it cannot listen."""
+    from worker.web.server import bind, serve_in_background
+
+    host, port = config.web.host, config.web.port
+    try:
+        sock = bind(host, port)
+    except OSError as err:
+        log.warning("web: cannot listen on %s:%d (%s); running without the web app; set "
+                    "[web] port to a free port, or [web] enabled = false", host, port,
+                    err.strerror or err)  # fmt: skip
+        return False
+    serve_in_background(sock)
+    log.info("web: serving on http://%s:%d/", host, port)
+    return True
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,7 @@ def run_once(config: Config) -> PassSummary:
     swept = tasks.sweep.apply(kwargs={"force_sources": True}).get()
     tasks.sweep.apply().get()  # ingest retries and deliveries that the first pass made due
     written = tasks.build_feeds.apply().get()
+    tasks.sweep.apply().get()  # what the build queued (WebSub pings)
     with rt.session() as session:
         ingest_counts = pending_item_counts(session)
         deliveries = delivery_counts(session)

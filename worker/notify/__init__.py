@@ -176,6 +176,7 @@ from worker.notify.feishu import FeishuNotifier  # noqa: E402
 from worker.notify.slack import SlackNotifier  # noqa: E402
 from worker.notify.telegram import TelegramNotifier  # noqa: E402
 from worker.notify.webhook import WebhookNotifier  # noqa: E402
+from worker.notify.websub import WebSubNotifier  # noqa: E402
 from worker.notify.wecom import WeComNotifier  # noqa: E402
 
 NOTIFIERS: dict[str, Notifier] = {
@@ -188,5 +189,6 @@ NOTIFIERS: dict[str, Notifier] = {
         SlackNotifier(),
         DiscordNotifier(),
         TelegramNotifier(),
+        WebSubNotifier(),
     )
 }

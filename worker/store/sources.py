@@ -24,13 +24,40 @@ from worker.store.tables import ArticleRow, SourceRow, SubscriberRow
 # --- configuration → rows ----------------------------------------------------------------------
 
 
+HUB_SUBSCRIBER = "_websub"  # the WebSub hub's row: "_" starts no configured subscriber's name
+HUB_CHANNEL, HUB_MODE = "websub", "hub"  # a mode no fan-out, digest or alert selects
+
+
 def sync_config(session: Session, config: Config, now: datetime) -> None:
     """Make the sources and subscribers tables match the config file (by name).
 
     Rows whose name left the config are disabled, never deleted: their articles and ledger stay.
+    ``[feeds] websub_hub`` is kept as an internal subscriber, enabled while it is configured.
     """
     _sync_sources(session, config.sources, now)
     _sync_subscribers(session, config.subscribers, now)
+    _sync_hub(session, config.feeds.websub_hub, now)
+
+
+def _sync_hub(session: Session, hub: str, now: datetime) -> None:
+    row = session.scalar(select(SubscriberRow).where(SubscriberRow.name == HUB_SUBSCRIBER))
+    if row is None:
+        if not hub:
+            return
+        row = SubscriberRow(name=HUB_SUBSCRIBER, disabled_reason="", created_at=now)
+        session.add(row)
+    row.channel, row.mode, row.secret, row.sources, row.options = HUB_CHANNEL, HUB_MODE, "", [], {}
+    row.url = hub or row.url
+    row.enabled, row.ops_alerts = bool(hub), False
+
+
+def hub_subscriber_id(session: Session) -> int | None:
+    """The WebSub hub's subscriber row, when a hub is configured."""
+    return session.scalar(
+        select(SubscriberRow.id).where(
+            SubscriberRow.name == HUB_SUBSCRIBER, SubscriberRow.enabled.is_(True)
+        )
+    )
 
 
 def source_config_hash(source: SourceConfig) -> str:
