@@ -113,8 +113,11 @@ def write_config(
     database_url: str = "sqlite:///herald.db",
     broker_url: str = "",
     extra_herald: str = "",
+    web: str = "enabled = false",
+    extra: str = "",
 ) -> Path:
-    """A herald.toml in ``directory`` (sources/subscribers given as TOML text)."""
+    """A herald.toml in ``directory`` (sources/subscribers given as TOML text). ``herald run``
+    starts no web app unless ``web`` says so; ``extra`` holds more sections."""
     text = f"""
 [herald]
 database_url = "{database_url}"
@@ -128,6 +131,11 @@ allow = [{", ".join(f'"{entry}"' for entry in LOOPBACK_ALLOW)}]
 connect_timeout = "2s"
 read_timeout = "2s"
 deadline = "5s"
+
+[web]
+{web}
+
+{extra}
 
 {sources}
 {subscribers}

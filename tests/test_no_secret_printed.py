@@ -261,6 +261,17 @@ def test_no_command_prints_a_secret(
     run("sources", "test", "cases", "--articles", "1")
     run("sources", "detect", site.list_url, "--pages", "1")
     run("sources", "backfill", "cases", "--pages", "1")
+    run("sources", "add", site.list_url, "--name", "cases-too")
+    run("sources", "remove", "cases-too")
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="f" xmlUrl="https://f.example/rss.xml"/>'
+        "</body></opml>",
+        encoding="utf-8",
+    )
+    run("sources", "import", str(opml))
+    run("sources", "export")
+    run("sources", "remove", "f-example-rss-xml")
     run("extract", site.article_url(site.articles[0].id))
     run("feeds", "build")
     run("-v", "run", "--once")  # the first poll imports silently
@@ -321,8 +332,46 @@ def test_no_command_prints_a_secret(
     demo_secret = re.search(r'secret = "(whsec_[^"]+)"', (demo_dir / "herald.toml").read_text())
     assert demo_secret and demo_secret.group(1)[6:] not in output
 
+    # `herald serve`: its banner and log, and everything it answers
+    output, bodies = _serve_and_read(
+        path, ["", "sources/cases", "healthz", "metrics", "feeds/all.xml", "digests/wecom/"]
+    )
+    run.record(["serve"], output + "\n".join(bodies))
+    assert '"broker"' in bodies[2] and "herald_" in bodies[3]
+
     missing = leaf_commands(main) - run.ran
     assert not missing, f"commands not checked for printed secrets: {sorted(missing)}"
+
+
+def _serve_and_read(config: Path, paths: list[str]) -> tuple[str, list[str]]:
+    """``herald serve`` in its own process: the bodies of ``paths``, then its output."""
+    import requests
+
+    from tests.support.fault_cluster import free_port, wait_until
+
+    port = free_port()
+    root = f"http://127.0.0.1:{port}/"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", "--config", str(config), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+    def up() -> bool:
+        try:
+            return requests.get(root + "healthz", timeout=5).status_code in (200, 503)
+        except requests.RequestException:
+            return False
+
+    try:
+        assert wait_until(up, 30)
+        bodies = [requests.get(root + p, timeout=10).text for p in paths]
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return output.decode("utf-8", "replace"), bodies
 
 
 def _run_for(config: Path, *, seconds: float, args: tuple[str, ...] | list[str] = ("run",)) -> str:

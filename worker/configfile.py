@@ -1,4 +1,5 @@
-"""Writing the config file by command: ``herald init`` and ``herald subscribers add/remove``.
+"""Writing the config file by command: ``herald init``, ``sources``/``subscribers`` add and remove,
+and the JSON API.
 
 ``herald init`` writes the commented example with a freshly generated webhook secret in place
 of its placeholder. Every edit is validated as a whole config before the file is replaced
@@ -51,13 +52,13 @@ def _read(path: Path) -> tomlkit.TOMLDocument:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
 
 
-def _subscribers(doc: tomlkit.TOMLDocument) -> AoT:
-    found = doc.get("subscribers")
+def _array(doc: tomlkit.TOMLDocument, section: str) -> AoT:
+    found = doc.get(section)
     if found is None:
         found = tomlkit.aot()
-        doc["subscribers"] = found
+        doc[section] = found
     if not isinstance(found, AoT):
-        raise ConfigError("subscribers: expected an array of tables ([[subscribers]])")
+        raise ConfigError(f"{section}: expected an array of tables ([[{section}]])")
     return found
 
 
@@ -68,40 +69,65 @@ def _validate_and_write(path: Path, doc: tomlkit.TOMLDocument) -> Config:
     return replace(config, path=path)
 
 
-def add_subscriber(path: Path, values: Mapping[str, Any]) -> Config:
-    """Append a ``[[subscribers]]`` block with ``values``; ConfigError if the result is invalid.
-
-    ``values`` may hold a ``mentions`` mapping, written as ``[subscribers.mentions]``.
-    """
-    doc = _read(path)
-    subscribers = _subscribers(doc)
-    name = str(values.get("name", ""))
-    if any(str(t.get("name")) == name for t in subscribers):
-        raise ConfigError(f"{path}: subscribers: a subscriber named {name!r} already exists")
+def _table(values: Mapping[str, Any]) -> Table:
+    """A TOML table of ``values``: unset values (None, "", []) left out, mappings as sub-tables."""
     table = tomlkit.table()
     for key, value in values.items():
-        if value in (None, "", [], ()) or key == "mentions":
-            continue
-        table[key] = list(value) if isinstance(value, tuple) else value
-    mentions = {k: v for k, v in dict(values.get("mentions") or {}).items() if v}
-    if mentions:
-        sub_table = tomlkit.table()
-        for key, value in mentions.items():
-            sub_table[key] = list(value) if isinstance(value, tuple) else value
-        table["mentions"] = sub_table
-    subscribers.append(table)
+        if isinstance(value, Mapping):
+            inner = {k: v for k, v in value.items() if v not in (None, "", [], ())}
+            if inner:
+                table[key] = _table(inner)
+        elif value not in (None, "", [], ()):
+            table[key] = list(value) if isinstance(value, tuple) else value
+    return table
+
+
+def _index(entries: AoT, section: str, name: str, path: Path) -> int:
+    for index, entry in enumerate(entries):
+        if str(entry.get("name")) == name:
+            return index
+    raise ConfigError(
+        f"{path}: {section}: no {section[:-1]} named {name!r}", key=f"{section}.name",
+        problem=f"no {section[:-1]} named {name!r}",
+    )  # fmt: skip
+
+
+def add_entry(path: Path, section: str, values: Mapping[str, Any]) -> Config:
+    """Append a ``[[section]]`` block with ``values`` (nested mappings become its sub-tables:
+    ``list``/``article`` of a source, ``mentions`` of a subscriber); ConfigError if the result
+    is invalid or the name is taken."""
+    doc = _read(path)
+    entries = _array(doc, section)
+    name = str(values.get("name", ""))
+    if any(str(t.get("name")) == name for t in entries):
+        problem = f"a {section[:-1]} named {name!r} already exists"
+        raise ConfigError(f"{path}: {section}: {problem}", key=f"{section}.name", problem=problem)
+    entries.append(_table(values))
     return _validate_and_write(path, doc)
 
 
-def remove_subscriber(path: Path, name: str) -> Config:
-    """Delete the ``[[subscribers]]`` block named ``name``; ConfigError if there is none."""
+def update_entry(path: Path, section: str, name: str, changes: Mapping[str, Any]) -> Config:
+    """Change keys of the ``[[section]]`` block named ``name``, keeping its other keys and the
+    file's comments; a value of None or "" removes the key, a mapping replaces a sub-table."""
     doc = _read(path)
-    subscribers = _subscribers(doc)
-    kept: list[Table] = [t for t in subscribers if str(t.get("name")) != name]
-    if len(kept) == len(subscribers):
-        raise ConfigError(f"{path}: subscribers: no subscriber named {name!r}")
-    index = next(i for i, t in enumerate(subscribers) if str(t.get("name")) == name)
-    del subscribers[index]
-    if not len(subscribers):
-        del doc["subscribers"]
+    entries = _array(doc, section)
+    entry = entries[_index(entries, section, name, path)]
+    for key, value in changes.items():
+        if value in (None, "") or (isinstance(value, Mapping) and not value):
+            entry.pop(key, None)
+        elif isinstance(value, Mapping):
+            entry[key] = _table(value)
+        else:
+            entry[key] = list(value) if isinstance(value, tuple) else value
+    return _validate_and_write(path, doc)
+
+
+def remove_entry(path: Path, section: str, name: str) -> Config:
+    """Delete the ``[[section]]`` block named ``name``; ConfigError if there is none (or if the
+    config is invalid without it, e.g. a subscriber still names a removed source)."""
+    doc = _read(path)
+    entries = _array(doc, section)
+    del entries[_index(entries, section, name, path)]
+    if not len(entries):
+        del doc[section]
     return _validate_and_write(path, doc)

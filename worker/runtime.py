@@ -1,29 +1,43 @@
 """The process-wide resources every stage needs: settings, database engine, the fetcher.
 
-Built lazily once per process (and rebuilt after a fork). It must not contain stage logic.
+Built lazily once per process (and rebuilt after a fork). The config file is watched: a change
+(by hand, ``herald sources add``, the JSON API …) is read again within ``RELOAD_CHECK`` seconds
+by every process, applied to the database, and used from then on; a file that no longer loads is
+logged and the previous settings are kept. It must not contain stage logic.
 The fetcher goes through the SSRF guard with the policy of ``[network] allow``
 (``network_policy``); deliveries use the same policy in ``worker.notify.transport``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from worker.config import Config, load_config
+from worker.config import Config, ConfigError, load_config
 from worker.fetch import Fetcher
 from worker.netguard import Policy
 from worker.store.db import SessionFactory, make_engine, make_session_factory
 from worker.store.migrate import upgrade
+from worker.store.sources import sync_config
 
+RELOAD_CHECK = 1.0  # seconds between looks at the config file
+
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _config: Config | None = None
 _runtime: Runtime | None = None
+_stamp: tuple[int, int] | None = None  # the config file's (mtime_ns, size) when it was read
+_checked = 0.0  # monotonic time of the last look
 
 
 @dataclass
@@ -46,21 +60,83 @@ class Runtime:
 
 def configure(config: Config) -> None:
     """Use this config in this process (the CLI calls it before any task runs)."""
-    global _config, _runtime
+    global _config, _runtime, _stamp, _checked
     with _lock:
         if _runtime is not None:
             _runtime.close()
             _runtime = None
         _config = config
+        _stamp, _checked = _file_stamp(config.path), time.monotonic()
 
 
 def current_config() -> Config:
-    """The configured settings, else those of ``$HERALD_CONFIG`` / ``./herald.toml`` / defaults."""
-    global _config
+    """The configured settings, else those of ``$HERALD_CONFIG`` / ``./herald.toml`` / defaults;
+    read again when the file changed."""
+    global _config, _stamp, _checked
     with _lock:
         if _config is None:
             _config = load_config(required=False)
+            _stamp, _checked = _file_stamp(_config.path), time.monotonic()
+        elif _config.path is not None and time.monotonic() - _checked >= RELOAD_CHECK:
+            _checked = time.monotonic()
+            stamp = _file_stamp(_config.path)
+            if stamp != _stamp:
+                _stamp = stamp
+                _reload(_config.path)
         return _config
+
+
+def _file_stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
+
+
+def _reload(path: Path) -> None:
+    """Read the changed file; apply it to this process and the database (the lock is held)."""
+    try:
+        config = load_config(path)
+    except ConfigError as err:
+        log.error("config: %s changed but does not load, keeping the previous settings: %s",
+                  path, err)  # fmt: skip
+        return
+    log.info("config: %s changed: %d source(s), %d subscriber(s)", path,
+             len(config.sources), len(config.subscribers))  # fmt: skip
+    _apply(config)
+
+
+def apply_config(config: Config) -> None:
+    """Use ``config``, just written to its file, in this process and the database at once
+    (the JSON API), without closing what requests in flight use."""
+    global _stamp, _checked
+    with _lock:
+        _stamp, _checked = _file_stamp(config.path), time.monotonic()
+        _apply(config)
+
+
+def _apply(config: Config) -> None:
+    global _config, _runtime
+    previous = _config
+    _config = config
+    if _runtime is None:
+        return
+    if previous is not None and (
+        previous.herald.database_url != config.herald.database_url
+        or previous.network != config.network
+    ):
+        _runtime.close()
+        _runtime = None  # rebuilt with the new database and network settings on next use
+        return
+    _runtime.config = config
+    try:
+        with _runtime.session() as session:
+            sync_config(session, config, datetime.now(UTC))
+    except (IntegrityError, OperationalError) as err:  # another process synced it
+        log.debug("config: sync after reload left to another process: %s", err)
 
 
 def get_runtime() -> Runtime:

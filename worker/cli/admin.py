@@ -1,5 +1,6 @@
-"""``herald init``, ``run``, ``status``, ``extract``, ``feeds build``, ``db upgrade`` and ``demo``:
-setting herald up and running it. It parses options, calls the stages and prints; nothing more.
+"""``herald init``, ``run``, ``serve``, ``status``, ``extract``, ``feeds build``, ``db upgrade``
+and ``demo``: setting herald up and running it. It parses options, calls the stages and prints;
+nothing more.
 """
 
 from __future__ import annotations
@@ -71,8 +72,35 @@ def run(ctx: click.Context, once: bool) -> None:
         return
     broker = config.herald.broker_url
     mode = "embedded (in-memory broker)" if config.herald.embedded else show_url(broker)
-    console.print(f"herald: running worker + beat, broker: {mode}. Ctrl-C stops.", highlight=False)
+    web = f", web: http://{config.web.host}:{config.web.port}/" if config.web.enabled else ""
+    console.print(
+        f"herald: running worker + beat, broker: {mode}{web}. Ctrl-C stops.", highlight=False
+    )
     embedded.run_worker(config)
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default: [web] host).")
+@click.option("--port", type=int, default=None, help="Port (default: [web] port).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the index, source and digest pages, the feeds, /healthz and /metrics."""
+    from worker.runtime import configure, get_runtime
+    from worker.web.server import bind
+    from worker.web.server import serve as serve_forever
+
+    config = load(ctx)
+    setup_cli_logging(ctx.obj["verbose"])
+    host = host or config.web.host
+    port = config.web.port if port is None else port
+    configure(config)
+    get_runtime()  # the database is reachable and migrated before the first request
+    try:
+        sock = bind(host, port)
+    except OSError as err:
+        fail(f"cannot listen on {host}:{port}: {err.strerror or err}", 1)
+    console.print(f"herald: serving on http://{host}:{port}/ . Ctrl-C stops.", highlight=False)
+    serve_forever(sock)
 
 
 @click.command()
@@ -231,4 +259,4 @@ def demo(articles: int, seconds: float | None, every: float, workdir: str) -> No
     run_demo(Path(workdir), articles=articles, seconds=seconds, every=every, console=console)
 
 
-COMMANDS = (init, run, status, extract, feeds, db, demo)
+COMMANDS = (init, run, serve, status, extract, feeds, db, demo)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -79,3 +81,25 @@ class HeraldGroup(click.Group):
             if (ctx.obj or {}).get("verbose"):
                 err_console.print(show_text(traceback.format_exc()), highlight=False)
             fail(f"{type(err).__name__}: {err}", 1)
+
+
+def edit_config(ctx: click.Context, edit: Callable[[Path], Config]) -> Config:
+    from worker.config import find_config_path
+
+    path = find_config_path(ctx.obj.get("config_path"))
+    try:
+        return edit(path)
+    except ConfigError as err:
+        fail(str(err), 2)
+
+
+def sync_database(config: Config) -> None:
+    """Apply the edited config to the database now, so running workers see it at once."""
+    from worker.runtime import build_runtime
+    from worker.tasks import prepare_database
+
+    rt = build_runtime(config)
+    try:
+        prepare_database(rt)
+    finally:
+        rt.close()

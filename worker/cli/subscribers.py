@@ -6,15 +6,23 @@ commands in ``worker.cli.deliveries``). It parses options, edits the config file
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
-from worker.cli.common import console, err_console, fail, load, show_text, show_url
-from worker.config import CHANNELS, MODES, Config, ConfigError, SubscriberConfig
+from worker.cli.common import (
+    console,
+    edit_config,
+    err_console,
+    fail,
+    load,
+    show_text,
+    show_url,
+    sync_database,
+)
+from worker.config import CHANNELS, MODES, Config, SubscriberConfig
 
 
 @click.group("subscribers")
@@ -98,7 +106,7 @@ def _suspended_subscribers(config: Config) -> dict[str, str]:
 @click.pass_context
 def subscribers_add(ctx: click.Context, /, name: str, **options: Any) -> None:
     """Add a subscriber to the config file (validated first; comments kept)."""
-    from worker.configfile import add_subscriber
+    from worker.configfile import add_entry
 
     def split(text: str) -> list[str]:
         return [part.strip() for part in text.split(",") if part.strip()]
@@ -113,8 +121,8 @@ def subscribers_add(ctx: click.Context, /, name: str, **options: Any) -> None:
         "include": split(options["include"]), "exclude": split(options["exclude"]),
         "regex": options["regex"], "template": options["template"],
     }  # fmt: skip
-    config = _edit_config(ctx, lambda path: add_subscriber(path, values))
-    _sync_database(config)
+    config = edit_config(ctx, lambda path: add_entry(path, "subscribers", values))
+    sync_database(config)
     sub = next(s for s in config.subscribers if s.name == name)
     what = sub.mode if not sub.wants_digest else f"{sub.mode}, digest at {sub.schedule!r}"
     console.print(f"added subscriber {name} ({sub.channel}, {what}) to {config.path}")
@@ -125,33 +133,11 @@ def subscribers_add(ctx: click.Context, /, name: str, **options: Any) -> None:
 @click.pass_context
 def subscribers_remove(ctx: click.Context, name: str) -> None:
     """Remove a subscriber from the config file (its delivery history is kept, disabled)."""
-    from worker.configfile import remove_subscriber
+    from worker.configfile import remove_entry
 
-    config = _edit_config(ctx, lambda path: remove_subscriber(path, name))
-    _sync_database(config)
+    config = edit_config(ctx, lambda path: remove_entry(path, "subscribers", name))
+    sync_database(config)
     console.print(f"removed subscriber {name} from {config.path}")
-
-
-def _edit_config(ctx: click.Context, edit: Callable[[Path], Config]) -> Config:
-    from worker.config import find_config_path
-
-    path = find_config_path(ctx.obj.get("config_path"))
-    try:
-        return edit(path)
-    except ConfigError as err:
-        fail(str(err), 2)
-
-
-def _sync_database(config: Config) -> None:
-    """Apply the edited config to the database now, so running workers see it at once."""
-    from worker.runtime import build_runtime
-    from worker.tasks import prepare_database
-
-    rt = build_runtime(config)
-    try:
-        prepare_database(rt)
-    finally:
-        rt.close()
 
 
 @group.command("test")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
+from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -75,6 +76,21 @@ def _with_body(fetcher: Fetcher, probe: Probe) -> Probe:
         if found and len(found[0].text_content().strip()) >= MIN_BODY_CHARS:
             return replace(probe, body_selector=selector)
     return probe
+
+
+def source_values(found: Probe, name: str) -> dict[str, Any]:
+    """The ``[[sources]]`` table a detected source is configured with (as ``describe_config``
+    prints it): name, URL, family, and the list and body selectors when they were guessed."""
+    values: dict[str, Any] = {"name": name, "url": found.feed_url or found.url, "kind": found.kind}
+    if found.selectors is not None:
+        values["list"] = {
+            key: getattr(found.selectors, key)
+            for key in ("item", "link", "title", "date", "next")
+            if getattr(found.selectors, key)
+        }
+    if found.kind == "html" and found.body_selector:
+        values["article"] = {"body": found.body_selector}
+    return values
 
 
 def suggest_name(url: str) -> str:

@@ -1,0 +1,53 @@
+"""Questions to the Celery broker that are not tasks: is it up, how deep are its queues.
+
+Redis brokers are asked with redis-py (one short-lived connection, 2 s timeouts); others through
+kombu. It must not publish, consume or delete anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+BROKER_TIMEOUT = 2.0
+
+
+def _is_redis(url: str) -> bool:
+    return url.startswith(("redis://", "rediss://"))
+
+
+def broker_answers(url: str) -> None:
+    """Raise if the broker at ``url`` does not answer within the timeout."""
+    if _is_redis(url):
+        import redis
+
+        client = redis.Redis.from_url(
+            url, socket_timeout=BROKER_TIMEOUT, socket_connect_timeout=BROKER_TIMEOUT
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return
+    from kombu import Connection
+
+    with Connection(url, connect_timeout=BROKER_TIMEOUT) as connection:
+        connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+
+
+def queue_depths(url: str, queues: Iterable[str]) -> dict[str, int]:
+    """Messages waiting in each queue of a Redis broker ({} for other brokers)."""
+    if not _is_redis(url):
+        return {}
+    import redis
+
+    client = redis.Redis.from_url(
+        url, socket_timeout=BROKER_TIMEOUT, socket_connect_timeout=BROKER_TIMEOUT
+    )
+    try:
+        pipe = client.pipeline(transaction=False)
+        names = list(queues)
+        for name in names:
+            pipe.llen(name)
+        return {name: int(depth) for name, depth in zip(names, pipe.execute(), strict=True)}
+    finally:
+        client.close()

@@ -1,0 +1,351 @@
+"""The JSON API: ``/api/v1/sources`` and ``/api/v1/subscribers`` (list, get, create, PATCH,
+delete), a subscriber's sample message, source detection.
+
+A source or subscriber is the config file's own table: a request's fields are written into the
+file (``worker.configfile``, comments kept) and the whole config is validated once, by the same
+reader as a hand edit, before the file is replaced; a mistake is a 4xx naming the field. The
+change is applied to this process and the database at once; other processes read the file
+again within a second (``worker.runtime``). A bearer token (``[web] api_token``) guards every
+endpoint but the OpenAPI document; without a token configured the API answers 404. Webhook URLs
+are shown redacted and secrets never. This module must not build SQL.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from worker.config import Config, ConfigError, SourceConfig, SubscriberConfig
+from worker.netguard import BlockedAddress, check_address, resolve_and_check
+from worker.redact import redact_text, redact_url
+from worker.runtime import Runtime, apply_config, build_fetcher, get_runtime, network_policy
+from worker.store.stats import source_overviews
+
+SECTIONS = {"sources": "source", "subscribers": "subscriber"}
+_FIELD = re.compile(r"^(?:sources|subscribers)(?:\[\d+\])?\.?")
+_edit_lock = threading.Lock()  # one read-modify-write of the config file at a time
+Handler = Callable[[Request], Response]
+
+
+def problem(status: int, message: str, field: str = "") -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["field"] = field
+    return JSONResponse(body, status_code=status)
+
+
+def guarded(handler: Callable[[Request, Runtime], Response]) -> Handler:
+    """``handler`` behind the bearer token: 404 when the API is off, 401 without the token."""
+
+    def guard(request: Request) -> Response:
+        rt = get_runtime()
+        token = rt.config.web.api_token
+        if not token:
+            return problem(404, "not found (the API is off: set [web] api_token)")
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            value.strip().encode(), token.encode()
+        ):
+            response = problem(401, "missing or wrong bearer token")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="herald"'
+            return response
+        return handler(request, rt)
+
+    return guard
+
+
+def field_of(key: str) -> str:
+    """``subscribers[3].url`` → ``url``; ``sources.name`` → ``name``."""
+    return _FIELD.sub("", key)
+
+
+def config_problem(err: ConfigError) -> JSONResponse:
+    field = field_of(err.key)
+    status = 409 if "already exists" in err.problem or "duplicate name" in err.problem else 422
+    if "no source named" in err.problem and field == "sources":
+        status = 422
+    return problem(status, redact_text(err.problem), field)
+
+
+def read_body(request_body: bytes) -> dict[str, Any] | JSONResponse:
+    try:
+        data = json.loads(request_body or b"null")
+    except ValueError as err:
+        return problem(400, f"the body is not JSON: {err}")
+    if not isinstance(data, dict):
+        return problem(400, "the body must be a JSON object of the config's fields")
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def url_refused(url: str, config: Config) -> str:
+    """Why the SSRF guard refuses ``url`` ("" when it does not, or when the name does not
+    resolve here: then the send decides)."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or 443
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    policy = network_policy(config)
+    try:
+        check_address(host, policy)
+        return ""
+    except ValueError:
+        pass  # a name, not an address
+    except BlockedAddress as err:
+        return str(err)
+    try:
+        resolve_and_check(host, port, policy)
+    except BlockedAddress as err:
+        return str(err)
+    except (OSError, UnicodeError):
+        return ""
+    return ""
+
+
+# --- shapes shown -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def subscriber_view(sub: SubscriberConfig) -> dict[str, Any]:
+    data = _plain(asdict(sub))
+    data.pop("from_env", None)
+    data["url"] = redact_url(sub.url)
+    data["secret"] = "***" if sub.secret else ""
+    return dict(data)
+
+
+def source_view(source: SourceConfig, state: Any) -> dict[str, Any]:
+    data = dict(_plain(asdict(source)))
+    data = {k: v for k, v in data.items() if v is not None}
+    latest = state.latest if state else None
+    data["state"] = {
+        "status": (state.status if state else "not started") if source.enabled else "disabled",
+        "family": state.detected_kind if state and state.detected_kind else source.kind,
+        "articles": state.articles if state else 0,
+        "last_success_at": state.last_success_at.isoformat()
+        if state and state.last_success_at
+        else None,
+        "latest": {"title": latest.title, "url": latest.url} if latest else None,
+    }
+    return data
+
+
+# --- handlers ------------------------------------------------------------------------------------
+
+
+def list_sources(request: Request, rt: Runtime) -> Response:
+    with rt.session() as session:
+        seen = source_overviews(session)
+    return JSONResponse([source_view(s, seen.get(s.name)) for s in rt.config.sources])
+
+
+def get_source(request: Request, rt: Runtime) -> Response:
+    name = request.path_params["name"]
+    source = next((s for s in rt.config.sources if s.name == name), None)
+    if source is None:
+        return problem(404, f"no source named {name!r}")
+    with rt.session() as session:
+        seen = source_overviews(session)
+    return JSONResponse(source_view(source, seen.get(name)))
+
+
+def list_subscribers(request: Request, rt: Runtime) -> Response:
+    return JSONResponse([subscriber_view(s) for s in rt.config.subscribers])
+
+
+def get_subscriber(request: Request, rt: Runtime) -> Response:
+    name = request.path_params["name"]
+    sub = next((s for s in rt.config.subscribers if s.name == name), None)
+    if sub is None:
+        return problem(404, f"no subscriber named {name!r}")
+    return JSONResponse(subscriber_view(sub))
+
+
+def edit(
+    rt: Runtime, section: str, change: Callable[[Any], Config], name: str, status: int
+) -> Response:
+    """Apply ``change`` to the config file; answer with the entry as it now is."""
+    if rt.config.path is None:
+        return problem(409, "herald runs without a config file: nothing to write to")
+    with _edit_lock:
+        try:
+            config = change(rt.config.path)
+        except ConfigError as err:
+            return config_problem(err)
+        apply_config(config)
+    if status == 204:
+        return Response(status_code=204)
+    if section == "subscribers":
+        sub = next(s for s in config.subscribers if s.name == name)
+        body = subscriber_view(sub)
+    else:
+        source = next(s for s in config.sources if s.name == name)
+        body = source_view(source, None)
+    headers = {"Location": f"/api/v1/{section}/{name}"} if status == 201 else {}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def creator(section: str) -> Callable[[Request, Runtime], Response]:
+    def create(request: Request, rt: Runtime) -> Response:
+        from worker.configfile import add_entry
+
+        body = read_body(_body(request))
+        if isinstance(body, JSONResponse):
+            return body
+        if not isinstance(body.get("name"), str) or not body["name"]:
+            return problem(422, "missing (required): the name to give it", "name")
+        if isinstance(body.get("url"), str) and (why := url_refused(body["url"], rt.config)):
+            return problem(422, why, "url")
+        name = body["name"]
+        return edit(rt, section, lambda path: add_entry(path, section, body), name, 201)
+
+    return create
+
+
+def updater(section: str) -> Callable[[Request, Runtime], Response]:
+    def update(request: Request, rt: Runtime) -> Response:
+        from worker.configfile import update_entry
+
+        name = request.path_params["name"]
+        body = read_body(_body(request))
+        if isinstance(body, JSONResponse):
+            return body
+        if body.get("name", name) != name:
+            return problem(422, "cannot be changed (delete and create instead)", "name")
+        body.pop("name", None)
+        if isinstance(body.get("url"), str) and (why := url_refused(body["url"], rt.config)):
+            return problem(422, why, "url")
+        missing = _missing(rt.config, section, name)
+        if missing is not None:
+            return missing
+        return edit(rt, section, lambda path: update_entry(path, section, name, body), name, 200)
+
+    return update
+
+
+def deleter(section: str) -> Callable[[Request, Runtime], Response]:
+    def delete(request: Request, rt: Runtime) -> Response:
+        from worker.configfile import remove_entry
+
+        name = request.path_params["name"]
+        missing = _missing(rt.config, section, name)
+        if missing is not None:
+            return missing
+        return edit(rt, section, lambda path: remove_entry(path, section, name), name, 204)
+
+    return delete
+
+
+def _missing(config: Config, section: str, name: str) -> JSONResponse | None:
+    entries: tuple[Any, ...] = config.sources if section == "sources" else config.subscribers
+    if any(e.name == name for e in entries):
+        return None
+    return problem(404, f"no {SECTIONS[section]} named {name!r}")
+
+
+def test_subscriber(request: Request, rt: Runtime) -> Response:
+    from worker.trial import send_trial
+
+    name = request.path_params["name"]
+    missing = _missing(rt.config, "subscribers", name)
+    if missing is not None:
+        return missing
+    trial = send_trial(rt, name)
+    body = {
+        "outcome": trial.outcome,
+        "latency_ms": round(trial.latency_ms, 1),
+        "error": redact_text(trial.error),
+        "reply": redact_text(trial.reply),
+    }
+    return JSONResponse(body, status_code=200 if trial.outcome == "delivered" else 502)
+
+
+def detect_source(request: Request, rt: Runtime) -> Response:
+    from worker.fetch import FetchError
+    from worker.sources import SourceError
+    from worker.sources.probe import probe_source, source_values, suggest_name
+
+    body = read_body(_body(request))
+    if isinstance(body, JSONResponse):
+        return body
+    url = body.get("url")
+    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
+        return problem(422, "expected an http:// or https:// URL", "url")
+    pages = body.get("pages", 1)
+    if not isinstance(pages, int) or isinstance(pages, bool) or not 1 <= pages <= 5:
+        return problem(422, "expected a whole number from 1 to 5", "pages")
+    zone = ZoneInfo(rt.config.herald.timezone)
+    fetcher = build_fetcher(rt.config)
+    try:
+        found = probe_source(fetcher, url, tz=zone, now=datetime.now(UTC), pages=pages)
+    except (FetchError, SourceError) as err:
+        return problem(422, redact_text(str(err)), "url")
+    finally:
+        fetcher.close()
+    name = body.get("name") if isinstance(body.get("name"), str) else suggest_name(url)
+    return JSONResponse({
+        "kind": found.kind,
+        "evidence": found.evidence,
+        "items": [
+            {"title": i.title, "url": i.url,
+             "published_at": i.published_at.isoformat() if i.published_at else None}
+            for i in found.items
+        ],
+        "config": source_values(found, str(name)) if found.kind else None,
+    }, status_code=200 if found.kind else 422)  # fmt: skip
+
+
+def _body(request: Request) -> bytes:
+    body: bytes = request.state.body
+    return body
+
+
+def with_body(handler: Handler) -> Callable[[Request], Any]:
+    """Read the body in the event loop, then run ``handler`` in the thread pool."""
+    from starlette.concurrency import run_in_threadpool
+
+    async def endpoint(request: Request) -> Response:
+        request.state.body = await request.body()
+        return await run_in_threadpool(handler, request)
+
+    return endpoint
+
+
+def routes_table() -> list[tuple[str, str, Handler]]:
+    """(method, path, handler) of every API endpoint but the OpenAPI document."""
+    table: list[tuple[str, str, Handler]] = [
+        ("GET", "/api/v1/sources", guarded(list_sources)),
+        ("POST", "/api/v1/sources", guarded(creator("sources"))),
+        ("POST", "/api/v1/sources/detect", guarded(detect_source)),
+        ("GET", "/api/v1/sources/{name}", guarded(get_source)),
+        ("PATCH", "/api/v1/sources/{name}", guarded(updater("sources"))),
+        ("DELETE", "/api/v1/sources/{name}", guarded(deleter("sources"))),
+        ("GET", "/api/v1/subscribers", guarded(list_subscribers)),
+        ("POST", "/api/v1/subscribers", guarded(creator("subscribers"))),
+        ("GET", "/api/v1/subscribers/{name}", guarded(get_subscriber)),
+        ("PATCH", "/api/v1/subscribers/{name}", guarded(updater("subscribers"))),
+        ("DELETE", "/api/v1/subscribers/{name}", guarded(deleter("subscribers"))),
+        ("POST", "/api/v1/subscribers/{name}/test", guarded(test_subscriber)),
+    ]
+    return table
