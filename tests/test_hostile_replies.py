@@ -26,7 +26,6 @@ from sqlalchemy import select
 from tests.conftest import site_source, webhook_subscriber, write_config
 from tests.support.hostile import ScriptedEndpoint, StatusEndpoint
 from tests.support.notify_helpers import ARTICLE
-from worker.breaker import resume
 from worker.cli import main
 from worker.config import DeliverySettings, load_config
 from worker.deliver import deliver_batch
@@ -35,6 +34,7 @@ from worker.demo.site import DemoSite
 from worker.notify.message import Entry, Message
 from worker.runtime import Runtime, build_runtime
 from worker.store.deliveries import create_deliveries
+from worker.store.subscribers import resume_subscriber as resume
 from worker.store.subscribers import subscriber_by_name
 from worker.store.tables import DeliveryRow
 from worker.tasks import prepare_database

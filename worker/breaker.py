@@ -16,15 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import true, update
 from sqlalchemy.orm import Session
 
 from worker.redact import redact_text
 from worker.runtime import Runtime
 from worker.store.counters import bump_counter
 from worker.store.deliveries import ClaimedDelivery, create_deliveries
-from worker.store.subscribers import ops_alert_subscribers
-from worker.store.tables import DeliveryRow, SubscriberRow
+from worker.store.subscribers import mark_health, ops_alert_subscribers, suspend_subscriber
 
 log = logging.getLogger(__name__)
 
@@ -50,32 +48,13 @@ def note_outcomes(
             failing[claimed.subscriber_id] = (claimed, record)
     for subscriber_id in healthy:
         failing.pop(subscriber_id, None)
-    if healthy:
-        session.execute(
-            update(SubscriberRow)
-            .where(SubscriberRow.id.in_(healthy), SubscriberRow.failing_since.is_not(None))
-            .values(failing_since=None)
-        )
-    if failing or gone:
-        session.execute(
-            update(SubscriberRow)
-            .where(SubscriberRow.id.in_([*failing, *gone]), SubscriberRow.failing_since.is_(None))
-            .values(failing_since=now)
-        )
+    mark_health(session, healthy, [*failing, *gone], now)
     cutoff = now - timedelta(seconds=rt.config.delivery.breaker_after)
     suspended: list[str] = []
     for subscriber_id, (claimed, record) in {**failing, **gone}.items():
         reason = _reason(subscriber_id in gone, record.error, rt.config.delivery.breaker_after)
-        result = session.execute(
-            update(SubscriberRow)
-            .where(
-                SubscriberRow.id == subscriber_id,
-                SubscriberRow.suspended_at.is_(None),
-                (SubscriberRow.failing_since <= cutoff) if subscriber_id not in gone else true(),
-            )
-            .values(suspended_at=now, disabled_reason=reason)
-            .returning(SubscriberRow.name)
-        ).scalar()
+        before = None if subscriber_id in gone else cutoff
+        result = suspend_subscriber(session, subscriber_id, reason, now, failing_before=before)
         if result is not None:
             suspended.append(result)
             _alert(session, claimed, reason, now)
@@ -113,19 +92,3 @@ def _alert(session: Session, claimed: ClaimedDelivery, reason: str, now: datetim
         due=now,  # not enqueued here: the next sweep sends it
     )
 
-
-def resume(session: Session, name: str, now: datetime) -> list[int] | None:
-    """Lift a suspension (``herald subscribers enable``): its kept rows become due now.
-
-    Returns their ids in order; None when there is no such subscriber."""
-    row = session.query(SubscriberRow).filter_by(name=name).one_or_none()
-    if row is None:
-        return None
-    row.suspended_at, row.failing_since, row.disabled_reason = None, None, ""
-    kept = session.scalars(
-        update(DeliveryRow)
-        .where(DeliveryRow.subscriber_id == row.id, DeliveryRow.status == "pending")
-        .values(next_attempt_at=now, enqueued_at=None)
-        .returning(DeliveryRow.id)
-    )
-    return sorted(int(i) for i in kept)

@@ -27,7 +27,7 @@ from worker.sanitize import (
     sanitize_html,
     truncate_html,
 )
-from worker.store.articles import mark_checked, upsert_article
+from worker.store.articles import article_validators, mark_checked, upsert_article
 from worker.store.clock import new_lease_token
 from worker.store.counters import FEEDS_GENERATION, bump_counter
 from worker.store.pending import (
@@ -36,7 +36,8 @@ from worker.store.pending import (
     finish_pending_item,
     renew_pending_lease,
 )
-from worker.store.tables import ArticleRow, SourceRow
+from worker.store.sources import source_by_id
+from worker.store.tables import SourceRow
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,10 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
         if row is None:
             return IngestReport("skipped")
         item = discovered_from_dict(row.item)
-        source_row = session.get(SourceRow, row.source_id)
-        known = session.get(ArticleRow, row.known_article_id) if row.known_article_id else None
+        source_row = source_by_id(session, row.source_id)
         attempts, notify, source_id = row.attempts, row.notify, row.source_id
         known_id = row.known_article_id
-        validators = (known.etag, known.last_modified) if known else ("", "")
+        validators = article_validators(session, known_id)
     source = _source_config(rt, source_row)
     if source is None:
         with rt.session() as session:

@@ -31,10 +31,9 @@ from worker.sources import Discovery, SourceError, discover
 from worker.store.articles import known_articles, link_article, recheck_candidates
 from worker.store.deliveries import create_deliveries
 from worker.store.pending import queue_items
-from worker.store.sources import PollRecord, record_poll, source_has_articles
+from worker.store.sources import PollRecord, record_poll, source_by_id, source_has_articles
 from worker.store.stats import count_poll
 from worker.store.subscribers import ops_alert_subscribers
-from worker.store.tables import SourceRow
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +142,7 @@ def _all_new_check(rt: Runtime, source_id: int) -> Callable[[list[str]], bool]:
 
 def _read_state(rt: Runtime, source_id: int) -> _State | None:
     with rt.session() as session:
-        row = session.get(SourceRow, source_id)
+        row = source_by_id(session, source_id)
         if row is None or not row.enabled:
             return None
         return _State(

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
-
 from worker.breaker import BREAKER_OPENED
 from worker.runtime import Runtime
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
 from worker.store.deliveries import delivery_counts
 from worker.store.digests import digest_counts
 from worker.store.pending import pending_item_counts
-from worker.store.tables import ArticleRow, SourceRow, SubscriberRow
+from worker.store.stats import all_sources, articles_per_source
+from worker.store.subscribers import suspended_subscribers
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,7 @@ def _items(items: int, dated_share: float | None) -> str:
 
 def collect_status(rt: Runtime) -> StatusReport:
     with rt.session() as session:
-        counts = dict(
-            session.execute(
-                select(ArticleRow.source_id, func.count()).group_by(ArticleRow.source_id)
-            ).all()
-        )
+        counts = articles_per_source(session)
         rows: list[tuple[str, ...]] = [
             (
                 row.name,
@@ -56,7 +51,7 @@ def collect_status(rt: Runtime) -> StatusReport:
                 _when(row.next_poll_at),
                 row.status_reason or row.last_error,
             )
-            for row in session.scalars(select(SourceRow).order_by(SourceRow.name))
+            for row in all_sources(session)
         ]
         generation = get_counter(session, FEEDS_GENERATION)
         built = get_counter(session, FEEDS_BUILT)
@@ -68,12 +63,7 @@ def collect_status(rt: Runtime) -> StatusReport:
         ]
         state = "up to date" if generation == built else "pending rebuild"
         feeds = f"{rt.config.herald.feeds_dir} ({state})"
-        suspended = [
-            (sub.name, sub.disabled_reason)
-            for sub in session.scalars(
-                select(SubscriberRow).where(SubscriberRow.suspended_at.is_not(None))
-            )
-        ]
+        suspended = list(suspended_subscribers(session).items())
         return StatusReport(
             rows, pending_item_counts(session), delivery_counts(session), feeds, suspended,
             get_counter(session, BREAKER_OPENED), digest_counts(session),

@@ -78,15 +78,15 @@ def deliveries_list(ctx: click.Context, failed: bool, subscriber: str, limit: in
 @click.pass_context
 def deliveries_show(ctx: click.Context, delivery_id: int) -> None:
     """One delivery and every attempt: time, outcome, HTTP status, latency, the answer."""
-    from worker.store.history import delivery_attempts
-    from worker.store.tables import DeliveryRow, SubscriberRow
+    from worker.store.history import delivery_attempts, get_delivery
+    from worker.store.subscribers import subscriber_by_id
 
     rt = _runtime(ctx)
     with rt.session() as session:
-        row = session.get(DeliveryRow, delivery_id)
+        row = get_delivery(session, delivery_id)
         if row is None:
             fail(f"no delivery {delivery_id}", 2)
-        sub = session.get(SubscriberRow, row.subscriber_id)
+        sub = subscriber_by_id(session, row.subscriber_id)
         assert sub is not None
         console.print(
             f"delivery {row.id} · {row.event_type} · to {sub.name} ({sub.channel})\n"
@@ -122,8 +122,7 @@ def deliveries_replay(
     ctx: click.Context, delivery_id: int | None, failed: bool, since: str | None, subscriber: str
 ) -> None:
     """Send a delivery again now (same webhook-id, fresh retry schedule), or every failed one."""
-    from worker.store.history import failed_delivery_ids, replay_deliveries
-    from worker.store.tables import DeliveryRow
+    from worker.store.history import failed_delivery_ids, get_delivery, replay_deliveries
 
     if (delivery_id is None) == (not failed):
         fail("give a delivery ID or --failed (not both)", 2)
@@ -139,7 +138,7 @@ def deliveries_replay(
     now = datetime.now(UTC)
     with rt.session() as session:
         if delivery_id is not None:
-            if session.get(DeliveryRow, delivery_id) is None:
+            if get_delivery(session, delivery_id) is None:
                 fail(f"no delivery {delivery_id}", 2)
             ids = [delivery_id]
         else:
@@ -164,18 +163,17 @@ def deliveries_replay(
 @click.pass_context
 def subscribers_enable(ctx: click.Context, name: str) -> None:
     """Resume a subscriber the circuit breaker suspended and send its kept messages in order."""
-    from worker.breaker import resume
-    from worker.store.tables import SubscriberRow
+    from worker.store.subscribers import resume_subscriber, subscriber_by_name
 
     rt = _runtime(ctx)
     with rt.session() as session:
-        row = session.query(SubscriberRow).filter_by(name=name).one_or_none()
+        row = subscriber_by_name(session, name)
         if row is None:
             fail(f"no subscriber named {name!r}", 2)
         if not row.enabled:
             fail(f"{name} has enabled = false in the config file; set it there", 2)
         was = row.disabled_reason if row.suspended_at else ""
-        ids = resume(session, name, datetime.now(UTC)) or []
+        ids = resume_subscriber(session, name, datetime.now(UTC)) or []
     console.print(f"{name} enabled" + (f" (was suspended: {show_text(was)})" if was else "") +
                   f"; {len(ids)} kept message(s) to send")  # fmt: skip
     if ids:

@@ -24,7 +24,7 @@ def _digest_subscriber(ctx: click.Context, name: str) -> tuple[Any, Any]:
     from worker.embedded import setup
     from worker.runtime import get_runtime
     from worker.store.digests import DIGEST_MODES
-    from worker.store.tables import SubscriberRow
+    from worker.store.subscribers import subscriber_by_name
 
     config = load(ctx)
     sub = next((s for s in config.subscribers if s.name == name), None)
@@ -39,7 +39,8 @@ def _digest_subscriber(ctx: click.Context, name: str) -> tuple[Any, Any]:
     setup(config)
     rt = get_runtime()
     with rt.session() as session:
-        row = session.query(SubscriberRow).filter_by(name=name).one()
+        row = subscriber_by_name(session, name)
+        assert row is not None  # setup() synced the config into the database
         session.expunge(row)
     return rt, row
 

@@ -67,7 +67,7 @@ def _suspended_subscribers(config: Config) -> dict[str, str]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from worker.runtime import build_runtime
-    from worker.store.tables import SubscriberRow
+    from worker.store.subscribers import suspended_subscribers
 
     url = config.herald.database_url
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
@@ -78,8 +78,7 @@ def _suspended_subscribers(config: Config) -> dict[str, str]:
         return {}
     try:
         with rt.session() as session:
-            rows = session.query(SubscriberRow).filter(SubscriberRow.suspended_at.is_not(None))
-            return {row.name: row.disabled_reason for row in rows}
+            return suspended_subscribers(session)
     except SQLAlchemyError:
         return {}
     finally:

@@ -231,6 +231,12 @@ def _articles_query() -> Select[ArticleRow, str]:
     return select(ArticleRow, SourceRow.name).join(SourceRow, SourceRow.id == ArticleRow.source_id)
 
 
+def article_validators(session: Session, article_id: int | None) -> tuple[str, str]:
+    """The stored article's (ETag, Last-Modified), for a conditional re-read; ("", "") if none."""
+    row = session.get(ArticleRow, article_id) if article_id else None
+    return (row.etag, row.last_modified) if row is not None else ("", "")
+
+
 def get_article(session: Session, article_id: int) -> Article | None:
     found = session.execute(_articles_query().where(ArticleRow.id == article_id)).first()
     return article_from_row(found[0], found[1]) if found else None

@@ -84,3 +84,7 @@ def cancel_deliveries(session: Session, ids: Sequence[int], *, reason: str) -> i
         .values(status="failed", last_error=reason, enqueued_at=None)
     )
     return rowcount(result)
+
+
+def get_delivery(session: Session, delivery_id: int) -> DeliveryRow | None:
+    return session.get(DeliveryRow, delivery_id)

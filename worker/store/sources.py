@@ -127,6 +127,10 @@ def _next_digest(
 # --- sources -------------------------------------------------------------------------------------
 
 
+def source_by_id(session: Session, source_id: int) -> SourceRow | None:
+    return session.get(SourceRow, source_id)
+
+
 def source_by_name(session: Session, name: str) -> SourceRow | None:
     return session.scalar(select(SourceRow).where(SourceRow.name == name))
 

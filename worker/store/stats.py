@@ -19,6 +19,7 @@ from worker.store.articles import recent_articles
 from worker.store.clock import db_now
 from worker.store.counters import get_counter
 from worker.store.tables import (
+    ArticleRow,
     ArticleSourceRow,
     DeliveryRow,
     PendingItemRow,
@@ -45,6 +46,19 @@ def count_poll(session: Session, source_id: int, outcome: str, fetch_seconds: fl
             set_={"polls": PollStatRow.polls + 1,
                   "fetch_seconds": PollStatRow.fetch_seconds + seconds},
         ))  # fmt: skip
+
+
+def all_sources(session: Session) -> list[SourceRow]:
+    """Every stored source, by name."""
+    return list(session.scalars(select(SourceRow).order_by(SourceRow.name)))
+
+
+def articles_per_source(session: Session) -> dict[int, int]:
+    """Stored articles by the source that first listed them (its id)."""
+    rows = session.execute(
+        select(ArticleRow.source_id, func.count()).group_by(ArticleRow.source_id)
+    )
+    return {int(source_id): int(count) for source_id, count in rows}
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,21 @@
-"""Subscriber queries the stages share: who follows a source, who gets operators' alerts.
+"""Subscriber queries the stages share: who follows a source, who gets operators' alerts, and
+the circuit breaker's marks (failing, suspended, resumed).
 
-Each function takes a Session; the caller owns the transaction. Subscribers are written by
-``worker.store.sources.sync_config`` from the config file; this module only reads them.
+Each function takes a Session; the caller owns the transaction. Subscribers are created by
+``worker.store.sources.sync_config`` from the config file; this module changes only the
+breaker's columns (and, on resume, makes the subscriber's kept deliveries due).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from worker.store.tables import SubscriberRow
+from worker.store.tables import DeliveryRow, SubscriberRow
 
 
 def ops_alert_subscribers(session: Session) -> list[SubscriberRow]:
@@ -41,3 +45,70 @@ def source_subscribers(session: Session, source_name: str) -> list[Any]:
 
 def subscriber_by_name(session: Session, name: str) -> SubscriberRow | None:
     return session.scalar(select(SubscriberRow).where(SubscriberRow.name == name))
+
+
+def subscriber_by_id(session: Session, subscriber_id: int) -> SubscriberRow | None:
+    return session.get(SubscriberRow, subscriber_id)
+
+
+def suspended_subscribers(session: Session) -> dict[str, str]:
+    """Subscribers the circuit breaker suspended: name → reason."""
+    rows = session.scalars(select(SubscriberRow).where(SubscriberRow.suspended_at.is_not(None)))
+    return {row.name: row.disabled_reason for row in rows}
+
+
+def mark_health(
+    session: Session, healthy: Iterable[int], failing: Iterable[int], now: datetime
+) -> None:
+    """Healthy subscribers stop failing; failing ones are marked so since ``now`` (if not yet)."""
+    healthy, failing = list(healthy), list(failing)
+    if healthy:
+        session.execute(
+            update(SubscriberRow)
+            .where(SubscriberRow.id.in_(healthy), SubscriberRow.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+    if failing:
+        session.execute(
+            update(SubscriberRow)
+            .where(SubscriberRow.id.in_(failing), SubscriberRow.failing_since.is_(None))
+            .values(failing_since=now)
+        )
+
+
+def suspend_subscriber(
+    session: Session,
+    subscriber_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    failing_before: datetime | None,
+) -> str | None:
+    """Suspend a subscriber not yet suspended (only if failing since ``failing_before``, when
+    given); returns its name when this call suspended it."""
+    condition = (
+        SubscriberRow.failing_since <= failing_before if failing_before is not None else true()
+    )
+    name: str | None = session.execute(
+        update(SubscriberRow)
+        .where(SubscriberRow.id == subscriber_id, SubscriberRow.suspended_at.is_(None), condition)
+        .values(suspended_at=now, disabled_reason=reason)
+        .returning(SubscriberRow.name)
+    ).scalar()
+    return name
+
+
+def resume_subscriber(session: Session, name: str, now: datetime) -> list[int] | None:
+    """Lift a suspension: the subscriber's kept rows become due now. Returns their ids in order;
+    None when there is no such subscriber."""
+    row = subscriber_by_name(session, name)
+    if row is None:
+        return None
+    row.suspended_at, row.failing_since, row.disabled_reason = None, None, ""
+    kept = session.scalars(
+        update(DeliveryRow)
+        .where(DeliveryRow.subscriber_id == row.id, DeliveryRow.status == "pending")
+        .values(next_attempt_at=now, enqueued_at=None)
+        .returning(DeliveryRow.id)
+    )
+    return sorted(int(i) for i in kept)
