@@ -370,9 +370,12 @@ def test_digest_payloads_match_their_golden_files(channel: str) -> None:
         )
         for i in range(1, 5)
     ]
-    options = {"timezone": "Asia/Shanghai", **GOLDEN_TARGETS[channel]}
-    target = Target("team", channel, "https://example.test/hook", "", options.get("chat_id", ""),
-                    options)  # fmt: skip
+    from worker.subscriber import SubscriberOptions
+
+    options = SubscriberOptions.from_stored(
+        {"timezone": "Asia/Shanghai", **GOLDEN_TARGETS[channel]}
+    )
+    target = Target("team", channel, "https://example.test/hook", "", options.chat_id, options)
     window = Window(base - timedelta(days=1), base)
     composed = compose(target, articles, window, base_url="https://feeds.example", now=base)
     bodies = [json.loads(part.body) for part in composed.parts]

@@ -16,6 +16,7 @@ from worker.demo.site import DemoSite
 from worker.embedded import run_once
 from worker.filters import wants
 from worker.models import Article
+from worker.subscriber import SubscriberOptions
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -40,7 +41,7 @@ def _article(title: str, summary: str = "", tags: tuple[str, ...] = ()) -> Artic
     ],
 )
 def test_wants(options: dict[str, object], article: Article, expected: bool) -> None:
-    assert wants(options, article) is expected
+    assert wants(SubscriberOptions.from_stored(options), article) is expected
 
 
 def test_a_bad_regex_is_a_config_error(tmp_path: Path) -> None:
@@ -80,7 +81,7 @@ def test_a_catastrophic_regex_is_no_match_within_its_time_limit(
     title = "a" * 40 + "!"  # both patterns backtrack exponentially here on Python's re
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="worker.filters"):
-        assert wants({"regex": pattern}, _article(title)) is False
+        assert wants(SubscriberOptions(regex=pattern), _article(title)) is False
     assert time.monotonic() - started < 2
     timeouts = [r for r in caplog.records if "timed out" in r.getMessage()]
     assert len(timeouts) == len(caplog.records) <= 1  # logged once for this subscriber/article
@@ -90,9 +91,9 @@ def test_a_catastrophic_regex_is_no_match_within_its_time_limit(
 
 def test_the_regex_reads_at_most_the_first_10000_characters() -> None:
     article = _article("x" * 20_000 + "needle")
-    assert wants({"regex": "needle"}, article) is False
-    assert wants({"regex": "^x{10001}"}, _article("x" * 20_000)) is False
-    assert wants({"regex": "x{9999}"}, article) is True
+    assert wants(SubscriberOptions(regex="needle"), article) is False
+    assert wants(SubscriberOptions(regex="^x{10001}"), _article("x" * 20_000)) is False
+    assert wants(SubscriberOptions(regex="x{9999}"), article) is True
 
 
 def test_the_config_check_uses_the_filter_engine(tmp_path: Path) -> None:
@@ -102,5 +103,5 @@ def test_the_config_check_uses_the_filter_engine(tmp_path: Path) -> None:
     )
     config = load_config(write_config(tmp_path, sources="", subscribers=sub))
     pattern = config.subscribers[0].regex
-    assert wants({"regex": pattern}, _article("科协通知")) is True
-    assert wants({"regex": pattern}, _article("notice 通知")) is False
+    assert wants(SubscriberOptions(regex=pattern), _article("科协通知")) is True
+    assert wants(SubscriberOptions(regex=pattern), _article("notice 通知")) is False

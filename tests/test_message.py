@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from worker.notify.message import (
     Entry,
-    Mentions,
     Message,
     message_from_event,
     split_message,
 )
+from worker.subscriber import Mentions
 
 
 def _size(message: Message) -> int:

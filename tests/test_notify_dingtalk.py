@@ -30,7 +30,8 @@ from worker.notify.dingtalk import (
     sign,
     signed_url,
 )
-from worker.notify.message import Entry, Mentions, Message, split_message
+from worker.notify.message import Entry, Message, split_message
+from worker.subscriber import Mentions, SubscriberOptions
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -103,7 +104,13 @@ def target_for(
     secret: str = "",
     **options: Any,
 ) -> Target:
-    return Target(name="group", channel="dingtalk", url=url, secret=secret, options=options)
+    return Target(
+        name="group",
+        channel="dingtalk",
+        url=url,
+        secret=secret,
+        options=SubscriberOptions(**options),
+    )
 
 
 def build(target: Target, message: Message, now: datetime = NOW) -> Outgoing:

@@ -28,7 +28,8 @@ from worker.notify.discord import (
     escape_markdown,
     link_markdown,
 )
-from worker.notify.message import Entry, Mentions, Message, split_message
+from worker.notify.message import Entry, Message, split_message
+from worker.subscriber import Mentions, SubscriberOptions
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -84,7 +85,7 @@ def fake(clock: ManualClock) -> Iterator[FakeDiscord]:
 
 
 def target_for(url: str = "https://discord.com/api/webhooks/1/tok", **options: Any) -> Target:
-    return Target(name="guild", channel="discord", url=url, options=options)
+    return Target(name="guild", channel="discord", url=url, options=SubscriberOptions(**options))
 
 
 def build(target: Target, message: Message) -> Outgoing:

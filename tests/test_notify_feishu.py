@@ -28,7 +28,8 @@ from worker.notify.feishu import (
     sign,
     signed_body,
 )
-from worker.notify.message import Entry, Mentions, Message, split_message
+from worker.notify.message import Entry, Message, split_message
+from worker.subscriber import Mentions, SubscriberOptions
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -98,7 +99,9 @@ def guarded(clock: ManualClock) -> Iterator[FakeFeishu]:
 def target_for(
     url: str = "https://open.feishu.cn/open-apis/bot/v2/hook/T", secret: str = "", **options: Any
 ) -> Target:
-    return Target(name="group", channel="feishu", url=url, secret=secret, options=options)
+    return Target(
+        name="group", channel="feishu", url=url, secret=secret, options=SubscriberOptions(**options)
+    )
 
 
 def build(target: Target, message: Message, now: datetime = NOW) -> Outgoing:

@@ -17,7 +17,7 @@ import pytest
 from tests.support.chat_fakes import FakeSlack, ManualClock, pings, slack_visible
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
 from worker.notify import NOTIFIERS, Outgoing, Reply, Target, get_notifier
-from worker.notify.message import Entry, Mentions, Message, split_message
+from worker.notify.message import Entry, Message, split_message
 from worker.notify.slack import (
     HEADER_MAX,
     SECTION_MAX,
@@ -28,6 +28,7 @@ from worker.notify.slack import (
     link_mrkdwn,
     pack_text,
 )
+from worker.subscriber import Mentions, SubscriberOptions
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -83,7 +84,7 @@ def fake(clock: ManualClock) -> Iterator[FakeSlack]:
 
 
 def target_for(url: str = "https://hooks.slack.com/services/T0/B0/x", **options: Any) -> Target:
-    return Target(name="team", channel="slack", url=url, options=options)
+    return Target(name="team", channel="slack", url=url, options=SubscriberOptions(**options))
 
 
 def build(target: Target, message: Message) -> Outgoing:

@@ -17,7 +17,7 @@ import pytest
 from tests.support.chat_fakes import FakeTelegram, ManualClock, parse_telegram_html, pings
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
 from worker.notify import NOTIFIERS, Outgoing, Target, get_notifier
-from worker.notify.message import Entry, Mentions, Message, split_message
+from worker.notify.message import Entry, Message, split_message
 from worker.notify.telegram import (
     TEXT_MAX,
     TelegramNotifier,
@@ -27,6 +27,7 @@ from worker.notify.telegram import (
     link_html,
     visible_text,
 )
+from worker.subscriber import Mentions, SubscriberOptions
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -87,7 +88,13 @@ def target_for(
     chat_id: str = CHAT,
     **options: Any,
 ) -> Target:
-    return Target(name="group", channel="telegram", url=url, chat_id=chat_id, options=options)
+    return Target(
+        name="group",
+        channel="telegram",
+        url=url,
+        chat_id=chat_id,
+        options=SubscriberOptions(**options),
+    )
 
 
 def build(target: Target, message: Message) -> Outgoing:
@@ -350,7 +357,7 @@ def test_reply_classification(
     elif setup == "bad_html":
         override = tmp_path / "bad.j2"
         override.write_text("行1 <br> {{ esc(message.title) }}", encoding="utf-8")
-        target = replace(target, options={"template": str(override)})
+        target = replace(target, options=SubscriberOptions(template=str(override)))
     else:
         fake.fail_next(1, 502)
     outcome = post(TelegramNotifier(), build(target, DIGEST), timeout=5)

@@ -18,7 +18,7 @@ import pytest
 from tests.support.chat_fakes import FakeWeCom, ManualClock, pings
 from tests.support.notify_helpers import ARTICLE, NOW, WJ, check_golden, post
 from worker.notify import NOTIFIERS, Outcome, Outgoing, Target, get_notifier
-from worker.notify.message import Entry, Mentions, Message, split_message
+from worker.notify.message import Entry, Message, split_message
 from worker.notify.wecom import (
     MARKDOWN_MAX,
     NEWS_DESCRIPTION_MAX,
@@ -32,6 +32,7 @@ from worker.notify.wecom import (
     escape_text,
     safe_url,
 )
+from worker.subscriber import Mentions, SubscriberOptions
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -84,7 +85,7 @@ def fake(clock: ManualClock) -> Iterator[FakeWeCom]:
 def target_for(
     url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K", **options: Any
 ) -> Target:
-    return Target(name="group", channel="wecom", url=url, options=options)
+    return Target(name="group", channel="wecom", url=url, options=SubscriberOptions(**options))
 
 
 def build(target: Target, message: Message) -> Outgoing:

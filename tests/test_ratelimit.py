@@ -9,6 +9,7 @@ from worker.notify import get_notifier
 from worker.ratebucket import LocalBucket
 from worker.ratelimit import IN_BATCH_WAIT, plan_sends, wait_before_send
 from worker.store.deliveries import ClaimedDelivery
+from worker.subscriber import SubscriberOptions
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 WECOM = get_notifier("wecom").rate_windows
@@ -33,7 +34,7 @@ def test_two_windows_and_no_windows() -> None:
 def _row(i: int, channel: str, subscriber: int, **options: str) -> ClaimedDelivery:
     return ClaimedDelivery(
         i, f"msg_{i}", "message.instant", {}, 1, f"s{subscriber}", channel,
-        f"http://127.0.0.1/{subscriber}", "", dict(options), subscriber, f"k{i}",
+        f"http://127.0.0.1/{subscriber}", "", SubscriberOptions(**options), subscriber, f"k{i}",
     )  # fmt: skip
 
 

@@ -57,7 +57,7 @@ def max_claims(rt: Runtime) -> int:
 def target_of_claim(claimed: ClaimedDelivery) -> Target:
     return Target(
         claimed.subscriber_name, claimed.channel, claimed.url, claimed.secret,
-        str(claimed.options.get("chat_id", "")), claimed.options,
+        claimed.options.chat_id, claimed.options,
     )  # fmt: skip
 
 

@@ -29,7 +29,7 @@ from worker.notify import Notifier, Target, article_data, get_notifier
 from worker.notify.chat import escape_basic_markdown, flatten, safe_url
 from worker.notify.message import Entry, Message, entry_from_article, shorten, split_message
 from worker.notify.render import render_document
-from worker.outbox import mentions_of, target_of
+from worker.outbox import target_of
 from worker.runtime import Runtime
 from worker.schedule import next_fire
 from worker.store.articles import get_article
@@ -46,6 +46,7 @@ from worker.store.digests import (
     waiting_article_ids,
 )
 from worker.store.tables import SubscriberRow
+from worker.subscriber import SubscriberOptions
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def compose(
     now: datetime,
 ) -> Composed:
     """Everything a digest of ``articles`` sends to ``target``: parts, page, key (deterministic)."""
-    tz = str(target.options.get("timezone") or "Asia/Shanghai")
+    tz = target.options.timezone
     ordered = sorted(articles, key=lambda a: (a.published_at or a.first_seen_at, a.id))
     ids = tuple(a.id for a in ordered)
     key = digest_key(target.name, ids, window, tz)
@@ -167,7 +168,7 @@ def compose(
     else:
         note = "" if entries else EMPTY_NOTE
         message = Message("digest", heading, entries, note=note, link=url,
-                          mentions=mentions_of(target.options))  # fmt: skip
+                          mentions=target.options.mentions)  # fmt: skip
         split = split_message(message, lambda m: notifier.fits(m, target))
         parts = tuple(measure(notifier, target, EVENT_CHAT_DIGEST, m.to_dict(), now) for m in split)
     # the page links its archive relatively, so it works at whatever address serves it
@@ -269,7 +270,7 @@ def write_archive(
     feeds_dir = rt.config.herald.feeds_dir
     write_atomic(archive_path(feeds_dir, subscriber.name, f"{composed.key}.html"),
                  composed.page_html.encode("utf-8"))  # fmt: skip
-    tz = str((subscriber.options or {}).get("timezone") or "Asia/Shanghai")
+    tz = SubscriberOptions.from_stored(subscriber.options).timezone
     items = [
         {
             "file": f"{row.key}.html",
@@ -303,15 +304,14 @@ def build_due_digests(rt: Runtime, *, now: datetime | None = None) -> list[int]:
 def _build_scheduled(
     rt: Runtime, session: Session, subscriber: SubscriberRow, now: datetime
 ) -> list[int]:
-    options = subscriber.options or {}
+    options = SubscriberOptions.from_stored(subscriber.options)
     slot = subscriber.next_digest_at
     assert slot is not None
-    tz = str(options.get("timezone") or "Asia/Shanghai")
-    following = next_fire(str(options.get("schedule")), tz, now)
+    following = next_fire(options.schedule, options.timezone, now)
     if not claim_digest_slot(session, subscriber.id, slot, following):
         return []
     waiting = len(waiting_article_ids(session, subscriber.id))
-    min_items = int(options.get("min_items", 1))
+    min_items = options.min_items
     if waiting < min_items:
         log.info("digest: %d articles waiting, fewer than min_items = %d; not sent", waiting,
                  min_items, extra={"subscriber": subscriber.name})  # fmt: skip

@@ -35,7 +35,7 @@ def fan_out_article(
     article = get_article(session, article_id)
     assert article is not None
     subscribers = [
-        s for s in source_subscribers(session, source_name) if wants(s.options or {}, article)
+        s for s in source_subscribers(session, source_name) if wants(s.options, article)
     ]
     digest = [s.id for s in subscribers if s.mode in DIGEST_MODES]
     if digest:
@@ -47,7 +47,7 @@ def fan_out_article(
     by_due: dict[datetime | None, list[int]] = defaultdict(list)
     for sub in instant:
         if not get_notifier(sub.channel).takes_messages:
-            by_due[held_until(sub.options or {}, now)].append(sub.id)
+            by_due[held_until(sub.options, now)].append(sub.id)
     due_now: list[int] = []
     for due, ids in by_due.items():
         created = create_deliveries(

@@ -11,13 +11,12 @@ into the caller for anything an article contains.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 import regex
 
 from worker.models import Article
+from worker.subscriber import SubscriberOptions
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +30,18 @@ def compile_filter(pattern: str) -> regex.Pattern[str]:
     return regex.compile(pattern)
 
 
-def wants(options: Mapping[str, Any], article: Article) -> bool:
+def wants(options: SubscriberOptions, article: Article) -> bool:
     """Does a subscriber with these options want this article?"""
     text = f"{article.title}\n{article.summary}".lower()
-    tags = options.get("tags") or ()
+    tags = options.tags
     if tags and not set(tags) & set(article.tags):
         return False
-    include = [k.lower() for k in options.get("include") or ()]
+    include = [k.lower() for k in options.include]
     if include and not any(k in text for k in include):
         return False
-    if any(k.lower() in text for k in options.get("exclude") or ()):
+    if any(k.lower() in text for k in options.exclude):
         return False
-    pattern = options.get("regex") or ""
+    pattern = options.regex
     return not pattern or matches(pattern, article)
 
 

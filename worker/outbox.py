@@ -10,14 +10,12 @@ a few messages instead of a throttled queue. It must not send anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from worker.notify import Notifier, Target, article_data, get_notifier
-from worker.notify.message import Mentions, Message, entry_from_article, split_message
+from worker.notify.message import Message, entry_from_article, split_message
 from worker.ratelimit import longest_window, wait_before_send
 from worker.runtime import Runtime
 from worker.schedule import held_until
@@ -25,22 +23,14 @@ from worker.store.articles import get_article
 from worker.store.deliveries import create_deliveries, recent_attempts
 from worker.store.outbox import has_unsent, outbox_subscribers, take_outbox
 from worker.store.tables import SubscriberRow
+from worker.subscriber import SubscriberOptions
 
 EVENT_INSTANT = "message.instant"
 
 
 def target_of(row: SubscriberRow) -> Target:
-    options: dict[str, Any] = dict(row.options or {})
-    return Target(
-        row.name, row.channel, row.url, row.secret, str(options.get("chat_id", "")), options
-    )
-
-
-def mentions_of(options: Mapping[str, Any]) -> Mentions:
-    raw = options.get("mentions") or {}
-    return Mentions(
-        tuple(raw.get("mobiles", ())), tuple(raw.get("user_ids", ())), bool(raw.get("all", False))
-    )
+    options = SubscriberOptions.from_stored(row.options)
+    return Target(row.name, row.channel, row.url, row.secret, options.chat_id, options)
 
 
 def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
@@ -50,7 +40,7 @@ def flush_outbox(rt: Runtime, *, now: datetime | None = None) -> list[int]:
     with rt.session() as session:
         subscribers = outbox_subscribers(session)
     for subscriber in subscribers:
-        if held_until(subscriber.options or {}, now):
+        if held_until(SubscriberOptions.from_stored(subscriber.options), now):
             continue  # quiet hours: the articles wait and fold into one message after them
         with rt.session() as session:
             created += _flush_one(session, subscriber, now)
@@ -78,7 +68,7 @@ def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> li
     if not taken:
         return []
     target = target_of(subscriber)
-    tz = str(target.options.get("timezone", "Asia/Shanghai"))
+    tz = target.options.timezone
     articles = [a for _, article_id in taken if (a := get_article(session, article_id))]
     articles.sort(
         key=lambda a: (a.published_at or a.first_seen_at, a.id)
@@ -88,7 +78,7 @@ def _flush_one(session: Session, subscriber: SubscriberRow, now: datetime) -> li
     heading = sources[0] if len(sources) == 1 else "herald"
     if len(entries) > 1:
         heading = f"{heading}：{len(entries)} 篇新文章"
-    message = Message("instant", heading, entries, mentions=mentions_of(target.options))
+    message = Message("instant", heading, entries, mentions=target.options.mentions)
     parts = split_message(message, lambda m: notifier.fits(m, target))
     first = taken[0][0]
     ids: list[int] = []

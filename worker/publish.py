@@ -29,6 +29,7 @@ from worker.store.articles import recent_articles
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter, set_counter
 from worker.store.digests import subscriber_digests
 from worker.store.subscribers import subscriber_by_name
+from worker.subscriber import SubscriberOptions
 from worker.websub import queue_pings
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def digest_entries(session: Session, subscriber: str, *, limit: int) -> list[Art
     row = subscriber_by_name(session, subscriber)
     if row is None:
         return []
-    tz = str((row.options or {}).get("timezone") or "Asia/Shanghai")
+    tz = SubscriberOptions.from_stored(row.options).timezone
     entries = []
     for digest in subscriber_digests(session, row.id, limit=limit):
         if not digest.key:

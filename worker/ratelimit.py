@@ -72,7 +72,7 @@ def plan_sends(
                 back.append((item.id, offset))
                 continue
             times.append(moment)
-        limit = str(item.options.get("rate_limit") or "")
+        limit = item.options.rate_limit
         key = f"subscriber:{item.subscriber_id}"
         token_wait = bucket.take(key, parse_rate(limit)) if limit else 0.0
         if token_wait > 0:

@@ -7,13 +7,15 @@ moment falls in quiet hours and when they end. This module does no I/O and keeps
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
+
+if TYPE_CHECKING:
+    from worker.subscriber import SubscriberOptions
 
 DEFAULT_SCHEDULE = "0 8 * * *"
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -82,8 +84,7 @@ def quiet_until(spec: str, tz: str, now: datetime) -> datetime | None:
     return end.astimezone(UTC)
 
 
-def held_until(options: Mapping[str, Any], now: datetime) -> datetime | None:
+def held_until(options: SubscriberOptions, now: datetime) -> datetime | None:
     """When a subscriber's quiet hours (its ``quiet_hours`` and ``timezone`` options) end, if
     ``now`` falls in them; None otherwise."""
-    spec = str(options.get("quiet_hours") or "")
-    return quiet_until(spec, str(options.get("timezone") or "Asia/Shanghai"), now)
+    return quiet_until(options.quiet_hours, options.timezone, now)

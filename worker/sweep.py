@@ -18,6 +18,7 @@ from worker.store.digests import due_digest_subscribers
 from worker.store.outbox import outbox_subscribers
 from worker.store.pending import claim_due_pending_items
 from worker.store.sources import claim_due_sources
+from worker.subscriber import SubscriberOptions
 
 BATCH_LIMIT = 5000
 
@@ -46,6 +47,9 @@ def find_due_work(
             session, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
         )
         stale = get_counter(session, FEEDS_GENERATION) != get_counter(session, FEEDS_BUILT)
-        waiting = any(held_until(s.options or {}, now) is None for s in outbox_subscribers(session))
+        waiting = any(
+            held_until(SubscriberOptions.from_stored(s.options), now) is None
+            for s in outbox_subscribers(session)
+        )
         digests_due = bool(due_digest_subscribers(session, now))
     return DueWork([s.id for s in sources], pending, deliveries, stale, waiting, digests_due)

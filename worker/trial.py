@@ -19,6 +19,7 @@ from worker.store.clock import db_now
 from worker.store.deliveries import create_deliveries, new_event_id
 from worker.store.history import cancel_deliveries, delivery_attempts
 from worker.store.subscribers import subscriber_by_name
+from worker.subscriber import SubscriberOptions
 
 EVENT_TEST = "herald.test"  # the event a generic webhook receives
 EVENT_CHAT_TEST = "message.test"  # the message a chat receives
@@ -55,7 +56,7 @@ def send_trial(rt: Runtime, name: str) -> Trial:
             return Trial("disabled", error="enabled = false in the config")
         if row.suspended_at is not None:
             return Trial("suspended", error=row.disabled_reason)
-        sample = sample_entry(str((row.options or {}).get("timezone") or "Asia/Shanghai"))
+        sample = sample_entry(SubscriberOptions.from_stored(row.options).timezone)
         if get_notifier(row.channel).takes_messages:
             message = Message(
                 "test", "herald test", (sample,), note="herald is set up for this chat."

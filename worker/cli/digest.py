@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from worker.cli.common import console, fail, load
+from worker.subscriber import SubscriberOptions
 
 
 @click.group("digest")
@@ -56,15 +57,15 @@ def digest_preview(ctx: click.Context, name: str) -> None:
     now = datetime.now(UTC)
     with rt.session() as session:
         shown = preview(rt, session, row, now=now)
-    options = row.options or {}
-    zone = ZoneInfo(str(options.get("timezone") or "Asia/Shanghai"))
+    options = SubscriberOptions.from_stored(row.options)
+    zone = ZoneInfo(options.timezone)
     count, parts = len(shown.composed.article_ids), shown.composed.parts
     click.echo(
         f"digest for {name} · {row.channel} · {count} article(s) since "
         f"{shown.window.start.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}) · "
         f"{len(parts)} message(s)"
     )
-    min_items = int(options.get("min_items", 1))
+    min_items = options.min_items
     if count < min_items:
         click.echo(f"(not sent on schedule: fewer than min_items = {min_items} articles)")
     click.echo(f"page: {shown.composed.page_url}")

@@ -20,8 +20,8 @@ from worker.config.settings import (
     SubscriberConfig,
 )
 from worker.models import ArticleSelectors, ListSelectors
-from worker.notify.message import Mentions
 from worker.schedule import check_schedule
+from worker.subscriber import Mentions
 
 HERALD_KEYS: dict[str, Check] = {
     "database_url": c.database_url,
@@ -93,6 +93,7 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "msgtype": c.as_string,
     "keyword": c.as_string,
     "template": c.as_string,
+    "pic_url": c.optional_http_url,
     "timezone": c.timezone,
     "tags": c.string_list,
     "include": c.string_list,

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from worker.backoff import DELIVERY_SCHEDULE
 from worker.models import ArticleSelectors, ListSelectors
-from worker.notify.message import Mentions
 from worker.schedule import DEFAULT_SCHEDULE
+from worker.subscriber import DEFAULT_TIMEZONE, Mentions, SubscriberOptions
 
 SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
 CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram")
@@ -126,6 +125,7 @@ class SubscriberConfig:
     msgtype: str = ""
     keyword: str = ""
     template: str = ""
+    pic_url: str = ""
     timezone: str = ""
     tags: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
@@ -146,28 +146,17 @@ class SubscriberConfig:
         """The environment variable ``key`` was read from ("" when it is written in the file)."""
         return dict(self.from_env).get(key, "")
 
-    def options(self) -> dict[str, Any]:
-        """What the channel needs besides URL and secret (stored with the subscriber)."""
-        return {
-            "chat_id": self.chat_id,
-            "msgtype": self.msgtype,
-            "keyword": self.keyword,
-            "template": self.template,
-            "timezone": self.timezone or "Asia/Shanghai",
-            "tags": list(self.tags),
-            "include": list(self.include),
-            "exclude": list(self.exclude),
-            "regex": self.regex,
-            "schedule": self.schedule,
-            "quiet_hours": self.quiet_hours,
-            "min_items": self.min_items,
-            "rate_limit": self.rate_limit,
-            "mentions": {
-                "mobiles": list(self.mentions.mobiles),
-                "user_ids": list(self.mentions.user_ids),
-                "all": self.mentions.all,
-            },
-        }
+    def options(self) -> SubscriberOptions:
+        """What the channel, filters and schedules need besides URL and secret (stored with
+        the subscriber)."""
+        return SubscriberOptions(
+            chat_id=self.chat_id, msgtype=self.msgtype, keyword=self.keyword,
+            template=self.template, pic_url=self.pic_url,
+            timezone=self.timezone or DEFAULT_TIMEZONE, tags=self.tags,
+            include=self.include, exclude=self.exclude, regex=self.regex, schedule=self.schedule,
+            quiet_hours=self.quiet_hours, min_items=self.min_items, rate_limit=self.rate_limit,
+            mentions=self.mentions,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

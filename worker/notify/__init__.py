@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from worker.models import Article
 from worker.notify.message import Message
+from worker.subscriber import SubscriberOptions
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Target:
     url: str
     secret: str = ""
     chat_id: str = ""
-    options: Mapping[str, Any] = field(default_factory=dict)  # mentions, msgtype, template, tz …
+    options: SubscriberOptions = field(default_factory=SubscriberOptions)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from markupsafe import Markup
 
 from worker.notify import Target
-from worker.notify.message import Mentions, Message, message_from_event, shorten, split_message
+from worker.notify.message import Message, message_from_event, shorten, split_message
 from worker.notify.webhook import USER_AGENT
+from worker.subscriber import Mentions
 
 DEFAULT_TZ = "Asia/Shanghai"
 WORD_JOINER = "\u2060"
@@ -134,7 +135,7 @@ def template_functions(
 
 def event_message(target: Target, event_type: str, data: Mapping[str, Any]) -> Message:
     """The message for one event, dates in the target's ``timezone`` option."""
-    tz = str(target.options.get("timezone") or DEFAULT_TZ)
+    tz = target.options.timezone or DEFAULT_TZ
     return message_from_event(event_type, data, tz=tz)
 
 
@@ -150,7 +151,7 @@ def entries_linked(message: Message) -> bool:
 
 def configured_msgtype(channel: str, target: Target, msgtypes: tuple[str, ...]) -> str:
     """The target's ``msgtype`` option (default: the first of ``msgtypes``); else ValueError."""
-    kind = str(target.options.get("msgtype") or msgtypes[0])
+    kind = target.options.msgtype or msgtypes[0]
     if kind not in msgtypes:
         raise ValueError(f"{channel}: unknown msgtype {kind!r} (use one of {', '.join(msgtypes)})")
     return kind
@@ -159,7 +160,7 @@ def configured_msgtype(channel: str, target: Target, msgtypes: tuple[str, ...]) 
 def template_override(channel: str, target: Target, kind: str, msgtypes: tuple[str, ...]) -> str:
     """The operator's template file, used only for the msgtype it was configured for."""
     configured = configured_msgtype(channel, target, msgtypes)
-    return str(target.options.get("template") or "") if kind == configured else ""
+    return target.options.template if kind == configured else ""
 
 
 def parse_json_template(channel: str, rendered: str, kind: str) -> Any:

@@ -28,9 +28,10 @@ from urllib.parse import quote, urlsplit
 
 from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.chat import escape_line, safe_url
-from worker.notify.message import Mentions, Message
+from worker.notify.message import Message
 from worker.notify.render import render_template
 from worker.notify.replies import Verdict, classify_errcode, judge
+from worker.subscriber import Mentions
 
 CHANNEL = "dingtalk"
 BODY_MAX = 20000
@@ -181,9 +182,9 @@ class DingTalkNotifier:
         """The JSON body for ``message`` (pure)."""
         kind = choose_msgtype(message, target)
         override = chat.template_override(CHANNEL, target, kind, MSGTYPES)
-        keyword = str(target.options.get("keyword") or "")
+        keyword = target.options.keyword
         if kind == "feedCard":
-            pic_url = safe_url(str(target.options.get("pic_url") or ""))
+            pic_url = safe_url(target.options.pic_url)
             return render_feed_card(message, override, keyword, pic_url)
         return render_markdown(message, override, keyword)
 

@@ -97,7 +97,7 @@ def mention_ids(message: Message) -> list[str]:
 
 def render_text(message: Message, target: Target) -> str:
     """The markdown of the channel's template (or the subscriber's override) for ``message``."""
-    override = str(target.options.get("template") or "")
+    override = target.options.template
     escapers = chat.template_functions(escape_markdown, link_markdown)
     return render_template(TEMPLATE, message, escapers=escapers, override=override)
 

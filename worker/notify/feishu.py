@@ -26,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
-from worker.notify.message import Mentions, Message
+from worker.notify.message import Message
 from worker.notify.render import render_template
 from worker.notify.replies import Verdict, classify_code, classify_status, judge, parse_reply
+from worker.subscriber import Mentions
 
 CHANNEL = "feishu"
 BODY_MAX = 20000
@@ -204,8 +205,8 @@ class FeishuNotifier:
     def render(self, message: Message, target: Target) -> dict[str, Any]:
         """The JSON body for ``message``, unsigned (pure)."""
         kind = chat.configured_msgtype(CHANNEL, target, MSGTYPES)
-        override = str(target.options.get("template") or "")
-        keyword = str(target.options.get("keyword") or "")
+        override = target.options.template
+        keyword = target.options.keyword
         if kind == "interactive":
             return render_card(message, override, keyword)
         return render_post(message, override, keyword)

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from worker.subscriber import Mentions
+
 Kind = Literal["instant", "digest", "alert", "test"]
 ELLIPSIS = "…"
 MIN_SUMMARY = 20
@@ -29,15 +31,6 @@ class Entry:
     published: str = ""
     summary: str = ""
     tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Mentions:
-    """Who to mention: only ever from the subscriber's configuration, never from content."""
-
-    mobiles: tuple[str, ...] = ()
-    user_ids: tuple[str, ...] = ()
-    all: bool = False
 
 
 @dataclass(frozen=True)

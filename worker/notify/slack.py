@@ -92,7 +92,7 @@ def section(text: str) -> dict[str, Any]:
 
 def render_text(message: Message, target: Target) -> str:
     """The mrkdwn of the channel's template (or the subscriber's override) for ``message``."""
-    override = str(target.options.get("template") or "")
+    override = target.options.template
     escapers = chat.template_functions(escape_mrkdwn, link_mrkdwn)
     return render_template(TEMPLATE, message, escapers=escapers, override=override)
 

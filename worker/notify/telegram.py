@@ -100,7 +100,7 @@ def mention_html(message: Message) -> str:
 
 def render_text(message: Message, target: Target) -> str:
     """The HTML of the channel's template (or the subscriber's override), then the mentions."""
-    override = str(target.options.get("template") or "")
+    override = target.options.template
     escapers = chat.template_functions(escape_html, link_html)
     text = render_template(TEMPLATE, message, escapers=escapers, override=override)
     mentions = mention_html(message)

@@ -20,9 +20,10 @@ from typing import Any
 
 from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target, chat
 from worker.notify.chat import escape_line, safe_url
-from worker.notify.message import Mentions, Message
+from worker.notify.message import Message
 from worker.notify.render import render_template
 from worker.notify.replies import Verdict, classify_errcode, judge
+from worker.subscriber import Mentions
 
 CHANNEL = "wecom"
 MARKDOWN_MAX = 4096
@@ -188,7 +189,7 @@ class WeComNotifier:
         kind = choose_msgtype(message, target)
         override = chat.template_override(CHANNEL, target, kind, MSGTYPES)
         if kind == "news":
-            pic_url = safe_url(str(target.options.get("pic_url") or ""))
+            pic_url = safe_url(target.options.pic_url)
             return render_news(message, override, pic_url)
         if kind == "text":
             return render_text(message, override)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from worker.store._sql import insert_for
 from worker.store.clock import db_now
 from worker.store.tables import AttemptRow, DeliveryRow, SubscriberRow
+from worker.subscriber import SubscriberOptions
 
 ERROR_CHARS = 2000
 TABLE = cast(Table, DeliveryRow.__table__)  # for Core statements
@@ -89,7 +90,7 @@ class ClaimedDelivery:
     channel: str
     url: str
     secret: str
-    options: dict[str, Any]
+    options: SubscriberOptions
     subscriber_id: int
     event_key: str
 
@@ -169,12 +170,13 @@ def claim_deliveries(
             ).where(SubscriberRow.id.in_({t.subscriber_id for t in taken}))
         )
     }  # fmt: skip
+    options = {i: SubscriberOptions.from_stored(row.options) for i, row in subs.items()}
     claimed = [
         ClaimedDelivery(
             t.id, t.event_id, t.event_type, payloads[t.event_key], t.attempts,
             subs[t.subscriber_id].name, subs[t.subscriber_id].channel,
             subs[t.subscriber_id].url, subs[t.subscriber_id].secret,
-            subs[t.subscriber_id].options or {}, t.subscriber_id, t.event_key,
+            options[t.subscriber_id], t.subscriber_id, t.event_key,
         )
         for t in taken
     ]  # fmt: skip

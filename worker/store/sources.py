@@ -20,6 +20,7 @@ from worker.config import Config, SourceConfig, SubscriberConfig
 from worker.schedule import next_fire
 from worker.store._sql import rowcount
 from worker.store.tables import ArticleRow, SourceRow, SubscriberRow
+from worker.subscriber import SubscriberOptions
 
 # --- configuration → rows ----------------------------------------------------------------------
 
@@ -101,27 +102,27 @@ def _sync_subscribers(
         row.sources = list(sub.sources)
         row.enabled = sub.enabled
         row.ops_alerts = sub.ops_alerts
-        row.options = options
+        row.options = options.to_stored()
     for row in rows.values():
         row.enabled = False
 
 
 def _next_digest(
-    row: SubscriberRow, sub: SubscriberConfig, options: dict[str, Any], now: datetime
+    row: SubscriberRow, sub: SubscriberConfig, options: SubscriberOptions, now: datetime
 ) -> datetime | None:
     """When the subscriber's next digest is due: kept unless its schedule or zone changed."""
     if not sub.wants_digest:
         return None
-    old = row.options or {}
+    old = SubscriberOptions.from_stored(row.options)
     unchanged = (
         row.next_digest_at is not None
         and row.mode in ("digest", "both")
-        and old.get("schedule") == options["schedule"]
-        and old.get("timezone") == options["timezone"]
+        and old.schedule == options.schedule
+        and old.timezone == options.timezone
     )
     if unchanged:
         return row.next_digest_at
-    return next_fire(sub.schedule, str(options["timezone"]), now)
+    return next_fire(sub.schedule, options.timezone, now)
 
 
 # --- sources -------------------------------------------------------------------------------------
