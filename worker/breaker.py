@@ -91,4 +91,3 @@ def _alert(session: Session, claimed: ClaimedDelivery, reason: str, now: datetim
         now=now,
         due=now,  # not enqueued here: the next sweep sends it
     )
-

@@ -34,9 +34,7 @@ def fan_out_article(
     returns the ledger rows due now."""
     article = get_article(session, article_id)
     assert article is not None
-    subscribers = [
-        s for s in source_subscribers(session, source_name) if wants(s.options, article)
-    ]
+    subscribers = [s for s in source_subscribers(session, source_name) if wants(s.options, article)]
     digest = [s.id for s in subscribers if s.mode in DIGEST_MODES]
     if digest:
         queue_for_digest(session, digest, article_id, now)
