@@ -342,7 +342,11 @@ def test_describe_config_round_trips_awkward_values() -> None:
         next='div.page a:contains("下一页")',
     )
     url = 'https://www.example.gov.cn/col/"quoted"\\path\\index.html?a=1&b=「二」'
-    text = describe_config('科协 工作案例\t"甲"\n', url, "auto", selectors, "#zoom, .bt_content")
+    text = describe_config({
+        "name": '科协 工作案例\t"甲"\n', "url": url, "kind": "auto",
+        "list": {k: getattr(selectors, k) for k in ("item", "link", "title", "date", "next")},
+        "article": {"body": "#zoom, .bt_content"},
+    })  # fmt: skip
     assert tomllib.loads(text) == {
         "sources": [
             {
@@ -364,7 +368,10 @@ def test_describe_config_round_trips_awkward_values() -> None:
 
 
 def test_describe_config_without_selectors_is_a_bare_source() -> None:
-    text = describe_config("cast-news", "https://www.cast.org.cn/col/col79/index.html", "jpaas")
+    text = describe_config(
+        {"name": "cast-news", "url": "https://www.cast.org.cn/col/col79/index.html",
+         "kind": "jpaas"}
+    )  # fmt: skip
     assert text.startswith("[[sources]]\n")
     assert tomllib.loads(text) == {
         "sources": [
@@ -379,7 +386,12 @@ def test_describe_config_without_selectors_is_a_bare_source() -> None:
 
 def test_guessed_block_is_a_valid_herald_source() -> None:
     found = guess("list_table.html", TABLE_URL)
-    text = describe_config("kx-notices", TABLE_URL, "html", found.selectors, "#zoom")
+    assert found.selectors is not None
+    values = {"name": "kx-notices", "url": TABLE_URL, "kind": "html",
+              "list": {k: getattr(found.selectors, k) for k in ("item", "link", "title", "date",
+                                                               "next")},
+              "article": {"body": "#zoom"}}  # fmt: skip
+    text = describe_config(values)
     config = parse_config(tomllib.loads(text))
     source = config.sources[0]
     assert (source.name, source.url, source.kind) == ("kx-notices", TABLE_URL, "html")

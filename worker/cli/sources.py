@@ -94,7 +94,7 @@ def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -
     from worker.fetch import FetchError
     from worker.sources import SourceError
     from worker.sources.detect import describe_config
-    from worker.sources.probe import probe_source, suggest_name
+    from worker.sources.probe import probe_source, source_values, suggest_name
 
     config = load_or_defaults(ctx)  # detect needs no sources
     from worker.runtime import build_fetcher
@@ -120,13 +120,7 @@ def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -
         console.print(f"  {day}  {item.title}  {item.url}", highlight=False)
     body = found.body_selector or "(none of the known containers: trafilatura will read it)"
     console.print(f"[bold]body container:[/bold] {body}", highlight=False)
-    block = describe_config(
-        name or suggest_name(url),
-        found.feed_url or url,
-        found.kind,
-        found.selectors,
-        found.body_selector if found.kind == "html" else "",
-    )
+    block = describe_config(source_values(found, name or suggest_name(url)))
     console.print('\n[bold]config block[/bold] (kind = "auto" also reads it):\n')
     click.echo(block)
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import lxml.html
+import tomlkit
 
 from worker.links import make_absolute, split
-from worker.models import ListSelectors
 from worker.sanitize import normalize_space
 from worker.sources.html import find_base_url, parse_document
 from worker.sources.scan import iter_blocks
@@ -238,49 +238,7 @@ def find_feed_links(html: str, url: str) -> list[str]:
 # --- config ------------------------------------------------------------------------------
 
 
-def describe_config(
-    name: str,
-    url: str,
-    kind: str,
-    selectors: ListSelectors | None = None,
-    article_body: str = "",
-) -> str:
-    """A ready-to-paste ``[[sources]]`` TOML block, with ``[sources.list]`` and
-    ``[sources.article]`` tables when selectors or a body selector are given."""
-    lines = [
-        "[[sources]]",
-        f"name = {quote_toml(name)}",
-        f"url = {quote_toml(url)}",
-        f"kind = {quote_toml(kind)}",
-    ]
-    if selectors is not None:
-        lines += ["", "[sources.list]"]
-        for key in ("item", "link", "title", "date", "next"):
-            lines.append(f"{key} = {quote_toml(getattr(selectors, key))}")
-    if article_body:
-        lines += ["", "[sources.article]", f"body = {quote_toml(article_body)}"]
-    return "\n".join(lines) + "\n"
-
-
-TOML_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def quote_toml(value: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    out: list[str] = []
-    for char in value:
-        if char in TOML_ESCAPES:
-            out.append(TOML_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+def describe_config(values: Mapping[str, Any]) -> str:
+    """A ready-to-paste ``[[sources]]`` TOML block of ``values`` (``probe.source_values``),
+    with ``[sources.list]`` and ``[sources.article]`` tables when they are given."""
+    return tomlkit.dumps({"sources": [dict(values)]})
