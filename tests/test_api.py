@@ -149,7 +149,7 @@ def test_patch_and_delete_edit_the_file_keeping_its_comments(api: Api) -> None:
     assert changed.status_code == 200, changed.text
     assert changed.json()["mode"] == "digest" and changed.json()["mentions"]["all"] is True
     config = load_config(api.config)
-    assert config.subscribers[0].schedule == "0 8 * * 1-5"
+    assert config.subscribers[0].options.schedule == "0 8 * * 1-5"
     bad = api.call("PATCH", "api/v1/subscribers/brief", json={"schedule": "every day"})
     assert bad.status_code == 422 and bad.json()["field"] == "schedule"
     assert api.call("DELETE", "api/v1/subscribers/brief").status_code == 204

@@ -314,7 +314,7 @@ def test_subscribers_add_and_remove_edit_the_file_and_refuse_mistakes(tmp_path: 
     assert added.exit_code == 0, added.output
     config = load_config(path)
     (sub,) = config.subscribers
-    assert sub.schedule == "0 8 * * 1-5" and sub.include == ("科协", "通知")
+    assert sub.options.schedule == "0 8 * * 1-5" and sub.options.include == ("科协", "通知")
     assert path.read_text(encoding="utf-8").startswith("# my herald")
     before = path.read_text(encoding="utf-8")
     bad = _cli(path, "subscribers", "add", "x", "--channel", "wecom", "--url", "https://a.test/",

@@ -102,6 +102,6 @@ def test_the_config_check_uses_the_filter_engine(tmp_path: Path) -> None:
         'regex = "\\\\p{Han}{2}通知"\n'
     )
     config = load_config(write_config(tmp_path, sources="", subscribers=sub))
-    pattern = config.subscribers[0].regex
+    pattern = config.subscribers[0].options.regex
     assert wants(SubscriberOptions(regex=pattern), _article("科协通知")) is True
     assert wants(SubscriberOptions(regex=pattern), _article("notice 通知")) is False

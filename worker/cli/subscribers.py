@@ -123,7 +123,7 @@ def subscribers_add(ctx: click.Context, /, name: str, **options: Any) -> None:
     config = edit_config(ctx, lambda path: add_entry(path, "subscribers", values))
     sync_database(config)
     sub = next(s for s in config.subscribers if s.name == name)
-    what = sub.mode if not sub.wants_digest else f"{sub.mode}, digest at {sub.schedule!r}"
+    what = sub.mode if not sub.wants_digest else f"{sub.mode}, digest at {sub.options.schedule!r}"
     console.print(f"added subscriber {name} ({sub.channel}, {what}) to {config.path}")
 
 

@@ -21,7 +21,7 @@ from worker.config.settings import (
 )
 from worker.models import ArticleSelectors, ListSelectors
 from worker.schedule import check_schedule
-from worker.subscriber import Mentions
+from worker.subscriber import Mentions, SubscriberOptions
 
 HERALD_KEYS: dict[str, Check] = {
     "database_url": c.database_url,
@@ -104,6 +104,10 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "min_items": c.count,
     "rate_limit": c.rate_limit,
 }
+# the keys a SubscriberConfig holds itself; the others make its SubscriberOptions
+TOP_SUBSCRIBER_KEYS = (
+    *("name", "channel", "url", "secret", "mode", "sources", "enabled", "ops_alerts"),
+)
 MENTION_KEYS: dict[str, Check] = {
     "mobiles": c.string_list,
     "user_ids": c.string_list,
@@ -196,7 +200,10 @@ def build_subscriber(reader: Reader, raw: Any, path: str) -> SubscriberConfig:
         mentions = Mentions(**found)
     if values["channel"] in CHAT_ID_CHANNELS and not values.get("chat_id"):
         raise reader.fail(f"{path}.chat_id", f'missing: channel = "{values["channel"]}" needs it')
-    return SubscriberConfig(**values, mentions=mentions)
+    top = {key: values.pop(key) for key in TOP_SUBSCRIBER_KEYS if key in values}
+    if not values.get("timezone"):
+        values.pop("timezone", None)  # "" = the default zone
+    return SubscriberConfig(**top, options=SubscriberOptions(**values, mentions=mentions))
 
 
 def check_secret(reader: Reader, sub: SubscriberConfig, path: str) -> None:

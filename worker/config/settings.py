@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 
 from worker.backoff import DELIVERY_SCHEDULE
 from worker.models import ArticleSelectors, ListSelectors
-from worker.schedule import DEFAULT_SCHEDULE
-from worker.subscriber import DEFAULT_TIMEZONE, Mentions, SubscriberOptions
+from worker.subscriber import SubscriberOptions
 
 SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
 CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram")
@@ -121,21 +120,7 @@ class SubscriberConfig:
     sources: tuple[str, ...] = ()
     enabled: bool = True
     ops_alerts: bool = False
-    chat_id: str = ""
-    msgtype: str = ""
-    keyword: str = ""
-    template: str = ""
-    pic_url: str = ""
-    timezone: str = ""
-    tags: tuple[str, ...] = ()
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    regex: str = ""
-    schedule: str = DEFAULT_SCHEDULE
-    quiet_hours: str = ""
-    min_items: int = 1
-    rate_limit: str = ""
-    mentions: Mentions = field(default_factory=lambda: Mentions())
+    options: SubscriberOptions = field(default_factory=SubscriberOptions)  # the rest, typed
     from_env: tuple[tuple[str, str], ...] = ()  # (key, variable) of values read from env:NAME
 
     @property
@@ -145,18 +130,6 @@ class SubscriberConfig:
     def env_name(self, key: str) -> str:
         """The environment variable ``key`` was read from ("" when it is written in the file)."""
         return dict(self.from_env).get(key, "")
-
-    def options(self) -> SubscriberOptions:
-        """What the channel, filters and schedules need besides URL and secret (stored with
-        the subscriber)."""
-        return SubscriberOptions(
-            chat_id=self.chat_id, msgtype=self.msgtype, keyword=self.keyword,
-            template=self.template, pic_url=self.pic_url,
-            timezone=self.timezone or DEFAULT_TIMEZONE, tags=self.tags,
-            include=self.include, exclude=self.exclude, regex=self.regex, schedule=self.schedule,
-            quiet_hours=self.quiet_hours, min_items=self.min_items, rate_limit=self.rate_limit,
-            mentions=self.mentions,
-        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def _sync_subscribers(
         if row is None:
             row = SubscriberRow(name=sub.name, disabled_reason="", created_at=now)
             session.add(row)
-        options = sub.options()
+        options = sub.options
         row.next_digest_at = _next_digest(row, sub, options, now)
         row.channel, row.url, row.secret, row.mode = sub.channel, sub.url, sub.secret, sub.mode
         row.sources = list(sub.sources)
@@ -122,7 +122,7 @@ def _next_digest(
     )
     if unchanged:
         return row.next_digest_at
-    return next_fire(sub.schedule, options.timezone, now)
+    return next_fire(options.schedule, options.timezone, now)
 
 
 # --- sources -------------------------------------------------------------------------------------

@@ -128,11 +128,13 @@ def _plain(value: Any) -> Any:
 
 
 def subscriber_view(sub: SubscriberConfig) -> dict[str, Any]:
-    data = _plain(asdict(sub))
+    """The subscriber's fields as the config file holds them (flat), secrets hidden."""
+    data = dict(_plain(asdict(sub)))
     data.pop("from_env", None)
+    data.update(data.pop("options"))
     data["url"] = redact_url(sub.url)
     data["secret"] = "***" if sub.secret else ""
-    return dict(data)
+    return data
 
 
 def source_view(source: SourceConfig, state: Any) -> dict[str, Any]:
