@@ -262,3 +262,57 @@ def _up(root: str) -> bool:
         return requests.get(root + "healthz", timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_values_the_api_may_not_write_are_refused_without_echoing_them(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = api.config.read_bytes()
+    base = {"name": "x", "channel": "webhook", "url": "https://example.org/h"}
+    template = api.call("POST", "api/v1/subscribers", json={**base, "template": "/etc/passwd"})
+    assert template.status_code == 422 and template.json()["field"] == "template"
+    env = api.call("POST", "api/v1/subscribers", json={**base, "url": "env:HOME"})
+    assert env.status_code == 422 and env.json()["field"] == "url"
+    assert str(Path.home()) not in env.text
+    redacted = api.call("POST", "api/v1/subscribers", json={**base, "secret": "***"})
+    assert redacted.status_code == 422 and redacted.json()["field"] == "secret"
+    nan = api.call(
+        "POST", "api/v1/sources", data=b'{"name": "n", "url": "https://e.org/", "kind": "feed",'
+        b' "interval": NaN}', headers={**AUTH, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert nan.status_code == 400
+    source = {"name": "n", "url": "https://e.org/", "kind": "feed", "interval": 1e300}
+    huge = api.call("POST", "api/v1/sources", json=source)
+    assert huge.status_code == 422 and huge.json()["field"] == "interval"
+    surrogate = api.call(
+        "POST", "api/v1/subscribers", data=b'{"name": "x", "url": "https://e.org/\\ud800"}',
+        headers={**AUTH, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert surrogate.status_code == 400
+    deep = api.call("POST", "api/v1/subscribers", data=b"[" * 100_000 + b"]" * 100_000)
+    assert deep.status_code == 400
+    assert api.config.read_bytes() == before
+
+
+def test_a_body_too_large_is_refused_before_it_is_read(api: Api) -> None:
+    big = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    assert api.call("POST", "api/v1/subscribers", data=big).status_code == 413
+    assert api.call("POST", "api/v1/subscribers", data=big, headers={}).status_code == 401
+
+
+def test_what_get_shows_can_be_sent_back_without_losing_the_url_or_secret(api: Api) -> None:
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=REALKEY42"
+    body = {"name": "brief", "channel": "webhook", "url": url, "secret": SECRET,
+            "quiet_hours": "22:00-08:00"}  # fmt: skip
+    assert api.call("POST", "api/v1/subscribers", json=body).status_code == 201
+    shown = api.call("GET", "api/v1/subscribers/brief").json()
+    assert "REALKEY42" not in str(shown) and shown["secret"] == "***"
+    changed = api.call("PATCH", "api/v1/subscribers/brief", json={**shown, "ops_alerts": True})
+    assert changed.status_code == 200, changed.text
+    sub = load_config(api.config).subscribers[0]
+    assert (sub.url, sub.secret, sub.ops_alerts) == (url, SECRET, True)
+    text = api.config.read_text(encoding="utf-8")
+    assert "***" not in text and "min_items" not in text  # no defaults written back
+    cleared = api.call("PATCH", "api/v1/subscribers/brief", json={"quiet_hours": None})
+    assert cleared.status_code == 200 and cleared.json()["quiet_hours"] == ""
+    assert "quiet_hours" not in api.config.read_text(encoding="utf-8")

@@ -69,6 +69,21 @@ def test_an_environment_value_is_checked_like_a_written_one(
         parse_config({"subscribers": [{"name": "h", "channel": "webhook", "url": "env:1-x"}]})
 
 
+def test_a_wrong_environment_value_is_named_by_its_variable_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_URL", "not-a-url-but-a-token-TOPSECRET")
+    monkeypatch.setenv("HERALD_DB", "mysql://root:TOPSECRET@db/herald")
+    text = HOOK.format(url="env:HOOK_URL", secret="")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, sources="", subscribers=text))
+    assert "environment variable HOOK_URL (for subscribers[0].url)" in str(caught.value)
+    assert "TOPSECRET" not in str(caught.value)
+    with pytest.raises(ConfigError) as db:
+        parse_config({"herald": {"database_url": "env:HERALD_DB"}})
+    assert "environment variable HERALD_DB" in str(db.value) and "TOPSECRET" not in str(db.value)
+
+
 def test_database_and_broker_urls_come_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -121,3 +121,16 @@ def test_links_guids_and_files_that_are_no_uris_are_written_as_uris_or_left_out(
 )  # fmt: skip
 def test_the_rule_checks_catch_what_the_validator_reports(document: bytes, rule: str) -> None:
     assert any(rule in problem for problem in check_feed(document)), check_feed(document)
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["\u3000javascript:alert(1)", " \tjavascript:alert(1)", "java\u200bscript:alert(1)",
+     "\x01data:text/html,x", "JaVaScRiPt:alert(1)"],
+)  # fmt: skip
+def test_the_sanitiser_drops_script_links_however_they_are_padded(href: str) -> None:
+    from worker.sanitize import clean
+
+    for html in (f'<a href="{href}">x</a>', f'<img src="{href}">'):
+        cleaned = clean(html).lower()
+        assert "javascript:" not in cleaned and "data:" not in cleaned, cleaned

@@ -58,3 +58,12 @@ def test_document_overrides_follow_the_same_rule(tmp_path: Path) -> None:
     assert render_document("digest.html.j2", {"title": HOSTILE}, override=str(override)) == (
         ESCAPED + "\n"
     )
+
+
+def test_templates_run_in_the_sandbox(tmp_path: Path) -> None:
+    from jinja2.exceptions import SecurityError
+
+    override = tmp_path / "evil.md.j2"
+    override.write_text("{{ cycler.__init__.__globals__.os.popen('id').read() }}", "utf-8")
+    with pytest.raises(SecurityError):
+        render_template("discord.md.j2", MESSAGE, override=str(override))

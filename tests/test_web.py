@@ -157,7 +157,8 @@ def test_only_feed_files_under_feeds_dir_are_served(served: Served) -> None:
     (served.directory / "feeds" / "notes.txt").write_text("private", encoding="utf-8")
     for path in ("feeds/notes.txt", "feeds/../herald.toml", "feeds/%2E%2E/herald.toml",
                  "feeds/..%2Fherald.db", "feeds/nothing.xml", "feeds/sources/cases",
-                 "feeds/digests/team/index.html"):  # fmt: skip
+                 "feeds/digests/team/../../../herald.toml",
+                 "feeds/digests/team/x.toml"):  # fmt: skip
         reply = served.get(path)
         assert reply.status_code == 404, path
         assert "private" not in reply.text and "[herald]" not in reply.text
@@ -249,3 +250,25 @@ def test_every_served_feed_validates(served: Served) -> None:
     (entry,) = digest.entries
     assert entry.link == f"http://feeds.test/digests/team/{served.digest_key}.html"
     assert "摘要" in entry.title and "新增：关于开展" in entry.content[0].value
+
+
+def test_costly_filter_patterns_are_refused_quickly(served: Served) -> None:
+    import time
+
+    for pattern in ("(?:a{4294967294})", "((a{1000}){1000}){10}", "a{5}b{5}c{5}", "x" * 201):
+        started = time.monotonic()
+        reply = served.get("feeds/all.xml", params={"filter": pattern})
+        assert reply.status_code == 400, pattern
+        assert time.monotonic() - started < 2
+
+
+def test_digest_redirects_stay_on_the_site(served: Served) -> None:
+    for path in ("digests/http:evil.example", "digests/%2F%2Fevil.example"):
+        reply = served.get(path, allow_redirects=False)
+        assert reply.status_code == 404, path
+    old = served.get(f"feeds/digests/team/{served.digest_key}.html", allow_redirects=False)
+    assert old.status_code == 308
+    moved = served.get(f"feeds/digests/team/{served.digest_key}.html")
+    assert moved.status_code == 200 and moved.url.endswith(
+        f"/digests/team/{served.digest_key}.html"
+    )

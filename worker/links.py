@@ -109,6 +109,8 @@ def mime_type(url: str) -> str:
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f\u200b-\u200f\u2028-\u202f\ufeff]+")
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
 _HOST = re.compile(r"^[A-Za-z0-9._-]+$|^\[[0-9A-Fa-f:.]+\]$")
 
 
@@ -148,8 +150,12 @@ def as_uri_reference(value: str) -> str:
     """A link's target as a URI reference: an http(s) URL as ``as_uri`` writes it, a relative or
     ``mailto:`` reference with the characters a URI cannot hold percent-encoded; ``""`` when
     there is nothing usable."""
-    text = value.strip()
-    if text.lower().startswith(("http:", "https:")):
+    text = value.strip(" \t\n\r\f")
+    compact = _INVISIBLE.sub("", value).lower()  # as a browser reads the scheme
+    scheme = _SCHEME.match(compact)
+    if scheme and scheme.group(1) not in ("http", "https", "mailto"):
+        return ""  # javascript:, data:, vbscript: …, however they are padded
+    if compact.startswith(("http:", "https:")):
         return as_uri(text)
     try:
         return _encode(text, _QUERY_SAFE + "#")

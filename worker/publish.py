@@ -116,7 +116,7 @@ def build_feeds(rt: Runtime, *, force: bool = False) -> list[Path]:
         if not force and generation == built and (feeds_dir / "all.xml").exists():
             return []
         specs = _specs(session, config, feed_keys(config))
-    digest = _fingerprint(specs)
+    digest = _fingerprint(specs, config)
     with _write_lock:
         unchanged = _last_written.get(str(feeds_dir)) == digest
         if not force and unchanged and (feeds_dir / "all.xml").exists():
@@ -142,9 +142,12 @@ def _specs(session: Session, config: Config, keys: Sequence[str]) -> list[FeedSp
     return specs
 
 
-def _fingerprint(specs: list[FeedSpec]) -> str:
-    """What the feeds would show: per feed, its entries' ids and versions, in order."""
-    parts = [
-        f"{spec.key}:" + ",".join(f"{a.id}.{a.version}" for a in spec.articles) for spec in specs
+def _fingerprint(specs: list[FeedSpec], config: Config) -> str:
+    """What the feeds would show: the addresses they name, and per feed its title and its
+    entries' ids and versions, in order."""
+    parts = [config.herald.base_url, config.feeds.websub_hub]
+    parts += [
+        f"{spec.key}:{spec.title}:" + ",".join(f"{a.id}.{a.version}" for a in spec.articles)
+        for spec in specs
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from worker.config import Config, ConfigError, load_config
 from worker.fetch import Fetcher
 from worker.netguard import Policy
+from worker.store.counters import FEEDS_GENERATION, bump_counter
 from worker.store.db import SessionFactory, make_engine, make_session_factory
 from worker.store.migrate import upgrade
 from worker.store.sources import sync_config
@@ -38,6 +39,7 @@ _config: Config | None = None
 _runtime: Runtime | None = None
 _stamp: tuple[int, int] | None = None  # the config file's (mtime_ns, size) when it was read
 _checked = 0.0  # monotonic time of the last look
+_unsynced = False  # a reloaded config not yet applied to the database
 
 
 @dataclass
@@ -119,32 +121,48 @@ def apply_config(config: Config) -> None:
 
 
 def _apply(config: Config) -> None:
-    global _config, _runtime
+    """Use ``config`` from now on (the lock is held). A new database or network setting gets a
+    new runtime on next use; the old one is left to whoever still holds it, not closed under
+    them. Either way the database is synced with the config and the feeds are rebuilt."""
+    global _config, _runtime, _unsynced
     previous = _config
     _config = config
-    if _runtime is None:
-        return
-    if previous is not None and (
-        previous.herald.database_url != config.herald.database_url
-        or previous.network != config.network
+    if (
+        _runtime is not None
+        and previous is not None
+        and (
+            previous.herald.database_url != config.herald.database_url
+            or previous.network != config.network
+        )
     ):
-        _runtime.close()
-        _runtime = None  # rebuilt with the new database and network settings on next use
+        _runtime = None
+    if _runtime is None:
+        _unsynced = True
         return
     _runtime.config = config
+    _sync(_runtime)
+
+
+def _sync(rt: Runtime) -> None:
+    global _unsynced
     try:
-        with _runtime.session() as session:
-            sync_config(session, config, datetime.now(UTC))
+        with rt.session() as session:
+            sync_config(session, rt.config, datetime.now(UTC))
+            bump_counter(session, FEEDS_GENERATION)  # new feeds, titles, hub or base URL
+        _unsynced = False
     except (IntegrityError, OperationalError) as err:  # another process synced it
         log.debug("config: sync after reload left to another process: %s", err)
 
 
 def get_runtime() -> Runtime:
     global _runtime
-    config = current_config()
+    current_config()  # read the file again if it changed
     with _lock:
         if _runtime is None:
-            _runtime = build_runtime(config)
+            assert _config is not None
+            _runtime = build_runtime(_config)
+            if _unsynced:
+                _sync(_runtime)
         return _runtime
 
 

@@ -86,6 +86,7 @@ def run(ctx: click.Context, once: bool) -> None:
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the index, source and digest pages, the feeds, /healthz and /metrics."""
     from worker.runtime import configure, get_runtime
+    from worker.tasks import prepare_database
     from worker.web.server import bind
     from worker.web.server import serve as serve_forever
 
@@ -94,7 +95,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     host = host or config.web.host
     port = config.web.port if port is None else port
     configure(config)
-    get_runtime()  # the database is reachable and migrated before the first request
+    prepare_database(get_runtime())  # migrated and in step with the config before a request
     try:
         sock = bind(host, port)
     except OSError as err:

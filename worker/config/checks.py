@@ -6,6 +6,7 @@ It must not read files, open connections or know the schema's tables.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 Check = Callable[[Any], Any]
+MAX_DURATION = 366 * 86400.0
 
 
 def parse_duration(value: object) -> float:
@@ -30,8 +32,8 @@ def parse_duration(value: object) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
         raise ValueError(f'expected a duration like "30s", "15m" or "1h", got {value!r}')
-    if seconds <= 0:
-        raise ValueError(f"expected a positive duration, got {value!r}")
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION:
+        raise ValueError(f"expected a positive duration of at most 366 days, got {value!r}")
     return seconds
 
 

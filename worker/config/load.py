@@ -14,7 +14,8 @@ import logging
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ ENV_REFERENCES = {
     "subscribers": ("url", "secret"),
 }
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_GOT = re.compile(r",? got .*$", re.S)
 ENV_OVERRIDES = {
     "HERALD_DATABASE_URL": "database_url",
     "HERALD_BROKER_URL": "broker_url",
@@ -74,8 +76,9 @@ def parse_config(
         if key not in TOP_KEYS:
             raise reader.fail(key, f"unknown section (expected one of: {', '.join(TOP_KEYS)})")
     env = os.environ if environ is None else environ
-    herald_raw, _ = _from_environment(reader, data.get("herald", {}), "herald", env)
-    herald_values = reader.fields(herald_raw, "herald", HERALD_KEYS)
+    herald_raw, herald_env = _from_environment(reader, data.get("herald", {}), "herald", env)
+    with _hiding_values(herald_env, "herald"):
+        herald_values = reader.fields(herald_raw, "herald", HERALD_KEYS)
     for env_name, key in ENV_OVERRIDES.items():
         if env.get(env_name) is not None:
             try:
@@ -87,8 +90,9 @@ def parse_config(
     delivery = DeliverySettings(
         **reader.fields(data.get("delivery", {}), "delivery", DELIVERY_KEYS)
     )
-    web_raw, _ = _from_environment(reader, data.get("web", {}), "web", env)
-    web_values = reader.fields(web_raw, "web", WEB_KEYS)
+    web_raw, web_env = _from_environment(reader, data.get("web", {}), "web", env)
+    with _hiding_values(web_env, "web"):
+        web_values = reader.fields(web_raw, "web", WEB_KEYS)
     if env.get(API_TOKEN_ENV):
         web_values["api_token"] = env[API_TOKEN_ENV]
     feeds = FeedSettings(**reader.fields(data.get("feeds", {}), "feeds", FEED_KEYS))
@@ -122,7 +126,23 @@ def parse_config(
 
 def _subscriber(reader: Reader, raw: Any, path: str, env: Mapping[str, str]) -> SubscriberConfig:
     resolved, from_env = _from_environment(reader, raw, path, env)
-    return replace(build_subscriber(reader, resolved, path), from_env=from_env)
+    with _hiding_values(from_env, path):
+        return replace(build_subscriber(reader, resolved, path), from_env=from_env)
+
+
+@contextmanager
+def _hiding_values(from_env: tuple[tuple[str, str], ...], path: str) -> Iterator[None]:
+    """A mistake in a value read from the environment names the variable, never the value."""
+    try:
+        yield
+    except ConfigError as err:
+        for key, name in from_env:
+            if err.key == f"{path}.{key}":
+                problem = _GOT.sub("", err.problem)
+                message = f"environment variable {name} (for {err.key}): {problem}"
+                raise ConfigError(f"{str(err).split(': ', 1)[0]}: {message}", key=err.key,
+                                  problem=message) from None  # fmt: skip
+        raise
 
 
 def _from_environment(

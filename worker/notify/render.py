@@ -1,7 +1,8 @@
 """Jinja2 rendering of messages: one environment over ``templates/``, per-dialect escaping.
 
 An operator overrides any template with a file (the subscriber's ``template`` option). Every
-template whose name says HTML is autoescaped, the shipped ones and overrides alike. This
+template whose name says HTML is autoescaped, the shipped ones and overrides alike, and all of
+them run in Jinja's sandbox (no attribute walk to Python internals). This
 module renders text only; it must not send anything or decide sizes.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from worker.notify.message import Message
 
@@ -39,7 +41,7 @@ def is_html_template(name: str | None) -> bool:
 @functools.lru_cache(maxsize=8)
 def environment(directory: str) -> jinja2.Environment:
     """The environment over one folder: HTML templates (by name) autoescaped, others not."""
-    return jinja2.Environment(
+    return SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(directory),
         autoescape=is_html_template,
         undefined=jinja2.StrictUndefined,

@@ -265,7 +265,7 @@ def _newest_listed(session: Session, source_names: Sequence[str], limit: int) ->
     for source_id in source_ids:
         rows = session.execute(
             select(ArticleSourceRow.article_id, ArticleSourceRow.newest_at)
-            .where(ArticleSourceRow.source_id == source_id)
+            .where(ArticleSourceRow.source_id == source_id, ArticleSourceRow.newest_at.is_not(None))
             .order_by(ArticleSourceRow.newest_at.desc(), ArticleSourceRow.article_id.desc())
             .limit(limit)
         )

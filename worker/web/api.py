@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -35,7 +36,6 @@ from worker.store.stats import source_overviews
 SECTIONS = {"sources": "source", "subscribers": "subscriber"}
 _FIELD = re.compile(r"^(?:sources|subscribers)(?:\[\d+\])?\.?")
 _edit_lock = threading.Lock()  # one read-modify-write of the config file at a time
-Handler = Callable[[Request], Response]
 
 
 def problem(status: int, message: str, field: str = "") -> JSONResponse:
@@ -45,25 +45,46 @@ def problem(status: int, message: str, field: str = "") -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def guarded(handler: Callable[[Request, Runtime], Response]) -> Handler:
-    """``handler`` behind the bearer token: 404 when the API is off, 401 without the token."""
+MAX_BODY = 1024 * 1024
+FILE_ONLY = {"template": "it names a file on the server"}  # keys the API may not write
+REDACTED = "***"
 
-    def guard(request: Request) -> Response:
-        rt = get_runtime()
-        token = rt.config.web.api_token
-        if not token:
-            return problem(404, "not found (the API is off: set [web] api_token)")
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            value.strip().encode(), token.encode()
-        ):
-            response = problem(401, "missing or wrong bearer token")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="herald"'
-            return response
-        return handler(request, rt)
 
-    return guard
+def token_problem(request: Request, rt: Runtime) -> JSONResponse | None:
+    """404 when the API is off, 401 without the right bearer token, else None."""
+    token = rt.config.web.api_token
+    if not token:
+        return problem(404, "not found (the API is off: set [web] api_token)")
+    given = request.headers.get("authorization", "")
+    scheme, _, value = given.partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode()):
+        return None
+    response = problem(401, "missing or wrong bearer token")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="herald"'
+    return response
+
+
+def endpoint(handler: Callable[[Request, Runtime], Response]) -> Callable[[Request], Any]:
+    """``handler`` behind the bearer token, with the body (at most ``MAX_BODY`` bytes) read
+    in the event loop first and the work done in the thread pool."""
+
+    async def serve(request: Request) -> Response:
+        rt = await run_in_threadpool(get_runtime)
+        refused = token_problem(request, rt)
+        if refused is not None:
+            return refused
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return problem(413, f"the body is larger than {MAX_BODY} bytes")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return problem(413, f"the body is larger than {MAX_BODY} bytes")
+        request.state.body = body
+        return await run_in_threadpool(handler, request, rt)
+
+    return serve
 
 
 def field_of(key: str) -> str:
@@ -79,14 +100,61 @@ def config_problem(err: ConfigError) -> JSONResponse:
     return problem(status, redact_text(err.problem), field)
 
 
-def read_body(request_body: bytes) -> dict[str, Any] | JSONResponse:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number herald takes")
+
+
+def read_body(request_body: bytes, *, keep_null: bool = False) -> dict[str, Any] | JSONResponse:
+    """The JSON object sent, checked for what the config file cannot hold; a 4xx otherwise.
+    ``null`` values are dropped, or kept (``keep_null``: a PATCH removing keys)."""
     try:
-        data = json.loads(request_body or b"null")
-    except ValueError as err:
-        return problem(400, f"the body is not JSON: {err}")
+        data = json.loads(request_body or b"null", parse_constant=_no_constant)
+    except (ValueError, RecursionError) as err:
+        return problem(400, f"the body is not JSON herald takes: {str(err)[:200]}")
     if not isinstance(data, dict):
         return problem(400, "the body must be a JSON object of the config's fields")
-    return {k: v for k, v in data.items() if v is not None}
+    for key, value in data.items():
+        if not _encodable(value):
+            return problem(400, "not valid Unicode (a lone surrogate)", key)
+    return {k: v for k, v in data.items() if keep_null or v is not None}
+
+
+def _encodable(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(v) for v in value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def refusal(changes: dict[str, Any]) -> JSONResponse | None:
+    """A 422 for a value the API may not write into the config file, naming its key."""
+    for key, value in changes.items():
+        if key in FILE_ONLY and value not in (None, ""):
+            return problem(422, f"can only be set in the config file ({FILE_ONLY[key]})", key)
+        if refused := value_problem(value):
+            return problem(422, refused, key)
+    return None
+
+
+def value_problem(value: Any) -> str:
+    """Why a value sent may not go into the config file ("" when it may)."""
+    if isinstance(value, dict):
+        return next((p for v in value.values() if (p := value_problem(v))), "")
+    if isinstance(value, list):
+        return next((p for v in value if (p := value_problem(v))), "")
+    if not isinstance(value, str):
+        return ""
+    if value.startswith("env:"):
+        return "env: references can only be written in the config file"
+    if REDACTED in value:
+        return "this is the redacted form shown by the API: send the real value or leave it out"
+    return ""
 
 
 def url_refused(url: str, config: Config) -> str:
@@ -217,6 +285,8 @@ def creator(section: str) -> Callable[[Request, Runtime], Response]:
             return body
         if not isinstance(body.get("name"), str) or not body["name"]:
             return problem(422, "missing (required): the name to give it", "name")
+        if (refused := refusal(body)) is not None:
+            return refused
         if isinstance(body.get("url"), str) and (why := url_refused(body["url"], rt.config)):
             return problem(422, why, "url")
         name = body["name"]
@@ -230,18 +300,23 @@ def updater(section: str) -> Callable[[Request, Runtime], Response]:
         from worker.configfile import update_entry
 
         name = request.path_params["name"]
-        body = read_body(_body(request))
+        body = read_body(_body(request), keep_null=True)
         if isinstance(body, JSONResponse):
             return body
         if body.get("name", name) != name:
             return problem(422, "cannot be changed (delete and create instead)", "name")
         body.pop("name", None)
-        if isinstance(body.get("url"), str) and (why := url_refused(body["url"], rt.config)):
-            return problem(422, why, "url")
         missing = _missing(rt.config, section, name)
         if missing is not None:
             return missing
-        return edit(rt, section, lambda path: update_entry(path, section, name, body), name, 200)
+        shown = _view(rt.config, section, name)  # what a client that read it sends back
+        changes = {k: v for k, v in body.items() if k not in shown or shown[k] != v}
+        if (refused := refusal(changes)) is not None:
+            return refused
+        url = changes.get("url")
+        if isinstance(url, str) and (why := url_refused(url, rt.config)):
+            return problem(422, why, "url")
+        return edit(rt, section, lambda path: update_entry(path, section, name, changes), name, 200)
 
     return update
 
@@ -259,6 +334,14 @@ def deleter(section: str) -> Callable[[Request, Runtime], Response]:
     return delete
 
 
+def _view(config: Config, section: str, name: str) -> dict[str, Any]:
+    """The entry as GET shows it (what a client that read it and sends it back holds)."""
+    if section == "subscribers":
+        return subscriber_view(next(s for s in config.subscribers if s.name == name))
+    source = next(s for s in config.sources if s.name == name)
+    return {k: v for k, v in source_view(source, None).items() if k != "state"}
+
+
 def _missing(config: Config, section: str, name: str) -> JSONResponse | None:
     entries: tuple[Any, ...] = config.sources if section == "sources" else config.subscribers
     if any(e.name == name for e in entries):
@@ -266,14 +349,17 @@ def _missing(config: Config, section: str, name: str) -> JSONResponse | None:
     return problem(404, f"no {SECTIONS[section]} named {name!r}")
 
 
-def test_subscriber(request: Request, rt: Runtime) -> Response:
+def send_sample(request: Request, rt: Runtime) -> Response:
     from worker.trial import send_trial
 
     name = request.path_params["name"]
     missing = _missing(rt.config, "subscribers", name)
     if missing is not None:
         return missing
-    trial = send_trial(rt, name)
+    try:
+        trial = send_trial(rt, name)
+    except KeyError:
+        return problem(409, f"{name!r} is not in the database yet: try again in a second")
     body = {
         "outcome": trial.outcome,
         "latency_ms": round(trial.latency_ms, 1),
@@ -323,31 +409,20 @@ def _body(request: Request) -> bytes:
     return body
 
 
-def with_body(handler: Handler) -> Callable[[Request], Any]:
-    """Read the body in the event loop, then run ``handler`` in the thread pool."""
-    from starlette.concurrency import run_in_threadpool
-
-    async def endpoint(request: Request) -> Response:
-        request.state.body = await request.body()
-        return await run_in_threadpool(handler, request)
-
-    return endpoint
-
-
-def routes_table() -> list[tuple[str, str, Handler]]:
-    """(method, path, handler) of every API endpoint but the OpenAPI document."""
-    table: list[tuple[str, str, Handler]] = [
-        ("GET", "/api/v1/sources", guarded(list_sources)),
-        ("POST", "/api/v1/sources", guarded(creator("sources"))),
-        ("POST", "/api/v1/sources/detect", guarded(detect_source)),
-        ("GET", "/api/v1/sources/{name}", guarded(get_source)),
-        ("PATCH", "/api/v1/sources/{name}", guarded(updater("sources"))),
-        ("DELETE", "/api/v1/sources/{name}", guarded(deleter("sources"))),
-        ("GET", "/api/v1/subscribers", guarded(list_subscribers)),
-        ("POST", "/api/v1/subscribers", guarded(creator("subscribers"))),
-        ("GET", "/api/v1/subscribers/{name}", guarded(get_subscriber)),
-        ("PATCH", "/api/v1/subscribers/{name}", guarded(updater("subscribers"))),
-        ("DELETE", "/api/v1/subscribers/{name}", guarded(deleter("subscribers"))),
-        ("POST", "/api/v1/subscribers/{name}/test", guarded(test_subscriber)),
+def routes_table() -> list[tuple[str, str, Callable[[Request], Any]]]:
+    """(method, path, endpoint) of every API endpoint but the OpenAPI document."""
+    table: list[tuple[str, str, Callable[[Request, Runtime], Response]]] = [
+        ("GET", "/api/v1/sources", list_sources),
+        ("POST", "/api/v1/sources", creator("sources")),
+        ("POST", "/api/v1/sources/detect", detect_source),
+        ("GET", "/api/v1/sources/{name}", get_source),
+        ("PATCH", "/api/v1/sources/{name}", updater("sources")),
+        ("DELETE", "/api/v1/sources/{name}", deleter("sources")),
+        ("GET", "/api/v1/subscribers", list_subscribers),
+        ("POST", "/api/v1/subscribers", creator("subscribers")),
+        ("GET", "/api/v1/subscribers/{name}", get_subscriber),
+        ("PATCH", "/api/v1/subscribers/{name}", updater("subscribers")),
+        ("DELETE", "/api/v1/subscribers/{name}", deleter("subscribers")),
+        ("POST", "/api/v1/subscribers/{name}/test", send_sample),
     ]
-    return table
+    return [(method, path, endpoint(handler)) for method, path, handler in table]

@@ -10,22 +10,34 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from worker.web.api import routes_table, with_body
+from worker.web.api import routes_table
 from worker.web.feedfiles import FeedFiles
 from worker.web.headers import SecurityHeaders
 from worker.web.health import healthz
 from worker.web.metrics import metrics
 from worker.web.openapi import openapi
-from worker.web.pages import digest_page, index, source_page
+from worker.web.pages import PAGE_FILE, SLUG, digest_page, index, source_page
 
 GZIP_MINIMUM = 1024
 
 
 async def digest_archive_slash(request: Request) -> Response:
-    return RedirectResponse(f"{request.path_params['name']}/", status_code=308)
+    """``/digests/NAME`` → ``NAME/`` (relative links need the slash); a subscriber name only."""
+    name = request.path_params["name"]
+    if not SLUG.match(name):
+        return PlainTextResponse("not found\n", status_code=404)
+    return RedirectResponse(f"{name}/", status_code=308)
+
+
+async def old_digest_page(request: Request) -> Response:
+    """Digest links sent before they moved (``/feeds/digests/NAME/KEY.html``) → ``/digests/…``."""
+    name, page = request.path_params["name"], request.path_params["page"]
+    if not SLUG.match(name) or not PAGE_FILE.match(page):
+        return PlainTextResponse("not found\n", status_code=404)
+    return RedirectResponse(f"../../../digests/{name}/{page}", status_code=308)
 
 
 def create_app() -> Starlette:
@@ -35,15 +47,13 @@ def create_app() -> Starlette:
         Route("/digests/{name}", digest_archive_slash),
         Route("/digests/{name}/", digest_page),
         Route("/digests/{name}/{page}", digest_page),
+        Route("/feeds/digests/{name}/{page}", old_digest_page),
         Route("/feeds/{path:path}", FeedFiles().serve),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         Route("/api/v1/openapi.json", openapi),
     ]
-    routes += [
-        Route(path, with_body(handler), methods=[method])
-        for method, path, handler in routes_table()
-    ]
+    routes += [Route(path, serve, methods=[method]) for method, path, serve in routes_table()]
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM),

@@ -31,7 +31,7 @@ from worker.feeds import (
     build_feed_url,
     render_feed,
 )
-from worker.filters import compile_filter, search_text
+from worker.filters import REGEX_MAX_CHARS, REGEX_TIMEOUT, compile_filter
 from worker.publish import feed_spec
 from worker.runtime import get_runtime
 
@@ -66,12 +66,35 @@ class FeedOptions:
         if fmt and fmt not in EXTENSIONS:
             raise ValueError("format: expected rss, atom or json")
         for name in ("filter", "filterout"):
-            pattern = query.get(name, "")
-            try:
-                compile_filter(pattern)
-            except regex.error as err:
-                raise ValueError(f"{name}: invalid regular expression: {err}") from None
+            check_pattern(name, query.get(name, ""))
         return cls(limit, query.get("filter", ""), query.get("filterout", ""), fmt)
+
+
+MAX_PATTERN_CHARS = 200
+MAX_COUNTED = 2  # {n,m} repetitions in one pattern
+MAX_COUNT = 100  # the largest n or m in one
+_COUNTED = regex.compile(r"\{\s*(\d*)\s*(?:,\s*(\d*)\s*)?\}")
+
+
+def check_pattern(name: str, pattern: str) -> None:
+    """Refuse a query's pattern that is too long, counts too high or does not compile: a
+    visitor's regular expression must stay cheap to compile (its matching has a time limit)."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ValueError(f"{name}: at most {MAX_PATTERN_CHARS} characters")
+    counted = _COUNTED.findall(pattern)
+    numbers = [int(n) for pair in counted for n in pair if n]
+    if len(counted) > MAX_COUNTED or any(n > MAX_COUNT for n in numbers):
+        raise ValueError(
+            f"{name}: at most {MAX_COUNTED} counted repetitions, each at most {{{MAX_COUNT}}}"
+        )
+    try:
+        compile_filter(pattern)
+    except regex.error as err:
+        raise ValueError(f"{name}: invalid regular expression: {err}") from None
+
+
+class PatternTooSlow(ValueError):
+    """A query's pattern hit the time limit: the request is refused rather than dragged on."""
 
 
 def split_feed_path(path: str) -> tuple[str, str] | None:
@@ -149,18 +172,23 @@ class FeedFiles:
         self.cache = FileCache()
 
     async def serve(self, request: Request) -> Response:
-        config = get_runtime().config
+        config = (await run_in_threadpool(get_runtime)).config
         split = split_feed_path(request.path_params["path"])
         if split is None:
             return PlainTextResponse("no such feed\n", status_code=404)
         key, fmt = split
         try:
-            options = FeedOptions.from_query(request.query_params, max_limit=config.feeds.limit)
+            options = await run_in_threadpool(
+                FeedOptions.from_query, request.query_params, max_limit=config.feeds.limit
+            )
         except ValueError as err:
             return PlainTextResponse(f"{err}\n", status_code=400)
         if options.plain:
             return await self.file(request, config, key, fmt)
-        rendered = await run_in_threadpool(render_with_options, config, key, fmt, options)
+        try:
+            rendered = await run_in_threadpool(render_with_options, config, key, fmt, options)
+        except PatternTooSlow as err:
+            return PlainTextResponse(f"{err}\n", status_code=400)
         if rendered is None:
             return PlainTextResponse("no such feed\n", status_code=404)
         body, out_fmt = rendered
@@ -197,6 +225,22 @@ class FeedFiles:
         return Response(body, headers=headers, media_type=media_type)
 
 
+def _passes(options: FeedOptions, text: str) -> bool:
+    """Whether an entry's text passes ``filter`` and ``filterout``; PatternTooSlow at the
+    first search that hits the time limit."""
+    for name, pattern, wanted in (("filter", options.filter, True),
+                                  ("filterout", options.filterout, False)):  # fmt: skip
+        if not pattern:
+            continue
+        try:
+            found = compile_filter(pattern).search(text[:REGEX_MAX_CHARS], timeout=REGEX_TIMEOUT)
+        except TimeoutError:
+            raise PatternTooSlow(f"{name}: the pattern takes too long; simplify it") from None
+        if (found is not None) != wanted:
+            return False
+    return True
+
+
 def render_with_options(
     config: Config, key: str, fmt: str, options: FeedOptions
 ) -> tuple[bytes, str] | None:
@@ -206,15 +250,11 @@ def render_with_options(
         spec = feed_spec(session, config, key, limit=config.feeds.limit)
     if spec is None:
         return None
-    kept = []
-    for article in spec.articles:
-        text = f"{article.title}\n{article.summary}\n{article.text}"
-        what = f"feed {key} entry {article.id}"
-        if options.filter and not search_text(options.filter, text, what):
-            continue
-        if options.filterout and search_text(options.filterout, text, what):
-            continue
-        kept.append(article)
+    kept = [
+        article
+        for article in spec.articles
+        if _passes(options, f"{article.title}\n{article.summary}\n{article.text}")
+    ]
     if options.limit is not None:
         kept = kept[: options.limit]
     out_fmt = options.format or fmt

@@ -160,7 +160,10 @@ def document() -> dict[str, Any]:
             "title": "herald API",
             "version": "1",
             "description": "Sources and subscribers, with the same fields as herald.toml. "
-            "Every endpoint but this document needs `Authorization: Bearer <[web] api_token>`.",
+            "Every endpoint but this document needs `Authorization: Bearer <[web] api_token>` "
+            "(401 without it; 404 everywhere when no token is configured). Bodies are at most "
+            "1 MiB (413). `template`, `env:NAME` references and the redacted `***` forms can "
+            "only be written in the config file itself (422).",
         },
         "components": {
             "schemas": schemas,

@@ -28,8 +28,8 @@ from worker.store.articles import recent_articles
 from worker.store.stats import SourceOverview, source_overviews
 
 SOURCE_PAGE_ARTICLES = 50
-_PAGE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}\.html$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+PAGE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}\.html$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FEED_FORMATS = (("RSS", "rss"), ("Atom", "atom"), ("JSON", "json"))
 
 
@@ -121,7 +121,7 @@ def source_context(name: str) -> dict[str, Any] | None:
 
 async def source_page(request: Request) -> Response:
     name = request.path_params["name"]
-    context = await run_in_threadpool(source_context, name) if _NAME.match(name) else None
+    context = await run_in_threadpool(source_context, name) if SLUG.match(name) else None
     if context is None:
         return not_found("没有这个来源")
     return HTMLResponse(render_document("web.source.html.j2", context))
@@ -129,10 +129,10 @@ async def source_page(request: Request) -> Response:
 
 async def digest_page(request: Request) -> Response:
     """``/digests/<subscriber>/`` (the archive) and ``/digests/<subscriber>/<key>.html``."""
-    config = get_runtime().config
+    config = (await run_in_threadpool(get_runtime)).config
     name = request.path_params["name"]
     page = request.path_params.get("page") or "index.html"
-    if not _NAME.match(name) or not _PAGE_FILE.match(page):
+    if not SLUG.match(name) or not PAGE_FILE.match(page):
         return not_found("没有这份摘要")
     if not any(s.name == name and s.wants_digest for s in config.subscribers):
         return not_found("没有这份摘要")
