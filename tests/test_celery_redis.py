@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -145,3 +146,36 @@ def test_each_task_lands_in_exactly_one_queue(redis_url: str) -> None:
         lengths = {q: client.llen(q) for q in ("ingest", "feeds", "deliver")}
         assert lengths == {q: int(q == queue) for q in lengths}, task
     sender.close()
+
+
+def test_a_channel_closed_after_redis_went_away_lets_its_unacked_messages_go(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kombu's Redis transport forgets its connection settings before closing the channel;
+    putting unacked messages back then raised AttributeError and stopped the worker consuming
+    ("Unrecoverable error"). herald lets them go (its ledger re-enqueues the work)."""
+    from kombu import Connection
+
+    from worker import celery_app, kombu_redis
+
+    del celery_app  # importing it installs the workaround
+
+    def channel_with_an_unacked_message(name: str) -> Any:
+        connection = Connection(redis_url)
+        queue = connection.SimpleQueue(name)
+        queue.put({"delivery_ids": [1]})
+        queue.get(timeout=5)  # delivered, not acknowledged
+        channel = queue.channel
+        assert len(channel.qos._delivered) == 1
+        channel.connection.client = None  # what closing after a lost connection finds
+        return channel
+
+    with monkeypatch.context() as undone:  # kombu's own behaviour, still
+        undone.setattr(kombu_redis.kombu_redis.QoS, "restore_unacked",
+                       kombu_redis._original_restore_unacked)  # fmt: skip
+        unpatched = channel_with_an_unacked_message("herald-test-unpatched")
+        with pytest.raises(AttributeError, match="hostname"):
+            unpatched.close()
+    patched = channel_with_an_unacked_message("herald-test-patched")
+    patched.close()  # no AttributeError: the consumer can reconnect
+    assert patched.qos._delivered == {}

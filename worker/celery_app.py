@@ -13,8 +13,11 @@ from typing import Any
 from celery import Celery, signals
 from kombu import Exchange, Queue
 
+from worker import kombu_redis
 from worker.config import Config
 from worker.logs import redact_handlers, use_key_value_format
+
+kombu_redis.apply()  # a worker must survive Redis going away (see the module)
 
 QUEUES = ("ingest", "feeds", "deliver")
 VISIBILITY_TIMEOUT = 3600  # longer than any task; long retry waits live in the database
