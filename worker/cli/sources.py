@@ -69,6 +69,13 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         published = item.published_at.isoformat() if item.published_at else "—"
         table.add_row(str(i), published, item.title, item.url)
     console.print(table)
+    if not found.items:
+        reason = "the page answered 304 Not Modified" if found.not_modified else (
+            f"the {source.kind} reader found no entries on {source.url}: check the URL and the "
+            "kind (`herald sources detect URL` shows what the page holds)"
+        )  # fmt: skip
+        err_console.print(f"[red]no items:[/red] {show_text(reason)}", highlight=False)
+        sys.exit(1)
     for item in found.items[:articles]:
         try:
             page = read_article(fetcher, source, item, tz=tz)
@@ -108,7 +115,10 @@ def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -
     console.print(f"[bold]family:[/bold] {found.kind or 'not recognised'}", highlight=False)
     for line in found.evidence:
         console.print(f"  · {line}", highlight=False)
-    if not found.kind:
+    if not found.kind or not found.items:
+        if found.kind:
+            err_console.print(f"[red]no entries found[/red] by the {found.kind} reader: no config "
+                              "block to offer", highlight=False)  # fmt: skip
         sys.exit(1)
     dated = sum(1 for i in found.items if i.published_at)
     console.print(

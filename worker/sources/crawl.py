@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 from worker.config import SourceConfig
 from worker.fetch import Fetcher, FetchError, FetchResult
 from worker.health import layout_fingerprint
-from worker.models import Discovered
+from worker.models import Discovered, ListSelectors
 from worker.sources.base import ListPage, SourceError
-from worker.sources.detect import detect_family, find_feed_links
+from worker.sources.detect import convincing_families, detect_family, find_feed_links
 from worker.sources.feed import parse_feed
 from worker.sources.guess import guess_list
 from worker.sources.hanweb import (
@@ -269,22 +269,54 @@ def read_trs(first: FetchResult, ctx: ReadContext) -> Listing:
     return Listing(merge_items(*collected), pages, fingerprint, "trs", skipped)
 
 
-def read_auto(first: FetchResult, ctx: ReadContext) -> Listing:
-    """Recognise the CMS family; else a feed (the URL itself or a linked one); else a list."""
-    family, _ = detect_family(first.text, first.url)
-    if family is not None:
-        return FAMILY_READERS[family](first, ctx)
+@dataclass(frozen=True)
+class Recognised:
+    """What ``auto`` made of a list page: the listing, why, and what to configure it with."""
+
+    listing: Listing
+    evidence: list[str]
+    selectors: ListSelectors | None = None
+    feed_url: str = ""
+
+
+def recognise(first: FetchResult, ctx: ReadContext) -> Recognised:
+    """Read a page the way ``kind = "auto"`` does, never settling for nothing: each CMS family
+    whose markers convince, strongest first; then the page as a feed, or the feed it links;
+    then the densest block of dated links. A reader that finds no entries (or fails) hands on
+    to the next; SourceError when none finds any."""
+    evidence = list(detect_family(first.text, first.url)[1])
+    for family in convincing_families(first.text, first.url):
+        try:
+            listing = FAMILY_READERS[family](first, ctx)
+        except SourceError as err:
+            evidence.append(f"{family} reader: {err}")
+            continue
+        if listing.items:
+            return Recognised(replace(listing, kind=family), evidence)
+        evidence.append(f"{family} markers, but its reader found no entries")
     if _looks_like_feed(first):
-        return read_feed(first, ctx)
+        return Recognised(read_feed(first, ctx), evidence)
     for feed_url in find_feed_links(first.text, first.url)[:1]:
-        return read_feed(ctx.fetcher.get(feed_url), ctx)
+        listing = read_feed(ctx.fetcher.get(feed_url), ctx)
+        if listing.items:
+            named = f'<link rel="alternate"> names the feed {feed_url}'
+            return Recognised(listing, [*evidence, named], feed_url=feed_url)
     guessed = guess_list(first.text, first.url, tz=ctx.tz, now=ctx.now)
-    if guessed is None:
-        raise SourceError(
-            f"auto: no CMS family, feed or dated list recognised on {first.url}", reason="empty"
-        )
-    listing = read_html(first, replace(ctx, source=replace(ctx.source, list=guessed.selectors)))
-    return replace(listing, kind="html")
+    if guessed is not None:
+        listing = read_html(first, replace(ctx, source=replace(ctx.source, list=guessed.selectors)))
+        if listing.items:
+            found = f"a repeated block of {len(guessed.items)} dated links"
+            return Recognised(replace(listing, kind="html"), [*evidence, found], guessed.selectors)
+    raise SourceError(
+        f"auto: no CMS family, feed or dated list with entries recognised on {first.url}"
+        + (f" ({'; '.join(evidence[-2:])})" if evidence else ""),
+        reason="empty",
+    )
+
+
+def read_auto(first: FetchResult, ctx: ReadContext) -> Listing:
+    """``kind = "auto"``: see ``recognise``."""
+    return recognise(first, ctx).listing
 
 
 def _looks_like_feed(page: FetchResult) -> bool:

@@ -28,6 +28,7 @@ from worker.sources.scan import iter_blocks
 __all__ = [
     "Family",
     "Marker",
+    "convincing_families",
     "describe_config",
     "detect_family",
     "find_feed_links",
@@ -79,6 +80,15 @@ def detect_family(html: str, url: str) -> tuple[Family | None, list[str]]:
     family = choose_family(score_markers(markers))
     ranked = sorted(markers, key=lambda m: (m.family != family, -m.weight))
     return family, [marker.evidence for marker in ranked]
+
+
+def convincing_families(html: str, url: str) -> list[Family]:
+    """Every family whose markers convince, the one ``detect_family`` names first."""
+    scores = score_markers(find_markers(html, url))
+    first = choose_family(scores)
+    others = sorted((f for f in FAMILIES if f != first and scores[f] >= CONVINCING),
+                    key=lambda f: -scores[f])  # fmt: skip
+    return ([first] if first else []) + others
 
 
 def score_markers(markers: list[Marker]) -> dict[Family, float]:

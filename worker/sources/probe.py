@@ -18,9 +18,9 @@ from worker.config import SourceConfig
 from worker.extract import KNOWN_BODY_SELECTORS
 from worker.fetch import Fetcher, FetchError
 from worker.models import Discovered, ListSelectors
-from worker.sources.crawl import FAMILY_READERS, ReadContext, read_feed, read_html
-from worker.sources.detect import detect_family, find_feed_links
-from worker.sources.guess import guess_list
+from worker.sources.base import SourceError
+from worker.sources.crawl import ReadContext, recognise
+from worker.sources.detect import detect_family
 
 MIN_BODY_CHARS = 80
 
@@ -38,25 +38,18 @@ class Probe:
 
 
 def probe_source(fetcher: Fetcher, url: str, *, tz: tzinfo, now: datetime, pages: int = 2) -> Probe:
-    """Recognise and read ``url`` the way ``kind = "auto"`` would; raises FetchError/SourceError."""
+    """Recognise and read ``url`` the way ``kind = "auto"`` does (``crawl.recognise``); a page
+    where nothing yields entries is a Probe with no kind. Raises FetchError."""
     first = fetcher.get(url)
-    source = SourceConfig(name="probe", url=url, kind="auto")
-    ctx = ReadContext(fetcher, source, tz, now, pages)
-    family, evidence = detect_family(first.text, first.url)
-    if family is not None:
-        listing = FAMILY_READERS[family](first, ctx)
-        return _with_body(fetcher, Probe(url, family, evidence, listing.items, listing.pages))
-    for feed_url in find_feed_links(first.text, first.url)[:1]:
-        listing = read_feed(fetcher.get(feed_url), ctx)
-        found = [*evidence, f'<link rel="alternate"> names the feed {feed_url}']
-        return Probe(url, "feed", found, listing.items, listing.pages, feed_url=feed_url)
-    guessed = guess_list(first.text, first.url, tz=tz, now=now)
-    if guessed is None:
-        return Probe(url, "", [*evidence, "no CMS family, feed or dated list recognised"])
-    listing = read_html(first, replace(ctx, source=replace(source, list=guessed.selectors)))
-    found = [*evidence, f"a repeated block of {len(guessed.items)} dated links"]
-    probe = Probe(url, "html", found, listing.items, listing.pages, guessed.selectors)
-    return _with_body(fetcher, probe)
+    ctx = ReadContext(fetcher, SourceConfig(name="probe", url=url, kind="auto"), tz, now, pages)
+    try:
+        found = recognise(first, ctx)
+    except SourceError as err:
+        return Probe(url, "", [*detect_family(first.text, first.url)[1], str(err)])
+    listing = found.listing
+    probe = Probe(url, listing.kind, found.evidence, listing.items, listing.pages,
+                  found.selectors, feed_url=found.feed_url)  # fmt: skip
+    return _with_body(fetcher, probe) if listing.kind != "feed" else probe
 
 
 def _with_body(fetcher: Fetcher, probe: Probe) -> Probe:
