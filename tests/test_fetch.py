@@ -606,6 +606,17 @@ def test_undeclared_utf8() -> None:
     assert decode_body(b"", "") == ("", "utf-8")
 
 
+def test_valid_utf8_wins_over_a_wrong_meta_label_without_a_header() -> None:
+    """A saved page (or a server without a charset) whose <meta> says gb2312 but whose bytes
+    are UTF-8: decoding it as gb18030 garbled every character."""
+    body = f'<meta charset="gb2312"><h1>{TRICKY}</h1>'.encode()
+    for header in ("", "text/html", "text/html; charset=iso-8859-1"):
+        text, codec = decode_body(body, header)
+        assert (TRICKY in text, codec) == (True, "utf-8"), header
+    gbk = f'<meta charset="gb2312"><h1>{TRICKY}</h1>'.encode("gb18030")
+    assert decode_body(gbk, "")[1] == "gb18030"  # GB bytes are not valid UTF-8: the meta holds
+
+
 def test_undeclared_gbk_is_detected() -> None:
     article = (
         "国务院办公厅关于印发全国深化放管服改革优化营商环境电视电话会议重点任务分工方案的通知。" * 5

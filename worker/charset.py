@@ -102,10 +102,11 @@ def resolve_codec(label: str) -> str | None:
 def decode_body(content: bytes, content_type_header: str) -> tuple[str, str]:
     """Decode a response body; return ``(text, codec)``.
 
-    Order: BOM, Content-Type charset, ``<meta>`` charset in the first 4 KB, XML declaration,
-    strict UTF-8, charset_normalizer, and finally gb18030 with replacement characters.
-    A Latin-1/ASCII header label is weak (servers send it by default): declarations in the
-    document and valid UTF-8 win over it. Unknown labels fall through to the next step.
+    Order: BOM, Content-Type charset, then (with no header charset to trust) bytes that are
+    valid UTF-8 beyond ASCII, ``<meta>`` charset in the first 4 KB, XML declaration, strict
+    UTF-8, charset_normalizer, and finally gb18030 with replacement characters. A Latin-1/ASCII
+    header label is weak (servers send it by default): valid UTF-8 and declarations in the
+    document win over it. Unknown labels fall through to the next step.
     """
     for bom, codec in _BOMS:
         if content.startswith(bom):
@@ -115,6 +116,11 @@ def decode_body(content: bytes, content_type_header: str) -> tuple[str, str]:
     weak_codec: str | None = None
     if header_codec and header_label.lower() in _WEAK_HEADER_LABELS:
         weak_codec, header_codec = header_codec, None
+    if header_codec is None and not content.isascii():
+        try:  # valid UTF-8 beyond ASCII is UTF-8, whatever a <meta> (often copied) says
+            return content.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
     for declared in (header_codec, sniff_meta_charset(content), sniff_xml_encoding(content)):
         decoded = decode_with(content, declared)
         if decoded is not None:
