@@ -343,3 +343,36 @@ def test_strip_xml_illegal_removes_only_illegal_characters() -> None:
     text = "a\x00b\x08c\x0bd\x0ce\x1ff\ufffeg\uffffh\ud800i\tj\nk\rl𠮷镕"
     assert strip_xml_illegal(text) == "abcdefghi\tj\nk\rl𠮷镕"
     assert strip_xml_illegal("\ud842\udfb7") == "𠮷"
+
+
+YEARLESS_PAGE = """<html><head><title>关于开展科普月活动的通知</title></head><body>
+<h1>关于开展科普月活动的通知</h1><div class="info">发布时间：10-08 09:30 来源：科协</div>
+<div id="zoom"><p>为深入贯彻落实全民科学素质行动规划纲要，现就开展科普月活动有关事项通知如下。</p>
+<p>各单位要高度重视，认真组织，确保活动取得实效。</p></div></body></html>"""
+
+
+def test_a_date_without_its_year_is_never_given_the_current_year() -> None:
+    """An old page showing only 10-08 used to become 10-08 of this year."""
+    now = datetime(2026, 12, 6, tzinfo=SHANGHAI)
+    unproven = extract_article(YEARLESS_PAGE, "https://www.example.gov.cn/p/123.html",
+                               tz=SHANGHAI, now=now)  # fmt: skip
+    assert unproven.published_at is None
+    proven = extract_article(YEARLESS_PAGE, "https://www.example.gov.cn/art/2019/10/8/art_1_9.html",
+                             tz=SHANGHAI, now=now)  # fmt: skip
+    assert proven.published_at == datetime(2019, 10, 8, 9, 30, tzinfo=SHANGHAI)
+    listed = datetime(2019, 10, 8, tzinfo=SHANGHAI)  # a list's day still fills in
+    fallback = extract_article(YEARLESS_PAGE, "https://www.example.gov.cn/p/123.html",
+                               tz=SHANGHAI, now=now, fallback_date=listed)  # fmt: skip
+    assert fallback.published_at == listed
+
+
+def test_a_date_in_the_future_of_the_fetch_is_no_publication_date() -> None:
+    page = YEARLESS_PAGE.replace(
+        "发布时间：10-08 09:30", "有效期至：2031-12-31 发布日期：2021-03-05"
+    )
+    now = datetime(2026, 12, 6, tzinfo=SHANGHAI)
+    found = extract_article(page, "https://www.example.gov.cn/p/1.html", tz=SHANGHAI, now=now)
+    assert found.published_at is not None and found.published_at.year == 2021
+    future_only = YEARLESS_PAGE.replace("发布时间：10-08 09:30", "发布时间：2031-05-01")
+    none = extract_article(future_only, "https://www.example.gov.cn/p/1.html", tz=SHANGHAI, now=now)
+    assert none.published_at is None

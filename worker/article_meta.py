@@ -12,12 +12,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 import lxml.html
 from cssselect import SelectorError
 
-from worker.dates import find_date, parse_date
+from worker.dates import FUTURE_SLACK, find_date, parse_date
+from worker.links import split
 from worker.sanitize import normalize_space
 
 DATE_META_NAMES = (
@@ -189,23 +190,53 @@ def pick_date(
     outside_body: str,
     tz: tzinfo,
     now: datetime | None,
+    url: str = "",
 ) -> datetime | None:
-    """Choose the publication date: selector, meta tags, <time>, JSON-LD, text under the title."""
+    """Choose the publication date: selector, meta tags, <time>, JSON-LD, text under the title.
+
+    A date without its year counts only when the page proves the year (its URL's
+    ``/2022/10/08/``, ``t20221008_``, ``/202210/``…): no year is ever taken from the clock. A
+    date in the future of ``now`` is no publication date."""
+    fetched = now or datetime.now(UTC)
+    proven = year_proof(url)
+    reference = datetime(proven, 12, 31, 23, 59, tzinfo=tz) if proven else fetched
+    allowed = proven is not None
+    limit = fetched + FUTURE_SLACK
+
+    def found_in(text: str, *, label: bool = False) -> datetime | None:
+        value = find_date(text, tz, now=reference, require_label=label, yearless=allowed)
+        return value if value is not None and value <= limit else None
+
     if selector:
         element = select_first(doc, selector)
-        if element is not None:
-            value = find_date(element_value(element, ("datetime", "content")), tz, now=now)
-            if value is not None:
-                return value
+        if element is not None and (
+            value := found_in(element_value(element, ("datetime", "content")))
+        ):
+            return value
     for raw in iter_date_strings(doc, meta, structured):
-        value = parse_date(raw, tz, now=now)
-        if value is not None:
+        value = parse_date(raw, tz, now=reference, yearless=allowed)
+        if value is not None and value <= limit:
             return value
-    if window:
-        value = find_date(window, tz, now=now)
-        if value is not None:
-            return value
-    return find_date(outside_body, tz, now=now, require_label=True)
+    if window and (value := found_in(window)):
+        return value
+    return found_in(outside_body, label=True)
+
+
+_URL_YEAR = re.compile(
+    r"(?:^|[/_=-]|\bt)((?:19|20)\d\d)(?:[/_-]?(?:0?[1-9]|1[0-2])(?:[/_-]?[0-3]?\d)?)(?=[/_.-]|$)"
+    r"|/((?:19|20)\d\d)/"
+)
+
+
+def year_proof(url: str) -> int | None:
+    """The year a page's URL names in its path (``/2022/10/08/``, ``/art/2022/10/8/``,
+    ``t20221008_123.html``, ``/202210/``), or None."""
+    path = split(url).path
+    for match in _URL_YEAR.finditer(path):
+        year = int(match.group(1) or match.group(2))
+        if 1995 <= year <= 2100:
+            return year
+    return None
 
 
 def iter_date_strings(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
-__all__ = ["find_date", "parse_date"]
+__all__ = ["FUTURE_SLACK", "find_date", "parse_date"]
 
 MIN_YEAR = 1900
 MAX_YEAR = 2199
@@ -130,8 +130,11 @@ class Candidate:
     value: datetime | None
 
 
-def parse_date(text: str, tz: tzinfo, *, now: datetime | None = None) -> datetime | None:
-    """Read one date string (any supported format, a missing year inferred) or return None."""
+def parse_date(
+    text: str, tz: tzinfo, *, now: datetime | None = None, yearless: bool = True
+) -> datetime | None:
+    """Read one date string (any supported format) or return None. A missing year is inferred
+    from ``now``; with ``yearless=False`` a date without its year is not read at all."""
     cleaned = text.strip()
     if not cleaned:
         return None
@@ -139,7 +142,9 @@ def parse_date(text: str, tz: tzinfo, *, now: datetime | None = None) -> datetim
     if iso is not None:
         return iso
     reference = resolve_now(tz, now)
-    for candidate in iter_candidates(cleaned, tz, reference, strict_yearless=False):
+    for candidate in iter_candidates(
+        cleaned, tz, reference, strict_yearless=False, yearless=yearless
+    ):
         return candidate.value
     return None
 
@@ -150,60 +155,67 @@ def find_date(
     *,
     now: datetime | None = None,
     require_label: bool = False,
+    yearless: bool = True,
 ) -> datetime | None:
     """Find the most likely publication date in free text.
 
     A date right after a label (``发布时间：``, ``Published``…) wins, publication labels
     before generic ones before "updated"; otherwise the first full date in the text, then
-    a yearless ``MM-DD`` / ``M月D日``. With ``require_label`` only labelled dates count.
+    a yearless ``MM-DD`` / ``M月D日`` (year inferred from ``now``; not at all with
+    ``yearless=False``). With ``require_label`` only labelled dates count.
     """
     if not text:
         return None
     reference = resolve_now(tz, now)
-    labelled = find_labelled(text, tz, reference)
+    labelled = find_labelled(text, tz, reference, yearless=yearless)
     if labelled is not None or require_label:
         return labelled
-    yearless: datetime | None = None
-    for candidate in iter_candidates(text, tz, reference, strict_yearless=True):
+    without_year: datetime | None = None
+    for candidate in iter_candidates(text, tz, reference, strict_yearless=True, yearless=yearless):
         if candidate.value is None:
             continue
         if candidate_has_year(text, candidate):
             return candidate.value
-        if yearless is None:
-            yearless = candidate.value
-    return yearless
+        if without_year is None:
+            without_year = candidate.value
+    return without_year
 
 
-def find_labelled(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+def find_labelled(
+    text: str, tz: tzinfo, now: datetime, *, yearless: bool = True
+) -> datetime | None:
     """Return the date after the best-ranked label, or None."""
     best: tuple[int, int, datetime] | None = None
     for match in LABEL_RE.finditer(text):
         rank = LABEL_RANK[match.group("label").lower()]
         if best is not None and rank >= best[0]:
             continue
-        value = read_date_at(text, match.end(), tz, now)
+        value = read_date_at(text, match.end(), tz, now, yearless=yearless)
         if value is not None:
             best = (rank, match.start(), value)
     return None if best is None else best[2]
 
 
-def read_date_at(text: str, pos: int, tz: tzinfo, now: datetime) -> datetime | None:
+def read_date_at(
+    text: str, pos: int, tz: tzinfo, now: datetime, *, yearless: bool = True
+) -> datetime | None:
     """Return the date that starts exactly at ``pos`` of ``text``, or None."""
     window = text[pos : pos + 64]
-    for candidate in iter_candidates(window, tz, now, strict_yearless=False):
+    for candidate in iter_candidates(window, tz, now, strict_yearless=False, yearless=yearless):
         return candidate.value if candidate.start == 0 else None
     return None
 
 
 def iter_candidates(
-    text: str, tz: tzinfo, now: datetime, *, strict_yearless: bool
+    text: str, tz: tzinfo, now: datetime, *, strict_yearless: bool, yearless: bool = True
 ) -> Iterator[Candidate]:
-    """Yield non-overlapping dates of ``text`` in reading order (longest match first)."""
+    """Yield non-overlapping dates of ``text`` in reading order (longest match first); dates
+    without a year only when ``yearless``."""
     found: list[tuple[int, int, re.Match[str], bool]] = []
     for pattern in FULL_PATTERNS:
         found.extend((m.start(), m.end(), m, True) for m in pattern.finditer(text))
     dash = YEARLESS_STRICT_DASH_RE if strict_yearless else YEARLESS_DASH_RE
-    for pattern in (dash, YEARLESS_CN_RE):
+    for pattern in (dash, YEARLESS_CN_RE) if yearless else ():
         found.extend((m.start(), m.end(), m, False) for m in pattern.finditer(text))
     found.sort(key=lambda item: (item[0], -(item[1] - item[0])))
     taken_until = -1

@@ -80,7 +80,7 @@ def extract_article(
     before, after = split_page_text(doc, body)
     window = title_window(before, title, body is not None)
     published = pick_date(
-        doc, meta, chosen.date, structured_date, window, before + "\n" + after, tz, now
+        doc, meta, chosen.date, structured_date, window, before + "\n" + after, tz, now, url
     )
     published = published or fallback_date
     author = pick_author(doc, meta, chosen.author, window, before)
