@@ -376,3 +376,30 @@ def test_a_date_in_the_future_of_the_fetch_is_no_publication_date() -> None:
     future_only = YEARLESS_PAGE.replace("发布时间：10-08 09:30", "发布时间：2031-05-01")
     none = extract_article(future_only, "https://www.example.gov.cn/p/1.html", tz=SHANGHAI, now=now)
     assert none.published_at is None
+
+
+def test_a_feed_entry_title_is_not_replaced_by_the_page_heading() -> None:
+    page = (
+        "<html><body><h1>t</h1><div id='zoom'><p>" + "正文内容。" * 30 + "</p></div></body></html>"
+    )
+    url = "https://blog.example.org/post/1.html"
+    real = "关于科普月的真实标题"
+    from_feed = extract_article(
+        page, url, tz=SHANGHAI, now=NOW, fallback_title=real, trust_fallback_title=True
+    )
+    assert from_feed.title == "关于科普月的真实标题"
+    cut = extract_article(page.replace("<h1>t</h1>", "<h1>关于科普月的真实标题全文</h1>"), url,
+                          tz=SHANGHAI, now=NOW, fallback_title="关于科普月的真实…",
+                          trust_fallback_title=True)  # fmt: skip
+    assert cut.title == "关于科普月的真实标题全文"  # a truncated entry title is filled in
+
+
+def test_an_og_title_cut_short_by_a_quote_loses_to_the_heading() -> None:
+    page = (
+        '<html><head><meta property="og:title" content="关于印发"十四五"规划的通知"></head>'
+        "<body><h1>关于印发“十四五”规划的通知</h1><div id='zoom'><p>"
+        + "正文内容。" * 30
+        + "</p></div></body></html>"
+    )
+    found = extract_article(page, "https://www.example.gov.cn/p/2.html", tz=SHANGHAI, now=NOW)
+    assert found.title == "关于印发“十四五”规划的通知"

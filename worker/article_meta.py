@@ -66,12 +66,21 @@ def select_first(root: lxml.html.HtmlElement, selector: str) -> lxml.html.HtmlEl
 
 
 def pick_title(
-    doc: lxml.html.HtmlElement, meta: dict[str, str], selector: str, fallback_title: str
+    doc: lxml.html.HtmlElement,
+    meta: dict[str, str],
+    selector: str,
+    fallback_title: str,
+    *,
+    trust_fallback: bool = False,
 ) -> str:
-    """Choose the title; a truncated list title gives way to a longer page title."""
+    """Choose the title; a truncated list title gives way to a longer page title. With
+    ``trust_fallback`` (a feed's own entry title) the page only fills a missing or truncated
+    one: a page's heading never replaces what the feed says."""
     page_title = read_page_title(doc, meta, selector)
     fallback = normalize_space(fallback_title)
     if not page_title:
+        return fallback
+    if trust_fallback and fallback and not fallback.endswith(TRUNCATION_MARKS):
         return fallback
     if fallback.endswith(TRUNCATION_MARKS):
         bare = fallback.rstrip(".…。").rstrip()
@@ -94,6 +103,8 @@ def read_page_title(doc: lxml.html.HtmlElement, meta: dict[str, str], selector: 
         if value and name == "og:title":  # SEO plugins write "标题 - 站点" here
             if heading and value.startswith(heading) and len(value) > len(heading):
                 return heading
+            if heading and heading.startswith(value) and len(heading) > len(value):
+                return heading  # og:title cut short (an unescaped quote ends the attribute)
             if site_name and value.endswith(site_name) and len(value) > len(site_name):
                 return value[: -len(site_name)].rstrip(" -_|｜–—－:：") or value
         if value:

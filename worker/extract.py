@@ -67,8 +67,11 @@ def extract_article(
     fallback_title: str = "",
     fallback_date: datetime | None = None,
     now: datetime | None = None,
+    trust_fallback_title: bool = False,
 ) -> Extracted:
-    """Read title, publication date, author and a sanitised body from an article page."""
+    """Read title, publication date, author and a sanitised body from an article page.
+    ``trust_fallback_title``: the fallback is a feed entry's own title, which the page's
+    heading does not replace (it only fills a missing or truncated one)."""
     chosen = selectors or ArticleSelectors()
     doc = parse_document(html)
     meta = read_meta(doc)
@@ -76,7 +79,7 @@ def extract_article(
     remove_elements(doc, SCRIPT_TAGS)
     body = find_body(doc, chosen.body)
     attachments = collect_attachments(doc, body, url)
-    title = pick_title(doc, meta, chosen.title, fallback_title)
+    title = pick_title(doc, meta, chosen.title, fallback_title, trust_fallback=trust_fallback_title)
     before, after = split_page_text(doc, body)
     window = title_window(before, title, body is not None)
     published = pick_date(

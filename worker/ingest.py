@@ -153,6 +153,7 @@ def read_article(
         selectors=source.article,
         fallback_title=item.title,
         fallback_date=item.published_at,
+        trust_fallback_title=source.kind == "feed",
     )
     return ArticlePage(extracted, page.etag, page.last_modified)
 
