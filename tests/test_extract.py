@@ -403,3 +403,24 @@ def test_an_og_title_cut_short_by_a_quote_loses_to_the_heading() -> None:
     )
     found = extract_article(page, "https://www.example.gov.cn/p/2.html", tz=SHANGHAI, now=NOW)
     assert found.title == "关于印发“十四五”规划的通知"
+
+
+def test_wechat_article_time_comes_from_its_script() -> None:
+    page = (
+        '<html><body><h1 id="activity-name">科普月启动</h1><em id="publish_time">昨天</em>'
+        '<div id="js_content"><p>' + "正文内容。" * 30 + "</p></div>"
+        '<script>var ct = "1665216000"; var x = 1;</script></body></html>'
+    )
+    found = extract_article(page, "https://mp.weixin.qq.com/s/abc", tz=SHANGHAI, now=NOW)
+    assert found.published_at == datetime(2022, 10, 8, 16, 0, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("meta", ['name="firstpublishedtime"', 'itemprop="dateUpdate"',
+                                  'name="publishtime"'])  # fmt: skip
+def test_more_date_metas_are_read(meta: str) -> None:
+    page = (
+        f'<html><head><meta {meta} content="2021-06-01 10:20:00"></head><body><h1>标题</h1>'
+        "<div id='zoom'><p>" + "正文内容。" * 30 + "</p></div></body></html>"
+    )
+    found = extract_article(page, "https://www.example.com/p/1.html", tz=SHANGHAI, now=NOW)
+    assert found.published_at == datetime(2021, 6, 1, 10, 20, tzinfo=SHANGHAI)

@@ -26,9 +26,14 @@ DATE_META_NAMES = (
     "article:published_time",
     "publishdate",
     "publish_date",
+    "publishtime",
+    "firstpublishedtime",
     "datepublished",
     "dcterms.issued",
     "dc.date.issued",
+    "og:release_date",
+    "datecreated",
+    "dateupdate",  # last: an update time, read only when nothing says when it was published
 )
 TITLE_META_NAMES = ("articletitle", "og:title")
 AUTHOR_META_NAMES = ("author", "article:author", "contentsource")

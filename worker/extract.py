@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -75,7 +75,7 @@ def extract_article(
     chosen = selectors or ArticleSelectors()
     doc = parse_document(html)
     meta = read_meta(doc)
-    structured_date = read_jsonld_date(doc)
+    structured_date = read_script_date(doc)
     remove_elements(doc, SCRIPT_TAGS)
     body = find_body(doc, chosen.body)
     attachments = collect_attachments(doc, body, url)
@@ -171,9 +171,14 @@ def read_meta(doc: lxml.html.HtmlElement) -> dict[str, str]:
     return found
 
 
-def read_jsonld_date(doc: lxml.html.HtmlElement) -> str:
-    """Return ``datePublished`` from the page's JSON-LD blocks, or an empty string."""
+def read_script_date(doc: lxml.html.HtmlElement) -> str:
+    """Return ``datePublished`` from the page's JSON-LD blocks, else a WeChat article's publish
+    time (``var ct = "<Unix seconds>"`` in its script, which shows only "昨天" or "3小时前"),
+    as ISO 8601; or an empty string."""
+    wechat = doc.get_element_by_id("js_content", None) is not None
     for script in doc.iter("script"):
+        if wechat and (found := WECHAT_CT_RE.search(script.text or "")):
+            return datetime.fromtimestamp(int(found.group(1)), UTC).isoformat()
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         try:
@@ -185,6 +190,9 @@ def read_jsonld_date(doc: lxml.html.HtmlElement) -> str:
             if isinstance(value, str) and value.strip():
                 return value.strip()
     return ""
+
+
+WECHAT_CT_RE = re.compile(r"""\bvar\s+ct\s*=\s*["']?(\d{10})\b""")
 
 
 def iter_json_objects(data: Any) -> Iterator[dict[str, Any]]:
