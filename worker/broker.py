@@ -7,6 +7,7 @@ kombu. It must not publish, consume or delete anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 BROKER_TIMEOUT = 2.0
 
@@ -15,14 +16,18 @@ def _is_redis(url: str) -> bool:
     return url.startswith(("redis://", "rediss://"))
 
 
+def _redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(
+        url, socket_timeout=BROKER_TIMEOUT, socket_connect_timeout=BROKER_TIMEOUT
+    )
+
+
 def broker_answers(url: str) -> None:
     """Raise if the broker at ``url`` does not answer within the timeout."""
     if _is_redis(url):
-        import redis
-
-        client = redis.Redis.from_url(
-            url, socket_timeout=BROKER_TIMEOUT, socket_connect_timeout=BROKER_TIMEOUT
-        )
+        client = _redis_client(url)
         try:
             client.ping()
         finally:
@@ -38,11 +43,7 @@ def queue_depths(url: str, queues: Iterable[str]) -> dict[str, int]:
     """Messages waiting in each queue of a Redis broker ({} for other brokers)."""
     if not _is_redis(url):
         return {}
-    import redis
-
-    client = redis.Redis.from_url(
-        url, socket_timeout=BROKER_TIMEOUT, socket_connect_timeout=BROKER_TIMEOUT
-    )
+    client = _redis_client(url)
     try:
         pipe = client.pipeline(transaction=False)
         names = list(queues)

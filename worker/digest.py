@@ -32,7 +32,7 @@ from worker.notify.render import render_document
 from worker.outbox import target_of
 from worker.runtime import Runtime
 from worker.schedule import next_fire
-from worker.store.articles import get_article
+from worker.store.articles import get_articles
 from worker.store.counters import FEEDS_GENERATION, bump_counter
 from worker.store.deliveries import create_deliveries
 from worker.store.digests import (
@@ -218,10 +218,6 @@ def window_for(session: Session, subscriber: SubscriberRow, now: datetime) -> Wi
     return Window(previous.window_end if previous else subscriber.created_at, now)
 
 
-def load_articles(session: Session, article_ids: Sequence[int]) -> list[Article]:
-    return [a for i in article_ids if (a := get_article(session, i)) is not None]
-
-
 def build_digest(
     rt: Runtime, session: Session, subscriber: SubscriberRow, *, slot: str, now: datetime
 ) -> tuple[int, list[int]] | None:
@@ -232,7 +228,7 @@ def build_digest(
     )
     if digest_id is None:
         return None
-    articles = load_articles(session, take_waiting(session, subscriber.id, digest_id))
+    articles = get_articles(session, take_waiting(session, subscriber.id, digest_id))
     target = target_of(subscriber)
     composed = compose(target, articles, window, base_url=rt.config.herald.base_url, now=now)
     messages = [
@@ -335,7 +331,7 @@ class Preview:
 def preview(rt: Runtime, session: Session, subscriber: SubscriberRow, *, now: datetime) -> Preview:
     """What ``send`` would send now, built the same way, storing nothing."""
     window = window_for(session, subscriber, now)
-    articles = load_articles(session, waiting_article_ids(session, subscriber.id))
+    articles = get_articles(session, waiting_article_ids(session, subscriber.id))
     composed = compose(target_of(subscriber), articles, window,
                        base_url=rt.config.herald.base_url, now=now)  # fmt: skip
     return Preview(subscriber.name, subscriber.channel, window, composed)

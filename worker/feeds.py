@@ -40,6 +40,7 @@ EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 UNTITLED = "(untitled)"
 
 EXTENSIONS = {"rss": "xml", "atom": "atom", "json": "json"}
+FORMATS_BY_EXTENSION = {ext: fmt for fmt, ext in EXTENSIONS.items()}
 MEDIA_TYPES = {
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
@@ -170,7 +171,21 @@ def sort_articles(articles: Iterable[Article]) -> list[Article]:
 
 def build_feed_url(base_url: str, key: str, fmt: str) -> str:
     """Return the public URL of feed ``key`` in format ``fmt`` ("rss", "atom" or "json")."""
-    return f"{base_url.rstrip('/')}/feeds/{quote(key)}.{EXTENSIONS[fmt]}"
+    return f"{base_url.rstrip('/')}/feeds/{feed_file_name(key, fmt)}"
+
+
+def feed_file_name(key: str, fmt: str) -> str:
+    """Feed ``key`` in ``fmt`` as a URL path below ``feeds/`` (``tags/%E9%80%9A.xml``)."""
+    return f"{quote(key)}.{EXTENSIONS[fmt]}"
+
+
+def split_feed_name(name: str) -> tuple[str, str] | None:
+    """``sources/notices.xml`` → (``sources/notices``, ``rss``); None for what is no feed."""
+    stem, dot, extension = name.rpartition(".")
+    fmt = FORMATS_BY_EXTENSION.get(extension)
+    if not dot or fmt is None or not stem:
+        return None
+    return stem, fmt
 
 
 def valid_key_segment(name: str) -> bool:

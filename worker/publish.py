@@ -10,7 +10,6 @@ are queued in the ledger (``worker.websub``).
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections.abc import Sequence
 from datetime import UTC
@@ -21,18 +20,16 @@ from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from worker.config import Config
-from worker.digest import Window, heading_for, load_articles
+from worker.digest import Window, heading_for
 from worker.feeds import ALL_KEY, ALL_TITLE, FeedSpec, valid_key_segment, write_feeds
 from worker.models import Article
 from worker.runtime import Runtime
-from worker.store.articles import recent_articles
+from worker.store.articles import get_articles, recent_articles
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter, set_counter
 from worker.store.digests import subscriber_digests
 from worker.store.subscribers import subscriber_by_name
 from worker.subscriber import SubscriberOptions
 from worker.websub import queue_pings
-
-log = logging.getLogger(__name__)
 
 DIGEST_ENTRIES = 50  # digests one subscriber's digest feed holds
 _write_lock = threading.Lock()  # feedgen's RSS dates switch the process locale: one at a time
@@ -49,15 +46,10 @@ def feed_keys(config: Config) -> list[str]:
 
 
 def feed_tags(config: Config) -> list[str]:
-    """The sources' tags that can name a feed file, in first-seen order."""
-    tags: dict[str, None] = {}
-    for source in config.sources:
-        for tag in source.tags:
-            if valid_key_segment(tag):
-                tags.setdefault(tag, None)
-            else:
-                log.warning("feeds: tag %r cannot name a feed file; no tags/ feed for it", tag)
-    return list(tags)
+    """The sources' tags that can name a feed file, in first-seen order (the config load warns
+    about the others)."""
+    tags = (tag for source in config.sources for tag in source.tags)
+    return list(dict.fromkeys(tag for tag in tags if valid_key_segment(tag)))
 
 
 def feed_spec(session: Session, config: Config, key: str, *, limit: int) -> FeedSpec | None:
@@ -87,7 +79,7 @@ def digest_entries(session: Session, subscriber: str, *, limit: int) -> list[Art
     for digest in subscriber_digests(session, row.id, limit=limit):
         if not digest.key:
             continue  # opened but not finished
-        articles = load_articles(session, digest.article_ids)
+        articles = get_articles(session, digest.article_ids)
         items = "".join(
             f'<li><a href="{escape(a.url)}">{escape(a.title or a.url)}</a></li>' for a in articles
         )

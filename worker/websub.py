@@ -12,25 +12,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from worker.feeds import EXTENSIONS, build_feed_url
+from worker.feeds import build_feed_url, split_feed_name
 from worker.notify.websub import EVENT_FEED_UPDATED
 from worker.runtime import Runtime
 from worker.store.counters import FEEDS_GENERATION, get_counter
 from worker.store.deliveries import create_deliveries
 from worker.store.sources import hub_subscriber_id
 
-FORMATS_BY_EXTENSION = {ext: fmt for fmt, ext in EXTENSIONS.items()}
-
 
 def changed_feed_urls(paths: Sequence[Path], feeds_dir: Path, base_url: str) -> list[str]:
     """The public URLs of the feed files in ``paths`` (other files are left out)."""
     urls = []
     for path in paths:
-        relative = path.relative_to(feeds_dir).as_posix()
-        stem, _, extension = relative.rpartition(".")
-        fmt = FORMATS_BY_EXTENSION.get(extension)
-        if stem and fmt:
-            urls.append(build_feed_url(base_url, stem, fmt))
+        found = split_feed_name(path.relative_to(feeds_dir).as_posix())
+        if found is not None:
+            urls.append(build_feed_url(base_url, *found))
     return urls
 
 

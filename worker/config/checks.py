@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from worker.schedule import parse_quiet_hours
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -118,7 +118,7 @@ def choice(options: tuple[str, ...]) -> Check:
 
 def slug(value: Any) -> str:
     text = as_string(value)
-    if not _NAME_RE.match(text):
+    if not SLUG_RE.match(text):
         raise ValueError(
             f"expected a slug of lowercase letters, digits, - and _ (at most 64), got {text!r}"
         )

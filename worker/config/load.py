@@ -43,6 +43,7 @@ from worker.config.settings import (
     SubscriberConfig,
     WebSettings,
 )
+from worker.feeds import valid_key_segment
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,11 @@ def parse_config(
                 "requests (receivers cannot verify they come from herald)",
                 origin, i, sub.name,
             )  # fmt: skip
+    for i, source in enumerate(sources):
+        for tag in source.tags:
+            if not valid_key_segment(tag):
+                log.warning("%s: sources[%d].tags: %r cannot name a feed file; it filters, but "
+                            "gets no tags/ feed", origin, i, tag)  # fmt: skip
     known = {s.name for s in sources}
     for i, sub in enumerate(subscribers):
         for name in sub.sources:

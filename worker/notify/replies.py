@@ -114,6 +114,15 @@ def classify_status(channel: str, code: int, retry_after: str | None, *, now: fl
     )
 
 
+def by_status(channel: str) -> ClassifyReply:
+    """The reply rules of an endpoint judged by its HTTP status alone (``classify_status``)."""
+
+    def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
+        return classify_status(channel, code, retry_after, now=now)
+
+    return classify_reply
+
+
 def classify_error_status(channel: str, code: int, error: str, wait: float | None) -> Verdict:
     """An error reply by HTTP status: 4xx permanent (but 408/409/425/429), others retried."""
     if 400 <= code < 500 and code not in RETRYABLE_4XX:

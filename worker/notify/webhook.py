@@ -28,7 +28,7 @@ from typing import Any
 
 from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target
 from worker.notify.message import Message
-from worker.notify.replies import Verdict, classify_status, judge
+from worker.notify.replies import by_status, judge
 
 CHANNEL = "webhook"
 SECRET_PREFIX = "whsec_"
@@ -135,10 +135,9 @@ def webhook_request(target: Target, event_id: str, body: bytes, now: datetime) -
     return Outgoing(url=target.url, body=body, headers=headers)
 
 
-def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
-    """A generic webhook's HTTP reply: 2xx delivered; 410 gone and other 4xx (but 408, 409, 425,
-    429) permanent; the rest retried, after ``Retry-After`` when given."""
-    return classify_status(CHANNEL, code, retry_after, now=now)
+# A generic webhook's HTTP reply: 2xx delivered; 410 gone and other 4xx (but 408, 409, 425,
+# 429) permanent; the rest retried, after ``Retry-After`` when given.
+classify_reply = by_status(CHANNEL)
 
 
 class WebhookNotifier:

@@ -15,16 +15,14 @@ from urllib.parse import urlencode
 
 from worker.notify import Outcome, Outgoing, RateWindows, Reply, Target
 from worker.notify.message import Message
-from worker.notify.replies import Verdict, classify_status, judge
+from worker.notify.replies import by_status, judge
 
 CHANNEL = "websub"
 EVENT_FEED_UPDATED = "feed.updated"
 USER_AGENT = "herald"
 
 
-def classify_reply(code: int, text: str, retry_after: str | None, *, now: float) -> Verdict:
-    """2xx taken; 4xx (but 408/409/425/429) refused for good; the rest retried."""
-    return classify_status(CHANNEL, code, retry_after, now=now)
+classify_reply = by_status(CHANNEL)  # 2xx taken; 4xx (but 408/409/425/429) refused; else retried
 
 
 class WebSubNotifier:

@@ -237,6 +237,16 @@ def article_validators(session: Session, article_id: int | None) -> tuple[str, s
     return (row.etag, row.last_modified) if row is not None else ("", "")
 
 
+def get_articles(session: Session, article_ids: Sequence[int]) -> list[Article]:
+    """The stored articles of ``article_ids``, in that order (missing ones left out), read in
+    one query."""
+    if not article_ids:
+        return []
+    rows = session.execute(_articles_query().where(ArticleRow.id.in_(list(article_ids))))
+    found = {row.id: article_from_row(row, name) for row, name in rows}
+    return [found[i] for i in article_ids if i in found]
+
+
 def get_article(session: Session, article_id: int) -> Article | None:
     found = session.execute(_articles_query().where(ArticleRow.id == article_id)).first()
     return article_from_row(found[0], found[1]) if found else None
@@ -252,10 +262,7 @@ def recent_articles(
     query = _articles_query().order_by(newest.desc(), ArticleRow.id.desc()).limit(limit)
     if source_names is None:
         return [article_from_row(row, name) for row, name in session.execute(query)]
-    ids = _newest_listed(session, source_names, limit)
-    found = {row.id: (row, name) for row, name in session.execute(
-        _articles_query().where(ArticleRow.id.in_(ids)))}  # fmt: skip
-    return [article_from_row(*found[i]) for i in ids if i in found]
+    return get_articles(session, _newest_listed(session, source_names, limit))
 
 
 def _newest_listed(session: Session, source_names: Sequence[str], limit: int) -> list[int]:

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from worker.models import Article
-from worker.store._sql import insert_for, rowcount
+from worker.store._sql import insert_for
 from worker.store.articles import recent_articles
 from worker.store.clock import db_now
 from worker.store.counters import get_counter
@@ -32,20 +32,13 @@ from worker.store.tables import (
 def count_poll(session: Session, source_id: int, outcome: str, fetch_seconds: float) -> None:
     """Add one poll of ``source_id`` ending in ``outcome`` that spent ``fetch_seconds``."""
     seconds = max(0.0, fetch_seconds)
-    result = session.execute(
-        update(PollStatRow)
-        .where(PollStatRow.source_id == source_id, PollStatRow.outcome == outcome)
-        .values(polls=PollStatRow.polls + 1, fetch_seconds=PollStatRow.fetch_seconds + seconds)
+    statement = insert_for(session)(PollStatRow).values(
+        source_id=source_id, outcome=outcome, polls=1, fetch_seconds=seconds
     )
-    if rowcount(result) == 0:
-        seed = insert_for(session)(PollStatRow).values(
-            source_id=source_id, outcome=outcome, polls=1, fetch_seconds=seconds
-        )
-        session.execute(seed.on_conflict_do_update(
-            index_elements=["source_id", "outcome"],
-            set_={"polls": PollStatRow.polls + 1,
-                  "fetch_seconds": PollStatRow.fetch_seconds + seconds},
-        ))  # fmt: skip
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["source_id", "outcome"],
+        set_={"polls": PollStatRow.polls + 1, "fetch_seconds": PollStatRow.fetch_seconds + seconds},
+    ))  # fmt: skip
 
 
 def all_sources(session: Session) -> list[SourceRow]:

@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from worker.config.checks import SLUG_RE
 from worker.web.api import routes_table
 from worker.web.feedfiles import FeedFiles
 from worker.web.headers import SecurityHeaders
 from worker.web.health import healthz
 from worker.web.metrics import metrics
 from worker.web.openapi import openapi
-from worker.web.pages import PAGE_FILE, SLUG, digest_page, index, source_page
+from worker.web.pages import PAGE_FILE, digest_page, index, source_page
 
 GZIP_MINIMUM = 1024
 
@@ -27,7 +28,7 @@ GZIP_MINIMUM = 1024
 async def digest_archive_slash(request: Request) -> Response:
     """``/digests/NAME`` → ``NAME/`` (relative links need the slash); a subscriber name only."""
     name = request.path_params["name"]
-    if not SLUG.match(name):
+    if not SLUG_RE.match(name):
         return PlainTextResponse("not found\n", status_code=404)
     return RedirectResponse(f"{name}/", status_code=308)
 
@@ -35,7 +36,7 @@ async def digest_archive_slash(request: Request) -> Response:
 async def old_digest_page(request: Request) -> Response:
     """Digest links sent before they moved (``/feeds/digests/NAME/KEY.html``) → ``/digests/…``."""
     name, page = request.path_params["name"], request.path_params["page"]
-    if not SLUG.match(name) or not PAGE_FILE.match(page):
+    if not SLUG_RE.match(name) or not PAGE_FILE.match(page):
         return PlainTextResponse("not found\n", status_code=404)
     return RedirectResponse(f"../../../digests/{name}/{page}", status_code=308)
 

@@ -30,12 +30,12 @@ from worker.feeds import (
     build_feed_path,
     build_feed_url,
     render_feed,
+    split_feed_name,
 )
 from worker.filters import REGEX_MAX_CHARS, REGEX_TIMEOUT, compile_filter
 from worker.publish import feed_spec
 from worker.runtime import get_runtime
 
-FORMATS_BY_EXTENSION = {ext: fmt for fmt, ext in EXTENSIONS.items()}
 OPTION_NAMES = ("limit", "filter", "filterout", "format")
 CACHE_CONTROL = "public, max-age=60"
 
@@ -95,15 +95,6 @@ def check_pattern(name: str, pattern: str) -> None:
 
 class PatternTooSlow(ValueError):
     """A query's pattern hit the time limit: the request is refused rather than dragged on."""
-
-
-def split_feed_path(path: str) -> tuple[str, str] | None:
-    """``sources/notices.xml`` → (``sources/notices``, ``rss``); None for what is no feed."""
-    stem, dot, extension = path.rpartition(".")
-    fmt = FORMATS_BY_EXTENSION.get(extension)
-    if not dot or fmt is None or not stem:
-        return None
-    return stem, fmt
 
 
 class FileCache:
@@ -173,7 +164,7 @@ class FeedFiles:
 
     async def serve(self, request: Request) -> Response:
         config = (await run_in_threadpool(get_runtime)).config
-        split = split_feed_path(request.path_params["path"])
+        split = split_feed_name(request.path_params["path"])
         if split is None:
             return PlainTextResponse("no such feed\n", status_code=404)
         key, fmt = split

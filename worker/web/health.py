@@ -19,7 +19,7 @@ from worker.runtime import get_runtime
 from worker.store.stats import database_answers
 
 
-def check(name: str, probe: Any) -> dict[str, Any]:
+def check(probe: Any) -> dict[str, Any]:
     started = time.monotonic()
     try:
         detail = probe()
@@ -46,7 +46,7 @@ def health_report() -> tuple[bool, dict[str, Any]]:
         broker_answers(url)
         return url.split(":", 1)[0]
 
-    checks = {"database": check("database", database), "broker": check("broker", broker)}
+    checks = {"database": check(database), "broker": check(broker)}
     healthy = all(c["ok"] for c in checks.values())
     return healthy, {"status": "ok" if healthy else "fail", "checks": checks}
 

@@ -27,7 +27,7 @@ DURATION = {"oneOf": [{"type": "string", "example": "15m"}, {"type": "number", "
 STRINGS = {"type": "array", "items": {"type": "string"}}
 CHECK_SCHEMAS: dict[Check, dict[str, Any]] = {
     c.as_string: {"type": "string"},
-    c.slug: {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
+    c.slug: {"type": "string", "pattern": c.SLUG_RE.pattern},
     c.http_url: {"type": "string", "format": "uri", "pattern": "^https?://"},
     c.timezone: {"type": "string", "example": "Asia/Shanghai"},
     c.as_bool: {"type": "boolean"},

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from worker.config import Config, SourceConfig
-from worker.feeds import EXTENSIONS
+from worker.config.checks import SLUG_RE
+from worker.feeds import feed_file_name
 from worker.notify.render import render_document
 from worker.publish import feed_keys
 from worker.runtime import get_runtime
@@ -29,7 +30,6 @@ from worker.store.stats import SourceOverview, source_overviews
 
 SOURCE_PAGE_ARTICLES = 50
 PAGE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}\.html$")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FEED_FORMATS = (("RSS", "rss"), ("Atom", "atom"), ("JSON", "json"))
 
 
@@ -51,7 +51,7 @@ def feed_links(config: Config) -> list[FeedLink]:
     for key in feed_keys(config):
         kind, _, name = key.partition("/")
         label = {"all": "全部来源", "sources": name, "tags": f"#{name}", "digests": f"{name} 摘要"}
-        paths = tuple((fmt, f"feeds/{quote(key)}.{EXTENSIONS[f]}") for fmt, f in FEED_FORMATS)
+        paths = tuple((fmt, f"feeds/{feed_file_name(key, f)}") for fmt, f in FEED_FORMATS)
         found.append(FeedLink(label[kind], kind, paths))
     return found
 
@@ -110,7 +110,7 @@ def source_context(name: str) -> dict[str, Any] | None:
         }
         for a in articles
     ]
-    feeds = [(fmt, f"../feeds/sources/{quote(name)}.{EXTENSIONS[f]}") for fmt, f in FEED_FORMATS]
+    feeds = [(fmt, f"../feeds/{feed_file_name(f'sources/{name}', f)}") for fmt, f in FEED_FORMATS]
     return {
         "source": {"name": name, "url": source.url, "kind": source.kind, "tags": source.tags},
         "timezone": str(zone),
@@ -121,7 +121,7 @@ def source_context(name: str) -> dict[str, Any] | None:
 
 async def source_page(request: Request) -> Response:
     name = request.path_params["name"]
-    context = await run_in_threadpool(source_context, name) if SLUG.match(name) else None
+    context = await run_in_threadpool(source_context, name) if SLUG_RE.match(name) else None
     if context is None:
         return not_found("没有这个来源")
     return HTMLResponse(render_document("web.source.html.j2", context))
@@ -132,7 +132,7 @@ async def digest_page(request: Request) -> Response:
     config = (await run_in_threadpool(get_runtime)).config
     name = request.path_params["name"]
     page = request.path_params.get("page") or "index.html"
-    if not SLUG.match(name) or not PAGE_FILE.match(page):
+    if not SLUG_RE.match(name) or not PAGE_FILE.match(page):
         return not_found("没有这份摘要")
     if not any(s.name == name and s.wants_digest for s in config.subscribers):
         return not_found("没有这份摘要")
