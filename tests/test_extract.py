@@ -198,16 +198,32 @@ def test_date_line_keeps_source_apart_from_date() -> None:
     assert result.title == "重庆市科协召开推进示范区建设工作会议"
 
 
-def test_meta_pubdate_beats_the_date_line_and_body_dates_are_never_used() -> None:
-    head = '<meta name="PubDate" content="2022-10-08 09:30">'
+def test_the_date_under_the_title_beats_a_meta_of_another_day_and_body_dates_are_never_used() -> (
+    None
+):
+    """A real Hanweb page's PubDate meta said 2021-04-09 10:21 where its 发布时间 line showed
+    2021-04-07: the date the page shows wins; a meta on the same day gives it its time."""
+    head = '<meta name="PubDate" content="2022-10-09 09:30">'
     html = page(
         '<h1>标题</h1><div>发布时间：2022-10-07</div><div id="zoom"><p>正文。</p></div>', head
     )
     result = extract_article(html, URL, tz=SHANGHAI, now=NOW)
-    assert result.published_at == datetime(2022, 10, 8, 9, 30, tzinfo=SHANGHAI)
+    assert result.published_at == datetime(2022, 10, 7, tzinfo=SHANGHAI)
+    assert result.published_evidence is not None
+    assert result.published_evidence.rule == "label:发布时间"
+    same_day = html.replace("2022-10-09 09:30", "2022-10-07 09:30")
+    result = extract_article(same_day, URL, tz=SHANGHAI, now=NOW)
+    assert result.published_at == datetime(2022, 10, 7, 9, 30, tzinfo=SHANGHAI)
     body_only = page('<h1>标题</h1><div id="zoom"><p>2020年12月14日，会议召开。</p></div>')
-    result = extract_article(body_only, URL, tz=SHANGHAI, now=NOW)
+    result = extract_article(body_only, "https://www.example.gov.cn/p/9.html", tz=SHANGHAI, now=NOW)
     assert result.published_at is None
+
+
+def test_the_url_date_is_the_last_resort() -> None:
+    body_only = page('<h1>标题</h1><div id="zoom"><p>2020年12月14日，会议召开。</p></div>')
+    result = extract_article(body_only, URL, tz=SHANGHAI, now=NOW)  # /art/2022/10/8/
+    assert result.published_at == datetime(2022, 10, 8, tzinfo=SHANGHAI)
+    assert result.published_evidence is not None and result.published_evidence.rule == "url"
 
 
 def test_fallback_date_is_used_when_the_page_has_none() -> None:

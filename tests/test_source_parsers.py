@@ -396,3 +396,36 @@ def test_xhtml_declaration_is_tolerated() -> None:
     assert [(item.url, item.title) for item in page.items] == [
         ("https://www.cast.org.cn/x.html", "标题")
     ]
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom", "rdf"])
+def test_a_huge_feed_is_read_only_as_far_as_the_limit(kind: str) -> None:
+    """10,000 entries, 20 read: the document is cut after the entries herald reads."""
+    rows = []
+    for i in range(10_000):
+        link = f"https://example.org/a/{i}.html"
+        if kind == "atom":
+            rows.append(
+                f"<entry><title>第{i}篇</title><link href='{link}'/><id>{link}</id></entry>"
+            )
+        else:
+            about = f" rdf:about='{link}'" if kind == "rdf" else ""
+            rows.append(
+                f"<item{about}><title>第{i}篇 <![CDATA[</item>]]></title><link>{link}</link></item>"
+            )
+    entries = "".join(rows)
+    atom = "http://www.w3.org/2005/Atom"
+    document = {
+        "rss": f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{entries}"
+        "</channel></rss>",
+        "atom": f"<?xml version='1.0'?><feed xmlns='{atom}'><title>t</title>{entries}</feed>",
+        "rdf": "<?xml version='1.0'?><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'"
+        f" xmlns='http://purl.org/rss/1.0/'><channel rdf:about='https://example.org/'><title>t</title>"
+        f"</channel>{entries}</rdf:RDF>",
+    }[kind].encode()
+    started = datetime.now(UTC)
+    page = parse_feed(document, "https://example.org/feed.xml", tz=UTC, limit=20)
+    assert datetime.now(UTC) - started < timedelta(seconds=2)
+    assert [item.url for item in page.items] == [
+        f"https://example.org/a/{i}.html" for i in range(20)
+    ]

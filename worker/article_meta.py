@@ -1,40 +1,25 @@
-"""An article page's title, publication date and author (or source), and the error of reading.
+"""An article page's title and author (or source), the error of reading a page, and the
+element helpers the other article stages share.
 
 Each ``pick_*`` tries the source's configured selector first, then the page's own signals: meta
-tags (``ArticleTitle``, ``og:title``, ``pubdate``, ``author`` …), ``<time>``, JSON-LD, the first
-heading, and the line under the title where CMS pages write ``发布时间：`` and ``来源：``.
-This module must not choose or clean the body (``worker.extract``, ``worker.furniture``) or
-fetch anything; its patterns run in linear time on any text.
+tags (``ArticleTitle``, ``og:title``, ``author`` …), the first heading, ``<title>`` without its
+site suffix, and the line under the title where CMS pages write ``来源：``. This module must not
+choose or clean the body (``worker.article_body``, ``worker.furniture``), read dates
+(``worker.article_dates``) or fetch anything; its patterns run in linear time on any text.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterator
-from datetime import UTC, datetime, tzinfo
 
 import lxml.html
 from cssselect import SelectorError
 
-from worker.dates import FUTURE_SLACK, find_date, parse_date
-from worker.links import split
 from worker.sanitize import normalize_space
 
-DATE_META_NAMES = (
-    "pubdate",
-    "article:published_time",
-    "publishdate",
-    "publish_date",
-    "publishtime",
-    "firstpublishedtime",
-    "datepublished",
-    "dcterms.issued",
-    "dc.date.issued",
-    "og:release_date",
-    "datecreated",
-    "dateupdate",  # last: an update time, read only when nothing says when it was published
-)
 TITLE_META_NAMES = ("articletitle", "og:title")
 AUTHOR_META_NAMES = ("author", "article:author", "contentsource")
 CMS_VENDOR_RE = re.compile(r"大汉|hanweb|拓尔思|^trs\b|jcms|jpaas|webmaster", re.IGNORECASE)
@@ -52,9 +37,6 @@ SOURCE_STOP_RE = re.compile(
     r"|[【\[|｜]|\s{2,}"
 )
 SOURCE_MAX_CHARS = 40
-WINDOW_AFTER_TITLE = 400
-WINDOW_BEFORE_BODY = 300
-BODY_MARK = "\ue000BODY\ue000"
 
 
 class ExtractError(ValueError):
@@ -77,11 +59,12 @@ def pick_title(
     fallback_title: str,
     *,
     trust_fallback: bool = False,
+    body: lxml.html.HtmlElement | None = None,
 ) -> str:
     """Choose the title; a truncated list title gives way to a longer page title. With
     ``trust_fallback`` (a feed's own entry title) the page only fills a missing or truncated
     one: a page's heading never replaces what the feed says."""
-    page_title = read_page_title(doc, meta, selector)
+    page_title = read_page_title(doc, meta, selector, body)
     fallback = normalize_space(fallback_title)
     if not page_title:
         return fallback
@@ -93,8 +76,18 @@ def pick_title(
     return page_title
 
 
-def read_page_title(doc: lxml.html.HtmlElement, meta: dict[str, str], selector: str) -> str:
-    """Return the page's own title: selector, ArticleTitle, og:title, first h1, <title>."""
+def read_page_title(
+    doc: lxml.html.HtmlElement,
+    meta: dict[str, str],
+    selector: str,
+    body: lxml.html.HtmlElement | None = None,
+) -> str:
+    """Return the page's own title: the selector's; else a heading that the title metas or
+    ``<title>`` confirm (they often add the site or section name around it); else
+    ArticleTitle, og:title, the first h1, a part of ``<title>`` shown as a line of its own,
+    the first other heading, ``<title>`` without its site suffix. A heading
+    inside the body counts only when no heading outside it is confirmed (sub-headings of a
+    WeChat article are h1 too)."""
     if selector:
         element = select_first(doc, selector)
         if element is not None:
@@ -102,7 +95,18 @@ def read_page_title(doc: lxml.html.HtmlElement, meta: dict[str, str], selector: 
             if value:
                 return value
     site_name = next((meta[name] for name in SITE_NAME_META if meta.get(name)), "")
-    heading = first_heading(doc)
+    title_element = doc.find(".//title")
+    title_tag = normalize_space(title_element.text_content()) if title_element is not None else ""
+    references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
+    headings = list(iter_headings(doc, body))
+    confirmed = confirmed_heading(headings, [*references, title_tag], site_name)
+    if not confirmed and body is not None:  # a container may wrap the article's own heading
+        confirmed = confirmed_heading(
+            list(iter_headings(doc, None)), [*references, title_tag], site_name
+        )
+    if confirmed:
+        return confirmed
+    heading = next((text for tag, text in headings if tag == "h1"), "")
     for name in TITLE_META_NAMES:
         value = meta.get(name, "")
         if value and name == "og:title":  # SEO plugins write "标题 - 站点" here
@@ -116,19 +120,109 @@ def read_page_title(doc: lxml.html.HtmlElement, meta: dict[str, str], selector: 
             return value
     if heading:
         return heading
-    title_element = doc.find(".//title")
-    if title_element is not None:
-        return strip_site_suffix(normalize_space(title_element.text_content()), site_name)
-    return ""
+    shown = shown_part(doc, [*references, title_tag], body)
+    if shown:
+        return shown
+    named = next((text for tag, text in headings if len(text) >= SHOWN_PART_MIN_CHARS), "")
+    if named:
+        return named  # the first h2/h3 or element whose class names a title
+    return strip_site_suffix(title_tag, site_name) if title_tag else ""
 
 
-def first_heading(doc: lxml.html.HtmlElement) -> str:
-    """The text of the first ``h1`` outside navigation, footers and logos."""
-    for heading in doc.iter("h1"):
-        text = normalize_space(heading.text_content())
-        if text and not in_chrome(heading):
-            return text
-    return ""
+HEADING_TAGS = frozenset({"h1", "h2", "h3"})
+TITLE_MARK_RE = re.compile(
+    r"title|headline|biaoti|(?:^|[\s_-])(?:tit|bt)(?:$|[\s_-])", re.IGNORECASE
+)
+HEADING_MIN_CHARS = 4  # for an element whose class names a title; a heading may be shorter
+HEADING_MAX_CHARS = 200
+SHOWN_PART_MIN_CHARS = 6  # "辟谣文章", "新闻动态": shorter parts are section and site names
+MAX_HEADINGS = 200
+
+
+def iter_headings(
+    doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None
+) -> Iterator[tuple[str, str]]:
+    """``(tag, text)`` of the page's headings and of elements whose class or id names a title,
+    in document order, outside chrome and outside the body container."""
+    page = doc.find("body")
+    if page is None:
+        return
+    found = 0
+    for element in page.iter():
+        if not isinstance(element.tag, str):
+            continue
+        marker = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if element.tag not in HEADING_TAGS and not TITLE_MARK_RE.search(marker):
+            continue
+        text = normalize_space(element.text_content())
+        least = 1 if element.tag in HEADING_TAGS else HEADING_MIN_CHARS
+        if not least <= len(text) <= HEADING_MAX_CHARS or in_chrome(element):
+            continue
+        if body is not None and (element is body or body in element.iterancestors()):
+            continue
+        found += 1
+        if found > MAX_HEADINGS:
+            return
+        yield element.tag, text
+
+
+def confirmed_heading(
+    headings: list[tuple[str, str]], references: list[str], site_name: str
+) -> str:
+    """The heading a title meta or ``<title>`` confirms: one equal to a reference without its
+    site suffix, else one equal to a whole reference, else the longest one a reference
+    contains (the rest of that reference is the site's or the section's name)."""
+    raw = [title_key(ref) for ref in references if ref]
+    if not raw:
+        return ""
+    stripped = [title_key(strip_site_suffix(ref, site_name)) for ref in references if ref]
+    keyed = [(title_key(text), text) for _, text in headings]
+    for keys in (stripped, raw):
+        for key, text in keyed:
+            if key in keys:
+                return text
+    contained = ""
+    for key, text in keyed:
+        if not key or text == site_name or len(key) <= len(title_key(contained)):
+            continue
+        if any(key in ref and len(key) * 3 >= len(ref) for ref in raw):
+            contained = text
+    return contained
+
+
+def title_key(text: str) -> str:
+    """A title without spaces and punctuation, for comparing a heading with a title meta
+    (``增强——前4个月`` in the heading, ``增强-前4个月`` in ``<title>``)."""
+    return "".join(
+        char for char in text if not char.isspace() and unicodedata.category(char)[0] not in "PS"
+    )
+
+
+TITLE_PART_RE = re.compile(r"\s+[-|–—@]\s+|\s*[_|｜]\s*|——|\s*::\s*|-(?=[^\x00-\x7f])")
+
+
+def shown_part(
+    doc: lxml.html.HtmlElement, references: list[str], body: lxml.html.HtmlElement | None
+) -> str:
+    """The longest part of a title meta or ``<title>`` (split at ``_``, `` - ``, ``——``,
+    ``@``, ``::``) that the page shows as a line of its own outside the body: the title
+    without the site's and the section's names around it."""
+    page = doc.find("body")
+    if page is None:
+        return ""
+    inside = set(body.iter()) if body is not None else set()
+    lines = {
+        normalize_space(element.text or "")
+        for element in page.iter()
+        if isinstance(element.tag, str) and element not in inside and element.text
+    }
+    best = ""
+    for reference in references:
+        for part in [reference, *TITLE_PART_RE.split(reference)]:
+            part = normalize_space(part)
+            if len(part) > len(best) and len(part) >= SHOWN_PART_MIN_CHARS and part in lines:
+                best = part
+    return best
 
 
 def strip_site_suffix(title: str, site_name: str = "") -> str:
@@ -163,111 +257,6 @@ def element_value(element: lxml.html.HtmlElement, attributes: tuple[str, ...]) -
         if value:
             return value
     return normalize_space(element.text_content())
-
-
-def split_page_text(
-    doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None
-) -> tuple[str, str]:
-    """Return the page text before and after the body container (all of it when None)."""
-    page = doc.find("body")
-    if page is None:
-        return "", ""
-    parent = body.getparent() if body is not None else None
-    if body is None or parent is None:
-        return "\n".join(page.itertext()), ""
-    marker = lxml.html.Element("span")
-    marker.text = BODY_MARK
-    parent.replace(body, marker)
-    marker.tail = body.tail
-    try:
-        text = "\n".join(page.itertext())
-    finally:
-        parent.replace(marker, body)
-    before, _, after = text.partition(BODY_MARK)
-    return before, after
-
-
-def title_window(before: str, title: str, before_is_header: bool) -> str:
-    """Return the text right under the title, where the date and source lines sit."""
-    position = before.rfind(title) if title else -1
-    if position >= 0:
-        return before[position + len(title) :][:WINDOW_AFTER_TITLE]
-    if before_is_header:
-        return before[-WINDOW_BEFORE_BODY:]
-    return ""
-
-
-def pick_date(
-    doc: lxml.html.HtmlElement,
-    meta: dict[str, str],
-    selector: str,
-    structured: str,
-    window: str,
-    outside_body: str,
-    tz: tzinfo,
-    now: datetime | None,
-    url: str = "",
-) -> datetime | None:
-    """Choose the publication date: selector, meta tags, <time>, JSON-LD, text under the title.
-
-    A date without its year counts only when the page proves the year (its URL's
-    ``/2022/10/08/``, ``t20221008_``, ``/202210/``…): no year is ever taken from the clock. A
-    date in the future of ``now`` is no publication date."""
-    fetched = now or datetime.now(UTC)
-    proven = year_proof(url)
-    reference = datetime(proven, 12, 31, 23, 59, tzinfo=tz) if proven else fetched
-    allowed = proven is not None
-    limit = fetched + FUTURE_SLACK
-
-    def found_in(text: str, *, label: bool = False) -> datetime | None:
-        value = find_date(text, tz, now=reference, require_label=label, yearless=allowed)
-        return value if value is not None and value <= limit else None
-
-    if selector:
-        element = select_first(doc, selector)
-        if element is not None and (
-            value := found_in(element_value(element, ("datetime", "content")))
-        ):
-            return value
-    for raw in iter_date_strings(doc, meta, structured):
-        value = parse_date(raw, tz, now=reference, yearless=allowed)
-        if value is not None and value <= limit:
-            return value
-    if window and (value := found_in(window)):
-        return value
-    return found_in(outside_body, label=True)
-
-
-_URL_YEAR = re.compile(
-    r"(?:^|[/_=-]|\bt)((?:19|20)\d\d)(?:[/_-]?(?:0?[1-9]|1[0-2])(?:[/_-]?[0-3]?\d)?)(?=[/_.-]|$)"
-    r"|/((?:19|20)\d\d)/"
-)
-
-
-def year_proof(url: str) -> int | None:
-    """The year a page's URL names in its path (``/2022/10/08/``, ``/art/2022/10/8/``,
-    ``t20221008_123.html``, ``/202210/``), or None."""
-    path = split(url).path
-    for match in _URL_YEAR.finditer(path):
-        year = int(match.group(1) or match.group(2))
-        if 1995 <= year <= 2100:
-            return year
-    return None
-
-
-def iter_date_strings(
-    doc: lxml.html.HtmlElement, meta: dict[str, str], structured: str
-) -> Iterator[str]:
-    """Yield machine-readable date strings: meta tags, then <time datetime>, then JSON-LD."""
-    for name in DATE_META_NAMES:
-        if meta.get(name):
-            yield meta[name]
-    for element in doc.iter("time"):
-        value = (element.get("datetime") or "").strip()
-        if value and not in_chrome(element):
-            yield value
-    if structured:
-        yield structured
 
 
 def pick_author(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
-__all__ = ["FUTURE_SLACK", "find_date", "parse_date"]
+__all__ = ["FUTURE_SLACK", "find_date", "find_relative", "iter_candidates", "parse_date"]
 
 MIN_YEAR = 1900
 MAX_YEAR = 2199
@@ -73,12 +73,35 @@ RFC2822_RE = re.compile(
     + r"(?:\s*(?P<tz>Z|UTC|GMT|UT|[+-]\d{4}))?(?![\w:])",
     re.IGNORECASE,
 )
-MONTH_FIRST_RE = re.compile(
+WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6}\.?"
+MONTH_FIRST_RE = re.compile(  # "October 8, 2022", "Dec 28 Sat 2013 00:28" (a blog's own order)
     r"(?<![a-z])"
     + MONTH_NAME
-    + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?!\d)"
+    + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?(?:\s+"
+    + WEEKDAY
+    + r",?)?\s+(?P<y>\d{4})(?!\d)"
     + EN_TIME,
     re.IGNORECASE,
+)
+YEARLESS_EN_RE = re.compile(  # "March 18 at 3:57 PM", "Feb 24": read only when the year is proven
+    r"(?<![a-z])"
+    + MONTH_NAME
+    + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?![\d,:])(?!\s+\d{4})"
+    + EN_TIME,
+    re.IGNORECASE,
+)
+SHORT_YEAR_RE = re.compile(  # 18-03-08, or 24-5-13 17:07 with its time: a two-digit year
+    r"(?<![\d.:/-])(?P<y2>\d{2})-(?:(?P<m>\d{2})-(?P<d>\d{2})(?![\d/-])"
+    r"(?:\s+(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?)?"
+    r"|(?P<m1>\d{1,2})-(?P<d1>\d{1,2})\s+(?P<hh1>\d{1,2}):(?P<mi1>\d{2})(?![\d:]))"
+)
+SPLIT_YEAR_RE = re.compile(  # the year in one element, month and day in the next
+    r"(?<![\d.:/-])(?P<y>(?:19|20)\d\d)(?:\s*年)?\n\s*(?P<m>\d{1,2})\s*(?P<sep>[-/.月])\s*"
+    r"(?P<d>\d{1,2})(?![\d/])日?" + CN_TIME
+)
+RELATIVE_RE = re.compile(
+    r"(?<!\d)(?P<n>\d{1,2})\s*(?P<unit>分钟|小时|天)前"
+    r"|(?P<word>今天|昨天|前天)(?:\s*(?P<hh>\d{1,2})\s*[:：]\s*(?P<mi>\d{2}))?"
 )
 YEARLESS_DASH_RE = re.compile(
     r"(?<![\d.:/年-])(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d:/-])"
@@ -90,7 +113,8 @@ YEARLESS_STRICT_DASH_RE = re.compile(
 )
 YEARLESS_CN_RE = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + CN_TIME)
 
-FULL_PATTERNS = (NUMERIC_RE, CN_RE, RFC2822_RE, MONTH_FIRST_RE)
+FULL_PATTERNS = (NUMERIC_RE, CN_RE, RFC2822_RE, MONTH_FIRST_RE, SHORT_YEAR_RE, SPLIT_YEAR_RE)
+RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2}
 
 # Labels in order of preference: publication first, then generic, then "updated".
 LABEL_RANKS = (
@@ -99,6 +123,10 @@ LABEL_RANKS = (
     ("发表时间", 0),
     ("发表日期", 0),
     ("发文日期", 0),
+    ("发表于", 0),
+    ("发布于", 0),
+    ("编辑于", 2),
+    ("更新于", 2),
     ("成文日期", 1),
     ("更新时间", 2),
     ("更新日期", 2),
@@ -123,11 +151,13 @@ LABEL_RANK = {label: rank for label, rank in LABEL_RANKS}
 
 @dataclass(frozen=True)
 class Candidate:
-    """A date found at ``start``..``end`` of a text; ``value`` is None when impossible."""
+    """A date found at ``start``..``end`` of a text; ``value`` is None when impossible;
+    ``has_year`` when the text wrote its year (``18-03-08`` does, ``03-08`` does not)."""
 
     start: int
     end: int
     value: datetime | None
+    has_year: bool = True
 
 
 def parse_date(
@@ -174,7 +204,7 @@ def find_date(
     for candidate in iter_candidates(text, tz, reference, strict_yearless=True, yearless=yearless):
         if candidate.value is None:
             continue
-        if candidate_has_year(text, candidate):
+        if candidate.has_year:
             return candidate.value
         if without_year is None:
             without_year = candidate.value
@@ -215,7 +245,7 @@ def iter_candidates(
     for pattern in FULL_PATTERNS:
         found.extend((m.start(), m.end(), m, True) for m in pattern.finditer(text))
     dash = YEARLESS_STRICT_DASH_RE if strict_yearless else YEARLESS_DASH_RE
-    for pattern in (dash, YEARLESS_CN_RE) if yearless else ():
+    for pattern in (dash, YEARLESS_CN_RE, YEARLESS_EN_RE) if yearless else ():
         found.extend((m.start(), m.end(), m, False) for m in pattern.finditer(text))
     found.sort(key=lambda item: (item[0], -(item[1] - item[0])))
     taken_until = -1
@@ -224,19 +254,16 @@ def iter_candidates(
             continue
         taken_until = end
         value = build_full(match, tz) if has_year else build_yearless(match, tz, now)
-        yield Candidate(start, end, value)
-
-
-def candidate_has_year(text: str, candidate: Candidate) -> bool:
-    """Tell whether the matched text carried its own year."""
-    return re.search(r"\d{4}", text[candidate.start : candidate.end]) is not None
+        yield Candidate(start, end, value, has_year)
 
 
 def build_full(match: re.Match[str], tz: tzinfo) -> datetime | None:
     """Turn a match with year, month and day into an aware datetime (None if impossible)."""
     groups = match.groupdict()
+    if groups.get("m1"):  # the short form with one-digit month or day
+        groups.update(m=groups["m1"], d=groups["d1"], hh=groups["hh1"], mi=groups["mi1"])
     month = month_number(groups)
-    year = int(groups["y"])
+    year = int(groups["y"]) if groups.get("y") else short_year(int(groups["y2"] or 0))
     if month is None or not MIN_YEAR <= year <= MAX_YEAR:
         return None
     naive = make_datetime(year, month, int(groups["d"]), groups)
@@ -246,10 +273,36 @@ def build_full(match: re.Match[str], tz: tzinfo) -> datetime | None:
     return naive.replace(tzinfo=offset if offset is not None else tz)
 
 
+def short_year(two_digits: int) -> int:
+    """``18`` → 2018, ``98`` → 1998: a two-digit year lies in the last hundred years."""
+    this_year = datetime.now(UTC).year
+    year = 2000 + two_digits
+    return year if year <= this_year + 1 else year - 100
+
+
+def find_relative(text: str, now: datetime) -> tuple[int, int, datetime] | None:
+    """The first relative date of ``text`` (``3小时前``, ``昨天 10:20``, ``前天``) as a moment
+    before ``now`` (the fetch time), with its span; None when there is none."""
+    match = RELATIVE_RE.search(text)
+    if match is None:
+        return None
+    if match.group("word"):
+        day = now - timedelta(days=RELATIVE_DAYS[match.group("word")])
+        hour, minute = int(match.group("hh") or 0), int(match.group("mi") or 0)
+        if hour > 23 or minute > 59:
+            return None
+        value = day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    else:
+        amount = int(match.group("n"))
+        unit = {"分钟": timedelta(minutes=1), "小时": timedelta(hours=1), "天": timedelta(days=1)}
+        value = (now - amount * unit[match.group("unit")]).replace(second=0, microsecond=0)
+    return match.start(), match.end(), value
+
+
 def build_yearless(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
     """Infer the year: the latest one that puts the date at most two days after ``now``."""
     groups = match.groupdict()
-    month, day = int(groups["m"] or 0), int(groups["d"] or 0)
+    month, day = month_number(groups) or 0, int(groups["d"] or 0)
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return None
     limit = now + FUTURE_SLACK

@@ -13,6 +13,7 @@ import re
 
 import lxml.html
 
+from worker.links import is_document_url
 from worker.sanitize import normalize_space
 
 SCRIPT_TAGS = ("script", "style", "noscript", "template", "link")
@@ -54,9 +55,25 @@ WIDGET_TEXT_RE = re.compile(
     r"【\s*(?:字体|字号)(?:\s*[:：])?[大中小\s]*】"
     r"|【\s*(?:打印本页|打印此页|打印|关闭窗口|关闭本页|关闭|收藏本页|加入收藏|返回顶部)\s*】"
 )
-NAVIGATION_LINE_RE = re.compile(r"^\s*(?:上一篇|下一篇|当前位置|您的位置|您现在的位置|所在位置)")
+NAVIGATION_LINE_RE = re.compile(
+    r"^\s*(?:上一篇|下一篇|当前位置|您的位置|您现在的位置|所在位置"
+    r"|[\[【(（]?\s*(?:作者\s*[:：][^\]】)）]{0,30})?责任编辑\s*[:：])"  # [作者: … 责任编辑: …]
+)
+PAGER_LINE_RE = re.compile(
+    r"^[\s|<>《》«»\[\]【】\d…·.]*(?:(?:上一页|下一页|首页|尾页|末页)[\s|<>《》«»\[\]【】\d…·.]*)+$"
+)
 WIDGET_MAX_CHARS = 60
 NAVIGATION_MAX_CHARS = 150
+DATE_LINE_RE = re.compile(r"(?:时间|日期)\s*[:：]|\d{4}\s*[-/.年]\s*\d{1,2}")
+BYLINE_TOKEN_RE = re.compile(r"来\s*源|作\s*者|浏览|点击|阅读|字号|编辑|访问")
+HEADER_BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "td", "span", "table")
+HEADER_BLOCKS = 4
+LINK_LIST_TAGS = ("ul", "ol", "dl", "div", "table", "p", "section")
+LINK_LIST_MIN_LINKS = 3
+LINK_LIST_DENSITY = 0.7
+DOCUMENT_LINK_RE = re.compile(
+    r"\.(?:pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|txt|csv|ofd)(?:$|[?#])", re.I
+)
 
 
 def remove_elements(root: lxml.html.HtmlElement, tags: tuple[str, ...]) -> None:
@@ -96,7 +113,10 @@ def clean_body(body: lxml.html.HtmlElement, title: str) -> None:
         if marker and FURNITURE_ATTR_RE.search(marker):
             drop_element(element)
     remove_widgets(body)
+    remove_link_lists(body)
+    remove_link_runs(body)
     remove_title_heading(body, title)
+    remove_leading_header(body, title)
 
 
 def attribute_tokens(element: lxml.html.HtmlElement) -> list[str]:
@@ -138,6 +158,8 @@ def is_widget(element: lxml.html.HtmlElement) -> bool:
         return False
     if len(text) <= NAVIGATION_MAX_CHARS and NAVIGATION_LINE_RE.match(text):
         return True
+    if len(text) <= WIDGET_MAX_CHARS and PAGER_LINE_RE.match(text):
+        return True  # |<<1 2 3 下一页>>|
     if len(text) > WIDGET_MAX_CHARS or not WIDGET_TOKEN_RE.search(text):
         return False
     rest = WIDGET_FILLER_RE.sub("", WIDGET_TOKEN_RE.sub("", text))
@@ -152,3 +174,72 @@ def remove_title_heading(body: lxml.html.HtmlElement, title: str) -> None:
         if normalize_space(heading.text_content()) == title:
             drop_element(heading)
             return
+
+
+def remove_leading_header(body: lxml.html.HtmlElement, title: str) -> None:
+    """Remove the title line and the date/来源/浏览次数 line when a body starts with them (a
+    container that wraps the article's header, or trafilatura's reading of one)."""
+    seen = 0
+    for element in list(body.iter(*HEADER_BLOCK_TAGS)):
+        if element is body or element.getparent() is None:
+            continue
+        if any(child.tag in HEADER_BLOCK_TAGS for child in element):
+            continue  # a wrapper: look at its blocks
+        text = normalize_space(element.text_content())
+        if not text:
+            continue
+        seen += 1
+        if seen > HEADER_BLOCKS or len(text) > NAVIGATION_MAX_CHARS:
+            return
+        is_title = bool(title) and text == title
+        if is_title or (DATE_LINE_RE.search(text) and BYLINE_TOKEN_RE.search(text)):
+            drop_element(element)
+
+
+def remove_link_lists(body: lxml.html.HtmlElement) -> None:
+    """Remove blocks that are lists of links (related articles, "more" lists): three links or
+    more making up most of the block's text. Lists of documents (attachments) stay."""
+    for element in list(body.iter(*LINK_LIST_TAGS)):
+        if element is body or element.getparent() is None:
+            continue
+        links = list(element.iter("a"))
+        if len(links) < LINK_LIST_MIN_LINKS or next(element.iter("img"), None) is not None:
+            continue
+        if any(is_document_url((link.get("href") or "").strip()) for link in links):
+            continue
+        total = len("".join(element.text_content().split()))
+        linked = sum(len("".join(link.text_content().split())) for link in links)
+        if total and linked >= LINK_LIST_DENSITY * total:
+            drop_element(element)
+
+
+def remove_link_runs(body: lxml.html.HtmlElement) -> None:
+    """Remove runs of three or more bare links that follow each other with nothing but line
+    breaks and spaces between them (related articles written inline after the text)."""
+    for parent in list(body.iter()):
+        if not isinstance(parent.tag, str) or (parent.getparent() is None and parent is not body):
+            continue
+        run: list[lxml.html.HtmlElement] = []
+        for child in [*list(parent), None]:
+            if child is not None and child.tag == "br" and not normalize_space(child.tail or ""):
+                run.append(child)
+                continue
+            if child is not None and is_bare_link(child) and not normalize_space(child.tail or ""):
+                run.append(child)
+                continue
+            if sum(1 for item in run if item.tag != "br") >= LINK_LIST_MIN_LINKS:
+                for item in run:
+                    item.tail = None
+                    parent.remove(item)
+            run = []
+
+
+def is_bare_link(element: lxml.html.HtmlElement) -> bool:
+    """A link, or an inline wrapper holding only one link: nothing but the link's text."""
+    if not isinstance(element.tag, str) or element.tag not in ("a", "b", "strong", "font", "span"):
+        return False
+    links = [element] if element.tag == "a" else list(element.iter("a"))
+    if len(links) != 1 or is_document_url((links[0].get("href") or "").strip()):
+        return False
+    text = normalize_space(element.text_content())
+    return bool(text) and text == normalize_space(links[0].text_content())

@@ -154,6 +154,7 @@ def read_article(
         fallback_title=item.title,
         fallback_date=item.published_at,
         trust_fallback_title=source.kind == "feed",
+        now=datetime.now(tz),
     )
     return ArticlePage(extracted, page.etag, page.last_modified)
 

@@ -59,6 +59,18 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class DateEvidence:
+    """Why a page's publication date was chosen: the ``rule`` that read it (``meta:pubdate``,
+    ``label:发布日期``, ``text``, ``url``, ``json-ld``, ``wechat:ct``, ``selector`` …), the
+    ``text`` it was read from, and its ``score`` against the other candidates."""
+
+    value: datetime
+    rule: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
 class Extracted:
     """The fields read from one article page (see ``worker.extract``).
 
@@ -74,6 +86,9 @@ class Extracted:
     summary: str
     images: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    published_evidence: DateEvidence | None = None
+    body_path: str = ""  # selector, container:#zoom, trafilatura, densest, page
+    body_confidence: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +25,7 @@ from worker.cli.common import (
     show_text,
     show_url,
 )
+from worker.models import DateEvidence
 
 
 @click.command()
@@ -131,21 +133,25 @@ def extract(
     except (ZoneInfoNotFoundError, ValueError):
         fail(f"--timezone: unknown timezone {timezone!r}", 2)
     try:
+        fetched_at: datetime | None = None  # a saved file has no fetch time
         if target.startswith(("http://", "https://")):
             page = build_fetcher(config).get(target)
-            html, url = page.text, page.url
+            html, url, fetched_at = page.text, page.url, datetime.now(tz)
         else:
             path = Path(target)
             html, _ = decode_body(path.read_bytes(), "")
             url = base_url or path.resolve().as_uri()
-        ext = extract_article(html, url, tz=tz)
+        ext = extract_article(html, url, tz=tz, now=fetched_at)
     except (OSError, FetchError, ExtractError) as err:
         fail(str(err), 1)
     data = {
         "url": ext.url,
         "title": ext.title,
         "published": ext.published_at.isoformat() if ext.published_at else None,
+        "published_evidence": describe_evidence(ext.published_evidence),
         "author": ext.author,
+        "body_path": ext.body_path,
+        "body_confidence": ext.body_confidence,
         "summary": ext.summary,
         "images": list(ext.images),
         "text": ext.text,
@@ -156,8 +162,22 @@ def extract(
         return
     for key in ("title", "published", "author", "url", "images"):
         console.print(f"[bold]{key}:[/bold] {data[key]}", highlight=False)
+    evidence = ext.published_evidence
+    if evidence is not None:
+        console.print(f"[bold]date from:[/bold] {evidence.rule} ({evidence.text})", highlight=False)
+    console.print(
+        f"[bold]body from:[/bold] {ext.body_path} (confidence {ext.body_confidence:.2f})",
+        highlight=False,
+    )
     console.print()
     console.print(ext.text, highlight=False)
+
+
+def describe_evidence(evidence: DateEvidence | None) -> dict[str, object] | None:
+    """What ``extract --json`` says about why the date was chosen."""
+    if evidence is None:
+        return None
+    return {"rule": evidence.rule, "text": evidence.text, "score": evidence.score}
 
 
 @click.group("feeds")

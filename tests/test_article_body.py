@@ -1,0 +1,88 @@
+"""Bodies that never come back empty (``worker.article_body``): each path named with its
+confidence, link lists and related-article runs removed, attachments kept."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from worker.extract import ExtractError, extract_article
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+URL = "https://blog.example.cn/2019/05/04/post.html"
+SENTENCES = "".join(f"这是第{i}句正文，讲述了科普月活动的安排和意义。" for i in range(12))
+
+
+def extract(body: str) -> tuple[str, str, float]:
+    html = f"<html><head><title>标题</title></head><body><h1>标题</h1>{body}</body></html>"
+    found = extract_article(html, URL, tz=SHANGHAI)
+    return found.text, found.body_path, found.body_confidence
+
+
+def test_a_blog_export_in_no_known_container_still_yields_its_post() -> None:
+    """Text in table cells split by <br>: no container, and trafilatura finds nothing."""
+    body = f"<table><tr><td>{SENTENCES[:200]}<br>{SENTENCES[200:]}</td></tr></table>"
+    text, path, confidence = extract(body)
+    assert "这是第0句正文" in text and "这是第11句正文" in text
+    assert path in ("densest", "trafilatura", "page")
+    assert 0 < confidence < 0.9
+
+
+def test_a_chinese_article_beats_a_recommendation_feed_of_cards() -> None:
+    cards = "".join(
+        f"<article class='card'><a href='/r/{i}.html'>推荐阅读第{i}篇：热门文章标题</a>"
+        f"<p>摘要{i}</p></article>"
+        for i in range(8)
+    )
+    body = f"<div class='feed'>{cards}</div><div class='main-text'><p>{SENTENCES}</p></div>"
+    text, path, _ = extract(body)
+    assert "这是第5句正文" in text
+    assert "推荐阅读" not in text
+    assert path == "densest"
+
+
+def test_a_container_with_real_text_is_used_and_named() -> None:
+    text, path, confidence = extract(f"<div id='js_content'><p>{SENTENCES}</p></div>")
+    assert path == "container:#js_content" and confidence == 0.85
+    assert text.startswith("这是第0句正文")
+
+
+def test_related_links_inside_the_body_are_removed_but_attachments_stay() -> None:
+    related = "".join(
+        f"<b><a href='/news/{i}.html'><font color='blue'>相关新闻第{i}条</font></a></b><br><br>"
+        for i in range(5)
+    )
+    listed = "<ul>" + "".join(f"<li><a href='/x/{i}.html'>延伸阅读{i}</a></li>" for i in range(4))
+    attachments = (
+        "<p><a href='/f/a.pdf'>附件1：实施方案.pdf</a><br>"
+        "<a href='/f/b.docx'>附件2：报名表.docx</a><br><a href='/f/c.xls'>附件3：名单.xls</a></p>"
+    )
+    body = f"<div id='zoom'><p>{SENTENCES}</p>{attachments}{related}{listed}</ul></div>"
+    text, path, _ = extract(body)
+    assert path == "container:#zoom"
+    assert "相关新闻" not in text and "延伸阅读" not in text
+    assert "附件1：实施方案.pdf" in text and "附件3：名单.xls" in text
+
+
+def test_the_header_lines_a_container_wraps_are_not_body_text() -> None:
+    body = (
+        "<div class='TRS_Editor'><p>标题</p><p>发布时间：2019-05-04 来源：本站 浏览次数：12</p>"
+        f"<p>{SENTENCES}</p></div>"
+    )
+    text, _, _ = extract(body)
+    assert text.startswith("这是第0句正文")
+
+
+def test_a_page_of_links_only_still_yields_its_text() -> None:
+    links = "".join(f"<a href='/p/{i}.html'>栏目链接{i}</a> " for i in range(6))
+    text, path, confidence = extract(f"<div>{links}</div>")
+    assert "栏目链接" in text
+    assert 0 < confidence < 0.9 and path in ("trafilatura", "densest", "page")
+
+
+@pytest.mark.parametrize("body", ["", "<div>   </div>", "<script>var a = 1;</script>"])
+def test_a_page_without_any_text_is_an_extract_error(body: str) -> None:
+    html = f"<html><body>{body}</body></html>"
+    with pytest.raises(ExtractError):
+        extract_article(html, URL, tz=SHANGHAI)

@@ -1,0 +1,174 @@
+"""Publication dates chosen by evidence (``worker.article_dates``): the classes of page where a
+first-match reader went wrong, each as a small page, and the evidence ``herald extract --json``
+shows."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from worker.cli import main
+from worker.dates import find_date, find_relative
+from worker.extract import extract_article
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TITLE = "关于开展科普月活动的通知"
+URL = "https://www.example.gov.cn/xwdt/123.html"
+BODY = (
+    '<div class="content"><p>'
+    + "正文内容，会议于2015年3月2日召开。" * 10
+    + "</p><p>"
+    + "第二段正文。" * 20
+    + "</p></div>"
+)
+WANT = "2016-05-04"
+
+
+def page(body: str) -> str:
+    return (
+        f"<html><head><title>{TITLE}_新闻动态_某某市科协</title></head><body>{body}</body></html>"
+    )
+
+
+def day_of(html: str, url: str = URL, now: datetime | None = None) -> str | None:
+    found = extract_article(html, url, tz=SHANGHAI, now=now).published_at
+    return found.astimezone(SHANGHAI).date().isoformat() if found else None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"<h1>{TITLE}</h1><div class='info'><span>2016-05-04 23:16</span>"
+        "<span>来源：本站</span></div>",
+        f"<table><tr><td class='title'>{TITLE}</td></tr>"
+        "<tr><td>2016-05-04 10:00:00</td></tr></table>",
+        f"<h2>{TITLE}</h2><nobr>2016年05月04日 10:00</nobr>",
+        f"<h1>{TITLE}</h1><p>2016年5月4日（星期三）</p>",
+        f"<h1>{TITLE}</h1><div>2016年05月04日 10:21（来源：人民日报）</div>",
+        f"<h1>{TITLE}</h1><div class='share'>分享</div><div id='pubtime'>2016-05-04</div>",
+        f"<h1>{TITLE}</h1><div>作者：张三 2016-5-4</div>",
+        f"<h1>{TITLE}</h1><div>16-05-04 10:00</div>",
+        f"<h1>{TITLE}</h1><div class='date'><span>2016</span><span>05-04</span></div>",
+        f"<div class='tit'>{TITLE}</div><div class='sj'>2016/05/04</div>",
+    ],
+    ids=[
+        "bare-date-time-in-span",
+        "td-under-title",
+        "nobr",
+        "parenthesised-weekday",
+        "parenthesised-source",
+        "element-named-pubtime",
+        "one-digit-month-after-author",
+        "two-digit-year",
+        "year-and-day-in-two-elements",
+        "title-in-a-div",
+    ],
+)
+def test_a_date_plainly_shown_under_the_title_is_found(body: str) -> None:
+    assert day_of(page(body + BODY)) == WANT
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"<h1>{TITLE}</h1><div>发布时间：2016-05-04</div>{BODY}"
+        "<div class='comment'><p>网友 2021-01-01 12:00 说：好</p></div>",
+        "<div class='related'><ul><li><a href='/a'>" + TITLE + "</a> 2012-01-01</li></ul></div>"
+        f"<h1>{TITLE}</h1><div>2016-05-04</div>{BODY}",
+        f"<h1>{TITLE}</h1><div>2016-05-04 09:00</div>{BODY}"
+        f"<div class='xgwz'><a href='/x'>{TITLE}</a><span>2012-01-01</span></div>",
+        f"<div class='sidebar'><p>2021-02-03 热点</p></div><h1>{TITLE}</h1><p>2016-05-04</p>{BODY}",
+        f"<div class='top'>今天是2021年12月5日 星期日</div><h1>{TITLE}</h1>"
+        f"<div>2016-05-04 来源：本站</div>{BODY}",
+        f"<h1>{TITLE}</h1><table><tr><td>成文日期：2016-04-28</td>"
+        f"<td>发布日期：2016-05-04</td></tr></table>{BODY}",
+    ],
+    ids=[
+        "comment-after",
+        "related-item-with-the-title-before",
+        "related-item-with-the-title-after",
+        "sidebar-first",
+        "today-in-the-page-header",
+        "发布日期-over-成文日期",
+    ],
+)
+def test_other_dates_on_the_page_lose_to_the_one_beside_the_title(body: str) -> None:
+    assert day_of(page(body)) == WANT
+
+
+def test_a_wrong_meta_far_from_the_shown_date_loses() -> None:
+    html = page(f"<h1>{TITLE}</h1><div>发布时间：2016-05-04</div>{BODY}").replace(
+        "</title>", '</title><meta name="PubDate" content="2024-01-01 08:00">'
+    )
+    assert day_of(html) == WANT
+
+
+def test_relative_dates_need_the_fetch_time() -> None:
+    html = page(f"<h1>{TITLE}</h1><div>3小时前 来源：本站</div>{BODY}")
+    fetched = datetime(2024, 5, 4, 15, 0, tzinfo=SHANGHAI)
+    assert day_of(html, now=fetched) == "2024-05-04"
+    assert day_of(html) is None  # a saved page: "3小时前" of when?
+    yesterday = html.replace("3小时前", "昨天 10:20")
+    found = extract_article(yesterday, URL, tz=SHANGHAI, now=fetched)
+    assert found.published_at == datetime(2024, 5, 3, 10, 20, tzinfo=SHANGHAI)
+    assert found.published_evidence is not None
+    assert found.published_evidence.rule == "relative"
+
+
+def test_relative_phrases() -> None:
+    now = datetime(2024, 5, 4, 15, 30, tzinfo=SHANGHAI)
+    assert find_relative("发布于 5分钟前", now) == (
+        4,
+        8,
+        datetime(2024, 5, 4, 15, 25, tzinfo=SHANGHAI),
+    )
+    assert find_relative("前天", now) == (0, 2, datetime(2024, 5, 2, 0, 0, tzinfo=SHANGHAI))
+    assert find_relative("2天前", now) == (0, 3, now.replace(second=0) - timedelta(days=2))
+    assert find_relative("刚才", now) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("18-03-08 23:16", datetime(2018, 3, 8, 23, 16, tzinfo=SHANGHAI)),
+        ("99-12-31", datetime(1999, 12, 31, tzinfo=SHANGHAI)),
+        ("2018\n03-08 10:00", datetime(2018, 3, 8, 10, 0, tzinfo=SHANGHAI)),
+        ("2018年\n3月8日", datetime(2018, 3, 8, tzinfo=SHANGHAI)),
+        ("Dec 28 Sat 2013 00:28", datetime(2013, 12, 28, 0, 28, tzinfo=SHANGHAI)),
+        ("2018-03-08", datetime(2018, 3, 8, tzinfo=SHANGHAI)),
+        ("电话 0571-87654321", None),
+    ],
+)
+def test_two_digit_and_split_years(text: str, want: datetime | None) -> None:
+    assert find_date(text, SHANGHAI, yearless=False) == want
+
+
+def test_an_english_date_without_its_year_needs_the_url_to_prove_it() -> None:
+    html = (
+        "<html><body><h1>Museum attack</h1><p class='byline'>March 18 at 3:57 PM</p>"
+        "<div class='story'><p>" + "Gunmen stormed the museum. " * 20 + "</p></div></body></html>"
+    )
+    eastern = ZoneInfo("America/New_York")
+    proven = extract_article(html, "https://news.example/world/2015/03/18/x.html", tz=eastern)
+    assert proven.published_at == datetime(2015, 3, 18, 15, 57, tzinfo=eastern)
+    unproven = extract_article(html, "https://news.example/world/x.html", tz=eastern)
+    assert unproven.published_at is None
+
+
+def test_extract_json_says_why_the_date_was_chosen(tmp_path: Path) -> None:
+    html = page(f"<h1>{TITLE}</h1><div>来源：本站 发布日期：2016-05-04 09:30</div>{BODY}")
+    saved = tmp_path / "page.html"
+    saved.write_text(html, encoding="utf-8")
+    result = CliRunner().invoke(main, ["extract", str(saved), "--json", "--base-url", URL])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["published"] == "2016-05-04T09:30:00+08:00"
+    assert data["published_evidence"]["rule"] == "label:发布日期"
+    assert "2016-05-04 09:30" in data["published_evidence"]["text"]
+    assert data["body_path"] == "densest"  # a Chinese block that stands out: no known container
+    assert 0 < data["body_confidence"] <= 1

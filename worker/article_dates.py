@@ -1,0 +1,415 @@
+"""An article page's publication date, chosen by evidence (``pick_published``).
+
+Every candidate is collected — the source's date selector, meta tags, JSON-LD
+``datePublished``, a WeChat page's ``var ct``, ``<time datetime>``, labelled and bare dates in
+the page text, the date in the URL, a relative date (only when the fetch time is known) — and
+scored by what says it is *the* publication date: its label (发布日期 before 成文日期 before
+更新时间), its place in reading order relative to the title, the element it sits in (a link, a
+list item, a comment block or a related-articles list count against it; a class naming a date
+counts for it), its specificity (a date-time beats a day) and its agreement with other rules.
+Impossible candidates never count: later than the fetch, before 1995, or year-less on a page
+whose URL does not prove the year — no year is ever taken from the clock. The winner comes with
+its evidence (rule, text, score) so that a wrong pick can be explained.
+
+This module must not choose the body or the title, or fetch anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+import lxml.html
+
+from worker.article_meta import element_value, in_chrome, select_first
+from worker.date_sources import MIN_PUBLISHED_YEAR, url_date, year_proof
+from worker.dates import (
+    FUTURE_SLACK,
+    LABEL_RANK,
+    LABEL_RANKS,
+    find_date,
+    find_relative,
+    iter_candidates,
+    parse_date,
+    resolve_now,
+)
+from worker.links import split
+from worker.models import DateEvidence
+from worker.page_text import PageText, find_title_anchor
+from worker.sanitize import normalize_space
+
+__all__ = ["BEFORE_BODY", "WINDOW_AFTER_TITLE", "pick_published"]
+MIN_SCORE = 15.0
+WINDOW_AFTER_TITLE = 400
+ABOVE_TITLE = 200
+BEFORE_BODY = 300
+MAX_TEXT_CANDIDATES = 300
+CONTEXT_LEVELS = 12
+EVIDENCE_CHARS = 80
+AGREEMENT_BONUS = 10.0
+AGREEMENT_MAX = 2
+FAR_DAYS = 2
+
+DATE_META_SCORES = {
+    "pubdate": 62.0,
+    "article:published_time": 62.0,
+    "publishdate": 62.0,
+    "publish_date": 62.0,
+    "publishtime": 62.0,
+    "firstpublishedtime": 62.0,
+    "datepublished": 62.0,
+    "dcterms.issued": 55.0,
+    "dc.date.issued": 55.0,
+    "og:release_date": 55.0,
+    "datecreated": 40.0,
+    "dateupdate": 20.0,  # an update time: read only when nothing says when it was published
+}
+LABEL_SCORES = {0: 45.0, 1: 30.0, 2: 12.0}
+BARE_SCORE = 18.0
+TIME_ELEMENT_SCORE = 40.0
+JSON_LD_SCORE = 62.0
+WECHAT_SCORE = 90.0
+URL_SCORE = 28.0
+RELATIVE_SCORE = 30.0
+TIME_BONUS = 6.0
+TOOLTIP_TEXT_CHARS = 20
+
+LABEL_TAIL_RE = re.compile(
+    r"(?<![a-z])(?P<label>" + "|".join(re.escape(label) for label, _ in LABEL_RANKS) + r")"
+    r"(?![a-z])[\s\u3000]*[:：]?[\s\u3000\[\]【】()（）]*$",
+    re.IGNORECASE,
+)
+BYLINE_RE = re.compile(r"来源|作者|浏览|点击|阅读|编辑|字号|字体|访问|\bby\b|source", re.IGNORECASE)
+NEGATIVE_CONTEXT_RE = re.compile(  # short words only as whole tokens: "postlist" is no list
+    r"comment|repl(?:y|ies)|review|relate|recommend|tuijian|xgwz|xgxw|sidebar|aside|footer"
+    r"|copyright|pinglun|(?<![a-z])(?:hot|rank|side|right|foot|nav|more|list|feed|pl)(?![a-z])",
+    re.IGNORECASE,
+)
+OTHER_ITEM_LINE_RE = re.compile(r"推荐|相关|热门|热点|上一篇|下一篇|评论|回复|\bmore\b")
+POSITIVE_CONTEXT_RE = re.compile(
+    r"date|time|pub|publish|byline|info|source|meta|attr|property|author|fbsj|rq",
+    re.IGNORECASE,
+)
+TIME_IN_TEXT_RE = re.compile(r"\d[:：时]\d")
+
+
+@dataclass
+class Scored:
+    """One candidate date while the page is being read."""
+
+    value: datetime
+    rule: str
+    family: str
+    text: str
+    score: float
+    has_time: bool
+    position: int = -1
+
+
+@dataclass(frozen=True)
+class DateContext:
+    """What the date picker knows about a page besides its text."""
+
+    tz: tzinfo
+    now: datetime
+    fetched: bool  # ``now`` is the real fetch time (relative dates may be read)
+    url: str
+    proven_year: int | None
+    anchor: int | None  # where the text under the title begins
+    body: tuple[int, int] | None  # the body container's span
+
+    @property
+    def limit(self) -> datetime:
+        return self.now + FUTURE_SLACK
+
+    @property
+    def reference(self) -> datetime:
+        """The ``now`` a year-less date is read against: the year the URL proves."""
+        if self.proven_year is None:
+            return self.now
+        return datetime(self.proven_year, 12, 31, 23, 59, tzinfo=self.tz)
+
+    @property
+    def own_path(self) -> str:
+        """The page's own path, to tell its permalink from links to other items."""
+        return split(self.url).path.rstrip("/")
+
+    def possible(self, value: datetime) -> bool:
+        return value.year >= MIN_PUBLISHED_YEAR and value <= self.limit
+
+
+def pick_published(
+    doc: lxml.html.HtmlElement,
+    meta: dict[str, str],
+    script_date: tuple[str, str],
+    page: PageText,
+    *,
+    selector: str,
+    title: str,
+    body: lxml.html.HtmlElement | None,
+    tz: tzinfo,
+    now: datetime | None,
+    url: str,
+) -> DateEvidence | None:
+    """Choose the publication date of a page and say why (see the module docstring).
+    ``script_date`` is ``(rule, value)`` from ``read_script_date``; ``now`` is the fetch time
+    (None: a saved page, read now, whose relative dates mean nothing)."""
+    context = DateContext(
+        tz=tz,
+        now=resolve_now(tz, now) if now is not None else datetime.now(tz),
+        fetched=now is not None,
+        url=url,
+        proven_year=year_proof(url),
+        anchor=find_title_anchor(page, title, page.span(body)),
+        body=page.span(body),
+    )
+    if selector:
+        chosen = from_selector(doc, selector, context)
+        if chosen is not None:
+            return chosen
+    candidates = [
+        *from_metas(meta, context),
+        *from_script(script_date, context),
+        *from_time_elements(doc, page, context),
+        *from_text(page, context),
+        *from_url(context),
+        *from_relative(page, context),
+    ]
+    return choose(candidates, context)
+
+
+def choose(candidates: list[Scored], context: DateContext) -> DateEvidence | None:
+    """The best-scored candidate after agreement and disagreement are counted."""
+    if not candidates:
+        return None
+    days: dict[Any, set[str]] = {}
+    for candidate in candidates:
+        days.setdefault(local_day(candidate.value, context.tz), set()).add(candidate.family)
+    header_days = [
+        local_day(c.value, context.tz)
+        for c in candidates
+        if c.family == "text" and c.score >= BARE_SCORE + 10
+    ]
+    for candidate in candidates:
+        day = local_day(candidate.value, context.tz)
+        others = len(days[day] - {candidate.family})
+        candidate.score += AGREEMENT_BONUS * min(others, AGREEMENT_MAX)
+        machine = candidate.family in ("meta", "json-ld", "time")
+        if machine and header_days and all(abs((day - d).days) > FAR_DAYS for d in header_days):
+            candidate.score -= 30.0  # far from every date shown under the title
+    best = max(candidates, key=lambda c: (c.score, -c.position if c.position >= 0 else 0))
+    if best.score < MIN_SCORE:
+        return None
+    value, note = best.value, ""
+    if not best.has_time:
+        day = local_day(best.value, context.tz)
+        timed = [c for c in candidates if c.has_time and local_day(c.value, context.tz) == day]
+        if timed:
+            finer = max(timed, key=lambda c: c.score)
+            value, note = finer.value, f"; time from {finer.rule}"
+    return DateEvidence(value, best.rule + note, best.text, round(best.score, 1))
+
+
+def local_day(value: datetime, tz: tzinfo) -> Any:
+    return value.astimezone(tz).date()
+
+
+def from_selector(
+    doc: lxml.html.HtmlElement, selector: str, context: DateContext
+) -> DateEvidence | None:
+    element = select_first(doc, selector)
+    if element is None:
+        return None
+    raw = element_value(element, ("datetime", "content"))
+    proven = context.proven_year is not None
+    value = parse_date(raw, context.tz, now=context.reference, yearless=False)
+    if value is None:
+        value = find_date(raw, context.tz, now=context.reference, yearless=proven)
+    if value is not None and context.possible(value):
+        return DateEvidence(value, "selector", clip(raw), 100.0)
+    return None
+
+
+def from_metas(meta: dict[str, str], context: DateContext) -> Iterator[Scored]:
+    for name, score in DATE_META_SCORES.items():
+        raw = meta.get(name, "")
+        value = parse_date(raw, context.tz, now=context.reference, yearless=False) if raw else None
+        if value is None or not context.possible(value):
+            continue
+        timed = bool(TIME_IN_TEXT_RE.search(raw))
+        yield Scored(value, f"meta:{name}", "meta", clip(raw), score + TIME_BONUS * timed, timed)
+
+
+def from_script(script_date: tuple[str, str], context: DateContext) -> Iterator[Scored]:
+    rule, raw = script_date
+    if not raw:
+        return
+    value = parse_date(raw, context.tz, now=context.reference, yearless=False)
+    if value is None or not context.possible(value):
+        return
+    score = WECHAT_SCORE if rule == "wechat:ct" else JSON_LD_SCORE
+    timed = bool(TIME_IN_TEXT_RE.search(raw))
+    yield Scored(value, rule, rule, clip(raw), score + TIME_BONUS * timed, timed)
+
+
+def from_time_elements(
+    doc: lxml.html.HtmlElement, page: PageText, context: DateContext
+) -> Iterator[Scored]:
+    """``<time datetime>``, and the full date in the tooltip of an element that shows a short
+    or relative one (``<abbr title="2024年04月22日">1 月前</abbr>``)."""
+    for element in doc.iter("time", "abbr", "span"):
+        raw = (element.get("datetime") or "").strip() if element.tag == "time" else ""
+        if not raw and len(normalize_space(element.text_content())) <= TOOLTIP_TEXT_CHARS:
+            raw = (element.get("title") or "").strip()
+        if not raw or not raw[:1].isdigit() or in_chrome(element):
+            continue
+        value = parse_date(raw, context.tz, now=context.reference, yearless=False)
+        if value is None or not context.possible(value):
+            continue
+        span = page.span(element)
+        position = span[0] if span else -1
+        score = TIME_ELEMENT_SCORE + place_score(position, context, True)
+        score += context_score(element, own_path=context.own_path)
+        timed = bool(TIME_IN_TEXT_RE.search(raw))
+        yield Scored(value, "time", "time", clip(raw), score + TIME_BONUS * timed, timed, position)
+
+
+def from_text(page: PageText, context: DateContext) -> Iterator[Scored]:
+    text = page.text
+    found = 0
+    for candidate in iter_candidates(
+        text,
+        context.tz,
+        context.reference,
+        strict_yearless=True,
+        yearless=context.proven_year is not None,
+    ):
+        value = candidate.value
+        if value is None or not context.possible(value):
+            continue
+        found += 1
+        if found > MAX_TEXT_CANDIDATES:
+            return
+        label = LABEL_TAIL_RE.search(text, max(0, candidate.start - 24), candidate.start)
+        rank = LABEL_RANK[label.group("label").lower()] if label else None
+        score = LABEL_SCORES[rank] if rank is not None else BARE_SCORE
+        matched = text[candidate.start : candidate.end]
+        timed = bool(TIME_IN_TEXT_RE.search(matched))
+        score += TIME_BONUS * timed
+        if not candidate.has_year:
+            score -= 8.0
+        line = line_at(text, candidate.start)
+        byline = BYLINE_RE.search(line) is not None
+        if byline:
+            score += 8.0
+        if OTHER_ITEM_LINE_RE.search(line):
+            score -= 25.0  # "最新推荐文章于 … 发布", "相关阅读", a reply's date
+        owner = page.owner_at(candidate.start)
+        if owner is not None:
+            score += context_score(owner, rank is not None, context.own_path)
+        score += place_score(candidate.start, context, rank is not None or byline)
+        rule = f"label:{label.group('label')}" if label else "text"
+        yield Scored(value, rule, "text", clip(line), score, timed, candidate.start)
+
+
+def from_url(context: DateContext) -> Iterator[Scored]:
+    found = url_date(context.url, context.tz)
+    if found is not None and context.possible(found[0]):
+        yield Scored(found[0], "url", "url", clip(found[1]), URL_SCORE, False)
+
+
+def from_relative(page: PageText, context: DateContext) -> Iterator[Scored]:
+    """``3小时前``, ``昨天 10:20`` under the title, read against the fetch time only."""
+    if not context.fetched or context.anchor is None:
+        return
+    window = page.text[context.anchor : context.anchor + WINDOW_AFTER_TITLE]
+    found = find_relative(window, context.now)
+    if found is None:
+        return
+    start, end, value = found
+    position = context.anchor + start
+    score = RELATIVE_SCORE + place_score(position, context, True)
+    yield Scored(value, "relative", "relative", clip(window[start:end]), score, True, position)
+
+
+def context_score(
+    element: lxml.html.HtmlElement, labelled: bool = False, own_path: str = ""
+) -> float:
+    """What the element a date sits in says about it: links, list items, comment or related
+    blocks count against it (a labelled date in an aside less: it is often the article's own
+    information panel); a class or id naming a date or a byline counts for it."""
+    score = 0.0
+    negative = positive = False
+    for level, ancestor in enumerate(element.iterancestors(), start=1):
+        if level > CONTEXT_LEVELS or ancestor.tag == "body":
+            break
+        if ancestor.tag == "a" and level <= 3 and not is_permalink(ancestor, own_path):
+            score -= 35.0
+        elif ancestor.tag == "li" and level <= 4:
+            score -= 10.0
+        marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
+        if not negative and NEGATIVE_CONTEXT_RE.search(marker):
+            negative = True
+        if not positive and level <= 3 and POSITIVE_CONTEXT_RE.search(marker):
+            positive = True
+    own = f"{element.get('class') or ''} {element.get('id') or ''}"
+    if element.tag == "a" and not is_permalink(element, own_path):
+        score -= 35.0
+    if POSITIVE_CONTEXT_RE.search(own):
+        positive = True
+    if negative:
+        score -= 10.0 if labelled else 30.0
+    if positive:
+        score += 10.0
+    return score
+
+
+def is_permalink(link: lxml.html.HtmlElement, own_path: str) -> bool:
+    """Tell whether a link points at the page itself (a blog's or an answer's date is often
+    its permalink), not at another item."""
+    href = (link.get("href") or "").strip()
+    return bool(own_path) and bool(href) and split(href).path.rstrip("/") == own_path
+
+
+def place_score(position: int, context: DateContext, labelled: bool) -> float:
+    """Where the date sits: right under the title is best; inside the body (unless labelled or
+    on a 来源/作者 line) or after it, bad."""
+    score = 0.0
+    if context.body is not None and position >= 0:
+        start, end = context.body
+        if start <= position < end:  # a date in the text is an event's, not the article's
+            score -= 8.0 if labelled else 60.0
+        elif position >= end:
+            score -= 5.0 if labelled else 15.0
+    if position < 0:
+        return score
+    if context.anchor is not None:
+        distance = position - context.anchor
+        if 0 <= distance <= WINDOW_AFTER_TITLE:
+            score += 30.0 * (1 - distance / WINDOW_AFTER_TITLE)
+        elif -ABOVE_TITLE <= distance < 0:
+            score += 8.0
+        else:
+            score -= 12.0
+    elif context.body is not None and 0 <= context.body[0] - position <= BEFORE_BODY:
+        score += 20.0
+    return score
+
+
+def line_at(text: str, position: int) -> str:
+    """The line around ``position`` (text nodes count as lines), whitespace collapsed."""
+    start = text.rfind("\n", max(0, position - EVIDENCE_CHARS), position)
+    start = start + 1 if start >= 0 else max(0, position - EVIDENCE_CHARS)
+    end = text.find("\n", position, position + EVIDENCE_CHARS)
+    end = end if end >= 0 else position + EVIDENCE_CHARS
+    before = text.rfind("\n", max(0, start - EVIDENCE_CHARS), max(0, start - 1))
+    label_line = text[before + 1 if before >= 0 else 0 : start]
+    joined = (label_line if LABEL_TAIL_RE.search(label_line) else "") + text[start:end]
+    return clip(joined)
+
+
+def clip(text: str) -> str:
+    return normalize_space(text)[:EVIDENCE_CHARS]
