@@ -86,3 +86,29 @@ def test_a_page_without_any_text_is_an_extract_error(body: str) -> None:
     html = f"<html><body>{body}</body></html>"
     with pytest.raises(ExtractError):
         extract_article(html, URL, tz=SHANGHAI)
+
+
+def test_a_container_inside_a_previous_next_block_is_another_articles_excerpt() -> None:
+    excerpt = (
+        "<article class='prev-next'><div class='article-content'>"
+        + "上一篇文章的摘要内容，讲的是另一件事情。" * 5
+        + "</div></article>"
+    )
+    body = f"<div id='articleBody'><p>{SENTENCES}</p></div>{excerpt}"
+    text, path, _ = extract(body)
+    assert "这是第5句正文" in text and "上一篇文章的摘要" not in text
+    assert path != "container:.article-content"
+
+
+def test_blog_furniture_inside_the_post_is_removed() -> None:
+    body = (
+        "<div class='entry-content'><p>发布于：2020年11月22日</p>"
+        f"<p>{SENTENCES}</p><div class='reward-container'>请我喝杯咖啡 微信支付 支付宝</div>"
+        "<p>本文永久链接是：https://blog.example.cn/archives/28/</p>"
+        "<div class='post-copyright'>版权声明：本博客文章均采用 CC BY-NC-SA 4.0 协议。</div>"
+        "<p>-------------本文结束感谢您的阅读-------------</p></div>"
+    )
+    text, _, _ = extract(body)
+    assert text.startswith("这是第0句正文") and text.endswith(
+        "这是第11句正文，讲述了科普月活动的安排和意义。"
+    )

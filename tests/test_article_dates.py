@@ -172,3 +172,26 @@ def test_extract_json_says_why_the_date_was_chosen(tmp_path: Path) -> None:
     assert "2016-05-04 09:30" in data["published_evidence"]["text"]
     assert data["body_path"] == "densest"  # a Chinese block that stands out: no known container
     assert 0 < data["body_confidence"] <= 1
+
+
+def test_a_date_in_the_pages_own_permalink_counts_a_link_to_another_item_does_not() -> None:
+    url = "https://www.zhihu.com/question/1/answer/2"
+    own = "<a href='//www.zhihu.com/question/1/answer/2'>编辑于 2016-05-04 15:45</a>"
+    other = "<a href='/question/1/answer/3'>编辑于 2012-01-01 10:00</a>"
+    html = page(f"<h1>{TITLE}</h1>{BODY}<div class='meta'>{own}</div><div>{other}</div>")
+    assert day_of(html, url=url) == WANT
+
+
+def test_a_full_date_in_a_tooltip_beats_the_relative_one_shown() -> None:
+    for attribute in ("title", "data-tip", "data-tooltip"):
+        shown = f"<span class='time' {attribute}='发布于 2016-05-04 10:21'>3 年前</span>"
+        html = page(f"<h1>{TITLE}</h1><div>{shown}</div>{BODY}")
+        assert day_of(html) == WANT, attribute
+
+
+def test_a_pubdate_meta_days_after_the_document_date_is_not_far_from_the_shown_date() -> None:
+    """An information table shows only 成文日期 (signed); the page was published days later."""
+    html = page(
+        f"<table><tr><td>成文日期：2016-04-28</td></tr></table><h1>{TITLE}</h1>{BODY}"
+    ).replace("</title>", '</title><meta name="PubDate" content="2016-05-04 09:00">')
+    assert day_of(html) == WANT

@@ -21,7 +21,7 @@ import trafilatura
 from lxml import etree
 
 from worker.article_meta import ExtractError, select_first
-from worker.furniture import clean_body, strip_page_chrome
+from worker.furniture import FURNITURE_ATTR_RE, attribute_tokens, clean_body, strip_page_chrome
 from worker.links import make_absolute
 from worker.sanitize import normalize_space
 
@@ -58,7 +58,6 @@ SITE_CONTAINERS = (
 KNOWN_BODY_SELECTORS = CMS_CONTAINERS + FIRST_POST_CONTAINERS + SITE_CONTAINERS
 MIN_CONTAINER_CHARS = 60  # of several matches, only those holding this much text count
 MAX_LINK_DENSITY = 0.5
-DEEP_PAGE_LEVELS = 48  # deeper elements are unwrapped before trafilatura reads a page
 PARAGRAPH_TAGS = ("p", "td", "pre", "blockquote", "li", "h2", "h3", "h4", "section", "div")
 DENSE_MIN_CHARS = 25
 NEGATIVE_BLOCK_RE = re.compile(
@@ -100,7 +99,7 @@ def find_container(
     doc: lxml.html.HtmlElement, selector: str
 ) -> tuple[lxml.html.HtmlElement, str, float] | None:
     """The body container: the configured selector, then the CMS containers (any content), then
-    the portal/blog containers (the match with the most own text, if it is not a link list)."""
+    the portal/blog containers (the first match holding real text, not a link list)."""
     if selector:
         element = select_first(doc, selector)
         if element is not None and has_content(element):
@@ -118,15 +117,23 @@ def find_container(
     for candidate in SITE_CONTAINERS:
         matches = doc.cssselect(candidate)
         least = MIN_CONTAINER_CHARS if len(matches) > 1 else 1  # several: cards of a feed
-        best: tuple[int, lxml.html.HtmlElement] | None = None
-        for element in matches:
+        for element in matches:  # the first that holds real text, not a link list
             chars, density = text_figures(element)
-            good = chars >= least and density <= MAX_LINK_DENSITY
-            if good and (best is None or chars > best[0]):
-                best = (chars, element)
-        if best is not None:
-            return best[1], f"container:{candidate}", 0.85
+            if chars >= least and density <= MAX_LINK_DENSITY and not in_furniture(element):
+                return element, f"container:{candidate}", 0.85
     return None
+
+
+def in_furniture(element: lxml.html.HtmlElement) -> bool:
+    """Tell whether an element is or sits in a previous/next, related, comment or share block,
+    or in an aside or footer: an excerpt of another article, not this one's body."""
+    for ancestor in (element, *element.iterancestors()):
+        if ancestor.tag in ("aside", "footer", "nav"):
+            return True
+        marker = " ".join(attribute_tokens(ancestor))
+        if marker and (FURNITURE_ATTR_RE.search(marker) or NEGATIVE_BLOCK_RE.search(marker)):
+            return True
+    return False
 
 
 def has_content(element: lxml.html.HtmlElement) -> bool:
@@ -280,10 +287,9 @@ def run_trafilatura(doc: lxml.html.HtmlElement) -> tuple[str, float] | None:
 
     trafilatura runs without its fallback extractors (readability, jusText): the densest-block
     fallback here covers what they would, and they cost most of its time — quadratic in the
-    nesting depth for jusText (a 1.2 MB page of nested blocks took 212 s). Elements nested
-    deeper than ``DEEP_PAGE_LEVELS`` are unwrapped into their ancestor first (text kept).
+    nesting depth for jusText (a 1.2 MB page of nested blocks took 212 s). The page arrives
+    flattened (``flatten_deep_nesting``, when it was parsed).
     """
-    flatten_deep_nesting(doc, DEEP_PAGE_LEVELS)
     page = etree.tostring(doc, encoding="unicode", method="html")
     for recall, confidence in ((False, 0.75), (True, 0.55)):
         result = trafilatura.extract(
@@ -355,22 +361,6 @@ def own_text(element: lxml.html.HtmlElement) -> str:
             parts.append(normalize_space(child.text_content()))
         parts.append(child.tail or "")
     return normalize_space(" ".join(parts))
-
-
-def flatten_deep_nesting(doc: lxml.html.HtmlElement, levels: int) -> None:
-    """Unwrap every element nested deeper than ``levels`` (its text and children move up)."""
-    deep: list[lxml.html.HtmlElement] = []
-    depth = 0
-    for event, element in etree.iterwalk(doc, events=("start", "end")):
-        if event == "end":
-            depth -= 1
-            continue
-        depth += 1
-        if depth > levels and isinstance(element.tag, str):
-            deep.append(element)
-    for element in reversed(deep):  # innermost first, so every parent is still in place
-        if element.getparent() is not None:
-            element.drop_tag()
 
 
 def serialize_inner(element: lxml.html.HtmlElement) -> str:

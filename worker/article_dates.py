@@ -42,6 +42,7 @@ from worker.page_text import PageText, find_title_anchor
 from worker.sanitize import normalize_space
 
 __all__ = ["BEFORE_BODY", "WINDOW_AFTER_TITLE", "pick_published"]
+
 MIN_SCORE = 15.0
 WINDOW_AFTER_TITLE = 400
 ABOVE_TITLE = 200
@@ -76,6 +77,8 @@ URL_SCORE = 28.0
 RELATIVE_SCORE = 30.0
 TIME_BONUS = 6.0
 TOOLTIP_TEXT_CHARS = 20
+TOOLTIP_ATTRIBUTES = ("title", "data-tip", "data-tooltip")
+TOOLTIP_LABEL_RE = re.compile(r"^(?:发布于|发表于|创建于|posted on|published on)\s*[:：]?\s*", re.I)
 
 LABEL_TAIL_RE = re.compile(
     r"(?<![a-z])(?P<label>" + "|".join(re.escape(label) for label, _ in LABEL_RANKS) + r")"
@@ -107,6 +110,7 @@ class Scored:
     score: float
     has_time: bool
     position: int = -1
+    label_rank: int | None = None  # a text date's label: 0 publication, 1 generic, 2 update
 
 
 @dataclass(frozen=True)
@@ -188,10 +192,10 @@ def choose(candidates: list[Scored], context: DateContext) -> DateEvidence | Non
     days: dict[Any, set[str]] = {}
     for candidate in candidates:
         days.setdefault(local_day(candidate.value, context.tz), set()).add(candidate.family)
-    header_days = [
+    header_days = [  # dates shown under the title as this page's (not a 成文日期)
         local_day(c.value, context.tz)
         for c in candidates
-        if c.family == "text" and c.score >= BARE_SCORE + 10
+        if c.family == "text" and c.score >= BARE_SCORE + 10 and c.label_rank in (None, 0)
     ]
     for candidate in candidates:
         day = local_day(candidate.value, context.tz)
@@ -255,6 +259,12 @@ def from_script(script_date: tuple[str, str], context: DateContext) -> Iterator[
     yield Scored(value, rule, rule, clip(raw), score + TIME_BONUS * timed, timed)
 
 
+def tooltips(element: lxml.html.HtmlElement) -> Iterator[str]:
+    """The tooltip texts of an element (``title``, ``data-tip``, ``data-tooltip``)."""
+    for attribute in TOOLTIP_ATTRIBUTES:
+        yield (element.get(attribute) or "").strip()
+
+
 def from_time_elements(
     doc: lxml.html.HtmlElement, page: PageText, context: DateContext
 ) -> Iterator[Scored]:
@@ -263,7 +273,8 @@ def from_time_elements(
     for element in doc.iter("time", "abbr", "span"):
         raw = (element.get("datetime") or "").strip() if element.tag == "time" else ""
         if not raw and len(normalize_space(element.text_content())) <= TOOLTIP_TEXT_CHARS:
-            raw = (element.get("title") or "").strip()
+            raw = next((tip for tip in tooltips(element) if tip), "")
+        raw = TOOLTIP_LABEL_RE.sub("", raw)  # "发布于 2015-02-14 10:21"
         if not raw or not raw[:1].isdigit() or in_chrome(element):
             continue
         value = parse_date(raw, context.tz, now=context.reference, yearless=False)
@@ -312,7 +323,7 @@ def from_text(page: PageText, context: DateContext) -> Iterator[Scored]:
             score += context_score(owner, rank is not None, context.own_path)
         score += place_score(candidate.start, context, rank is not None or byline)
         rule = f"label:{label.group('label')}" if label else "text"
-        yield Scored(value, rule, "text", clip(line), score, timed, candidate.start)
+        yield Scored(value, rule, "text", clip(line), score, timed, candidate.start, rank)
 
 
 def from_url(context: DateContext) -> Iterator[Scored]:

@@ -36,6 +36,7 @@ from worker.sanitize import (
 
 __all__ = ["KNOWN_BODY_SELECTORS", "ExtractError", "extract_article", "find_attachments"]
 
+DEEP_PAGE_LEVELS = 48  # deeper elements are unwrapped when a page is parsed (text kept)
 XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
@@ -162,7 +163,9 @@ def collect_attachments(
 
 
 def parse_document(html: str) -> lxml.html.HtmlElement:
-    """Parse a decoded page into an lxml document."""
+    """Parse a decoded page into an lxml document, nested at most ``DEEP_PAGE_LEVELS`` deep:
+    every later reading (dates, headings, trafilatura's passes) walks subtrees, and a page of
+    thousands of nested blocks must not make each walk quadratic."""
     source = XML_DECLARATION_RE.sub("", strip_xml_illegal(html), count=1).strip()
     if not source:
         raise ExtractError("extract: empty page")
@@ -172,7 +175,24 @@ def parse_document(html: str) -> lxml.html.HtmlElement:
         raise ExtractError(f"extract: cannot parse page: {exc}") from exc
     if doc.find("body") is None:
         raise ExtractError("extract: page has no body")
+    flatten_deep_nesting(doc, DEEP_PAGE_LEVELS)
     return doc
+
+
+def flatten_deep_nesting(doc: lxml.html.HtmlElement, levels: int) -> None:
+    """Unwrap every element nested deeper than ``levels`` (its text and children move up)."""
+    deep: list[lxml.html.HtmlElement] = []
+    depth = 0
+    for event, element in etree.iterwalk(doc, events=("start", "end")):
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
+        if depth > levels and isinstance(element.tag, str):
+            deep.append(element)
+    for element in reversed(deep):  # innermost first, so every parent is still in place
+        if element.getparent() is not None:
+            element.drop_tag()
 
 
 def read_meta(doc: lxml.html.HtmlElement) -> dict[str, str]:

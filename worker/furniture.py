@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import lxml.html
+from lxml import etree
 
 from worker.links import is_document_url
 from worker.sanitize import normalize_space
@@ -38,7 +39,7 @@ FURNITURE_ATTR_RE = re.compile(
     r"(?:^|[\s_-])(?:share|bdshare|bdsharebuttonbox|jiathis|social|sharing|print|printer"
     r"|fontsize|font-size|font_size|textsize|zoom-?size|toolbar|breadcrumbs?|crumbs?"
     r"|comments?|related|pager|pagination|page-?nav|prev-?next|next-?prev|advert|ads"
-    r"|subscribe|newsletter)(?:$|[\s_-])",
+    r"|subscribe|newsletter|reward|donate|copyright|license)(?:$|[\s_-])",
     re.IGNORECASE,
 )
 CHROME_ATTR_RE = re.compile(
@@ -57,6 +58,7 @@ WIDGET_TEXT_RE = re.compile(
 )
 NAVIGATION_LINE_RE = re.compile(
     r"^\s*(?:上一篇|下一篇|当前位置|您的位置|您现在的位置|所在位置"
+    r"|本文(?:永久)?链接|原文链接|版权声明|转载请注明|博客内容遵循|-+\s*本文结束"
     r"|[\[【(（]?\s*(?:作者\s*[:：][^\]】)）]{0,30})?责任编辑\s*[:：])"  # [作者: … 责任编辑: …]
 )
 PAGER_LINE_RE = re.compile(
@@ -64,7 +66,8 @@ PAGER_LINE_RE = re.compile(
 )
 WIDGET_MAX_CHARS = 60
 NAVIGATION_MAX_CHARS = 150
-DATE_LINE_RE = re.compile(r"(?:时间|日期)\s*[:：]|\d{4}\s*[-/.年]\s*\d{1,2}")
+DATE_LINE_RE = re.compile(r"(?:时间|日期|发布于|发表于)\s*[:：]?\s*\d|\d{4}\s*[-/.年]\s*\d{1,2}")
+DATE_LINE_CHARS = 40
 BYLINE_TOKEN_RE = re.compile(r"来\s*源|作\s*者|浏览|点击|阅读|字号|编辑|访问")
 HEADER_BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "td", "span", "table")
 HEADER_BLOCKS = 4
@@ -125,9 +128,11 @@ def attribute_tokens(element: lxml.html.HtmlElement) -> list[str]:
 
 
 def remove_widgets(root: lxml.html.HtmlElement) -> None:
-    """Remove font-size, print, close and share widgets and previous/next lines."""
-    for element in list(root.iterdescendants()):
-        if not isinstance(element.tag, str) or element.getparent() is None:
+    """Remove font-size, print, close and share widgets and previous/next lines (only short
+    elements can be one: their lengths are added up in one walk, so a page of deeply nested
+    blocks does not read each block's whole text)."""
+    for element in short_elements(root, NAVIGATION_MAX_CHARS):
+        if element.getparent() is None:
             continue
         if is_dead_link(element) or is_widget(element):
             drop_element(element)
@@ -138,6 +143,28 @@ def remove_widgets(root: lxml.html.HtmlElement) -> None:
             element.text = WIDGET_TEXT_RE.sub("", element.text)
         if element.tail:
             element.tail = WIDGET_TEXT_RE.sub("", element.tail)
+
+
+def short_elements(root: lxml.html.HtmlElement, limit: int) -> list[lxml.html.HtmlElement]:
+    """The descendants of ``root`` whose text (whitespace included) is at most ``limit``
+    characters long, in document order: one walk adds up every element's length."""
+    length: dict[lxml.html.HtmlElement, int] = {}
+    started: dict[lxml.html.HtmlElement, int] = {}
+    found: list[tuple[int, lxml.html.HtmlElement]] = []
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if not isinstance(element.tag, str):
+            continue
+        if event == "start":
+            started[element] = len(started)
+            continue
+        total = len(element.text or "")
+        for child in element:
+            total += length.get(child, 0) + len(child.tail or "")
+        length[element] = total
+        if element is not root and total <= limit:
+            found.append((started[element], element))
+    found.sort(key=lambda item: item[0])
+    return [element for _, element in found]
 
 
 def is_dead_link(element: lxml.html.HtmlElement) -> bool:
@@ -192,8 +219,9 @@ def remove_leading_header(body: lxml.html.HtmlElement, title: str) -> None:
         if seen > HEADER_BLOCKS or len(text) > NAVIGATION_MAX_CHARS:
             return
         is_title = bool(title) and text == title
-        if is_title or (DATE_LINE_RE.search(text) and BYLINE_TOKEN_RE.search(text)):
-            drop_element(element)
+        dated = DATE_LINE_RE.search(text) is not None
+        if is_title or (dated and (BYLINE_TOKEN_RE.search(text) or len(text) <= DATE_LINE_CHARS)):
+            drop_element(element)  # the title, a 来源/浏览 line, or a bare "发布于：…" line
 
 
 def remove_link_lists(body: lxml.html.HtmlElement) -> None:
