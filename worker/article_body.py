@@ -28,6 +28,7 @@ from worker.sanitize import normalize_space
 __all__ = [
     "KNOWN_BODY_SELECTORS",
     "BodyChoice",
+    "Container",
     "DenseBlock",
     "densest_block",
     "find_container",
@@ -77,6 +78,15 @@ CJK_SHARE = 0.3
 
 
 @dataclass(frozen=True)
+class Container:
+    """A known body container found on the page, the path that found it, how much to trust it."""
+
+    element: lxml.html.HtmlElement
+    path: str  # "selector", "container:#zoom" …
+    confidence: float
+
+
+@dataclass(frozen=True)
 class DenseBlock:
     """The densest block of a page, how much to trust it, and whether it stands out."""
 
@@ -95,23 +105,21 @@ class BodyChoice:
     confidence: float
 
 
-def find_container(
-    doc: lxml.html.HtmlElement, selector: str
-) -> tuple[lxml.html.HtmlElement, str, float] | None:
+def find_container(doc: lxml.html.HtmlElement, selector: str) -> Container | None:
     """The body container: the configured selector, then the CMS containers (any content), then
     the portal/blog containers (the first match holding real text, not a link list)."""
     if selector:
         element = select_first(doc, selector)
         if element is not None and has_content(element):
-            return element, "selector", 1.0
+            return Container(element, "selector", 1.0)
     for candidate in CMS_CONTAINERS:
         element = select_first(doc, candidate)
         if element is not None and has_content(element):
-            return element, f"container:{candidate}", 0.9
+            return Container(element, f"container:{candidate}", 0.9)
     for candidate in FIRST_POST_CONTAINERS:  # a thread's subject is its first post
         element = select_first(doc, candidate)
         if element is not None and has_content(element):
-            return element, f"container:{candidate}", 0.85
+            return Container(element, f"container:{candidate}", 0.85)
     if not is_chinese(doc):
         return None  # trafilatura reads the generic containers of other languages better
     for candidate in SITE_CONTAINERS:
@@ -120,7 +128,7 @@ def find_container(
         for element in matches:  # the first that holds real text, not a link list
             chars, density = text_figures(element)
             if chars >= least and density <= MAX_LINK_DENSITY and not in_furniture(element):
-                return element, f"container:{candidate}", 0.85
+                return Container(element, f"container:{candidate}", 0.85)
     return None
 
 
@@ -155,7 +163,7 @@ def text_figures(element: lxml.html.HtmlElement) -> tuple[int, float]:
 
 def read_body(
     doc: lxml.html.HtmlElement,
-    container: tuple[lxml.html.HtmlElement, str, float] | None,
+    container: Container | None,
     dense: DenseBlock | None,
     title: str,
     url: str,
@@ -165,10 +173,10 @@ def read_body(
     ``dense`` is ``densest_block(doc)``, read before anything was removed. Raises
     ``ExtractError`` only when the page has no text at all."""
     if container is not None:
-        element, path, confidence = container
-        clean_body(element, title)
-        if has_content(element):
-            return BodyChoice(serialize_inner(element), path, confidence)
+        clean_body(container.element, title)
+        if has_content(container.element):
+            html = serialize_inner(container.element)
+            return BodyChoice(html, container.path, container.confidence)
     strip_page_chrome(doc)
     if dense is not None and dense.element.getparent() is None:
         dense = None  # it sat in the page's chrome

@@ -62,15 +62,16 @@ def extract_article(
     remove_elements(doc, SCRIPT_TAGS)
     container = find_container(doc, chosen.body)
     dense = densest_block(doc) if container is None else None
-    body_element = container[0] if container else dense.element if dense else None
-    attachments = collect_attachments(doc, container[0] if container else None, url)
+    known = container.element if container else None
+    body_element = known if known is not None else dense.element if dense else None
+    attachments = collect_attachments(doc, known, url)
     title = pick_title(
         doc,
         meta,
         chosen.title,
         fallback_title,
         trust_fallback=trust_fallback_title,
-        body=container[0] if container else None,  # a densest block may hold the heading
+        body=known,  # not a densest block: it may hold the heading
     )
     page = read_page_text(doc.body)
     evidence = pick_published(
