@@ -25,11 +25,18 @@ from typing import Any
 import lxml.html
 
 from worker.article_meta import element_value, in_chrome, select_first
+from worker.date_context import (
+    BYLINE_RE,
+    LABEL_TAIL_RE,
+    OTHER_ITEM_LINE_RE,
+    clip,
+    context_score,
+    line_at,
+)
 from worker.date_sources import MIN_PUBLISHED_YEAR, url_date, year_proof
 from worker.dates import (
     FUTURE_SLACK,
     LABEL_RANK,
-    LABEL_RANKS,
     find_date,
     find_relative,
     iter_candidates,
@@ -48,8 +55,6 @@ WINDOW_AFTER_TITLE = 400
 ABOVE_TITLE = 200
 BEFORE_BODY = 300
 MAX_TEXT_CANDIDATES = 300
-CONTEXT_LEVELS = 12
-EVIDENCE_CHARS = 80
 AGREEMENT_BONUS = 10.0
 AGREEMENT_MAX = 2
 FAR_DAYS = 2
@@ -80,22 +85,6 @@ TOOLTIP_TEXT_CHARS = 20
 TOOLTIP_ATTRIBUTES = ("title", "data-tip", "data-tooltip")
 TOOLTIP_LABEL_RE = re.compile(r"^(?:发布于|发表于|创建于|posted on|published on)\s*[:：]?\s*", re.I)
 
-LABEL_TAIL_RE = re.compile(
-    r"(?<![a-z])(?P<label>" + "|".join(re.escape(label) for label, _ in LABEL_RANKS) + r")"
-    r"(?![a-z])[\s\u3000]*[:：]?[\s\u3000\[\]【】()（）]*$",
-    re.IGNORECASE,
-)
-BYLINE_RE = re.compile(r"来源|作者|浏览|点击|阅读|编辑|字号|字体|访问|\bby\b|source", re.IGNORECASE)
-NEGATIVE_CONTEXT_RE = re.compile(  # short words only as whole tokens: "postlist" is no list
-    r"comment|repl(?:y|ies)|review|relate|recommend|tuijian|xgwz|xgxw|sidebar|aside|footer"
-    r"|copyright|pinglun|(?<![a-z])(?:hot|rank|side|right|foot|nav|more|list|feed|pl)(?![a-z])",
-    re.IGNORECASE,
-)
-OTHER_ITEM_LINE_RE = re.compile(r"推荐|相关|热门|热点|上一篇|下一篇|评论|回复|\bmore\b")
-POSITIVE_CONTEXT_RE = re.compile(
-    r"date|time|pub|publish|byline|info|source|meta|attr|property|author|fbsj|rq",
-    re.IGNORECASE,
-)
 TIME_IN_TEXT_RE = re.compile(r"\d[:：时]\d")
 
 
@@ -346,45 +335,6 @@ def from_relative(page: PageText, context: DateContext) -> Iterator[Scored]:
     yield Scored(value, "relative", "relative", clip(window[start:end]), score, True, position)
 
 
-def context_score(
-    element: lxml.html.HtmlElement, labelled: bool = False, own_path: str = ""
-) -> float:
-    """What the element a date sits in says about it: links, list items, comment or related
-    blocks count against it (a labelled date in an aside less: it is often the article's own
-    information panel); a class or id naming a date or a byline counts for it."""
-    score = 0.0
-    negative = positive = False
-    for level, ancestor in enumerate(element.iterancestors(), start=1):
-        if level > CONTEXT_LEVELS or ancestor.tag == "body":
-            break
-        if ancestor.tag == "a" and level <= 3 and not is_permalink(ancestor, own_path):
-            score -= 35.0
-        elif ancestor.tag == "li" and level <= 4:
-            score -= 10.0
-        marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
-        if not negative and NEGATIVE_CONTEXT_RE.search(marker):
-            negative = True
-        if not positive and level <= 3 and POSITIVE_CONTEXT_RE.search(marker):
-            positive = True
-    own = f"{element.get('class') or ''} {element.get('id') or ''}"
-    if element.tag == "a" and not is_permalink(element, own_path):
-        score -= 35.0
-    if POSITIVE_CONTEXT_RE.search(own):
-        positive = True
-    if negative:
-        score -= 10.0 if labelled else 30.0
-    if positive:
-        score += 10.0
-    return score
-
-
-def is_permalink(link: lxml.html.HtmlElement, own_path: str) -> bool:
-    """Tell whether a link points at the page itself (a blog's or an answer's date is often
-    its permalink), not at another item."""
-    href = (link.get("href") or "").strip()
-    return bool(own_path) and bool(href) and split(href).path.rstrip("/") == own_path
-
-
 def place_score(position: int, context: DateContext, labelled: bool) -> float:
     """Where the date sits: right under the title is best; inside the body (unless labelled or
     on a 来源/作者 line) or after it, bad."""
@@ -408,19 +358,3 @@ def place_score(position: int, context: DateContext, labelled: bool) -> float:
     elif context.body is not None and 0 <= context.body[0] - position <= BEFORE_BODY:
         score += 20.0
     return score
-
-
-def line_at(text: str, position: int) -> str:
-    """The line around ``position`` (text nodes count as lines), whitespace collapsed."""
-    start = text.rfind("\n", max(0, position - EVIDENCE_CHARS), position)
-    start = start + 1 if start >= 0 else max(0, position - EVIDENCE_CHARS)
-    end = text.find("\n", position, position + EVIDENCE_CHARS)
-    end = end if end >= 0 else position + EVIDENCE_CHARS
-    before = text.rfind("\n", max(0, start - EVIDENCE_CHARS), max(0, start - 1))
-    label_line = text[before + 1 if before >= 0 else 0 : start]
-    joined = (label_line if LABEL_TAIL_RE.search(label_line) else "") + text[start:end]
-    return clip(joined)
-
-
-def clip(text: str) -> str:
-    return normalize_space(text)[:EVIDENCE_CHARS]

@@ -131,7 +131,7 @@ def read_page_title(
 
 HEADING_TAGS = frozenset({"h1", "h2", "h3"})
 TITLE_MARK_RE = re.compile(
-    r"title|headline|biaoti|(?:^|[\s_-])(?:tit|bt)(?:$|[\s_-])", re.IGNORECASE
+    r"title|headline|biaoti|subject|(?:^|[\s_-])(?:tit|bt)(?:$|[\s_-])", re.IGNORECASE
 )
 HEADING_MIN_CHARS = 4  # for an element whose class names a title; a heading may be shorter
 HEADING_MAX_CHARS = 200

@@ -74,9 +74,6 @@ HEADER_BLOCKS = 4
 LINK_LIST_TAGS = ("ul", "ol", "dl", "div", "table", "p", "section")
 LINK_LIST_MIN_LINKS = 3
 LINK_LIST_DENSITY = 0.7
-DOCUMENT_LINK_RE = re.compile(
-    r"\.(?:pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|txt|csv|ofd)(?:$|[?#])", re.I
-)
 
 
 def remove_elements(root: lxml.html.HtmlElement, tags: tuple[str, ...]) -> None:

@@ -1,0 +1,101 @@
+"""Where a date sits on a page, and what that says about whose date it is: the label before
+it, the line it is on (a 来源/作者 line, or a 推荐/评论 line of another item), the element it sits
+in (a link to another item, a list item, a comment or related block, a class naming a date).
+
+Pure functions of the parsed page and its text; scores are added to a candidate's by
+``worker.article_dates``. This module must not choose a date or fetch anything.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+
+from worker.dates import LABEL_RANKS
+from worker.links import split
+from worker.sanitize import normalize_space
+
+__all__ = [
+    "BYLINE_RE",
+    "LABEL_TAIL_RE",
+    "OTHER_ITEM_LINE_RE",
+    "clip",
+    "context_score",
+    "line_at",
+]
+
+CONTEXT_LEVELS = 12
+EVIDENCE_CHARS = 80
+
+LABEL_TAIL_RE = re.compile(
+    r"(?<![a-z])(?P<label>" + "|".join(re.escape(label) for label, _ in LABEL_RANKS) + r")"
+    r"(?![a-z])[\s\u3000]*[:：]?[\s\u3000\[\]【】()（）]*$",
+    re.IGNORECASE,
+)
+BYLINE_RE = re.compile(r"来源|作者|浏览|点击|阅读|编辑|字号|字体|访问|\bby\b|source", re.IGNORECASE)
+NEGATIVE_CONTEXT_RE = re.compile(  # short words only as whole tokens: "postlist" is no list
+    r"comment|repl(?:y|ies)|review|relate|recommend|tuijian|xgwz|xgxw|sidebar|aside|footer"
+    r"|copyright|pinglun|(?<![a-z])(?:hot|rank|side|right|foot|nav|more|list|feed|pl)(?![a-z])",
+    re.IGNORECASE,
+)
+OTHER_ITEM_LINE_RE = re.compile(r"推荐|相关|热门|热点|上一篇|下一篇|评论|回复|\bmore\b")
+POSITIVE_CONTEXT_RE = re.compile(
+    r"date|time|pub|publish|byline|info|source|meta|attr|property|author|fbsj|rq",
+    re.IGNORECASE,
+)
+
+
+def context_score(
+    element: lxml.html.HtmlElement, labelled: bool = False, own_path: str = ""
+) -> float:
+    """What the element a date sits in says about it: links, list items, comment or related
+    blocks count against it (a labelled date in an aside less: it is often the article's own
+    information panel); a class or id naming a date or a byline counts for it."""
+    score = 0.0
+    negative = positive = False
+    for level, ancestor in enumerate(element.iterancestors(), start=1):
+        if level > CONTEXT_LEVELS or ancestor.tag == "body":
+            break
+        if ancestor.tag == "a" and level <= 3 and not is_permalink(ancestor, own_path):
+            score -= 35.0
+        elif ancestor.tag == "li" and level <= 4:
+            score -= 10.0
+        marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
+        if not negative and NEGATIVE_CONTEXT_RE.search(marker):
+            negative = True
+        if not positive and level <= 3 and POSITIVE_CONTEXT_RE.search(marker):
+            positive = True
+    own = f"{element.get('class') or ''} {element.get('id') or ''}"
+    if element.tag == "a" and not is_permalink(element, own_path):
+        score -= 35.0
+    if POSITIVE_CONTEXT_RE.search(own):
+        positive = True
+    if negative:
+        score -= 10.0 if labelled else 30.0
+    if positive:
+        score += 10.0
+    return score
+
+
+def is_permalink(link: lxml.html.HtmlElement, own_path: str) -> bool:
+    """Tell whether a link points at the page itself (a blog's or an answer's date is often
+    its permalink), not at another item."""
+    href = (link.get("href") or "").strip()
+    return bool(own_path) and bool(href) and split(href).path.rstrip("/") == own_path
+
+
+def line_at(text: str, position: int) -> str:
+    """The line around ``position`` (text nodes count as lines), whitespace collapsed."""
+    start = text.rfind("\n", max(0, position - EVIDENCE_CHARS), position)
+    start = start + 1 if start >= 0 else max(0, position - EVIDENCE_CHARS)
+    end = text.find("\n", position, position + EVIDENCE_CHARS)
+    end = end if end >= 0 else position + EVIDENCE_CHARS
+    before = text.rfind("\n", max(0, start - EVIDENCE_CHARS), max(0, start - 1))
+    label_line = text[before + 1 if before >= 0 else 0 : start]
+    joined = (label_line if LABEL_TAIL_RE.search(label_line) else "") + text[start:end]
+    return clip(joined)
+
+
+def clip(text: str) -> str:
+    return normalize_space(text)[:EVIDENCE_CHARS]
