@@ -112,3 +112,11 @@ def test_blog_furniture_inside_the_post_is_removed() -> None:
     assert text.startswith("这是第0句正文") and text.endswith(
         "这是第11句正文，讲述了科普月活动的安排和意义。"
     )
+
+
+def test_a_class_that_only_contains_a_furniture_word_is_not_furniture() -> None:
+    """ "photo" holds "hot" and "canvas" holds "nav": neither marks a block as another's."""
+    inner = f"<div class='article-content'><p>{SENTENCES}</p></div>"
+    body = f"<div class='photo-story canvas-wrap'>{inner}</div>"
+    _, path, _ = extract(body)
+    assert path == "container:.article-content"

@@ -21,7 +21,13 @@ import trafilatura
 from lxml import etree
 
 from worker.article_meta import ExtractError, select_first
-from worker.furniture import FURNITURE_ATTR_RE, attribute_tokens, clean_body, strip_page_chrome
+from worker.furniture import (
+    FURNITURE_ATTR_RE,
+    attribute_tokens,
+    clean_body,
+    strip_page_chrome,
+    text_figures,
+)
 from worker.links import make_absolute
 from worker.sanitize import normalize_space
 
@@ -33,6 +39,7 @@ __all__ = [
     "densest_block",
     "find_container",
     "has_content",
+    "is_chinese",
     "read_body",
 ]
 
@@ -61,9 +68,9 @@ MIN_CONTAINER_CHARS = 60  # of several matches, only those holding this much tex
 MAX_LINK_DENSITY = 0.5
 PARAGRAPH_TAGS = ("p", "td", "pre", "blockquote", "li", "h2", "h3", "h4", "section", "div")
 DENSE_MIN_CHARS = 25
-NEGATIVE_BLOCK_RE = re.compile(
-    r"comment|reply|related|recommend|tuijian|sidebar|footer|foot|copyright|nav|menu|share"
-    r"|hot|rank|banner|advert|\bad\b|login|header",
+NEGATIVE_BLOCK_RE = re.compile(  # short words only as whole tokens: "photo" holds no "hot"
+    r"comment|reply|related|recommend|tuijian|sidebar|footer|copyright|banner|advert|login"
+    r"|(?<![a-z])(?:foot|nav|menu|share|hot|rank|ad|header)(?![a-z])",
     re.IGNORECASE,
 )
 POSITIVE_BLOCK_RE = re.compile(
@@ -105,9 +112,10 @@ class BodyChoice:
     confidence: float
 
 
-def find_container(doc: lxml.html.HtmlElement, selector: str) -> Container | None:
+def find_container(doc: lxml.html.HtmlElement, selector: str, *, chinese: bool) -> Container | None:
     """The body container: the configured selector, then the CMS containers (any content), then
-    the portal/blog containers (the first match holding real text, not a link list)."""
+    on a Chinese page (``is_chinese``) the portal/blog containers (the first match holding real
+    text, not a link list)."""
     if selector:
         element = select_first(doc, selector)
         if element is not None and has_content(element):
@@ -120,7 +128,7 @@ def find_container(doc: lxml.html.HtmlElement, selector: str) -> Container | Non
         element = select_first(doc, candidate)
         if element is not None and has_content(element):
             return Container(element, f"container:{candidate}", 0.85)
-    if not is_chinese(doc):
+    if not chinese:
         return None  # trafilatura reads the generic containers of other languages better
     for candidate in SITE_CONTAINERS:
         matches = doc.cssselect(candidate)
@@ -151,22 +159,14 @@ def has_content(element: lxml.html.HtmlElement) -> bool:
     return next(element.iter("img"), None) is not None
 
 
-def text_figures(element: lxml.html.HtmlElement) -> tuple[int, float]:
-    """The element's visible character count (whitespace excluded) and the share of it in
-    links."""
-    total = len("".join(element.text_content().split()))
-    if not total:
-        return 0, 1.0
-    linked = sum(len("".join(link.text_content().split())) for link in element.iter("a"))
-    return total, min(1.0, linked / total)
-
-
 def read_body(
     doc: lxml.html.HtmlElement,
     container: Container | None,
     dense: DenseBlock | None,
     title: str,
     url: str,
+    *,
+    chinese: bool,
 ) -> BodyChoice:
     """The body's HTML: the container's, else the densest block's when it stands out on a
     Chinese page, else trafilatura's, else the densest block's, else the whole page's text.
@@ -180,9 +180,9 @@ def read_body(
     strip_page_chrome(doc)
     if dense is not None and dense.element.getparent() is None:
         dense = None  # it sat in the page's chrome
-    if dense is not None and dense.stands_out and is_chinese(doc):
+    if dense is not None and dense.stands_out and chinese:
         # trafilatura counts words by spaces; on Chinese text a block that stands out is surer
-        return dense_body(dense, title, "densest")
+        return dense_body(dense, title)
     captions = figure_captions(doc, url)
     extracted = run_trafilatura(doc)
     if extracted is not None:
@@ -196,7 +196,7 @@ def read_body(
             confidence = round(confidence * (1 - linked), 2)
             return BodyChoice(serialize_inner(fragment), "trafilatura", confidence)
     if dense is not None:
-        choice = dense_body(dense, title, "densest")
+        choice = dense_body(dense, title)
         if choice.html.strip():
             return choice
     page = doc.find("body")
@@ -205,11 +205,11 @@ def read_body(
     raise ExtractError(f"extract: no article body found at {url}")
 
 
-def dense_body(dense: DenseBlock, title: str, path: str) -> BodyChoice:
+def dense_body(dense: DenseBlock, title: str) -> BodyChoice:
     clean_body(dense.element, title)
     confidence = dense.confidence + (0.2 if dense.stands_out else 0.0)
     html = serialize_inner(dense.element) if has_content(dense.element) else ""
-    return BodyChoice(html, path, round(confidence, 2))
+    return BodyChoice(html, "densest", round(confidence, 2))
 
 
 def is_chinese(doc: lxml.html.HtmlElement) -> bool:

@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any
+from datetime import date, datetime, tzinfo
 
 import lxml.html
 
@@ -45,7 +44,7 @@ from worker.dates import (
 )
 from worker.links import split
 from worker.models import DateEvidence
-from worker.page_text import PageText, find_title_anchor
+from worker.page_text import PageText
 from worker.sanitize import normalize_space
 
 __all__ = ["BEFORE_BODY", "WINDOW_AFTER_TITLE", "pick_published"]
@@ -141,23 +140,25 @@ def pick_published(
     page: PageText,
     *,
     selector: str,
-    title: str,
-    body: lxml.html.HtmlElement | None,
+    anchor: int | None,
+    body: tuple[int, int] | None,
     tz: tzinfo,
     now: datetime | None,
     url: str,
 ) -> DateEvidence | None:
     """Choose the publication date of a page and say why (see the module docstring).
-    ``script_date`` is ``(rule, value)`` from ``read_script_date``; ``now`` is the fetch time
-    (None: a saved page, read now, whose relative dates mean nothing)."""
+    ``script_date`` is ``(rule, value)`` from ``read_script_date``; ``anchor`` is where the text
+    under the title begins (``find_title_anchor``) and ``body`` the body's span in ``page``;
+    ``now`` is the fetch time (None: a saved page, read now, whose relative dates mean
+    nothing)."""
     context = DateContext(
         tz=tz,
         now=resolve_now(tz, now) if now is not None else datetime.now(tz),
         fetched=now is not None,
         url=url,
         proven_year=year_proof(url),
-        anchor=find_title_anchor(page, title, page.span(body)),
-        body=page.span(body),
+        anchor=anchor,
+        body=body,
     )
     if selector:
         chosen = from_selector(doc, selector, context)
@@ -178,7 +179,7 @@ def choose(candidates: list[Scored], context: DateContext) -> DateEvidence | Non
     """The best-scored candidate after agreement and disagreement are counted."""
     if not candidates:
         return None
-    days: dict[Any, set[str]] = {}
+    days: dict[date, set[str]] = {}
     for candidate in candidates:
         days.setdefault(local_day(candidate.value, context.tz), set()).add(candidate.family)
     header_days = [  # dates shown under the title as this page's (not a 成文日期)
@@ -206,7 +207,7 @@ def choose(candidates: list[Scored], context: DateContext) -> DateEvidence | Non
     return DateEvidence(value, best.rule + note, best.text, round(best.score, 1))
 
 
-def local_day(value: datetime, tz: tzinfo) -> Any:
+def local_day(value: datetime, tz: tzinfo) -> date:
     return value.astimezone(tz).date()
 
 
@@ -261,8 +262,10 @@ def from_time_elements(
     or relative one (``<abbr title="2024年04月22日">1 月前</abbr>``)."""
     for element in doc.iter("time", "abbr", "span"):
         raw = (element.get("datetime") or "").strip() if element.tag == "time" else ""
-        if not raw and len(normalize_space(element.text_content())) <= TOOLTIP_TEXT_CHARS:
-            raw = next((tip for tip in tooltips(element) if tip), "")
+        if not raw:
+            tip = next((tip for tip in tooltips(element) if tip), "")  # most spans have none
+            short = tip and len(normalize_space(element.text_content())) <= TOOLTIP_TEXT_CHARS
+            raw = tip if short else ""
         raw = TOOLTIP_LABEL_RE.sub("", raw)  # "发布于 2015-02-14 10:21"
         if not raw or not raw[:1].isdigit() or in_chrome(element):
             continue
@@ -301,7 +304,7 @@ def from_text(page: PageText, context: DateContext) -> Iterator[Scored]:
         score += TIME_BONUS * timed
         if not candidate.has_year:
             score -= 8.0
-        line = line_at(text, candidate.start)
+        line = line_at(text, candidate.start, candidate.end)
         byline = BYLINE_RE.search(line) is not None
         if byline:
             score += 8.0

@@ -98,11 +98,12 @@ def read_page_title(
     title_element = doc.find(".//title")
     title_tag = normalize_space(title_element.text_content()) if title_element is not None else ""
     references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
-    headings = list(iter_headings(doc, body))
+    every = list(iter_headings(doc, body))
+    headings = [(tag, text) for tag, text, inside in every if not inside]
     confirmed = confirmed_heading(headings, [*references, title_tag], site_name)
-    if not confirmed and body is not None:  # a container may wrap the article's own heading
+    if not confirmed and len(headings) < len(every):  # a container may wrap its own heading
         confirmed = confirmed_heading(
-            list(iter_headings(doc, None)), [*references, title_tag], site_name
+            [(tag, text) for tag, text, _ in every], [*references, title_tag], site_name
         )
     if confirmed:
         return confirmed
@@ -141,9 +142,9 @@ MAX_HEADINGS = 200
 
 def iter_headings(
     doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None
-) -> Iterator[tuple[str, str]]:
-    """``(tag, text)`` of the page's headings and of elements whose class or id names a title,
-    in document order, outside chrome and outside the body container."""
+) -> Iterator[tuple[str, str, bool]]:
+    """``(tag, text, inside_body)`` of the page's headings and of elements whose class or id
+    names a title, in document order, outside chrome."""
     page = doc.find("body")
     if page is None:
         return
@@ -158,12 +159,11 @@ def iter_headings(
         least = 1 if element.tag in HEADING_TAGS else HEADING_MIN_CHARS
         if not least <= len(text) <= HEADING_MAX_CHARS or in_chrome(element):
             continue
-        if body is not None and (element is body or body in element.iterancestors()):
-            continue
         found += 1
         if found > MAX_HEADINGS:
             return
-        yield element.tag, text
+        inside = body is not None and (element is body or body in element.iterancestors())
+        yield element.tag, text, inside
 
 
 def confirmed_heading(

@@ -85,12 +85,13 @@ def is_permalink(link: lxml.html.HtmlElement, own_path: str) -> bool:
     return bool(own_path) and bool(href) and split(href).path.rstrip("/") == own_path
 
 
-def line_at(text: str, position: int) -> str:
-    """The line around ``position`` (text nodes count as lines), whitespace collapsed."""
+def line_at(text: str, position: int, until: int) -> str:
+    """The lines around ``text[position:until]`` (text nodes count as lines; a date can span
+    several), with the label line before them, whitespace collapsed."""
     start = text.rfind("\n", max(0, position - EVIDENCE_CHARS), position)
     start = start + 1 if start >= 0 else max(0, position - EVIDENCE_CHARS)
-    end = text.find("\n", position, position + EVIDENCE_CHARS)
-    end = end if end >= 0 else position + EVIDENCE_CHARS
+    end = text.find("\n", until, until + EVIDENCE_CHARS)
+    end = end if end >= 0 else until + EVIDENCE_CHARS
     before = text.rfind("\n", max(0, start - EVIDENCE_CHARS), max(0, start - 1))
     label_line = text[before + 1 if before >= 0 else 0 : start]
     joined = (label_line if LABEL_TAIL_RE.search(label_line) else "") + text[start:end]

@@ -17,7 +17,13 @@ from urllib.parse import unquote, urlsplit
 import lxml.html
 from lxml import etree
 
-from worker.article_body import KNOWN_BODY_SELECTORS, densest_block, find_container, read_body
+from worker.article_body import (
+    KNOWN_BODY_SELECTORS,
+    densest_block,
+    find_container,
+    is_chinese,
+    read_body,
+)
 from worker.article_dates import BEFORE_BODY, WINDOW_AFTER_TITLE, pick_published
 from worker.article_meta import ExtractError, pick_author, pick_title
 from worker.date_sources import read_script_date
@@ -60,7 +66,8 @@ def extract_article(
     meta = read_meta(doc)
     script_date = read_script_date(doc)
     remove_elements(doc, SCRIPT_TAGS)
-    container = find_container(doc, chosen.body)
+    chinese = is_chinese(doc)
+    container = find_container(doc, chosen.body, chinese=chinese)
     dense = densest_block(doc) if container is None else None
     known = container.element if container else None
     body_element = known if known is not None else dense.element if dense else None
@@ -74,21 +81,23 @@ def extract_article(
         body=known,  # not a densest block: it may hold the heading
     )
     page = read_page_text(doc.body)
+    body_span = page.span(body_element)
+    anchor = find_title_anchor(page, title, body_span)
     evidence = pick_published(
         doc,
         meta,
         script_date,
         page,
         selector=chosen.date,
-        title=title,
-        body=body_element,
+        anchor=anchor,
+        body=body_span,
         tz=tz,
         now=now,
         url=url,
     )
-    before, window = text_around_title(page, title, body_element)
+    before, window = text_around_title(page, anchor, body_span)
     author = pick_author(doc, meta, chosen.author, window, before)
-    body = read_body(doc, container, dense, title, url)
+    body = read_body(doc, container, dense, title, url, chinese=chinese)
     content_html = sanitize_html(body.html, url)
     text = html_to_text(content_html)
     images = collect_images(content_html, url)
@@ -111,13 +120,11 @@ def extract_article(
 
 
 def text_around_title(
-    page: PageText, title: str, body: lxml.html.HtmlElement | None
+    page: PageText, anchor: int | None, span: tuple[int, int] | None
 ) -> tuple[str, str]:
     """The page text before the body (all of it when the body is unknown) and the text right
-    under the title, where the source line sits."""
-    span = page.span(body)
+    under the title (``anchor``), where the source line sits."""
     before = page.text[: span[0]] if span else page.text
-    anchor = find_title_anchor(page, title, span)
     if anchor is not None:
         return before, page.text[anchor : anchor + WINDOW_AFTER_TITLE]
     return before, before[-BEFORE_BODY:] if span else ""
@@ -155,7 +162,7 @@ def collect_attachments(
             if not raw or not is_document_url(raw):  # most links are not: skip resolving them
                 continue
             href = make_absolute(raw, url)
-            if not href or not is_document_url(href):
+            if not href:
                 continue
             name = normalize_space(link.text_content()) or normalize_space(link.get("title") or "")
             name = name or unquote(urlsplit(href).path.rsplit("/", 1)[-1])

@@ -232,10 +232,19 @@ def remove_link_lists(body: lxml.html.HtmlElement) -> None:
             continue
         if any(is_document_url((link.get("href") or "").strip()) for link in links):
             continue
-        total = len("".join(element.text_content().split()))
-        linked = sum(len("".join(link.text_content().split())) for link in links)
-        if total and linked >= LINK_LIST_DENSITY * total:
+        chars, density = text_figures(element)
+        if chars and density >= LINK_LIST_DENSITY:
             drop_element(element)
+
+
+def text_figures(element: lxml.html.HtmlElement) -> tuple[int, float]:
+    """The element's visible character count (whitespace excluded) and the share of it in
+    links."""
+    total = len("".join(element.text_content().split()))
+    if not total:
+        return 0, 1.0
+    linked = sum(len("".join(link.text_content().split())) for link in element.iter("a"))
+    return total, min(1.0, linked / total)
 
 
 def remove_link_runs(body: lxml.html.HtmlElement) -> None:
@@ -245,11 +254,9 @@ def remove_link_runs(body: lxml.html.HtmlElement) -> None:
         if not isinstance(parent.tag, str) or (parent.getparent() is None and parent is not body):
             continue
         run: list[lxml.html.HtmlElement] = []
-        for child in [*list(parent), None]:
-            if child is not None and child.tag == "br" and not normalize_space(child.tail or ""):
-                run.append(child)
-                continue
-            if child is not None and is_bare_link(child) and not normalize_space(child.tail or ""):
+        for child in [*parent, None]:  # None closes the last run
+            quiet = child is not None and not normalize_space(child.tail or "")
+            if quiet and (child.tag == "br" or is_bare_link(child)):
                 run.append(child)
                 continue
             if sum(1 for item in run if item.tag != "br") >= LINK_LIST_MIN_LINKS:
