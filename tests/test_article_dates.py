@@ -55,6 +55,7 @@ def day_of(html: str, url: str = URL, now: datetime | None = None) -> str | None
         f"<h1>{TITLE}</h1><div>16-05-04 10:00</div>",
         f"<h1>{TITLE}</h1><div class='date'><span>2016</span><span>05-04</span></div>",
         f"<div class='tit'>{TITLE}</div><div class='sj'>2016/05/04</div>",
+        f"<h1>{TITLE}</h1><div class='meta'><span class='time'><i></i>16.05.04</span></div>",
     ],
     ids=[
         "bare-date-time-in-span",
@@ -67,6 +68,7 @@ def day_of(html: str, url: str = URL, now: datetime | None = None) -> str | None
         "two-digit-year",
         "year-and-day-in-two-elements",
         "title-in-a-div",
+        "dotted-two-digit-year",
     ],
 )
 def test_a_date_plainly_shown_under_the_title_is_found(body: str) -> None:
@@ -140,6 +142,11 @@ def test_relative_phrases() -> None:
         ("2018\n03-08 10:00", datetime(2018, 3, 8, 10, 0, tzinfo=SHANGHAI)),
         ("2018年\n3月8日", datetime(2018, 3, 8, tzinfo=SHANGHAI)),
         ("Dec 28 Sat 2013 00:28", datetime(2013, 12, 28, 0, 28, tzinfo=SHANGHAI)),
+        ("18.04.29", datetime(2018, 4, 29, tzinfo=SHANGHAI)),
+        ("18.04.29 10:20", datetime(2018, 4, 29, 10, 20, tzinfo=SHANGHAI)),
+        ("v2.45.27", None),
+        ("192.168.10.12", None),
+        ("10.12.15.3", None),
         ("2018-03-08", datetime(2018, 3, 8, tzinfo=SHANGHAI)),
         ("电话 0571-87654321", None),
     ],
@@ -187,6 +194,18 @@ def test_a_full_date_in_a_tooltip_beats_the_relative_one_shown() -> None:
         shown = f"<span class='time' {attribute}='发布于 2016-05-04 10:21'>3 年前</span>"
         html = page(f"<h1>{TITLE}</h1><div>{shown}</div>{BODY}")
         assert day_of(html) == WANT, attribute
+
+
+def test_an_answers_publication_tooltip_beats_its_edit_date() -> None:
+    """A question page: the answer's link shows when it was edited, its tooltip (behind the
+    site's own prefix) when it was published; the link is to a part of this page."""
+    url = "https://www.zhihu.com/question/1"
+    answer = (
+        "<a class='answer-date-link' data-tip='s$t$发布于 2016-05-04'"
+        " href='/question/1/answer/2'>编辑于 2016-06-20</a>"
+    )
+    html = page(f"<h1>{TITLE}</h1>{BODY}<div class='meta-panel'>{answer}</div>")
+    assert day_of(html, url=url) == WANT
 
 
 def test_a_pubdate_meta_days_after_the_document_date_is_not_far_from_the_shown_date() -> None:

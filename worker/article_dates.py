@@ -82,7 +82,9 @@ RELATIVE_SCORE = 30.0
 TIME_BONUS = 6.0
 TOOLTIP_TEXT_CHARS = 20
 TOOLTIP_ATTRIBUTES = ("title", "data-tip", "data-tooltip")
-TOOLTIP_LABEL_RE = re.compile(r"^(?:发布于|发表于|创建于|posted on|published on)\s*[:：]?\s*", re.I)
+TOOLTIP_LABEL_RE = re.compile(  # "发布于 2015-02-14", also after a site's own prefix ("s$t$发布于")
+    r"^(?:.{0,8}?(?:发布于|发表于|创建于)|posted on|published on)\s*[:：]?\s*", re.I
+)
 
 TIME_IN_TEXT_RE = re.compile(r"\d[:：时]\d")
 
@@ -259,8 +261,9 @@ def from_time_elements(
     doc: lxml.html.HtmlElement, page: PageText, context: DateContext
 ) -> Iterator[Scored]:
     """``<time datetime>``, and the full date in the tooltip of an element that shows a short
-    or relative one (``<abbr title="2024年04月22日">1 月前</abbr>``)."""
-    for element in doc.iter("time", "abbr", "span"):
+    or relative one (``<abbr title="2024年04月22日">1 月前</abbr>``, an answer's
+    ``<a data-tip="发布于 2015-02-14">编辑于 2015-02-15</a>``)."""
+    for element in doc.iter("time", "abbr", "span", "a"):
         raw = (element.get("datetime") or "").strip() if element.tag == "time" else ""
         if not raw:
             tip = next((tip for tip in tooltips(element) if tip), "")  # most spans have none

@@ -79,10 +79,14 @@ def context_score(
 
 
 def is_permalink(link: lxml.html.HtmlElement, own_path: str) -> bool:
-    """Tell whether a link points at the page itself (a blog's or an answer's date is often
-    its permalink), not at another item."""
+    """Tell whether a link points at the page itself or at a part of it (a blog's date is often
+    its permalink; a question page's answer dates link to ``QUESTION/answer/ID``), not at
+    another item."""
     href = (link.get("href") or "").strip()
-    return bool(own_path) and bool(href) and split(href).path.rstrip("/") == own_path
+    if not own_path or not href:
+        return False
+    path = split(href).path.rstrip("/")
+    return path == own_path or path.startswith(own_path + "/")
 
 
 def line_at(text: str, position: int, until: int) -> str:

@@ -95,6 +95,10 @@ SHORT_YEAR_RE = re.compile(  # 18-03-08, or 24-5-13 17:07 with its time: a two-d
     r"(?:\s+(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?)?"
     r"|(?P<m1>\d{1,2})-(?P<d1>\d{1,2})\s+(?P<hh1>\d{1,2}):(?P<mi1>\d{2})(?![\d:]))"
 )
+SHORT_DOTTED_RE = re.compile(  # 18.04.29 (a Chinese blog theme's year.month.day), 18.04.29 10:20
+    r"(?<![\d.:/-])(?P<y2>\d{2})\.(?P<m>\d{2})\.(?P<d>\d{2})(?![\d/-]|\.\d)"
+    r"(?:\s+(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?)?"
+)
 SPLIT_YEAR_RE = re.compile(  # the year in one element, month and day in the next
     r"(?<![\d.:/-])(?P<y>(?:19|20)\d\d)(?:\s*年)?\n\s*(?P<m>\d{1,2})\s*(?P<sep>[-/.月])\s*"
     r"(?P<d>\d{1,2})(?![\d/])日?" + CN_TIME
@@ -113,7 +117,15 @@ YEARLESS_STRICT_DASH_RE = re.compile(
 )
 YEARLESS_CN_RE = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + CN_TIME)
 
-FULL_PATTERNS = (NUMERIC_RE, CN_RE, RFC2822_RE, MONTH_FIRST_RE, SHORT_YEAR_RE, SPLIT_YEAR_RE)
+FULL_PATTERNS = (
+    NUMERIC_RE,
+    CN_RE,
+    RFC2822_RE,
+    MONTH_FIRST_RE,
+    SHORT_YEAR_RE,
+    SHORT_DOTTED_RE,
+    SPLIT_YEAR_RE,
+)
 RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2}
 
 # Labels in order of preference: publication first, then generic, then "updated".
