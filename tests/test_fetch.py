@@ -534,9 +534,19 @@ def test_invalid_url(fetcher: Fetcher, url: str) -> None:
 
 
 def test_connection_refused(fetcher: Fetcher) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/"
-    err = fetch_error(lambda: fetcher.get(url))
+    port = closed_port()
+    err = fetch_error(lambda: fetcher.get(f"http://127.0.0.1:{port}/"))
     assert (err.reason, err.status) == ("connect", None)
+    assert str(err) == f"fetch: http://127.0.0.1:{port}/: connection refused by 127.0.0.1:{port}"
+
+
+def test_a_host_that_does_not_resolve_reads_as_a_sentence() -> None:
+    """Not urllib3's "_PinnedHTTPSPool(...) Max retries exceeded … NameResolutionError"."""
+    with Fetcher(connect_timeout=2.0, deadline=5.0) as fetcher:
+        err = fetch_error(lambda: fetcher.get("https://www.example.invalid/news/index.html"))
+    assert err.reason == "connect"
+    assert str(err).endswith(": cannot resolve www.example.invalid")
+    assert "Max retries" not in str(err) and "Pinned" not in str(err)
 
 
 # --- per-host limit -------------------------------------------------------------------------

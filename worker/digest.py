@@ -276,9 +276,13 @@ def write_archive(
         for row in subscriber_digests(session, subscriber.id)
         if row.key
     ]
-    context = {"subscriber": subscriber.name, "digests": items}
-    index = render_document("digest.index.html.j2", context)
+    index = archive_index_html(subscriber.name, items)
     write_atomic(archive_path(feeds_dir, subscriber.name, "index.html"), index.encode("utf-8"))
+
+
+def archive_index_html(subscriber: str, items: Sequence[Mapping[str, Any]]) -> str:
+    """A subscriber's archive page: one ``{"file", "title", "count"}`` item per digest."""
+    return render_document("digest.index.html.j2", {"subscriber": subscriber, "digests": items})
 
 
 def build_due_digests(rt: Runtime, *, now: datetime | None = None) -> list[int]:

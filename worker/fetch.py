@@ -25,6 +25,7 @@ import urllib3
 from worker.charset import decode_body
 from worker.fetchlimits import HOST_GATE
 from worker.fetchresult import FetchError, FetchResult
+from worker.neterrors import connection_sentence
 from worker.netguard import BlockedAddress, GuardedAdapter, Policy, headers_deadline
 from worker.retry_after import parse_retry_after
 from worker.watchdog import Watchdog
@@ -184,7 +185,7 @@ class Fetcher:
             detail = f"{exc} (after a redirect to {hop})" if redirected else str(exc)
             raise FetchError(url, "blocked", detail) from exc
         except requests.RequestException as exc:
-            reason, detail = self._describe_request_error(exc, deadline_at)
+            reason, detail = self._describe_request_error(exc, deadline_at, url)
             raise FetchError(url, reason, detail) from exc
 
     def _finish(
@@ -310,7 +311,7 @@ class Fetcher:
         return f"deadline of {self.deadline:g} s exceeded"
 
     def _describe_request_error(
-        self, exc: requests.RequestException, deadline_at: float
+        self, exc: requests.RequestException, deadline_at: float, url: str
     ) -> tuple[str, str]:
         if isinstance(exc, requests.TooManyRedirects):
             return "too_many_redirects", f"more than {self.max_redirects} redirects"
@@ -330,7 +331,8 @@ class Fetcher:
             return "timeout", f"no response within {self.read_timeout:g} s"
         if isinstance(exc, requests.exceptions.ContentDecodingError):
             return "protocol", f"response could not be decoded ({exc})"
-        return "connect", f"connection failed ({exc})"
+        target = urlsplit((exc.request.url if exc.request is not None else None) or url.strip())
+        return "connect", connection_sentence(exc, target.hostname or "the host", target.port)
 
     def _describe_body_error(self, exc: Exception, deadline_at: float) -> tuple[str, str]:
         if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):

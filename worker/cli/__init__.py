@@ -1,8 +1,8 @@
 """The ``herald`` command line. It parses options, calls the stages and prints; nothing more.
 
 ``main`` is the root group; each module holds one concern: ``admin`` (init, run, status, feeds,
-db, extract, demo), ``sources``, ``subscribers``, ``digest`` and ``deliveries`` (the ledger by
-hand, with ``subscribers enable``). ``common`` has what they share: the consoles, config
+db, extract, demo), ``doctor``, ``sources``, ``subscribers``, ``digest`` and ``deliveries`` (the
+ledger by hand, with ``subscribers enable``). ``common`` has what they share: the consoles, config
 loading, errors, logging, and the helpers that redact what is printed (``worker.redact``). No
 module here may hold stage logic or print a URL, DSN or error text without redacting it.
 """
@@ -35,7 +35,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from worker.cli import admin, deliveries, digest, source_edits, sources, subscribers
+    from worker.cli import admin, deliveries, digest, doctor, source_edits, sources, subscribers
 
     del source_edits  # its commands join the sources group on import
 
@@ -46,6 +46,7 @@ def _register() -> None:
     subscribers.group.add_command(deliveries.subscribers_enable)
     main.add_command(digest.group)
     main.add_command(deliveries.deliveries)
+    main.add_command(doctor.doctor)
 
 
 _register()

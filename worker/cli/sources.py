@@ -47,6 +47,7 @@ def sources_list(ctx: click.Context) -> None:
 @click.pass_context
 def sources_test(ctx: click.Context, name: str, articles: int) -> None:
     """Dry run: what would be found and extracted. Nothing is stored or sent."""
+    from worker.config.checks import placeholder_host
     from worker.ingest import read_article
     from worker.runtime import build_fetcher
     from worker.sources import discover
@@ -56,6 +57,11 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         source = config.source(name)
     except KeyError:
         fail(f"no source named {name!r} in {config.path}", 2)
+    placeholder = placeholder_host(source.url)
+    if placeholder:
+        fail(f"{placeholder} is the example configuration's placeholder: put the page's address in "
+             f"sources[\"{name}\"].url of {config.path} (`herald sources detect URL` shows what a "
+             "page holds)", 1)  # fmt: skip
     fetcher, tz = build_fetcher(config), config.source_timezone(source)
     try:
         found = discover(fetcher, source, tz=tz, now=datetime.now(UTC), max_pages=source.backfill)

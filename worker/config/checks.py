@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from worker.schedule import parse_quiet_hours
@@ -17,6 +18,13 @@ from worker.schedule import parse_quiet_hours
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+# Names reserved for examples (RFC 2606, RFC 6761) and the example config's own placeholders:
+# a source or subscriber still pointing at one has not been edited yet.
+PLACEHOLDER_HOST_RE = re.compile(
+    r"(?:^|\.)(?:example\.(?:com|net|org|gov\.cn|org\.cn|cn)|[^.]+\.(?:example|invalid|test))$",
+    re.IGNORECASE,
+)
 
 Check = Callable[[Any], Any]
 MAX_DURATION = 366 * 86400.0
@@ -193,3 +201,9 @@ def allow_list(value: Any) -> tuple[str, ...]:
     except ValueError as err:  # it names the bad entry
         raise ValueError(str(err).removeprefix("[network] allow: ")) from None
     return entries
+
+
+def placeholder_host(url: str) -> str:
+    """The host of ``url`` when it is an example placeholder (``www.example.gov.cn``), else ""."""
+    host = (urlsplit(url.strip()).hostname or "").rstrip(".")
+    return host if PLACEHOLDER_HOST_RE.search(host) else ""

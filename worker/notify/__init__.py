@@ -86,6 +86,7 @@ class Notifier(Protocol):
     unit: str  # what ``measure`` counts: "bytes", "characters" or "articles"
     takes_messages: bool  # True: articles folded into ``Message``s; False: one event per article
     rate_windows: RateWindows  # the platform's send-rate windows; () = no platform limit
+    templates: Mapping[str, str]  # msgtype ("" when it has one) -> the template that renders it
 
     def build(
         self,

@@ -176,6 +176,7 @@ class DingTalkNotifier:
     unit: str = "bytes"
     takes_messages: bool = True
     rate_windows: RateWindows = ((20, 60.0),)  # ../shared/specs/chat-webhooks.md
+    templates: Mapping[str, str] = TEMPLATES
     limit: int = BODY_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:

@@ -178,6 +178,7 @@ class DiscordNotifier:
     unit: str = "characters"
     takes_messages: bool = True
     rate_windows: RateWindows = ((5, 2.0),)  # ../shared/specs/chat-webhooks.md
+    templates: Mapping[str, str] = {"": TEMPLATE}
     limit: int = EMBED_TOTAL_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:

@@ -200,6 +200,7 @@ class FeishuNotifier:
     unit: str = "bytes"
     takes_messages: bool = True
     rate_windows: RateWindows = ((5, 1.0), (100, 60.0))  # ../shared/specs/chat-webhooks.md
+    templates: Mapping[str, str] = TEMPLATES
     limit: int = BODY_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:

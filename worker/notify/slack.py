@@ -148,6 +148,7 @@ class SlackNotifier:
     unit: str = "characters per section"
     takes_messages: bool = True
     rate_windows: RateWindows = ((1, 1.0),)  # ../shared/specs/chat-webhooks.md
+    templates: Mapping[str, str] = {"": TEMPLATE}
     limit: int = SECTION_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:

@@ -163,6 +163,7 @@ class TelegramNotifier:
     unit: str = "characters"
     takes_messages: bool = True
     rate_windows: RateWindows = ((1, 1.0), (20, 60.0))  # ../shared/specs/chat-webhooks.md
+    templates: Mapping[str, str] = {"": TEMPLATE}
     limit: int = TEXT_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:

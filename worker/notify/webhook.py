@@ -147,6 +147,7 @@ class WebhookNotifier:
     unit: str = "bytes"
     takes_messages: bool = False
     rate_windows: RateWindows = ()
+    templates: Mapping[str, str] = {}
 
     def __init__(self) -> None:
         self._last = threading.local()

@@ -32,6 +32,7 @@ class WebSubNotifier:
     unit: str = "bytes"
     takes_messages: bool = False
     rate_windows: RateWindows = ()
+    templates: Mapping[str, str] = {}
 
     def build(
         self,

@@ -182,6 +182,7 @@ class WeComNotifier:
     unit: str = "bytes"
     takes_messages: bool = True
     rate_windows: RateWindows = ((20, 60.0),)  # ../shared/specs/chat-webhooks.md
+    templates: Mapping[str, str] = TEMPLATES
     limit: int = MARKDOWN_MAX
 
     def render(self, message: Message, target: Target) -> dict[str, Any]:

@@ -8,6 +8,7 @@ shown in the source's timezone. Digest pages are the files the digest stage wrot
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from worker.config import Config, SourceConfig
 from worker.config.checks import SLUG_RE
 from worker.feeds import feed_file_name
+from worker.models import Article
 from worker.notify.render import render_document
 from worker.publish import feed_keys
 from worker.runtime import get_runtime
@@ -73,33 +75,19 @@ def source_row(source: SourceConfig, seen: SourceOverview | None, zone: ZoneInfo
     }
 
 
-def index_context() -> dict[str, Any]:
-    rt = get_runtime()
-    config = rt.config
-    with rt.session() as session:
-        seen = source_overviews(session)
+def index_html(config: Config, seen: Mapping[str, SourceOverview]) -> str:
+    """The index page: every source with its latest article (``seen``), the feeds, the digests."""
     sources = [source_row(s, seen.get(s.name), config.source_timezone(s)) for s in config.sources]
     digests = [
         {"name": s.name, "href": f"digests/{s.name}/"} for s in config.subscribers if s.wants_digest
     ]
-    return {"sources": sources, "feeds": feed_links(config), "digests": digests}
+    context = {"sources": sources, "feeds": feed_links(config), "digests": digests}
+    return render_document("web.index.html.j2", context)
 
 
-async def index(request: Request) -> Response:
-    context = await run_in_threadpool(index_context)
-    return HTMLResponse(render_document("web.index.html.j2", context))
-
-
-def source_context(name: str) -> dict[str, Any] | None:
-    rt = get_runtime()
-    config = rt.config
-    try:
-        source = config.source(name)
-    except KeyError:
-        return None
-    zone = config.source_timezone(source)
-    with rt.session() as session:
-        articles = recent_articles(session, limit=SOURCE_PAGE_ARTICLES, source_names=[name])
+def source_html(source: SourceConfig, zone: ZoneInfo, articles: Sequence[Article]) -> str:
+    """A source's page: its recent ``articles`` (newest first) and its feeds."""
+    name = source.name
     entries = [
         {
             "title": a.title or a.url,
@@ -111,20 +99,48 @@ def source_context(name: str) -> dict[str, Any] | None:
         for a in articles
     ]
     feeds = [(fmt, f"../feeds/{feed_file_name(f'sources/{name}', f)}") for fmt, f in FEED_FORMATS]
-    return {
+    context = {
         "source": {"name": name, "url": source.url, "kind": source.kind, "tags": source.tags},
         "timezone": str(zone),
         "entries": entries,
         "feeds": feeds,
     }
+    return render_document("web.source.html.j2", context)
+
+
+def message_html(message: str) -> str:
+    """A page that says one thing (not found, nothing yet)."""
+    return render_document("web.message.html.j2", {"title": message, "message": message})
+
+
+def read_index() -> str:
+    rt = get_runtime()
+    with rt.session() as session:
+        seen = source_overviews(session)
+    return index_html(rt.config, seen)
+
+
+def read_source(name: str) -> str | None:
+    rt = get_runtime()
+    try:
+        source = rt.config.source(name)
+    except KeyError:
+        return None
+    with rt.session() as session:
+        articles = recent_articles(session, limit=SOURCE_PAGE_ARTICLES, source_names=[name])
+    return source_html(source, rt.config.source_timezone(source), articles)
+
+
+async def index(request: Request) -> Response:
+    return HTMLResponse(await run_in_threadpool(read_index))
 
 
 async def source_page(request: Request) -> Response:
     name = request.path_params["name"]
-    context = await run_in_threadpool(source_context, name) if SLUG_RE.match(name) else None
-    if context is None:
+    page = await run_in_threadpool(read_source, name) if SLUG_RE.match(name) else None
+    if page is None:
         return not_found("没有这个来源")
-    return HTMLResponse(render_document("web.source.html.j2", context))
+    return HTMLResponse(page)
 
 
 async def digest_page(request: Request) -> Response:
@@ -146,5 +162,4 @@ async def digest_page(request: Request) -> Response:
 
 
 def not_found(message: str) -> Response:
-    body = render_document("web.message.html.j2", {"title": message, "message": message})
-    return HTMLResponse(body, status_code=404)
+    return HTMLResponse(message_html(message), status_code=404)
