@@ -172,10 +172,14 @@ def subscriber_checks(config: Config) -> Iterator[Check]:
             )
             continue
         parts = urlsplit(subscriber.url)
+        try:
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
+        except ValueError as exc:  # a port beyond 65535
+            yield Check(name, "fail", f"{redact_url(subscriber.url)}: {exc}")
+            continue
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
             yield Check(name, "fail", f"{redact_url(subscriber.url)} is not an http(s) URL")
             continue
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
         try:
             resolve_and_check(parts.hostname, port, policy)
         except BlockedAddress as exc:
