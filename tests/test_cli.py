@@ -79,6 +79,36 @@ def test_feeds_build_and_status_on_an_empty_store(tmp_path: Path, site: DemoSite
     assert "cases" in status.output and "not started" in status.output
 
 
+def test_feeds_only_for_what_is_fed_and_a_second_build_is_up_to_date(
+    tmp_path: Path, site: DemoSite
+) -> None:
+    """A disabled source that never stored an article, and a disabled digest subscriber, get no
+    (empty) feed files; a source disabled after it stored articles keeps its feed."""
+    never = '[[sources]]\nname = "old"\nurl = "https://old.example.org/rss.xml"\nkind = "feed"\n'
+    never += 'tags = ["gone"]\nenabled = false\n'
+    digest = (
+        '[[subscribers]]\nname = "brief"\nchannel = "webhook"\nurl = "https://a.example.org/h"\n'
+        'mode = "digest"\nenabled = false\n'
+    )
+    path = write_config(tmp_path, sources=site_source(site) + never, subscribers=digest)
+    runner = CliRunner()
+    assert runner.invoke(main, ["--config", str(path), "run", "--once"]).exit_code == 0
+    feeds = tmp_path / "feeds"
+    names = sorted(p.relative_to(feeds).as_posix() for p in feeds.rglob("*.xml"))
+    assert names == ["all.xml", "sources/cases.xml", "tags/工作案例.xml"]
+    again = runner.invoke(main, ["--config", str(path), "feeds", "build"])
+    assert again.exit_code == 0, again.output
+    assert "feeds up to date under" in again.output and "0 feed file" not in again.output
+
+    disabled = path.read_text(encoding="utf-8").replace(
+        'name = "cases"', 'name = "cases"\nenabled = false'
+    )
+    path.write_text(disabled, encoding="utf-8")
+    assert runner.invoke(main, ["--config", str(path), "feeds", "build"]).exit_code == 0
+    assert (feeds / "sources" / "cases.xml").is_file()
+    assert "<item>" in (feeds / "sources" / "cases.xml").read_text(encoding="utf-8")
+
+
 def test_sources_backfill_imports_older_pages_silently(tmp_path: Path) -> None:
     from tests.conftest import webhook_subscriber
     from worker.demo.receiver import WebhookReceiver

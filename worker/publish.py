@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
-from worker.config import Config
+from worker.config import Config, SourceConfig, SubscriberConfig
 from worker.digest import Window, heading_for
 from worker.feeds import ALL_KEY, ALL_TITLE, FeedSpec, valid_key_segment, write_feeds
 from worker.models import Article
@@ -27,6 +27,7 @@ from worker.runtime import Runtime
 from worker.store.articles import get_articles, recent_articles
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter, set_counter
 from worker.store.digests import subscriber_digests
+from worker.store.stats import sources_with_articles
 from worker.store.subscribers import subscriber_by_name
 from worker.subscriber import SubscriberOptions
 from worker.websub import queue_pings
@@ -36,19 +37,34 @@ _write_lock = threading.Lock()  # feedgen's RSS dates switch the process locale:
 _last_written: dict[str, str] = {}  # feeds_dir → digest of what was last rendered there
 
 
-def feed_keys(config: Config) -> list[str]:
-    """Every feed herald publishes for this config, ``all`` first."""
+def feed_keys(config: Config, with_articles: Collection[str] = ()) -> list[str]:
+    """Every feed herald publishes for this config, ``all`` first. A disabled source has a feed
+    only while it has stored articles (``with_articles``: the names of those sources that do);
+    a disabled subscriber's digest has none."""
     keys = [ALL_KEY]
-    keys += [f"sources/{source.name}" for source in config.sources]
-    keys += [f"tags/{tag}" for tag in feed_tags(config)]
-    keys += [f"digests/{sub.name}" for sub in config.subscribers if sub.wants_digest]
+    keys += [f"sources/{source.name}" for source in fed_sources(config, with_articles)]
+    keys += [f"tags/{tag}" for tag in feed_tags(config, with_articles)]
+    keys += [f"digests/{sub.name}" for sub in config.subscribers if publishes_digest(sub)]
     return keys
 
 
-def feed_tags(config: Config) -> list[str]:
-    """The sources' tags that can name a feed file, in first-seen order (the config load warns
-    about the others)."""
-    tags = (tag for source in config.sources for tag in source.tags)
+def fed_sources(config: Config, with_articles: Collection[str]) -> list[SourceConfig]:
+    return [s for s in config.sources if s.enabled or s.name in with_articles]
+
+
+def publishes_digest(subscriber: SubscriberConfig) -> bool:
+    return subscriber.enabled and subscriber.wants_digest
+
+
+def disabled_sources(config: Config) -> list[str]:
+    """The disabled sources, whose feeds depend on whether they have stored articles."""
+    return [s.name for s in config.sources if not s.enabled]
+
+
+def feed_tags(config: Config, with_articles: Collection[str] = ()) -> list[str]:
+    """The fed sources' tags that can name a feed file, in first-seen order (the config load
+    warns about the others)."""
+    tags = (tag for source in fed_sources(config, with_articles) for tag in source.tags)
     return list(dict.fromkeys(tag for tag in tags if valid_key_segment(tag)))
 
 
@@ -57,13 +73,16 @@ def feed_spec(session: Session, config: Config, key: str, *, limit: int) -> Feed
     if key == ALL_KEY:
         return FeedSpec(ALL_KEY, ALL_TITLE, recent_articles(session, limit=limit))
     kind, _, name = key.partition("/")
-    if kind == "sources" and any(s.name == name for s in config.sources):
+    stored = sources_with_articles(session, disabled_sources(config))
+    if kind == "sources" and any(s.name == name for s in fed_sources(config, stored)):
         return FeedSpec(key, name, recent_articles(session, limit=limit, source_names=[name]))
-    if kind == "tags" and name in feed_tags(config):
-        names = [s.name for s in config.sources if name in s.tags]
+    if kind == "tags" and name in feed_tags(config, stored):
+        names = [s.name for s in fed_sources(config, stored) if name in s.tags]
         articles = recent_articles(session, limit=limit, source_names=names)
         return FeedSpec(key, f"herald — #{name}", articles)
-    if kind == "digests" and any(s.name == name and s.wants_digest for s in config.subscribers):
+    if kind == "digests" and any(
+        s.name == name and publishes_digest(s) for s in config.subscribers
+    ):
         entries = digest_entries(session, name, limit=min(limit, DIGEST_ENTRIES))
         return FeedSpec(key, f"{name} · 摘要", entries)
     return None
@@ -107,7 +126,8 @@ def build_feeds(rt: Runtime, *, force: bool = False) -> list[Path]:
         built = get_counter(session, FEEDS_BUILT)
         if not force and generation == built and (feeds_dir / "all.xml").exists():
             return []
-        specs = _specs(session, config, feed_keys(config))
+        stored = sources_with_articles(session, disabled_sources(config))
+        specs = _specs(session, config, feed_keys(config, stored))
     digest = _fingerprint(specs, config)
     with _write_lock:
         unchanged = _last_written.get(str(feeds_dir)) == digest

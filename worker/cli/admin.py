@@ -195,7 +195,10 @@ def feeds_build(ctx: click.Context) -> None:
     config = load(ctx)
     configure(config)
     changed = build_feeds(get_runtime(), force=True)
-    console.print(f"{len(changed)} feed file(s) written under {config.herald.feeds_dir}")
+    if changed:
+        console.print(f"{len(changed)} feed file(s) written under {config.herald.feeds_dir}")
+    else:
+        console.print(f"feeds up to date under {config.herald.feeds_dir} (no file changed)")
 
 
 @click.group()

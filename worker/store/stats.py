@@ -6,7 +6,7 @@ row of ``poll_stats``); everything else reads. This module must not fetch or sen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -83,6 +83,16 @@ def source_overviews(session: Session) -> dict[str, SourceOverview]:
             int(counts.get(row.id, 0)), row.last_success_at, latest[0] if latest else None,
         )  # fmt: skip
     return found
+
+
+def sources_with_articles(session: Session, names: Iterable[str]) -> set[str]:
+    """Which of the sources ``names`` have at least one stored article."""
+    wanted = list(names)
+    if not wanted:
+        return set()
+    linked = select(ArticleSourceRow.article_id).where(ArticleSourceRow.source_id == SourceRow.id)
+    query = select(SourceRow.name).where(SourceRow.name.in_(wanted), linked.exists())
+    return set(session.scalars(query))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ shown in the source's timezone. Digest pages are the files the digest stage wrot
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from worker.config.checks import SLUG_RE
 from worker.feeds import feed_file_name
 from worker.models import Article
 from worker.notify.render import render_document
-from worker.publish import feed_keys
+from worker.publish import feed_keys, publishes_digest
 from worker.runtime import get_runtime
 from worker.store.articles import recent_articles
 from worker.store.stats import SourceOverview, source_overviews
@@ -48,9 +48,9 @@ class FeedLink:
     links: tuple[tuple[str, str], ...]  # (format label, path)
 
 
-def feed_links(config: Config) -> list[FeedLink]:
+def feed_links(config: Config, with_articles: Collection[str]) -> list[FeedLink]:
     found = []
-    for key in feed_keys(config):
+    for key in feed_keys(config, with_articles):
         kind, _, name = key.partition("/")
         label = {"all": "全部来源", "sources": name, "tags": f"#{name}", "digests": f"{name} 摘要"}
         paths = tuple((fmt, f"feeds/{feed_file_name(key, f)}") for fmt, f in FEED_FORMATS)
@@ -79,9 +79,12 @@ def index_html(config: Config, seen: Mapping[str, SourceOverview]) -> str:
     """The index page: every source with its latest article (``seen``), the feeds, the digests."""
     sources = [source_row(s, seen.get(s.name), config.source_timezone(s)) for s in config.sources]
     digests = [
-        {"name": s.name, "href": f"digests/{s.name}/"} for s in config.subscribers if s.wants_digest
+        {"name": s.name, "href": f"digests/{s.name}/"}
+        for s in config.subscribers
+        if publishes_digest(s)
     ]
-    context = {"sources": sources, "feeds": feed_links(config), "digests": digests}
+    stored = {name for name, overview in seen.items() if overview.articles}
+    context = {"sources": sources, "feeds": feed_links(config, stored), "digests": digests}
     return render_document("web.index.html.j2", context)
 
 
