@@ -56,3 +56,29 @@ url = "{wecom.url(key="nope")}"
         assert failed.exit_code == 1 and "93000" in failed.output
         missing = runner.invoke(main, ["--config", str(path), "subscribers", "test", "nobody"])
         assert missing.exit_code == 2
+
+
+def test_messages_go_out_with_the_configured_user_agent(tmp_path: Path) -> None:
+    """``[network] user_agent`` names herald to subscribers' endpoints too, not only to sites."""
+    agent = "ExampleOrg-herald/2.0 (+https://ops.example.org/bots)"
+    with FakeWeCom() as wecom, FakeTelegram(chats=["42"]) as telegram:
+        subscribers = f"""
+[[subscribers]]
+name = "wecom"
+channel = "wecom"
+url = "{wecom.url()}"
+[[subscribers]]
+name = "tg"
+channel = "telegram"
+url = "{telegram.url()}"
+chat_id = "42"
+"""
+        path = write_config(tmp_path, sources="", subscribers=subscribers)
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("[network]\n", f'[network]\nuser_agent = "{agent}"\n', 1))
+        runner = CliRunner()
+        for name in ("wecom", "tg"):
+            result = runner.invoke(main, ["--config", str(path), "subscribers", "test", name])
+            assert result.exit_code == 0, result.output
+        sent = wecom.messages() + telegram.messages()
+        assert [message.headers.get("User-Agent") for message in sent] == [agent, agent]

@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.hostile import ScriptedEndpoint, StatusEndpoint
 from tests.support.notify_helpers import LOOPBACK
+from tests.support.notify_helpers import TEST_USER_AGENT as UA
 from tests.test_netguard import (
     PUBLIC,
     SPELLINGS,
@@ -52,7 +53,7 @@ def send_many(
         return stop_after(reply)
 
     sends = [Send(key, request.url, request, lanes=lanes) for key, request in items]
-    unsent = send_all(sends, on_reply=on_reply, **options)
+    unsent = send_all(sends, on_reply=on_reply, **{"user_agent": UA, **options})
     return replies, unsent
 
 
@@ -222,7 +223,7 @@ def test_one_lane_keeps_order_and_waits_its_turn(busy: CountingServer) -> None:
     url = busy.url("/chat")
     sends = [Send(i, "chat", _post(url), lanes=1, not_before=0.1 * i) for i in range(5)]
     started = time.monotonic()
-    assert send_all(sends, policy=PUBLIC, timeout=5, on_reply=on_reply) == []
+    assert send_all(sends, policy=PUBLIC, timeout=5, user_agent=UA, on_reply=on_reply) == []
     assert order == [0, 1, 2, 3, 4] and time.monotonic() - started >= 0.4
 
 
@@ -235,7 +236,7 @@ def test_a_callback_that_raises_stops_every_lane(busy: CountingServer) -> None:
 
     sends = [Send(i, "one", _post(busy.url("/x")), lanes=1) for i in range(5)]
     with pytest.raises(RuntimeError):
-        send_all(sends, policy=PUBLIC, timeout=5, on_reply=on_reply)
+        send_all(sends, policy=PUBLIC, timeout=5, user_agent=UA, on_reply=on_reply)
     assert calls == [0]
 
 
@@ -287,7 +288,15 @@ def test_a_slot_is_held_before_the_gate_is_asked(busy: CountingServer) -> None:
         return False
 
     sends = [Send(i, f"e{i}", _post(busy.url(f"/{i}"))) for i in range(2)]
-    send_all(sends, policy=PUBLIC, timeout=5, in_flight=1, on_reply=on_reply, may_start=may_start)
+    send_all(
+        sends,
+        policy=PUBLIC,
+        timeout=5,
+        user_agent=UA,
+        in_flight=1,
+        on_reply=on_reply,
+        may_start=may_start,
+    )
     assert events in (
         ["ask 0", "reply 0", "ask 1", "reply 1"],
         ["ask 1", "reply 1", "ask 0", "reply 0"],
@@ -311,7 +320,9 @@ def test_a_paced_lane_keeps_its_gap_after_a_slow_reply() -> None:
         sends = [
             Send(i, "chat", _post(slow.url("/c")), lanes=1, not_before=0.3 * i) for i in (0, 1)
         ]
-        send_all(sends, policy=LOOPBACK, timeout=5, on_reply=lambda key, reply: False)
+        send_all(
+            sends, policy=LOOPBACK, timeout=5, user_agent=UA, on_reply=lambda key, reply: False
+        )
     finally:
         slow.stop()
     first, second = (hit.at for hit in slow.hits)

@@ -201,7 +201,6 @@ def test_build_is_pure_and_deterministic() -> None:
     ts = int(now.timestamp())
     assert dict(first.headers) == {
         "content-type": "application/json; charset=utf-8",
-        "user-agent": "herald",
         "webhook-id": "evt_42",
         "webhook-timestamp": str(ts),
         "webhook-signature": sign(SECRET, "evt_42", ts, first.body),

@@ -166,7 +166,8 @@ class Batch:
             sends = [s for s in prepared if s is not None]
             send_all(  # what it did not send is what is still "held"
                 sends, policy=network_policy(self.rt.config), timeout=settings.timeout,
-                in_flight=settings.in_flight, on_reply=self.on_reply, may_start=self.may_start,
+                user_agent=self.rt.config.network.user_agent, in_flight=settings.in_flight,
+                on_reply=self.on_reply, may_start=self.may_start,
                 deadline=time.monotonic() + BATCH_SECONDS,
             )  # fmt: skip
         except Exception:

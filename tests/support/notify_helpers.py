@@ -17,6 +17,8 @@ from worker.netguard import Policy
 from worker.notify import Notifier, Outcome, Outgoing, Reply
 from worker.notify.transport import Send, send_all
 
+TEST_USER_AGENT = "herald-test/1"
+
 # The fake endpoints listen on loopback, which the SSRF guard refuses unless allowed.
 LOOPBACK = Policy.from_allow(("127.0.0.1", "::1"))
 
@@ -60,5 +62,5 @@ def post(
         return False
 
     send_all([Send(0, request.url, request, lanes=1)], policy=policy, timeout=timeout,
-             on_reply=keep)  # fmt: skip
+             user_agent=TEST_USER_AGENT, on_reply=keep)  # fmt: skip
     return notifier.classify(replies[0])

@@ -24,7 +24,6 @@ from markupsafe import Markup
 
 from worker.notify import Target
 from worker.notify.message import Message, message_from_event, shorten, split_message
-from worker.notify.webhook import USER_AGENT
 from worker.subscriber import Mentions
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -253,7 +252,8 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
 
 
 def json_headers(*, title_case: bool = False) -> dict[str, str]:
-    """The headers of a JSON POST, names in lower case or ``Title-Case``."""
+    """The headers of a JSON POST, names in lower case or ``Title-Case`` (the transport adds the
+    configured User-Agent)."""
     if title_case:
-        return {"Content-Type": JSON_TYPE, "User-Agent": USER_AGENT}
-    return {"content-type": JSON_TYPE, "user-agent": USER_AGENT}
+        return {"Content-Type": JSON_TYPE}
+    return {"content-type": JSON_TYPE}

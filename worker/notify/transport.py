@@ -270,12 +270,13 @@ def send_all(
     *,
     policy: Policy,
     timeout: float,
+    user_agent: str,
     in_flight: int = 64,
     on_reply: Callable[[K, Reply], bool],
     may_start: Callable[[K], bool | None] = lambda key: True,
     deadline: float | None = None,
 ) -> list[K]:
-    """POST every request; returns the keys not sent.
+    """POST every request with ``user_agent`` (the ``[network]`` one); returns the keys not sent.
 
     Each reply goes to ``on_reply`` as it comes; when that returns True the endpoint's remaining
     requests are not sent. A request is sent only if ``may_start(key)`` says so once it holds a
@@ -287,7 +288,7 @@ def send_all(
     """
     if not sends:
         return []
-    sender = _sender(policy, in_flight)
+    sender = _sender(policy, in_flight, user_agent)
     work = _send_all(
         sender.session(), sends, policy=policy, timeout=timeout, in_flight=in_flight,
         on_reply=on_reply, may_start=may_start, deadline=deadline,
@@ -303,8 +304,8 @@ class _Sender:
     """One thread's event loop and client session, kept between batches so connections to the
     same endpoints are reused (keep-alive) instead of opened again for every batch."""
 
-    def __init__(self, policy: Policy, in_flight: int) -> None:
-        self.policy, self.in_flight = policy, in_flight
+    def __init__(self, policy: Policy, in_flight: int, user_agent: str) -> None:
+        self.policy, self.in_flight, self.user_agent = policy, in_flight, user_agent
         self.runner = asyncio.Runner(loop_factory=_loop_factory())
         self._session: aiohttp.ClientSession | None = None
 
@@ -321,7 +322,8 @@ class _Sender:
             ttl_dns_cache=60,
             keepalive_timeout=KEEPALIVE,
         )
-        return aiohttp.ClientSession(connector=connector, trust_env=False)
+        headers = {"User-Agent": self.user_agent}
+        return aiohttp.ClientSession(connector=connector, headers=headers, trust_env=False)
 
     def close(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -334,13 +336,14 @@ _all: list[_Sender] = []
 _all_lock = threading.Lock()
 
 
-def _sender(policy: Policy, in_flight: int) -> _Sender:
+def _sender(policy: Policy, in_flight: int, user_agent: str) -> _Sender:
     current: _Sender | None = getattr(_local, "sender", None)
-    if current is not None and (current.policy, current.in_flight) == (policy, in_flight):
+    wanted = (policy, in_flight, user_agent)
+    if current is not None and (current.policy, current.in_flight, current.user_agent) == wanted:
         return current
     if current is not None:
         current.close()
-    current = _local.sender = _Sender(policy, in_flight)
+    current = _local.sender = _Sender(policy, in_flight, user_agent)
     with _all_lock:
         _all.append(current)
     return current

@@ -32,7 +32,6 @@ from worker.notify.replies import by_status, judge
 
 CHANNEL = "webhook"
 SECRET_PREFIX = "whsec_"
-USER_AGENT = "herald"
 
 
 class WebhookVerificationError(ValueError):
@@ -126,7 +125,6 @@ def webhook_request(target: Target, event_id: str, body: bytes, now: datetime) -
     timestamp = int(now.timestamp())
     headers = {
         "content-type": "application/json; charset=utf-8",
-        "user-agent": USER_AGENT,
         "webhook-id": event_id,
         "webhook-timestamp": str(timestamp),
     }

@@ -19,7 +19,6 @@ from worker.notify.replies import by_status, judge
 
 CHANNEL = "websub"
 EVENT_FEED_UPDATED = "feed.updated"
-USER_AGENT = "herald"
 
 
 classify_reply = by_status(CHANNEL)  # 2xx taken; 4xx (but 408/409/425/429) refused; else retried
@@ -48,7 +47,7 @@ class WebSubNotifier:
         if event_type != EVENT_FEED_UPDATED or not isinstance(url, str) or not url:
             raise ValueError(f"websub: cannot publish event {event_type!r}")
         body = urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
-        headers = {"content-type": "application/x-www-form-urlencoded", "user-agent": USER_AGENT}
+        headers = {"content-type": "application/x-www-form-urlencoded"}
         return Outgoing(url=target.url, body=body, headers=headers)
 
     def fits(self, message: Message, target: Target) -> bool:
