@@ -3,6 +3,7 @@ the configurable retry schedule, against real receivers."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,6 +104,8 @@ def test_410_suspends_at_once_and_replay_resends_with_the_same_webhook_id(
         assert listed.exit_code == 0 and "article.created" in listed.output
         shown = _cli(path, "deliveries", "show", str(delivery_id))
         assert shown.exit_code == 0 and event_id in shown.output and "410" in shown.output
+        created = re.search(r"· created (\S+ \S+)", shown.output)
+        assert created and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", created[1])
         skipped = _cli(path, "deliveries", "replay", str(delivery_id))
         assert "skipped" in skipped.output and gone.messages() == []  # still suspended
         assert _cli(path, "subscribers", "enable", "gone").exit_code == 0

@@ -29,7 +29,8 @@ def _runtime(ctx: click.Context) -> Any:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+    """This host's local time with its UTC offset: ``2026-12-07 10:36:54+08:00``."""
+    return moment.astimezone().isoformat(sep=" ", timespec="seconds") if moment else ""
 
 
 def _drain(rt: Any, ids: list[int]) -> Counter[str]:
