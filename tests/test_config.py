@@ -94,31 +94,56 @@ def test_init_writes_an_example_that_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("[sources.list]\nitem", "[sources.list]\nitme", "sources[0].list.itme: unknown key"),
-        ('interval = "15m"', 'intervall = "15m"', "sources[0].intervall: unknown key"),
-        ('interval = "15m"', "interval = true", "sources[0].interval: expected a duration"),
-        ('tags = ["通知"]', 'tags = "通知"', "sources[0].tags: expected a list of strings"),
+        (
+            "[sources.list]\nitem",
+            "[sources.list]\nitme",
+            'sources["notices"].list.itme: unknown key',
+        ),
+        ('interval = "15m"', 'intervall = "15m"', 'sources["notices"].intervall: unknown key'),
+        ('interval = "15m"', "interval = true", 'sources["notices"].interval: expected a duration'),
+        ('tags = ["通知"]', 'tags = "通知"', 'sources["notices"].tags: expected a list of strings'),
         (
             'kind = "html"',
             'kind = "rss"',
-            "sources[0].kind: expected one of feed, html, hanweb, jpaas, trs, auto, got 'rss'",
+            'sources["notices"].kind: expected one of feed, html, hanweb, jpaas, trs, auto, '
+            "got 'rss'",
         ),
-        ('channel = "webhook"', 'channel = "pager"', "subscribers[0].channel: expected one of"),
+        (
+            'channel = "webhook"',
+            'channel = "pager"',
+            'subscribers["ops-hook"].channel: expected one of',
+        ),
         (
             'timezone = "Asia/Shanghai"',
             'timezone = "Mars/Base"',
             "herald.timezone: expected an IANA",
         ),
-        ('url = "https://www.example.gov.cn/news/index.html"', 'url = "ftp://x"', "sources[0].url"),
-        ("sources = []", 'sources = ["nope"]', "subscribers[0].sources: no source named 'nope'"),
+        (
+            'url = "https://www.example.gov.cn/news/index.html"',
+            'url = "ftp://x"',
+            'sources["notices"].url',
+        ),
+        (
+            "sources = []",
+            'sources = ["nope"]',
+            "subscribers[\"ops-hook\"].sources: no source named 'nope'",
+        ),
         ("[network]", "[netwrok]", "netwrok: unknown section"),
         (
             'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"',
             'secret = "whsec_abc"',
-            "subscribers[0].secret: webhook: secret after 'whsec_' is not valid base64",
+            "subscribers[\"ops-hook\"].secret: webhook: secret after 'whsec_' is not valid base64",
         ),
-        ('item = "div.news-list div.item"', 'item = "div[["', "sources[0].list.item: invalid CSS"),
-        ('body = "#zoom"', 'body = "#zoom >"', "sources[0].article.body: invalid CSS selector"),
+        (
+            'item = "div.news-list div.item"',
+            'item = "div[["',
+            'sources["notices"].list.item: invalid CSS',
+        ),
+        (
+            'body = "#zoom"',
+            'body = "#zoom >"',
+            'sources["notices"].article.body: invalid CSS selector',
+        ),
         (
             'database_url = "sqlite:///data/herald.db"',
             'database_url = "mysql://x/y"',
@@ -130,7 +155,7 @@ def test_init_writes_an_example_that_loads(tmp_path: Path) -> None:
             "herald.database_url: an in-memory SQLite database cannot be shared",
         ),
         ('broker_url = ""', 'broker_url = "kafka://x"', "herald.broker_url: expected"),
-        ('kind = "html"', 'kind = "feed"', 'sources[0].list: only for kind = "html"'),
+        ('kind = "html"', 'kind = "feed"', 'sources["notices"].list: only for kind = "html"'),
     ],
 )
 def test_mistakes_name_the_file_and_key(tmp_path: Path, old: str, new: str, expected: str) -> None:
@@ -156,7 +181,7 @@ def test_cli_prints_one_line_and_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(path), "sources", "list"])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and "sources[0].kind" in lines[0] and str(path) in lines[0]
+    assert len(lines) == 1 and 'sources["notices"].kind' in lines[0] and str(path) in lines[0]
 
 
 def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
@@ -188,3 +213,13 @@ def test_the_delivery_section_is_validated(tmp_path: Path) -> None:
     path.write_text('[delivery]\nper_endpoint = 1\nbreaker_after = "2h"\n', encoding="utf-8")
     settings = load_config(path).delivery
     assert (settings.per_endpoint, settings.breaker_after) == (1, 7200.0)
+
+
+def test_an_entry_is_named_by_its_name_else_by_its_position(tmp_path: Path) -> None:
+    third = '\n[[sources]]\nname = "third"\nurl = "https://c.example.org/"\nkind = "html"\n'
+    bad = _write(tmp_path, GOOD + third.replace('kind = "html"', 'kind = "feed"\ninterval = "x"'))
+    with pytest.raises(ConfigError, match=r'sources\["third"\]\.interval: expected a duration'):
+        load_config(bad)
+    nameless = _write(tmp_path, GOOD + '\n[[sources]]\nurl = "https://c.example.org/"\n')
+    with pytest.raises(ConfigError, match=r"sources\[\d\]\.name"):
+        load_config(nameless)

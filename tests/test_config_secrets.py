@@ -54,7 +54,7 @@ def test_a_missing_or_empty_variable_names_the_file_the_key_and_the_variable(
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == (
-        f"{path}: subscribers[0].secret: environment variable HOOK_SECRET is not set or empty"
+        f'{path}: subscribers["hook"].secret: environment variable HOOK_SECRET is not set or empty'
     )
 
 
@@ -63,9 +63,9 @@ def test_an_environment_value_is_checked_like_a_written_one(
 ) -> None:
     monkeypatch.setenv("HOOK_SECRET", "whsec_not*base64")
     text = HOOK.format(url="https://example.org/in", secret="env:HOOK_SECRET")
-    with pytest.raises(ConfigError, match=r"subscribers\[0\]\.secret: webhook: secret after"):
+    with pytest.raises(ConfigError, match=r'subscribers\["hook"\]\.secret: webhook: secret after'):
         load_config(write_config(tmp_path, sources="", subscribers=text))
-    with pytest.raises(ConfigError, match=r"subscribers\[0\]\.url: expected env:NAME"):
+    with pytest.raises(ConfigError, match=r'subscribers\["h"\]\.url: expected env:NAME'):
         parse_config({"subscribers": [{"name": "h", "channel": "webhook", "url": "env:1-x"}]})
 
 
@@ -77,7 +77,7 @@ def test_a_wrong_environment_value_is_named_by_its_variable_never_shown(
     text = HOOK.format(url="env:HOOK_URL", secret="")
     with pytest.raises(ConfigError) as caught:
         load_config(write_config(tmp_path, sources="", subscribers=text))
-    assert "environment variable HOOK_URL (for subscribers[0].url)" in str(caught.value)
+    assert 'environment variable HOOK_URL (for subscribers["hook"].url)' in str(caught.value)
     assert "TOPSECRET" not in str(caught.value)
     with pytest.raises(ConfigError) as db:
         parse_config({"herald": {"database_url": "env:HERALD_DB"}})
@@ -116,7 +116,7 @@ def test_an_unsigned_webhook_is_warned_about_and_marked(
     with caplog.at_level(logging.WARNING, logger="worker.config"):
         load_config(path)
     assert [r.getMessage() for r in caplog.records] == [
-        f"{path}: subscribers[0].secret: not set: webhook subscriber 'hook' sends unsigned "
+        f"{path}: subscribers[\"hook\"].secret: not set: webhook subscriber 'hook' sends unsigned "
         "requests (receivers cannot verify they come from herald)"
     ]
     result = CliRunner().invoke(
@@ -128,7 +128,7 @@ def test_an_unsigned_webhook_is_warned_about_and_marked(
     assert "env:DT_SECRET" in rows["dt"] and "file" in rows["signed"]
     assert SECRET not in result.output and "ab" * 32 not in result.output
     assert "dt-0123456789abcdef" not in result.output
-    assert "subscribers[0].secret: not set" in result.output  # the warning, on stderr
+    assert 'subscribers["hook"].secret: not set' in result.output  # the warning, on stderr
 
 
 def test_init_writes_0600_with_a_fresh_secret(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ sources = ["cases"]
     path = _config(tmp_path, sources=site_source(site), subscribers=subscriber)
     refused = _cli(path, "sources", "remove", "cases")
     assert refused.exit_code == 2  # type: ignore[attr-defined]
-    assert "subscribers[0].sources: no source named 'cases'" in refused.output  # type: ignore[attr-defined]
+    assert "subscribers[\"hook\"].sources: no source named 'cases'" in refused.output  # type: ignore[attr-defined]
     assert _cli(path, "subscribers", "remove", "hook").exit_code == 0  # type: ignore[attr-defined]
     assert _cli(path, "sources", "remove", "cases").exit_code == 0  # type: ignore[attr-defined]
     assert load_config(path).sources == ()

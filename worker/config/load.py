@@ -10,6 +10,7 @@ must never log or put into an error message a value read from the environment.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -98,36 +99,49 @@ def parse_config(
         web_values["api_token"] = env[API_TOKEN_ENV]
     feeds = FeedSettings(**reader.fields(data.get("feeds", {}), "feeds", FEED_KEYS))
     sources = tuple(
-        build_source(reader, raw, f"sources[{i}]", max_items=herald.max_items)
+        build_source(reader, raw, item_path("sources", i, raw), max_items=herald.max_items)
         for i, raw in enumerate(reader.array(data.get("sources", []), "sources"))
     )
     subscribers = tuple(
-        _subscriber(reader, raw, f"subscribers[{i}]", env)
+        _subscriber(reader, raw, item_path("subscribers", i, raw), env)
         for i, raw in enumerate(reader.array(data.get("subscribers", []), "subscribers"))
     )
     check_unique(reader, sources, "sources")
     check_unique(reader, subscribers, "subscribers")
-    for i, sub in enumerate(subscribers):
-        check_secret(reader, sub, f"subscribers[{i}]")
+    for sub in subscribers:
+        path = named_path("subscribers", sub.name)
+        check_secret(reader, sub, path)
         if sub.channel == "webhook" and not sub.secret:
             log.warning(
-                "%s: subscribers[%d].secret: not set: webhook subscriber %r sends unsigned "
+                "%s: %s.secret: not set: webhook subscriber %r sends unsigned "
                 "requests (receivers cannot verify they come from herald)",
-                origin, i, sub.name,
+                origin, path, sub.name,
             )  # fmt: skip
-    for i, source in enumerate(sources):
+    for source in sources:
         for tag in source.tags:
             if not valid_key_segment(tag):
-                log.warning("%s: sources[%d].tags: %r cannot name a feed file; it filters, but "
-                            "gets no tags/ feed", origin, i, tag)  # fmt: skip
+                log.warning("%s: %s.tags: %r cannot name a feed file; it filters, but gets no "
+                            "tags/ feed", origin, named_path("sources", source.name), tag)  # fmt: skip
     known = {s.name for s in sources}
-    for i, sub in enumerate(subscribers):
+    for sub in subscribers:
         for name in sub.sources:
             if name not in known:
-                raise reader.fail(f"subscribers[{i}].sources", f"no source named {name!r}")
+                path = named_path("subscribers", sub.name)
+                raise reader.fail(f"{path}.sources", f"no source named {name!r}")
     network = NetworkSettings(**network_values)
     web = WebSettings(**web_values)
     return Config(herald, network, delivery, web, feeds, sources, subscribers, None)
+
+
+def item_path(section: str, index: int, raw: Any) -> str:
+    """How an error names an entry of an array of tables: by its name when it has one
+    (``sources["notices"]``), else by its position (``sources[2]``)."""
+    name = raw.get("name") if isinstance(raw, Mapping) else None
+    return named_path(section, name) if isinstance(name, str) and name else f"{section}[{index}]"
+
+
+def named_path(section: str, name: str) -> str:
+    return f"{section}[{json.dumps(name, ensure_ascii=False)}]"
 
 
 def _subscriber(reader: Reader, raw: Any, path: str, env: Mapping[str, str]) -> SubscriberConfig:

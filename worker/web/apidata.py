@@ -21,7 +21,7 @@ from worker.runtime import network_policy
 
 FILE_ONLY = {"template": "it names a file on the server"}  # keys the API may not write
 REDACTED = "***"
-_FIELD = re.compile(r"^(?:sources|subscribers)(?:\[\d+\])?\.?")
+_FIELD = re.compile(r'^(?:sources|subscribers)(?:\[(?:\d+|"(?:[^"\\]|\\.)*")\])?\.?')
 
 
 def problem(status: int, message: str, field: str = "") -> JSONResponse:
