@@ -1,13 +1,17 @@
-"""Tests for ``worker.demo.site``: the local Hanweb-style demo column, over real HTTP."""
+"""Tests for ``worker.demo.site``: the local Hanweb-style demo column, over real HTTP; and what
+``herald demo`` tells its user."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -311,3 +315,15 @@ def test_concurrent_requests_and_additions_are_all_logged() -> None:
         assert [a.id for a in demo.articles[:5]] == [35, 34, 33, 32, 31]
         assert [a.id for a in added] == [31, 32, 33, 34, 35]
         assert len({a.title for a in demo.articles}) == 35
+
+
+def test_the_demo_says_what_its_first_poll_imported(tmp_path: Path) -> None:
+    """The first poll imports silently (nothing is pushed): the demo says so and counts it."""
+    run = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "demo", "--dir", str(tmp_path / "demo"),
+         "--articles", "12", "--seconds", "8", "--every", "100"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "First poll: herald imports the 12 articles already on the site" in run.stdout
+    assert "imported 12 article(s) from the site" in run.stdout, run.stdout + run.stderr
+    assert "demo: 12 article(s) stored, 0 webhook(s) received" in run.stdout

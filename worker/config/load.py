@@ -120,8 +120,9 @@ def parse_config(
     for source in sources:
         for tag in source.tags:
             if not valid_key_segment(tag):
+                path = named_path("sources", source.name)
                 log.warning("%s: %s.tags: %r cannot name a feed file; it filters, but gets no "
-                            "tags/ feed", origin, named_path("sources", source.name), tag)  # fmt: skip
+                            "tags/ feed", origin, path, tag)  # fmt: skip
     known = {s.name for s in sources}
     for sub in subscribers:
         for name in sub.sources:

@@ -62,6 +62,38 @@ secret = "{secret}"
     return path
 
 
+class StoredCount:
+    """How many articles the demo's store holds, read on its own connection."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+
+    def read(self) -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from worker.store.db import make_engine, make_session_factory
+        from worker.store.stats import articles_per_source
+
+        engine = make_engine(self.database_url)
+        try:
+            with make_session_factory(engine)() as session:
+                return sum(articles_per_source(session).values())
+        except SQLAlchemyError:  # not created yet: herald migrates it as it starts
+            return 0
+        finally:
+            engine.dispose()
+
+    def settled(self, stop: threading.Event, every: float = 0.5) -> int:
+        """Wait until the count is above zero and stopped growing; 0 if stopped first."""
+        last = 0
+        while not stop.wait(every):
+            count = self.read()
+            if count and count == last:
+                return count
+            last = count
+        return 0
+
+
 def run_demo(
     workdir: Path, *, articles: int, seconds: float | None, every: float, console: Console
 ) -> None:
@@ -86,8 +118,21 @@ def run_demo(
     console.print(f"receiver:     {receiver.url('/hook')} (verifies Standard Webhooks signatures)")
     console.print(f"config:       {config.path}")
     console.print(f"feeds:        {config.herald.feeds_dir}/all.xml, all.atom, all.json")
+    console.print(
+        f"First poll: herald imports the {articles} articles already on the site (stored and put "
+        "in the feeds, not pushed: only articles published from now on are)."
+    )
     console.print(f"A new article is published on the demo site every {every:g} s. Ctrl-C stops.")
     stop = threading.Event()
+    stored = StoredCount(config.herald.database_url)
+
+    def report_import() -> None:
+        count = stored.settled(stop)
+        if count:
+            console.print(f"[green]imported[/green] {count} article(s) from the site; waiting "
+                          "for new ones", highlight=False)  # fmt: skip
+
+    threading.Thread(target=report_import, daemon=True).start()
 
     def publish_more() -> None:
         while not stop.wait(every):
@@ -104,8 +149,8 @@ def run_demo(
     finally:
         stop.set()
         console.print(
-            f"demo: {len(receiver.unique_ids())} webhook(s) received, "
-            f"{receiver.rejected} rejected; feeds in {config.herald.feeds_dir}"
+            f"demo: {stored.read()} article(s) stored, {len(receiver.unique_ids())} webhook(s) "
+            f"received, {receiver.rejected} rejected; feeds in {config.herald.feeds_dir}"
         )
         receiver.stop()
         site.stop()
