@@ -85,6 +85,7 @@ def test_init_writes_an_example_that_loads(tmp_path: Path) -> None:
     target = tmp_path / "herald.toml"
     result = CliRunner().invoke(main, ["init", "--path", str(target)])
     assert result.exit_code == 0, result.output
+    assert "edit its [[sources]] and [[subscribers]]" in result.output  # not eaten as markup
     config = load_config(target)
     assert [s.name for s in config.sources] == ["notices", "example-feed"]
     again = CliRunner().invoke(main, ["init", "--path", str(target)])
