@@ -143,6 +143,9 @@ def test_relative_phrases() -> None:
         ("2018年\n3月8日", datetime(2018, 3, 8, tzinfo=SHANGHAI)),
         ("Dec 28 Sat 2013 00:28", datetime(2013, 12, 28, 0, 28, tzinfo=SHANGHAI)),
         ("18.04.29", datetime(2018, 4, 29, tzinfo=SHANGHAI)),
+        ("21\n2024年02月", datetime(2024, 2, 21, tzinfo=SHANGHAI)),
+        ("2024-02\n21", datetime(2024, 2, 21, tzinfo=SHANGHAI)),
+        ("2024年02月\n21 次", None),
         ("18.04.29 10:20", datetime(2018, 4, 29, 10, 20, tzinfo=SHANGHAI)),
         ("v2.45.27", None),
         ("192.168.10.12", None),
@@ -194,6 +197,24 @@ def test_a_full_date_in_a_tooltip_beats_the_relative_one_shown() -> None:
         shown = f"<span class='time' {attribute}='发布于 2016-05-04 10:21'>3 年前</span>"
         html = page(f"<h1>{TITLE}</h1><div>{shown}</div>{BODY}")
         assert day_of(html) == WANT, attribute
+
+
+def test_an_answers_date_before_its_text_beats_the_next_answers_after_it() -> None:
+    """A question page: each answer's date opens it; the next answer's follows this one's text."""
+    url = "https://www.zhihu.com/question/1"
+    first = (
+        "<div class='ContentItem-time'><a data-tooltip='发布于 2016-05-04 21:28'"
+        " href='/question/1/answer/2'>编辑于 2016-05-04 21:33</a></div>"
+    )
+    text = "<div class='QuestionAnswer-content'><p>" + "回答正文，讲清楚原理。" * 30 + "</p></div>"
+    second = (
+        "<div class='ContentItem-time'><a href='/question/1/answer/3'>发布于 2016-05-05 11:26"
+        "</a></div>"
+    )
+    html = page(f"<h1>{TITLE}</h1><div class='q'>问题描述</div>" + "<p>" + "说明。" * 150
+                + f"</p><div class='List-item'>{first}{text}</div><div class='List-item'>{second}"
+                + "<p>" + "另一个回答。" * 40 + "</p></div>")  # fmt: skip
+    assert day_of(html, url=url) == WANT
 
 
 def test_an_answers_publication_tooltip_beats_its_edit_date() -> None:

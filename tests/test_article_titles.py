@@ -53,3 +53,40 @@ def test_a_heading_inside_the_body_is_not_the_title() -> None:
     )
     found = extract_article(html, "https://mp.weixin.qq.com/s/abc", tz=SHANGHAI)
     assert found.title == TITLE
+
+
+SITE = "某某市水产研究所"
+TEXT = "<p>" + "为贯彻落实会议精神，全体职工观看了警示教育片。" * 8 + "</p>"
+
+
+@pytest.mark.parametrize(
+    ("head", "page"),
+    [
+        (  # <title> is the site's name: it confirms the logo, not the article
+            f'<title>{SITE}</title><meta name="SiteName" content="{SITE}">'
+            f'<meta name="ArticleTitle" content="{TITLE}（某发〔2024〕36号）">',
+            f"<div class='top'><h2>{SITE}</h2></div><div class='wenzhang-title'>{TITLE}</div>"
+            f"<div class='content'>{TEXT}</div>",
+        ),
+        (  # a blog theme: the site's name in <title> and its header, the post's h1 in the post
+            f"<title>{SITE}</title>",
+            f"<header><div>{SITE}</div></header><article class='post-block'>"
+            f"<h1 class='post-title'>{TITLE}</h1><div class='post-entry'>{TEXT}</div></article>",
+        ),
+        (  # the title in an h5; a share pop-up's span.title at the end
+            f"<title>{SITE}</title>",
+            f"<div class='news-det'><h5>{TITLE}</h5><div class='lcon'>{TEXT}</div></div>"
+            "<div class='share-pop'><span class='title'>分享到微信朋友圈</span></div>",
+        ),
+        (  # a review counter inside the heading
+            f"<title>{TITLE} _《书名》小说在线阅读 - 某某网</title>",
+            f"<h1 class='title'>{TITLE}<span class='review'><span>241</span></span></h1>"
+            f"<div class='content'>{TEXT}</div>",
+        ),
+    ],
+    ids=["site-name-title-tag", "post-h1-in-container", "h5-and-share-widget", "counter-in-h1"],
+)
+def test_the_articles_heading_wins_over_the_sites_name(head: str, page: str) -> None:
+    html = f"<html><head>{head}</head><body>{page}</body></html>"
+    found = extract_article(html, "https://www.example.org/news/1.html", tz=SHANGHAI)
+    assert found.title == TITLE

@@ -351,6 +351,8 @@ def place_score(position: int, context: DateContext, labelled: bool) -> float:
             score -= 8.0 if labelled else 60.0
         elif position >= end:
             score -= 5.0 if labelled else 15.0
+        elif context.anchor is not None and start - position <= BEFORE_BODY:
+            score += 20.0  # the line that opens the body (an answer's, a post's own date)
     if position < 0:
         return score
     if context.anchor is not None:

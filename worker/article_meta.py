@@ -98,6 +98,8 @@ def read_page_title(
     title_element = doc.find(".//title")
     title_tag = normalize_space(title_element.text_content()) if title_element is not None else ""
     references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
+    if site_name and title_key(title_tag) == title_key(site_name):
+        title_tag = ""  # the site's name only: it confirms the logo, not the article
     every = list(iter_headings(doc, body))
     headings = [(tag, text) for tag, text, inside in every if not inside]
     confirmed = confirmed_heading(headings, [*references, title_tag], site_name)
@@ -121,6 +123,9 @@ def read_page_title(
             return value
     if heading:
         return heading
+    leading = next((text for tag, text, inside in every if inside and tag == "h1"), "")
+    if leading:
+        return leading  # the body's container wraps the article's own h1
     shown = shown_part(doc, [*references, title_tag], body)
     if shown:
         return shown
@@ -130,7 +135,7 @@ def read_page_title(
     return strip_site_suffix(title_tag, site_name) if title_tag else ""
 
 
-HEADING_TAGS = frozenset({"h1", "h2", "h3"})
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5"})
 TITLE_MARK_RE = re.compile(
     r"title|headline|biaoti|subject|(?:^|[\s_-])(?:tit|bt)(?:$|[\s_-])", re.IGNORECASE
 )
@@ -144,7 +149,8 @@ def iter_headings(
     doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None
 ) -> Iterator[tuple[str, str, bool]]:
     """``(tag, text, inside_body)`` of the page's headings and of elements whose class or id
-    names a title, in document order, outside chrome."""
+    names a title, in document order, outside chrome; a heading with child elements also comes
+    with its own text alone, after its whole text (``标题<span>241</span>``)."""
     page = doc.find("body")
     if page is None:
         return
@@ -164,6 +170,9 @@ def iter_headings(
             return
         inside = body is not None and (element is body or body in element.iterancestors())
         yield element.tag, text, inside
+        own = normalize_space((element.text or "") + "".join(c.tail or "" for c in element))
+        if own != text and len(own) >= max(least, SHOWN_PART_MIN_CHARS):
+            yield element.tag, own, inside  # without a counter or badge inside the heading
 
 
 def confirmed_heading(
@@ -240,12 +249,12 @@ def strip_site_suffix(title: str, site_name: str = "") -> str:
 
 
 def in_chrome(element: lxml.html.HtmlElement) -> bool:
-    """Tell whether an element is, or sits in, navigation, a footer or a logo block."""
+    """Tell whether an element is, or sits in, navigation, a footer, a logo or a share widget."""
     for ancestor in itertools.chain([element], element.iterancestors()):
         if ancestor.tag in ("nav", "footer"):
             return True
         marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
-        if "logo" in marker:
+        if "logo" in marker or "share" in marker:
             return True
     return False
 

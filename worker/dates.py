@@ -103,6 +103,15 @@ SPLIT_YEAR_RE = re.compile(  # the year in one element, month and day in the nex
     r"(?<![\d.:/-])(?P<y>(?:19|20)\d\d)(?:\s*年)?\n\s*(?P<m>\d{1,2})\s*(?P<sep>[-/.月])\s*"
     r"(?P<d>\d{1,2})(?![\d/])日?" + CN_TIME
 )
+YEAR_MONTH = r"(?P<y>(?:19|20)\d\d)\s*(?:年|[-/.])\s*(?P<m>\d{1,2})\s*月?"
+# A calendar block: the day large in one element, the year and month small in the next, in
+# either order ("21" then "2024年02月", or "2024-02" then "21"); each part a line of its own.
+DAY_THEN_YEAR_MONTH_RE = re.compile(
+    r"(?<!\S)(?P<d>\d{1,2})\s*日?[ \t]*\n\s*" + YEAR_MONTH + r"(?=[ \t]*(?:\n|$))"
+)
+YEAR_MONTH_THEN_DAY_RE = re.compile(
+    r"(?<![\d.:/-])" + YEAR_MONTH + r"[ \t]*\n\s*(?P<d>\d{1,2})(?:\s*日)?(?=[ \t]*(?:\n|$))"
+)
 RELATIVE_RE = re.compile(
     r"(?<!\d)(?P<n>\d{1,2})\s*(?P<unit>分钟|小时|天)前"
     r"|(?P<word>今天|昨天|前天)(?:\s*(?P<hh>\d{1,2})\s*[:：]\s*(?P<mi>\d{2}))?"
@@ -125,6 +134,8 @@ FULL_PATTERNS = (
     SHORT_YEAR_RE,
     SHORT_DOTTED_RE,
     SPLIT_YEAR_RE,
+    DAY_THEN_YEAR_MONTH_RE,
+    YEAR_MONTH_THEN_DAY_RE,
 )
 RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2}
 
