@@ -290,6 +290,8 @@ def test_no_command_prints_a_secret(
     run("subscribers", "add", "slack-too", "--channel", "slack", "--url", slack_too)
     run("subscribers", "remove", "slack-too")
     run("status")
+    run("prune", "--dry-run")
+    run("prune")
     doctor = run("doctor", "--sources", code=1)  # hook-badport's port is out of range
     assert "database: postgresql://postgres:***@" in doctor.output, doctor.output
     assert "hook-badport: http://127.0.0.1:99999/in?token=***: Port out" in doctor.output

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from celery import Celery, signals
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 from worker import kombu_redis
@@ -60,6 +61,7 @@ def celery_settings(config: Config) -> dict[str, Any]:
             "herald.deliver": {"queue": "deliver"},
             "herald.flush_outbox": {"queue": "deliver"},
             "herald.build_digests": {"queue": "deliver"},
+            "herald.prune": {"queue": "feeds"},
         },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
@@ -79,6 +81,11 @@ def celery_settings(config: Config) -> dict[str, Any]:
                 "task": "herald.sweep",
                 "schedule": config.herald.sweep_interval,
                 "options": {"expires": config.herald.sweep_interval},
+            },
+            "herald-prune": {  # daily, at 03:30 in China (19:30 UTC): a quiet hour
+                "task": "herald.prune",
+                "schedule": crontab(minute=30, hour=19),
+                "options": {"expires": 3600},
             },
         },
     }

@@ -21,7 +21,7 @@ from worker import digest as digest_stage
 from worker import ingest as ingest_stage
 from worker import outbox as outbox_stage
 from worker import poll as poll_stage
-from worker import publish
+from worker import publish, retention
 from worker.celery_app import app
 from worker.runtime import Runtime, current_config, get_runtime, reset_after_fork
 from worker.store.counters import FEEDS_SCHEDULED, claim_counter_slot
@@ -151,6 +151,13 @@ def build_digests() -> int:
 @app.task(name="herald.build_feeds")
 def build_feeds(force: bool = False) -> int:
     return len(publish.build_feeds(get_runtime(), force=force))
+
+
+@app.task(name="herald.prune")
+def prune() -> dict[str, int]:
+    """Remove what ``[retention]`` says has been kept long enough (daily, from beat)."""
+    report = retention.prune(get_runtime())
+    return {"removed": report.total}
 
 
 @app.task(name="herald.deliver")

@@ -1,10 +1,11 @@
 """The ``herald`` command line. It parses options, calls the stages and prints; nothing more.
 
 ``main`` is the root group; each module holds one concern: ``admin`` (init, run, status, feeds,
-db, extract, demo), ``doctor``, ``sources``, ``subscribers``, ``digest`` and ``deliveries`` (the
-ledger by hand, with ``subscribers enable``). ``common`` has what they share: the consoles, config
-loading, errors, logging, and the helpers that redact what is printed (``worker.redact``). No
-module here may hold stage logic or print a URL, DSN or error text without redacting it.
+db, extract, demo), ``doctor``, ``maintenance`` (prune), ``sources``, ``subscribers``,
+``digest`` and ``deliveries`` (the ledger by hand, with ``subscribers enable``). ``common`` has
+what they share: the consoles, config loading, errors, logging, and the helpers that redact what
+is printed (``worker.redact``). No module here may hold stage logic or print a URL, DSN or error
+text without redacting it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,16 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from worker.cli import admin, deliveries, digest, doctor, source_edits, sources, subscribers
+    from worker.cli import (
+        admin,
+        deliveries,
+        digest,
+        doctor,
+        maintenance,
+        source_edits,
+        sources,
+        subscribers,
+    )
 
     del source_edits  # its commands join the sources group on import
 
@@ -47,6 +57,7 @@ def _register() -> None:
     main.add_command(digest.group)
     main.add_command(deliveries.deliveries)
     main.add_command(doctor.doctor)
+    main.add_command(maintenance.prune)
 
 
 _register()

@@ -45,6 +45,21 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+MAX_RETENTION = 3660 * 86400.0
+
+
+def retention(value: object) -> float:
+    """How long to keep something: a duration up to ten years, or ``"forever"`` / 0 (→ 0.0)."""
+    if value == "forever" or (isinstance(value, int | float) and not isinstance(value, bool)
+                              and value == 0):  # fmt: skip
+        return 0.0
+    if isinstance(value, str) and (match := _DURATION_RE.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+        if 0 < seconds <= MAX_RETENTION:
+            return seconds
+    raise ValueError(f'expected a duration like "30d" (at most 3660d) or "forever", got {value!r}')
+
+
 def as_string(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {type_name(value)}")

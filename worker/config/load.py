@@ -26,6 +26,7 @@ from worker.config.schema import (
     FEED_KEYS,
     HERALD_KEYS,
     NETWORK_KEYS,
+    RETENTION_KEYS,
     TOP_KEYS,
     WEB_KEYS,
     Reader,
@@ -41,6 +42,7 @@ from worker.config.settings import (
     FeedSettings,
     HeraldSettings,
     NetworkSettings,
+    RetentionSettings,
     SubscriberConfig,
     WebSettings,
 )
@@ -98,6 +100,9 @@ def parse_config(
     if env.get(API_TOKEN_ENV):
         web_values["api_token"] = env[API_TOKEN_ENV]
     feeds = FeedSettings(**reader.fields(data.get("feeds", {}), "feeds", FEED_KEYS))
+    retention = RetentionSettings(
+        **reader.fields(data.get("retention", {}), "retention", RETENTION_KEYS)
+    )
     sources = tuple(
         build_source(reader, raw, item_path("sources", i, raw), max_items=herald.max_items)
         for i, raw in enumerate(reader.array(data.get("sources", []), "sources"))
@@ -131,7 +136,7 @@ def parse_config(
                 raise reader.fail(f"{path}.sources", f"no source named {name!r}")
     network = NetworkSettings(**network_values)
     web = WebSettings(**web_values)
-    return Config(herald, network, delivery, web, feeds, sources, subscribers, None)
+    return Config(herald, network, delivery, web, feeds, sources, subscribers, None, retention)
 
 
 def item_path(section: str, index: int, raw: Any) -> str:

@@ -114,7 +114,15 @@ MENTION_KEYS: dict[str, Check] = {
     "all": c.as_bool,
 }
 CHAT_ID_CHANNELS = ("telegram",)
-TOP_KEYS = ("herald", "network", "delivery", "web", "feeds", "sources", "subscribers")
+RETENTION_KEYS: dict[str, Check] = {
+    "delivered": c.retention,
+    "failed": c.retention,
+    "article_versions": c.positive_int,
+    "digests": c.retention,
+}
+TOP_KEYS = (
+    "herald", "network", "delivery", "web", "feeds", "retention", "sources", "subscribers",
+)  # fmt: skip
 
 
 class Reader:

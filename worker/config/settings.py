@@ -85,6 +85,16 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long the store keeps what it no longer needs (seconds; 0 = forever)."""
+
+    delivered: float = 30 * 86400.0  # delivered deliveries, with their attempts
+    failed: float = 90 * 86400.0  # failed deliveries, with their attempts
+    article_versions: int = 10  # previous versions kept per article
+    digests: float = 365 * 86400.0  # built digests (their archive pages stay on disk)
+
+
+@dataclass(frozen=True)
 class FeedSettings:
     """The published feeds: how many entries each holds, and the WebSub hub they name."""
 
@@ -142,6 +152,7 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     subscribers: tuple[SubscriberConfig, ...] = ()
     path: Path | None = None
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

@@ -185,7 +185,10 @@ class DigestRow(Base):
     """
 
     __tablename__ = "digests"
-    __table_args__ = (UniqueConstraint("subscriber_id", "slot"),)
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "slot"),
+        Index("ix_digests_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
@@ -226,6 +229,7 @@ class DeliveryRow(Base):
         UniqueConstraint("subscriber_id", "event_key"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_subscriber_status", "subscriber_id", "status"),
+        Index("ix_deliveries_ended", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
