@@ -227,6 +227,25 @@ def test_one_lane_keeps_order_and_waits_its_turn(busy: CountingServer) -> None:
     assert order == [0, 1, 2, 3, 4] and time.monotonic() - started >= 0.4
 
 
+def test_a_stop_sends_the_waiting_requests_back_at_once(busy: CountingServer) -> None:
+    """A worker shutting down: the request in flight is answered, the ones waiting for their
+    platform's window (seconds away) come back unsent at once, not when their turn comes."""
+    stop = threading.Event()
+    order: list[int] = []
+
+    def on_reply(key: int, reply: Reply) -> bool:
+        order.append(key)
+        stop.set()  # the shutdown comes while the first request is out
+        return False
+
+    url = busy.url("/chat")
+    sends = [Send(i, "chat", _post(url), lanes=1, not_before=3.0 * i) for i in range(4)]
+    started = time.monotonic()
+    unsent = send_all(sends, policy=PUBLIC, timeout=5, user_agent=UA, on_reply=on_reply, stop=stop)
+    assert order == [0] and sorted(unsent) == [1, 2, 3]
+    assert time.monotonic() - started < 1.5
+
+
 def test_a_callback_that_raises_stops_every_lane(busy: CountingServer) -> None:
     calls: list[int] = []
 

@@ -15,6 +15,8 @@ It must not decide who gets what (``fanout`` does).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.synchronize
 import threading
 import time
 from collections import Counter
@@ -45,6 +47,18 @@ from worker.store.deliveries import (
 log = logging.getLogger(__name__)
 
 BATCH_SECONDS = 120.0  # no send starts later in a batch: signed timestamps stay fresh
+
+
+def shutdown_flag() -> threading.Event | multiprocessing.synchronize.Event:
+    """A flag set when this worker begins a warm shutdown. A process-shared event, created at
+    import, before Celery forks its pool, so the pool's children see the parent set it."""
+    try:
+        return multiprocessing.Event()
+    except OSError:  # no POSIX semaphores here (no /dev/shm): the threads pool still sees it
+        return threading.Event()
+
+
+STOPPING = shutdown_flag()  # set: no send starts, unsent rows go back to the ledger at once
 RECORD_EVERY = 100  # replies recorded together (or every RECORD_AFTER seconds)
 RECORD_AFTER = 0.2
 
@@ -168,7 +182,7 @@ class Batch:
                 sends, policy=network_policy(self.rt.config), timeout=settings.timeout,
                 user_agent=self.rt.config.network.user_agent, in_flight=settings.in_flight,
                 on_reply=self.on_reply, may_start=self.may_start,
-                deadline=time.monotonic() + BATCH_SECONDS,
+                deadline=time.monotonic() + BATCH_SECONDS, stop=STOPPING,
             )  # fmt: skip
         except Exception:
             log.exception("deliver: batch interrupted; its rows are recorded or given back")

@@ -171,6 +171,17 @@ def _after_fork(**_: Any) -> None:
 
 
 @signals.worker_init.connect
+def _clear_shutdown(**_: Any) -> None:
+    deliver_stage.STOPPING.clear()
+
+
+@signals.worker_shutting_down.connect
+def _on_shutdown(**_: Any) -> None:
+    """Warm shutdown: sends in flight finish, no other starts, unsent rows go back at once."""
+    deliver_stage.STOPPING.set()
+
+
+@signals.worker_init.connect
 @signals.beat_init.connect
 def _on_start(**_: Any) -> None:
     config = current_config()

@@ -26,7 +26,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -42,7 +42,14 @@ _NUMERIC = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re
 KEEPALIVE = 4.0  # seconds an idle connection is kept: below the 5 s many servers allow
 TEXT_CHARS = 8192  # enough of a reply for a platform's JSON error
 MAX_HEADER_CHARS = 1000  # of a Retry-After or Location header kept
+STOP_CHECK = 0.2  # seconds a paced lane sleeps at a time, so that a stop is seen at once
 RECHECK = 0.05  # seconds before asking ``may_start`` again after "not yet"
+
+
+class Stopping(Protocol):
+    """A flag another thread or process sets (``threading.Event``, ``multiprocessing.Event``)."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,7 @@ async def _send_all(
     on_reply: Callable[[K, Reply], bool],
     may_start: Callable[[K], bool | None],
     deadline: float | None,
+    stop: Stopping | None = None,
 ) -> list[K]:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -228,8 +236,8 @@ async def _send_all(
             go_at = started + send.not_before
             if previous is not None:  # keep the planned gap after the previous reply
                 go_at = max(go_at, previous[1] + send.not_before - previous[0])
-            if go_at > loop.time():
-                await asyncio.sleep(go_at - loop.time())
+            while go_at > loop.time() and not (stop is not None and stop.is_set()):
+                await asyncio.sleep(min(go_at - loop.time(), STOP_CHECK))
             async with gate:  # every check once a slot is ours: the wait for it may be long
                 cleared = clear(send, endpoint)
                 while cleared is None:  # "not yet": ask again shortly
@@ -241,17 +249,17 @@ async def _send_all(
                 reply = await _post(session, send.request, vet, limit)
             previous = (send.not_before, loop.time())
             try:
-                stop = on_reply(send.key, reply)
+                halt = on_reply(send.key, reply)
             except BaseException as err:
                 failed.append(err)
                 raise
-            if stop:
+            if halt:
                 stopped.add(endpoint)
 
     def clear(send: Send[K], endpoint: str) -> bool | None:
         """Whether ``send`` may go now (None: not yet, ``may_start`` says)."""
         late = deadline is not None and time.monotonic() >= deadline
-        if failed or endpoint in stopped or late:
+        if failed or endpoint in stopped or late or (stop is not None and stop.is_set()):
             return False
         return may_start(send.key)
 
@@ -275,23 +283,26 @@ def send_all(
     on_reply: Callable[[K, Reply], bool],
     may_start: Callable[[K], bool | None] = lambda key: True,
     deadline: float | None = None,
+    stop: Stopping | None = None,
 ) -> list[K]:
     """POST every request with ``user_agent`` (the ``[network]`` one); returns the keys not sent.
 
     Each reply goes to ``on_reply`` as it comes; when that returns True the endpoint's remaining
     requests are not sent. A request is sent only if ``may_start(key)`` says so once it holds a
     slot, right before it goes (None: ask again shortly), and none starts after ``deadline`` (a
-    ``time.monotonic()`` value). The callbacks run on the event loop, so they must be quick; if
-    one raises, every lane stops and the error goes up (requests already started may or may not
-    have reached their endpoint). Whatever interrupts the loop (a time limit's signal too), this
-    thread's loop and session are dropped with it, so no request of this call outlives it.
+    ``time.monotonic()`` value) or once ``stop`` is set (a worker shutting down: requests in
+    flight finish, waiting ones come back unsent at once). The callbacks run on the event loop,
+    so they must be quick; if one raises, every lane stops and the error goes up (requests
+    already started may or may not have reached their endpoint). Whatever interrupts the loop (a
+    time limit's signal too), this thread's loop and session are dropped with it, so no request
+    of this call outlives it.
     """
     if not sends:
         return []
     sender = _sender(policy, in_flight, user_agent)
     work = _send_all(
         sender.session(), sends, policy=policy, timeout=timeout, in_flight=in_flight,
-        on_reply=on_reply, may_start=may_start, deadline=deadline,
+        on_reply=on_reply, may_start=may_start, deadline=deadline, stop=stop,
     )  # fmt: skip
     try:
         return sender.runner.run(work)

@@ -334,6 +334,18 @@ def claim_due_deliveries(session: Session, *, requeue_after: float, limit: int) 
     return ids
 
 
+def seconds_to_next_delivery(session: Session) -> float | None:
+    """Seconds until the next pending delivery of an active subscriber is due (0.0: one is due
+    now); None when none waits."""
+    query = select(func.min(DeliveryRow.next_attempt_at)).where(
+        DeliveryRow.status == "pending", DeliveryRow.subscriber_id.in_(active_subscriber_ids())
+    )
+    due = session.scalar(query)
+    if due is None:
+        return None
+    return max(0.0, (due - db_now(session)).total_seconds())
+
+
 def delivery_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))
     return {status: int(count) for status, count in rows}
