@@ -319,7 +319,7 @@ def test_subscribers_add_and_remove_edit_the_file_and_refuse_mistakes(tmp_path: 
     before = path.read_text(encoding="utf-8")
     bad = _cli(path, "subscribers", "add", "x", "--channel", "wecom", "--url", "https://a.test/",
                "--mode", "digest", "--schedule", "0 25 * * *")  # fmt: skip
-    assert bad.exit_code == 2 and "subscribers[1].schedule" in bad.output
+    assert bad.exit_code == 2 and 'subscribers["x"].schedule' in bad.output
     assert str(path) in bad.output and path.read_text(encoding="utf-8") == before
     dup = _cli(path, "subscribers", "add", "team", "--channel", "wecom", "--url", "https://a.test/")
     assert dup.exit_code == 2 and "already exists" in dup.output

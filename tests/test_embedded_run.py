@@ -13,13 +13,11 @@ from pathlib import Path
 import feedparser
 import requests
 
-from tests.conftest import SECRET, site_source, webhook_subscriber, write_config
+from tests.conftest import site_source, webhook_subscriber, write_config
 from tests.support.chat_fakes import FakeWeCom
 from tests.support.fault_cluster import free_port
-from worker.config import load_config
 from worker.demo.receiver import WebhookReceiver
 from worker.demo.site import DemoSite
-from worker.embedded import run_once
 
 
 def _wait(predicate: object, timeout: float) -> bool:
@@ -108,20 +106,3 @@ def test_herald_run_warns_and_goes_on_when_the_web_port_is_taken(
     assert f"web: cannot listen on 127.0.0.1:{port}" in text
     assert "running without the web app" in text
     assert code == 0
-
-
-def test_run_once_sends_what_a_short_rate_wait_held_back(tmp_path: Path, site: DemoSite) -> None:
-    """Six new articles to a webhook limited to 2 a second: the rows its bucket holds back for a
-    second or two go out in the same pass, not at the next one (cron's next run)."""
-    with WebhookReceiver(secret=SECRET) as hook:
-        limited = webhook_subscriber(hook.url()) + 'rate_limit = "2/s"\n'
-        path = write_config(tmp_path, sources=site_source(site), subscribers=limited)
-        config = load_config(path)
-        run_once(config)  # the first poll imports silently
-        for _ in range(6):
-            site.add_article()
-        started = time.monotonic()
-        summary = run_once(config)
-        assert summary.deliveries == {"delivered": 6}, summary
-        assert len(hook.unique_ids()) == 6
-        assert time.monotonic() - started < 30

@@ -49,7 +49,7 @@ def test_a_bad_regex_is_a_config_error(tmp_path: Path) -> None:
         '[[subscribers]]\nname = "x"\nchannel = "webhook"\nurl = "http://h/x"\n'
         'regex = "第(\\\\d+"\n'
     )
-    with pytest.raises(ConfigError, match=r"subscribers\[0\]\.regex: invalid regular expression"):
+    with pytest.raises(ConfigError, match=r'subscribers\["x"\]\.regex: invalid regular expression'):
         load_config(write_config(tmp_path, sources="", subscribers=sub))
 
 

@@ -121,7 +121,7 @@ def test_sources_test_shows_the_skipped_entries(tmp_path: Path, hostile: Hostile
         ("herald", "max_items", "0", "herald.max_items"),
         ("herald", "max_html_bytes", '"1MiB"', "herald.max_html_bytes"),
         ("herald", "max_title_chars", "-1", "herald.max_title_chars"),
-        ("sources", "max_items", '"many"', "sources[0].max_items"),
+        ("sources", "max_items", '"many"', 'sources["f"].max_items'),
     ],
 )
 def test_a_bad_cap_names_the_file_and_key(

@@ -56,5 +56,5 @@ def test_digest_settings_mistakes_name_the_file_and_key(
     path = write_config(tmp_path, sources="", subscribers=block)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert str(caught.value).startswith(f"{path}: subscribers[0].{key}: ")
+    assert str(caught.value).startswith(f'{path}: subscribers["s"].{key}: ')
     assert expected in str(caught.value)
