@@ -91,16 +91,16 @@ class PassSummary:
 
 
 def finish_short_waits(rt: Any, sweep: Any) -> None:
-    """Send, in this pass, the deliveries that become due within ``ONCE_WAIT`` seconds (rows a
-    platform's rate window or a subscriber's ``rate_limit`` held back), for ``ONCE_EXTRA``
-    seconds at most; a longer wait is left to the next pass."""
-    from worker.store.deliveries import seconds_to_next_delivery
+    """Send, in this pass, the deliveries never tried that become due within ``ONCE_WAIT``
+    seconds (rows a platform's rate window or a subscriber's ``rate_limit`` held back), for
+    ``ONCE_EXTRA`` seconds at most; a longer wait, and every retry, is left to the next pass."""
+    from worker.store.deliveries import seconds_to_next_first_send
 
     deadline = time.monotonic() + ONCE_EXTRA
     waited = True
     while True:
         with rt.session() as session:
-            wait = seconds_to_next_delivery(session)
+            wait = seconds_to_next_first_send(session)
         if wait is None or wait > ONCE_WAIT or time.monotonic() + wait > deadline:
             return
         if not wait and not waited:

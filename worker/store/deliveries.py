@@ -334,11 +334,13 @@ def claim_due_deliveries(session: Session, *, requeue_after: float, limit: int) 
     return ids
 
 
-def seconds_to_next_delivery(session: Session) -> float | None:
-    """Seconds until the next pending delivery of an active subscriber is due (0.0: one is due
-    now); None when none waits."""
+def seconds_to_next_first_send(session: Session) -> float | None:
+    """Seconds until the next delivery never tried yet (a row a rate window or a bucket held
+    back) of an active subscriber is due (0.0: one is due now); None when none waits."""
     query = select(func.min(DeliveryRow.next_attempt_at)).where(
-        DeliveryRow.status == "pending", DeliveryRow.subscriber_id.in_(active_subscriber_ids())
+        DeliveryRow.status == "pending",
+        DeliveryRow.attempts == 0,
+        DeliveryRow.subscriber_id.in_(active_subscriber_ids()),
     )
     due = session.scalar(query)
     if due is None:
