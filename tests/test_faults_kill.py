@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,30 +22,19 @@ import pytest
 
 from tests.conftest import SECRET
 from tests.support.fault_cluster import (
-    LONG,
-    LONG_REASON,
+    FAULT_MARKS,
     REDIS_SERVER,
     FanOut,
     PrivateRedis,
     RoomyReceiver,
+    long_fanout,
     wait_until,
 )
 from worker.demo.site import DemoSite
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.postgres,
-    pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to find the pool children"),
-]
+pytestmark = FAULT_MARKS
 
-SIZES = [
-    300,
-    pytest.param(
-        2000,
-        marks=[pytest.mark.slow, pytest.mark.skipif(not LONG, reason=LONG_REASON)],
-        id="2000",
-    ),
-]
+SIZES = [300, long_fanout(2000)]
 KILL_AT = 0.2  # the fraction of messages received when the kill comes
 RECOVERY = 120.0  # every delivery must be delivered within this long after the kill
 

@@ -19,12 +19,11 @@ import pytest
 
 from tests.conftest import SECRET
 from tests.support.fault_cluster import (
-    LONG,
-    LONG_REASON,
     REDIS_SERVER,
     FanOut,
     PrivateRedis,
     RoomyReceiver,
+    long_fanout,
 )
 from worker.demo.site import DemoSite
 
@@ -45,17 +44,7 @@ def broker(tmp_path: Path) -> Iterator[PrivateRedis]:
     redis.stop()
 
 
-@pytest.mark.parametrize(
-    "count",
-    [
-        300,
-        pytest.param(
-            2000,
-            marks=[pytest.mark.slow, pytest.mark.skipif(not LONG, reason=LONG_REASON)],
-            id="2000",
-        ),
-    ],
-)
+@pytest.mark.parametrize("count", [300, long_fanout(2000)])
 def test_redis_restarted_empty_mid_fanout_loses_nothing(
     count: int, tmp_path: Path, site: DemoSite, postgres_url: str, broker: PrivateRedis
 ) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,31 +24,20 @@ import pytest
 
 from tests.conftest import SECRET
 from tests.support.fault_cluster import (
-    LONG,
-    LONG_REASON,
+    FAULT_MARKS,
     REDIS_SERVER,
     CeleryProcess,
     FanOut,
     PrivateRedis,
     RoomyReceiver,
+    long_fanout,
     wait_until,
 )
 from worker.demo.site import DemoSite
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.postgres,
-    pytest.mark.skipif(sys.platform != "linux", reason="the fault cluster is Linux-only"),
-]
+pytestmark = FAULT_MARKS
 
-SIZES = [
-    1000,
-    pytest.param(
-        10000,
-        marks=[pytest.mark.slow, pytest.mark.skipif(not LONG, reason=LONG_REASON)],
-        id="10000",
-    ),
-]
+SIZES = [1000, long_fanout(10000)]
 RESTART_AT = (0.2, 0.6)  # the fractions of messages received when each worker is restarted
 GONE_WITHIN = 10.0  # seconds from SIGTERM to the worker's exit (its batch would run 25 s)
 DEFERRED_RE = re.compile(r"'deferred': (\d+)")

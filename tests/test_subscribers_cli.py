@@ -12,13 +12,9 @@ from worker.cli import main
 from worker.demo.receiver import WebhookReceiver
 
 
-def test_list_and_test_every_kind_of_subscriber(tmp_path: Path) -> None:
-    with (
-        FakeWeCom() as wecom,
-        FakeTelegram(chats=["42"]) as telegram,
-        WebhookReceiver(secret=SECRET) as hook,
-    ):
-        subscribers = f"""
+def chat_subscribers(wecom: FakeWeCom, telegram: FakeTelegram) -> str:
+    """A WeCom robot ``wecom`` and a Telegram chat ``tg`` (chat 42) on the fakes."""
+    return f"""
 [[subscribers]]
 name = "wecom"
 channel = "wecom"
@@ -28,6 +24,18 @@ name = "tg"
 channel = "telegram"
 url = "{telegram.url()}"
 chat_id = "42"
+"""
+
+
+def test_list_and_test_every_kind_of_subscriber(tmp_path: Path) -> None:
+    with (
+        FakeWeCom() as wecom,
+        FakeTelegram(chats=["42"]) as telegram,
+        WebhookReceiver(secret=SECRET) as hook,
+    ):
+        subscribers = (
+            chat_subscribers(wecom, telegram)
+            + f"""
 [[subscribers]]
 name = "hook"
 channel = "webhook"
@@ -38,6 +46,7 @@ name = "wrong-key"
 channel = "wecom"
 url = "{wecom.url(key="nope")}"
 """
+        )
         path = write_config(tmp_path, sources="", subscribers=subscribers)
         runner = CliRunner()
         listed = runner.invoke(
@@ -62,18 +71,7 @@ def test_messages_go_out_with_the_configured_user_agent(tmp_path: Path) -> None:
     """``[network] user_agent`` names herald to subscribers' endpoints too, not only to sites."""
     agent = "ExampleOrg-herald/2.0 (+https://ops.example.org/bots)"
     with FakeWeCom() as wecom, FakeTelegram(chats=["42"]) as telegram:
-        subscribers = f"""
-[[subscribers]]
-name = "wecom"
-channel = "wecom"
-url = "{wecom.url()}"
-[[subscribers]]
-name = "tg"
-channel = "telegram"
-url = "{telegram.url()}"
-chat_id = "42"
-"""
-        path = write_config(tmp_path, sources="", subscribers=subscribers)
+        path = write_config(tmp_path, sources="", subscribers=chat_subscribers(wecom, telegram))
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("[network]\n", f'[network]\nuser_agent = "{agent}"\n', 1))
         runner = CliRunner()

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -35,7 +36,22 @@ from worker.store.db import normalise_url
 
 ROOT = Path(worker.__file__).resolve().parent.parent  # the checkout under test (for subprocesses)
 LONG = os.environ.get("HERALD_LONG_FAULTS") == "1"
-LONG_REASON = "the 2,000-delivery variants: set HERALD_LONG_FAULTS=1 to run them"
+LONG_REASON = "the long fan-out variants: set HERALD_LONG_FAULTS=1 to run them"
+FAULT_MARKS = [  # every fault test: a private Redis, PostgreSQL, /proc
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.skipif(sys.platform != "linux", reason="the fault cluster reads /proc"),
+]
+
+
+def long_fanout(count: int) -> Any:
+    """A fan-out size run only with ``HERALD_LONG_FAULTS=1``."""
+    return pytest.param(
+        count, marks=[pytest.mark.slow, pytest.mark.skipif(not LONG, reason=LONG_REASON)],
+        id=str(count),
+    )  # fmt: skip
+
+
 REDIS_SERVER = shutil.which("redis-server")
 LEASE = 10.0  # [delivery] lease in these tests (herald's default: 30 s); taken as 14 s with the
 # tests' 5 s timeout, since a lease is never shorter than twice (timeout + 2 s)
