@@ -3,8 +3,7 @@
 One path for every channel. A batch is claimed in one statement with a lease that a keeper
 thread renews while this worker lives (``worker.lease``); each row is built by its channel's
 notifier, paced (``worker.ratelimit``: a rate-limited chat endpoint gets one lane and waits for
-its platform's window, a generic webhook two lanes — counted across every batch and worker by
-``worker.endpointslots``), sent through the transport
+its platform's window, a generic webhook two lanes), sent through the transport
 (``worker.notify.transport``) and judged by its notifier's ``classify``. Outcomes are recorded
 in chunks as they come (so a worker killed mid-batch re-sends only what it had not recorded),
 feed the circuit breaker (``worker.breaker``), and a retry is scheduled by ``worker.backoff``.
@@ -27,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 
 from worker.backoff import scheduled_retry_delay
 from worker.breaker import note_outcomes
-from worker.endpointslots import slots_for
 from worker.lease import LeaseKeeper, effective_lease
 from worker.notify import NOTIFIERS, Outcome, Reply, Target, get_notifier
 from worker.notify.transport import Send, send_all
@@ -61,7 +59,6 @@ def shutdown_flag() -> threading.Event | multiprocessing.synchronize.Event:
 
 
 STOPPING = shutdown_flag()  # set: no send starts, unsent rows go back to the ledger at once
-SLOT_MARGIN = 10.0  # an endpoint slot outlives its request's timeout by this much, then expires
 RECORD_EVERY = 100  # replies recorded together (or every RECORD_AFTER seconds)
 RECORD_AFTER = 0.2
 
@@ -186,7 +183,6 @@ class Batch:
                 user_agent=self.rt.config.network.user_agent, in_flight=settings.in_flight,
                 on_reply=self.on_reply, may_start=self.may_start,
                 deadline=time.monotonic() + BATCH_SECONDS, stop=STOPPING,
-                slots=slots_for(self.rt.config.herald.broker_url, settings.timeout + SLOT_MARGIN),
             )  # fmt: skip
         except Exception:
             log.exception("deliver: batch interrupted; its rows are recorded or given back")

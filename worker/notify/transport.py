@@ -23,7 +23,6 @@ import re
 import socket
 import threading
 import time
-import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from worker.endpointslots import Slots
 from worker.netguard import BlockedAddress, Policy, check_address, resolve_and_check
 from worker.notify import Outgoing, Reply
 
@@ -204,7 +202,6 @@ async def _send_all(
     may_start: Callable[[K], bool | None],
     deadline: float | None,
     stop: Stopping | None = None,
-    slots: Slots | None = None,
 ) -> list[K]:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -242,19 +239,14 @@ async def _send_all(
             while go_at > loop.time() and not (stop is not None and stop.is_set()):
                 await asyncio.sleep(min(go_at - loop.time(), STOP_CHECK))
             async with gate:  # every check once a slot is ours: the wait for it may be long
-                holder = await take_endpoint_slot(send, endpoint)
-                cleared = clear(send, endpoint) if holder is not None else False
+                cleared = clear(send, endpoint)
                 while cleared is None:  # "not yet": ask again shortly
                     await asyncio.sleep(RECHECK)
                     cleared = clear(send, endpoint)
                 if not cleared:
-                    give_endpoint_slot(endpoint, holder)
                     unsent.append(send.key)
                     continue
-                try:
-                    reply = await _post(session, send.request, vet, limit)
-                finally:
-                    give_endpoint_slot(endpoint, holder)
+                reply = await _post(session, send.request, vet, limit)
             previous = (send.not_before, loop.time())
             try:
                 halt = on_reply(send.key, reply)
@@ -264,30 +256,10 @@ async def _send_all(
             if halt:
                 stopped.add(endpoint)
 
-    async def take_endpoint_slot(send: Send[K], endpoint: str) -> str | None:
-        """One of the endpoint's ``send.lanes`` slots shared with every other batch and worker
-        ("" when there is no shared count; None: the batch ended or stopped while waiting)."""
-        if slots is None:
-            return ""
-        holder = uuid.uuid4().hex
-        while not _acquire(slots, endpoint, send.lanes, holder):
-            if failed or endpoint in stopped or ended():
-                return None
-            await asyncio.sleep(RECHECK)
-        return holder
-
-    def give_endpoint_slot(endpoint: str, holder: str | None) -> None:
-        if slots is not None and holder:
-            with contextlib.suppress(Exception):  # it expires on its own
-                slots.release(endpoint, holder)
-
-    def ended() -> bool:
-        late = deadline is not None and time.monotonic() >= deadline
-        return late or (stop is not None and stop.is_set())
-
     def clear(send: Send[K], endpoint: str) -> bool | None:
         """Whether ``send`` may go now (None: not yet, ``may_start`` says)."""
-        if failed or endpoint in stopped or ended():
+        late = deadline is not None and time.monotonic() >= deadline
+        if failed or endpoint in stopped or late or (stop is not None and stop.is_set()):
             return False
         return may_start(send.key)
 
@@ -312,7 +284,6 @@ def send_all(
     may_start: Callable[[K], bool | None] = lambda key: True,
     deadline: float | None = None,
     stop: Stopping | None = None,
-    slots: Slots | None = None,
 ) -> list[K]:
     """POST every request with ``user_agent`` (the ``[network]`` one); returns the keys not sent.
 
@@ -320,19 +291,18 @@ def send_all(
     requests are not sent. A request is sent only if ``may_start(key)`` says so once it holds a
     slot, right before it goes (None: ask again shortly), and none starts after ``deadline`` (a
     ``time.monotonic()`` value) or once ``stop`` is set (a worker shutting down: requests in
-    flight finish, waiting ones come back unsent at once). With ``slots``, an endpoint has at
-    most its ``lanes`` requests in flight across every batch and worker sharing them. The
-    callbacks run on the event loop, so they must be quick; if one raises, every lane stops and
-    the error goes up (requests already started may or may not have reached their endpoint).
-    Whatever interrupts the loop (a time limit's signal too), this thread's loop and session are
-    dropped with it, so no request of this call outlives it.
+    flight finish, waiting ones come back unsent at once). The callbacks run on the event loop,
+    so they must be quick; if one raises, every lane stops and the error goes up (requests
+    already started may or may not have reached their endpoint). Whatever interrupts the loop (a
+    time limit's signal too), this thread's loop and session are dropped with it, so no request
+    of this call outlives it.
     """
     if not sends:
         return []
     sender = _sender(policy, in_flight, user_agent)
     work = _send_all(
         sender.session(), sends, policy=policy, timeout=timeout, in_flight=in_flight,
-        on_reply=on_reply, may_start=may_start, deadline=deadline, stop=stop, slots=slots,
+        on_reply=on_reply, may_start=may_start, deadline=deadline, stop=stop,
     )  # fmt: skip
     try:
         return sender.runner.run(work)
@@ -415,15 +385,6 @@ def close_senders() -> None:
     for sender in senders:
         with contextlib.suppress(Exception):
             sender.close()
-
-
-def _acquire(slots: Slots, endpoint: str, limit: int, holder: str) -> bool:
-    """Take a shared slot; a slot store that does not answer does not stop delivery (the
-    batch's own lanes still hold the endpoint's limit)."""
-    try:
-        return slots.acquire(endpoint, limit, holder)
-    except Exception:
-        return True
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
