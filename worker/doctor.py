@@ -93,12 +93,17 @@ def database_checks(config: Config) -> Iterator[Check]:
             yield Check("migrations", "fail", needs)
             return
         yield Check("migrations", "ok", f"at {head}")
-        problem = why_not_writable(engine)
+        try:
+            problem = why_not_writable(engine)
+            database_now = database_clock(engine)
+        except SQLAlchemyError as exc:  # the connection went away between the checks
+            yield Check("writable", "fail", f"{shown} stopped answering: {short_error(exc)}")
+            return
         if problem:
             yield Check("writable", "fail", f"herald cannot write to {shown}: {problem}")
         else:
             yield Check("writable", "ok", "a write transaction can start (rolled back)")
-        yield clock_check(database_clock(engine))
+        yield clock_check(database_now)
     finally:
         engine.dispose()
 
