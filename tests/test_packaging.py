@@ -17,7 +17,7 @@ import pytest
 
 from worker.config import load_config
 from worker.configfile import write_example
-from worker.template_check import check_templates, shipped_templates
+from worker.template_check import check_templates
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY_RE = re.compile(r"^COPY\s+(?P<sources>.+?)\s+\S+\s*$", re.MULTILINE)
@@ -28,13 +28,14 @@ from pathlib import Path
 import worker
 from worker.config import load_config
 from worker.configfile import write_example
-from worker.template_check import check_templates, shipped_templates
+from worker.notify.render import templates_dir
+from worker.template_check import check_templates
 path = Path(tempfile.mkdtemp()) / "herald.toml"
 write_example(path)
 checks = check_templates(load_config(path))
 print(json.dumps({
     "package": worker.__file__,
-    "shipped": shipped_templates(),
+    "shipped": sorted(p.name for p in templates_dir().glob("*.j2")),
     "checks": [[c.what, list(c.templates), c.error] for c in checks],
 }))
 """
@@ -73,7 +74,7 @@ def test_every_shipped_template_renders_with_sample_data(tmp_path: Path) -> None
     assert [c for c in checks if c.error] == []
     covered = {name for check in checks for name in check.templates}
     on_disk = sorted(p.name for p in (ROOT / "templates").glob("*.j2"))
-    assert sorted(covered) == on_disk == shipped_templates()
+    assert sorted(covered) == on_disk
 
 
 def test_a_broken_template_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,10 +32,10 @@ from worker.date_context import (
     context_score,
     line_at,
 )
+from worker.date_patterns import LABEL_RANK
 from worker.date_sources import MIN_PUBLISHED_YEAR, url_date, year_proof
 from worker.dates import (
     FUTURE_SLACK,
-    LABEL_RANK,
     find_date,
     find_relative,
     iter_candidates,

@@ -12,7 +12,7 @@ import re
 
 import lxml.html
 
-from worker.dates import LABEL_RANKS
+from worker.date_patterns import LABEL_RANKS
 from worker.links import split
 from worker.sanitize import normalize_space
 

@@ -21,7 +21,6 @@ from worker.digest import Window, archive_index_html, compose
 from worker.models import Article
 from worker.notify import NOTIFIERS, Target
 from worker.notify.message import Entry, Message
-from worker.notify.render import templates_dir
 from worker.subscriber import SubscriberOptions
 from worker.web.pages import index_html, message_html, source_html
 
@@ -149,11 +148,3 @@ def check_templates(config: Config, *, now: datetime | None = None) -> list[Temp
         else:
             results.append(TemplateCheck(what, templates))
     return results
-
-
-def shipped_templates() -> list[str]:
-    """The template files in the templates folder (``$HERALD_TEMPLATES_DIR`` or the package's)."""
-    folder = templates_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name.endswith(".j2"))
