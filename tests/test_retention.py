@@ -21,6 +21,7 @@ from worker.demo.receiver import WebhookReceiver
 from worker.demo.site import DemoSite
 from worker.retention import prune
 from worker.runtime import Runtime, build_runtime
+from worker.store.deliveries import store_event
 from worker.store.tables import (
     ArticleRow,
     ArticleVersionRow,
@@ -28,6 +29,7 @@ from worker.store.tables import (
     DeliveryRow,
     DigestQueueRow,
     DigestRow,
+    EventRow,
     SubscriberRow,
 )
 
@@ -66,14 +68,18 @@ def stocked(tmp_path: Path, database_url: str) -> Iterator[tuple[Path, Runtime]]
 
 
 def add_deliveries(rt: Runtime, rows: list[dict[str, Any]], attempts: int = 2) -> None:
+    """Ledger rows as they are given; a row's event is its own unless it names one (``event``:
+    rows of the same subscriber sharing an event row, as rows of several subscribers do)."""
     with rt.session() as session:
         subscriber = session.scalar(select(SubscriberRow.id))
-        values = [
-            {"event_id": f"evt_{i}_{row['created_at'].timestamp()}_{row['status']}",
-             "event_key": f"test:{i}:{row['created_at'].timestamp()}:{row['status']}",
-             "event_type": "herald.test", "subscriber_id": subscriber, "payload": {}, **row}
-            for i, row in enumerate(rows)
-        ]  # fmt: skip
+        values = []
+        for i, row in enumerate(rows):
+            key = f"test:{i}:{row['created_at'].timestamp()}:{row['status']}"
+            event = row.pop("event", key)
+            ref = store_event(session, event, "herald.test", {}, row["created_at"])
+            values.append({"event_id": f"evt_{i}_{row['created_at'].timestamp()}_{row['status']}",
+                           "event_key": key, "event_type": "herald.test", "event_ref": ref,
+                           "subscriber_id": subscriber, **row})  # fmt: skip
         ids = session.scalars(insert(DeliveryRow).returning(DeliveryRow.id), values).all()
         tried = [
             {"delivery_id": delivery, "attempted_at": row["created_at"], "outcome": "retry"}
@@ -106,6 +112,7 @@ def counts(rt: Runtime) -> dict[str, int]:
             "digests": n(DigestRow),
             "queued": n(DigestQueueRow),
             "articles": n(ArticleRow),
+            "events": n(EventRow),
         }
 
 
@@ -115,8 +122,10 @@ def test_prune_removes_what_is_past_its_time_and_nothing_else(
     path, rt = stocked
     now = datetime.now(UTC)
     add_deliveries(rt, [
-        ended("delivered", now - 40 * DAY), ended("delivered", now - 31 * DAY),
-        ended("delivered", now - 29 * DAY), ended("failed", now - 100 * DAY),
+        ended("delivered", now - 40 * DAY),
+        {**ended("delivered", now - 31 * DAY), "event": "shared"},  # its event stays: the next
+        {**ended("delivered", now - 29 * DAY), "event": "shared"},  # row still refers to it
+        ended("failed", now - 100 * DAY),
         ended("failed", now - 60 * DAY),
         {"status": "pending", "created_at": now - 200 * DAY, "next_attempt_at": now},
     ])  # fmt: skip
@@ -160,7 +169,9 @@ def test_prune_removes_what_is_past_its_time_and_nothing_else(
     after = counts(rt)
     assert after == {**before, "delivered": before["delivered"] - 2, "failed": before["failed"] - 1,
                      "attempts": before["attempts"] - 6, "versions": 3, "digests": 1,
-                     "queued": before["queued"] - 1}  # fmt: skip
+                     "queued": before["queued"] - 1, "events": before["events"] - 2}  # fmt: skip
+    with rt.session() as session:  # the shared event is kept for the row that still refers to it
+        assert session.scalar(select(EventRow.id).where(EventRow.event_key == "shared"))
     with rt.session() as session:
         kept = sorted(session.scalars(select(ArticleVersionRow.version)))
     assert kept == [5, 6, 7]

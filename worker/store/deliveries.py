@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from worker.store._sql import insert_for
 from worker.store.clock import db_now
-from worker.store.tables import AttemptRow, DeliveryRow, SubscriberRow
+from worker.store.tables import AttemptRow, DeliveryRow, EventRow, SubscriberRow
 from worker.subscriber import SubscriberOptions
 
 ERROR_CHARS = 2000
@@ -45,18 +45,21 @@ def create_deliveries(
 ) -> list[int]:
     """One ledger row per subscriber for this event; an existing (subscriber, event) is kept.
 
-    ``due`` holds the first attempt back (quiet hours); by default it is ``now``.
+    The payload is stored once per event (``events``): an event seen before keeps the payload
+    it was first stored with. ``due`` holds the first attempt back (quiet hours); by default it
+    is ``now``.
     """
     if not subscriber_ids:
         return []
+    event_ref = store_event(session, event_key, event_type, payload, now)
     rows = [
         dict(
             event_id=new_event_id(),
             event_key=event_key,
             event_type=event_type,
+            event_ref=event_ref,
             subscriber_id=sub_id,
             article_id=article_id,
-            payload=payload,
             status="pending",
             attempts=0,
             next_attempt_at=due or now,
@@ -72,6 +75,22 @@ def create_deliveries(
         .returning(DeliveryRow.id)
     )
     return [int(i) for i in session.scalars(statement, rows)]
+
+
+def store_event(
+    session: Session, event_key: str, event_type: str, payload: dict[str, Any], now: datetime
+) -> int:
+    """The id of the event ``event_key``, stored now unless it already is."""
+    statement = (
+        insert_for(session)(EventRow.__table__)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(EventRow.id)
+    )
+    values = dict(event_key=event_key, event_type=event_type, payload=payload, created_at=now)
+    created = session.scalar(statement, values)
+    if created is not None:
+        return int(created)
+    return int(session.scalars(select(EventRow.id).where(EventRow.event_key == event_key)).one())
 
 
 # --- claiming --------------------------------------------------------------------------------
@@ -146,18 +165,17 @@ def claim_deliveries(
         )
         .returning(
             DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.event_key, DeliveryRow.event_type,
-            DeliveryRow.attempts, DeliveryRow.subscriber_id,
+            DeliveryRow.attempts, DeliveryRow.subscriber_id, DeliveryRow.event_ref,
         )
     ).all()  # fmt: skip
     if not taken:
         return now, []
-    # one event's payload is the same for all its rows: read it once per event (shared, read-only)
-    first_of_event = {t.event_key: t.id for t in taken}
+    # read once per event and shared by its rows (read-only)
     payloads = {
-        str(key): dict(payload)
-        for key, payload in session.execute(
-            select(DeliveryRow.event_key, DeliveryRow.payload).where(
-                DeliveryRow.id.in_(list(first_of_event.values()))
+        int(ref): dict(payload)
+        for ref, payload in session.execute(
+            select(EventRow.id, EventRow.payload).where(
+                EventRow.id.in_({t.event_ref for t in taken})
             )
         )
     }
@@ -173,7 +191,7 @@ def claim_deliveries(
     options = {i: SubscriberOptions.from_stored(row.options) for i, row in subs.items()}
     claimed = [
         ClaimedDelivery(
-            t.id, t.event_id, t.event_type, payloads[t.event_key], t.attempts,
+            t.id, t.event_id, t.event_type, payloads[t.event_ref], t.attempts,
             subs[t.subscriber_id].name, subs[t.subscriber_id].channel,
             subs[t.subscriber_id].url, subs[t.subscriber_id].secret,
             options[t.subscriber_id], t.subscriber_id, t.event_key,

@@ -1,4 +1,5 @@
-"""The rows retention removes: ended deliveries (with their attempts) past their age, article
+"""The rows retention removes: ended deliveries (with their attempts, and the events left with
+no delivery) past their age, article
 versions beyond the newest few, digests past their age (with their queue rows).
 
 Each call removes or counts at most one batch, in the caller's transaction, so a prune holds
@@ -21,6 +22,7 @@ from worker.store.tables import (
     DeliveryRow,
     DigestQueueRow,
     DigestRow,
+    EventRow,
 )
 
 
@@ -60,13 +62,16 @@ def count_attempts(session: Session, deliveries: Select[int]) -> int:
 
 
 def remove_deliveries(session: Session, query: Select[int], batch: int) -> tuple[int, int]:
-    """Remove up to ``batch`` deliveries ``query`` selects, with their attempts; returns
-    (deliveries, attempts) removed."""
+    """Remove up to ``batch`` deliveries ``query`` selects, with their attempts and the events
+    no delivery refers to any more; returns (deliveries, attempts) removed."""
     ids = list(session.scalars(query.order_by(DeliveryRow.id).limit(batch)))
     if not ids:
         return 0, 0
+    events = set(session.scalars(select(DeliveryRow.event_ref).where(DeliveryRow.id.in_(ids))))
     attempts = rowcount(session.execute(delete(AttemptRow).where(AttemptRow.delivery_id.in_(ids))))
     removed = rowcount(session.execute(delete(DeliveryRow).where(DeliveryRow.id.in_(ids))))
+    still_used = select(DeliveryRow.id).where(DeliveryRow.event_ref == EventRow.id).exists()
+    session.execute(delete(EventRow).where(EventRow.id.in_(events), ~still_used))
     return removed, attempts
 
 

@@ -221,6 +221,19 @@ class DigestQueueRow(Base):
     )
 
 
+class EventRow(Base):
+    """What happened, once: an event's key, type and payload, shared by its deliveries (an
+    article announced to 10,000 subscribers is stored once, not 10,000 times)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(128), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class DeliveryRow(Base):
     """The ledger: one row per (event, subscriber); ``event_id`` is the stable webhook-id."""
 
@@ -240,7 +253,11 @@ class DeliveryRow(Base):
     article_id: Mapped[int | None] = mapped_column(
         ForeignKey("articles.id", ondelete="SET NULL"), nullable=True
     )
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    event_ref: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("events.id", name="fk_deliveries_event_ref"),
+        index=True,
+    )
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
