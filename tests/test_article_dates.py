@@ -89,6 +89,17 @@ def test_a_date_plainly_shown_under_the_title_is_found(body: str) -> None:
         f"<div>2016-05-04 来源：本站</div>{BODY}",
         f"<h1>{TITLE}</h1><table><tr><td>成文日期：2016-04-28</td>"
         f"<td>发布日期：2016-05-04</td></tr></table>{BODY}",
+        "<div class='left'><table>"
+        + "".join(
+            f"<tr><td><span class='leader'>·</span></td><td><a href='../1036/{n}.htm' "
+            f"title='【光明日报】另一篇文章'>【光明日报】另一篇…</a></td>"
+            "<td class='timestyle1'>2018/06/22</td></tr>"
+            for n in range(5)
+        )
+        + "</table></div><div class='right_news'><div>您的位置：<a href='../../'>首页</a> &gt; "
+        f"培训&gt;</div><table><tr><td class='titlestyle2'>{TITLE}</td></tr>"
+        "<tr><td><span class='timestyle2'>2016-05-04 17:46</span> <span>宣传部</span></td></tr>"
+        f"</table>{BODY}</div>",
     ],
     ids=[
         "comment-after",
@@ -97,6 +108,7 @@ def test_a_date_plainly_shown_under_the_title_is_found(body: str) -> None:
         "sidebar-first",
         "today-in-the-page-header",
         "发布日期-over-成文日期",
+        "a-list-of-other-items-just-before-the-title",
     ],
 )
 def test_other_dates_on_the_page_lose_to_the_one_beside_the_title(body: str) -> None:

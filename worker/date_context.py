@@ -69,6 +69,8 @@ def context_score(
     own = f"{element.get('class') or ''} {element.get('id') or ''}"
     if element.tag == "a" and not is_permalink(element, own_path):
         score -= 35.0
+    elif in_listing_row(element, own_path):
+        score -= 15.0 if labelled else 40.0
     if POSITIVE_CONTEXT_RE.search(own):
         positive = True
     if negative:
@@ -76,6 +78,38 @@ def context_score(
     if positive:
         score += 10.0
     return score
+
+
+LISTING_ROW_TAGS = ("tr", "li", "dd")
+ROW_LEVELS = 3
+ROW_SIBLINGS = 3  # rows of a list: the row and at least two more like it
+ROW_LINK_CHARS = 6  # another item's title, not an author's or a source's name
+ROW_OTHER_CHARS = 12  # besides that title and the date, a list row holds little else
+
+
+def in_listing_row(element: lxml.html.HtmlElement, own_path: str) -> bool:
+    """Tell whether the date sits in one row of a list of other items (a table row or list item
+    among several like it, holding a link to another page titled at some length and little
+    else): that item's date, like a sidebar's ``<tr><td><a>标题</a></td><td>2018/06/22</td>``."""
+    row = element if element.tag in LISTING_ROW_TAGS else None
+    for level, ancestor in enumerate(element.iterancestors(), start=1):
+        if row is not None or level > ROW_LEVELS:
+            break
+        if ancestor.tag in LISTING_ROW_TAGS:
+            row = ancestor
+    if row is None:
+        return False
+    parent = row.getparent()
+    if parent is None or sum(1 for child in parent if child.tag == row.tag) < ROW_SIBLINGS:
+        return False
+    links = [a for a in row.iter("a") if a.get("href") and not is_permalink(a, own_path)]
+    titles = [normalize_space(a.text_content()) for a in links]
+    longest = max(titles, key=len, default="")
+    if len(longest) < ROW_LINK_CHARS:
+        return False
+    rest = normalize_space(row.text_content()).replace(longest, "", 1)
+    rest = rest.replace(normalize_space(element.text_content()), "", 1)
+    return len(rest.strip(" ·•|-[]【】()（）")) <= ROW_OTHER_CHARS
 
 
 def is_permalink(link: lxml.html.HtmlElement, own_path: str) -> bool:
