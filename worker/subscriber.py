@@ -16,7 +16,7 @@ from worker.schedule import DEFAULT_SCHEDULE
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mentions:
     """Who to mention: only ever from the subscriber's configuration, never from content."""
 
@@ -25,7 +25,7 @@ class Mentions:
     all: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubscriberOptions:
     """Everything about a subscriber beyond its name, channel, URL, secret, mode and sources."""
 

@@ -120,7 +120,7 @@ class SourceConfig:
     article: ArticleSelectors | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubscriberConfig:
     name: str
     channel: str

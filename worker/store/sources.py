@@ -11,9 +11,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config, SourceConfig, SubscriberConfig
@@ -87,41 +87,70 @@ def _sync_sources(session: Session, sources: Sequence[SourceConfig], now: dateti
         row.enabled = False
 
 
+SYNCED_COLUMNS = (
+    "channel", "url", "secret", "mode", "sources", "enabled", "ops_alerts", "options",
+    "next_digest_at",
+)  # fmt: skip
+SYNC_CHUNK = 1000
+
+
 def _sync_subscribers(
     session: Session, subscribers: Sequence[SubscriberConfig], now: datetime
 ) -> None:
-    rows = {row.name: row for row in session.scalars(select(SubscriberRow))}
-    for sub in subscribers:
-        row = rows.pop(sub.name, None)
-        if row is None:
-            row = SubscriberRow(name=sub.name, disabled_reason="", created_at=now)
-            session.add(row)
-        options = sub.options
-        row.next_digest_at = _next_digest(row, sub, options, now)
-        row.channel, row.url, row.secret, row.mode = sub.channel, sub.url, sub.secret, sub.mode
-        row.sources = list(sub.sources)
-        row.enabled = sub.enabled
-        row.ops_alerts = sub.ops_alerts
-        row.options = options.to_stored()
-    for row in rows.values():
-        row.enabled = False
+    """In bulk: stored rows read as tuples, only new and changed rows written, so 100,000
+    subscribers sync without an object per row and a config read again writes nothing."""
+    table = cast(Table, SubscriberRow.__table__)
+    columns = [getattr(SubscriberRow, name) for name in SYNCED_COLUMNS]
+    stored_rows = select(SubscriberRow.id, SubscriberRow.name, *columns)
+    assignments: dict[str, Any] = {name: bindparam(f"new_{name}") for name in SYNCED_COLUMNS}
+    change = update(table).where(table.c.id == bindparam("row_id")).values(assignments)
+    for start in range(0, len(subscribers), SYNC_CHUNK):  # chunks: memory stays small
+        chunk = subscribers[start : start + SYNC_CHUNK]
+        names = [sub.name for sub in chunk]
+        stored = {
+            row.name: row
+            for row in session.execute(stored_rows.where(SubscriberRow.name.in_(names)))
+        }
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for sub in chunk:
+            row = stored.get(sub.name)
+            values: dict[str, Any] = dict(
+                channel=sub.channel, url=sub.url, secret=sub.secret, mode=sub.mode,
+                sources=list(sub.sources), enabled=sub.enabled, ops_alerts=sub.ops_alerts,
+                options=sub.options.to_stored(), next_digest_at=_next_digest(row, sub, now),
+            )  # fmt: skip
+            if row is None:
+                new.append(dict(values, name=sub.name, disabled_reason="", created_at=now))
+            elif any(getattr(row, name) != value for name, value in values.items()):
+                changed.append({f"new_{k}": v for k, v in values.items()} | {"row_id": row.id})
+        if new:
+            session.execute(insert(table), new)
+        if changed:
+            session.execute(change, changed)
+    configured = {sub.name for sub in subscribers}
+    enabled = session.execute(
+        select(SubscriberRow.id, SubscriberRow.name).where(SubscriberRow.enabled.is_(True))
+    )
+    gone = [row_id for row_id, name in enabled if name not in configured]
+    if gone:
+        session.execute(update(table).where(table.c.id.in_(gone)).values(enabled=False))
 
 
-def _next_digest(
-    row: SubscriberRow, sub: SubscriberConfig, options: SubscriberOptions, now: datetime
-) -> datetime | None:
-    """When the subscriber's next digest is due: kept unless its schedule or zone changed."""
+def _next_digest(stored: Any, sub: SubscriberConfig, now: datetime) -> datetime | None:
+    """When the subscriber's next digest is due: kept unless its schedule or zone changed
+    (``stored``: its row as read, or None for a new subscriber)."""
     if not sub.wants_digest:
         return None
-    old = SubscriberOptions.from_stored(row.options)
-    unchanged = (
-        row.next_digest_at is not None
-        and row.mode in ("digest", "both")
-        and old.schedule == options.schedule
-        and old.timezone == options.timezone
-    )
-    if unchanged:
-        return row.next_digest_at
+    options = sub.options
+    if (
+        stored is not None
+        and stored.next_digest_at is not None
+        and stored.mode in ("digest", "both")
+    ):
+        old = SubscriberOptions.from_stored(stored.options)
+        if old.schedule == options.schedule and old.timezone == options.timezone:
+            return cast(datetime, stored.next_digest_at)
     return next_fire(options.schedule, options.timezone, now)
 
 
