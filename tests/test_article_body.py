@@ -120,3 +120,31 @@ def test_a_class_that_only_contains_a_furniture_word_is_not_furniture() -> None:
     body = f"<div class='photo-story canvas-wrap'>{inner}</div>"
     _, path, _ = extract(body)
     assert path == "container:.article-content"
+
+
+@pytest.mark.parametrize(
+    ("post", "path"),
+    [
+        ("<table><tr><td class='t_f' id='postmessage_{n}'>{text}</td></tr></table>", "td.t_f"),
+        ("<div class='atl-item'><div class='bbs-content'>{text}</div></div>", ".bbs-content"),
+        ("<div class='tpc_content'><div id='read_{n}' class='f14'>{text}</div></div>", None),
+        (
+            "<div class='l_post'><div class='d_post_content j_d_post_content'>{text}</div></div>",
+            ".d_post_content",
+        ),
+        ("<div class='topic-body'><div class='cooked'>{text}</div></div>", ".topic-body .cooked"),
+    ],
+    ids=["discuz", "tianya", "phpwind-reply", "tieba", "discourse"],
+)
+def test_a_threads_body_is_its_first_post(post: str, path: str | None) -> None:
+    """Thirty replies after the first post, each longer than it: the first post is the subject."""
+    first = post.format(n="tpc" if path is None else 0, text=SENTENCES)
+    replies = "".join(
+        post.format(n=n, text=f"第{n}楼回复：" + "顶一下，说得很有道理，我也遇到过这样的情况。" * 8)
+        for n in range(1, 31)
+    )
+    text, found, _ = extract(
+        f"<div class='thread'>{first.replace('read_tpc', 'read_tpc')}{replies}</div>"
+    )
+    assert text.startswith("这是第0句正文") and "楼回复" not in text
+    assert found == f"container:{path or '#read_tpc'}"

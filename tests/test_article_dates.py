@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import lxml.html
 import pytest
 from click.testing import CliRunner
 
 from worker.cli import main
 from worker.dates import find_date, find_relative
 from worker.extract import extract_article
+from worker.page_text import find_title_anchor, read_page_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TITLE = "关于开展科普月活动的通知"
@@ -100,6 +102,10 @@ def test_a_date_plainly_shown_under_the_title_is_found(body: str) -> None:
         f"培训&gt;</div><table><tr><td class='titlestyle2'>{TITLE}</td></tr>"
         "<tr><td><span class='timestyle2'>2016-05-04 17:46</span> <span>宣传部</span></td></tr>"
         f"</table>{BODY}</div>",
+        f"<div class='nav'><span>正在浏览：</span><span class='title-text'>{TITLE}</span></div>"
+        f"<div class='page no-right'><div class='content-article'><h1>{TITLE}</h1>"
+        "<div class='author'><p>某某日报</p><p><span>2016-05-04 06:16</span><span>发布于北京</span>"
+        f"</p></div>{BODY}</div></div>",
     ],
     ids=[
         "comment-after",
@@ -109,6 +115,7 @@ def test_a_date_plainly_shown_under_the_title_is_found(body: str) -> None:
         "today-in-the-page-header",
         "发布日期-over-成文日期",
         "a-list-of-other-items-just-before-the-title",
+        "title-date-and-body-in-one-container-inside-a-no-right-layout",
     ],
 )
 def test_other_dates_on_the_page_lose_to_the_one_beside_the_title(body: str) -> None:
@@ -247,3 +254,14 @@ def test_a_pubdate_meta_days_after_the_document_date_is_not_far_from_the_shown_d
         f"<table><tr><td>成文日期：2016-04-28</td></tr></table><h1>{TITLE}</h1>{BODY}"
     ).replace("</title>", '</title><meta name="PubDate" content="2016-05-04 09:00">')
     assert day_of(html) == WANT
+
+
+def test_the_title_anchor_is_the_heading_not_a_bar_whose_class_names_a_title() -> None:
+    doc = lxml.html.fromstring(
+        f"<html><body><div class='nav'>正在浏览：<span class='title-text'>{TITLE}</span></div>"
+        f"<div class='article'><h1>{TITLE}</h1><p>2016-05-04</p></div></body></html>"
+    )
+    page = read_page_text(doc.body)
+    anchor = find_title_anchor(page, TITLE, None)
+    assert anchor is not None
+    assert page.owner_at(anchor - 1).tag == "h1"

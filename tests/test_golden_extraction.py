@@ -46,12 +46,11 @@ FAMILIES = ("hanweb", "jpaas", "trs")
 KINDS = ("cms", "gov", "portal", "regional", "blog", "forum", "wechat", "english")
 SPLITS = ("tune", "heldout")
 MAX_PAGE_SECONDS = 1.0
-# The held-out pages are the check on pages herald was not tuned to. Their date and title
-# shares are held to what herald reaches today (86 %, 43 of 50 dated pages; 94 %, 47 of 50
-# titles), so that they can only go up; the targets are DATE_SHARE_MIN and TITLE_SHARE_MIN, like
-# every other threshold here.
-HELDOUT_DATE_SHARE_FLOOR = 0.86
-HELDOUT_TITLE_SHARE_FLOOR = 0.94
+# The held-out pages are the check on pages herald was not tuned to. Their date share is held to
+# what herald reaches today (90 %, 56 of 62 dated pages), so that it can only go up; the target is
+# DATE_SHARE_MIN, like every other threshold here. Titles reach their target (60 of 63).
+HELDOUT_DATE_SHARE_FLOOR = 0.90
+HELDOUT_TITLE_SHARE_FLOOR = TITLE_SHARE_MIN
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FURNITURE_MARKS = ("打印本页", "关闭窗口", "【字体", "字号：", "分享到", "版权所有", "Produced By")
 

@@ -44,7 +44,15 @@ __all__ = [
 ]
 
 CMS_CONTAINERS = ("#zoom", ".TRS_Editor", "#UCAP-CONTENT", ".bt_content")
-FIRST_POST_CONTAINERS = ("td.t_f",)  # Discuz! posts, in thread order
+FIRST_POST_CONTAINERS = (  # a thread's posts, in thread order: the first is the subject
+    "td.t_f",  # Discuz!
+    ".bbs-content",  # Tianya
+    "#read_tpc",  # phpwind
+    ".d_post_content",  # Baidu Tieba
+    "#postcontent0",  # NGA
+    ".topic-richtext",  # Douban groups
+    ".topic-body .cooked",  # Discourse
+)
 SITE_CONTAINERS = (
     "#js_content",  # WeChat articles
     "#endText",  # 163

@@ -17,7 +17,7 @@ This module must not choose the body or the title, or fetch anything.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
@@ -130,6 +130,16 @@ class DateContext:
     def own_path(self) -> str:
         """The page's own path, to tell its permalink from links to other items."""
         return split(self.url).path.rstrip("/")
+
+    def wraps_title(self, page: PageText) -> Callable[[lxml.html.HtmlElement], bool]:
+        """Whether an element's text holds the title's place (``anchor``)."""
+        anchor = self.anchor
+
+        def wraps(element: lxml.html.HtmlElement) -> bool:
+            span = page.span(element)
+            return anchor is not None and span is not None and span[0] < anchor <= span[1]
+
+        return wraps
 
     def possible(self, value: datetime) -> bool:
         return value.year >= MIN_PUBLISHED_YEAR and value <= self.limit
@@ -278,7 +288,7 @@ def from_time_elements(
         span = page.span(element)
         position = span[0] if span else -1
         score = TIME_ELEMENT_SCORE + place_score(position, context, True)
-        score += context_score(element, own_path=context.own_path)
+        score += context_score(element, False, context.own_path, context.wraps_title(page))
         timed = bool(TIME_IN_TEXT_RE.search(raw))
         yield Scored(value, "time", "time", clip(raw), score + TIME_BONUS * timed, timed, position)
 
@@ -286,6 +296,7 @@ def from_time_elements(
 def from_text(page: PageText, context: DateContext) -> Iterator[Scored]:
     text = page.text
     found = 0
+    wraps_title = context.wraps_title(page)
     for candidate in iter_candidates(
         text,
         context.tz,
@@ -315,7 +326,7 @@ def from_text(page: PageText, context: DateContext) -> Iterator[Scored]:
             score -= 25.0  # "最新推荐文章于 … 发布", "相关阅读", a reply's date
         owner = page.owner_at(candidate.start)
         if owner is not None:
-            score += context_score(owner, rank is not None, context.own_path)
+            score += context_score(owner, rank is not None, context.own_path, wraps_title)
         score += place_score(candidate.start, context, rank is not None or byline)
         rule = f"label:{label.group('label')}" if label else "text"
         yield Scored(value, rule, "text", clip(line), score, timed, candidate.start, rank)

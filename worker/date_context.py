@@ -9,6 +9,7 @@ Pure functions of the parsed page and its text; scores are added to a candidate'
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import lxml.html
 
@@ -47,11 +48,15 @@ POSITIVE_CONTEXT_RE = re.compile(
 
 
 def context_score(
-    element: lxml.html.HtmlElement, labelled: bool = False, own_path: str = ""
+    element: lxml.html.HtmlElement,
+    labelled: bool = False,
+    own_path: str = "",
+    wraps_title: Callable[[lxml.html.HtmlElement], bool] = lambda _: False,
 ) -> float:
     """What the element a date sits in says about it: links, list items, comment or related
     blocks count against it (a labelled date in an aside less: it is often the article's own
-    information panel); a class or id naming a date or a byline counts for it."""
+    information panel; a block that also holds the article's title not at all: it is a layout
+    wrapper, like ``no-right``); a class or id naming a date or a byline counts for it."""
     score = 0.0
     negative = positive = False
     for level, ancestor in enumerate(element.iterancestors(), start=1):
@@ -62,7 +67,7 @@ def context_score(
         elif ancestor.tag == "li" and level <= 4:
             score -= 10.0
         marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
-        if not negative and NEGATIVE_CONTEXT_RE.search(marker):
+        if not negative and NEGATIVE_CONTEXT_RE.search(marker) and not wraps_title(ancestor):
             negative = True
         if not positive and level <= 3 and POSITIVE_CONTEXT_RE.search(marker):
             positive = True

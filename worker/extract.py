@@ -30,7 +30,7 @@ from worker.date_sources import read_script_date
 from worker.furniture import SCRIPT_TAGS, remove_elements
 from worker.links import is_document_url, make_absolute, mime_type
 from worker.models import ArticleSelectors, Attachment, Extracted
-from worker.page_text import PageText, find_title_anchor, read_page_text
+from worker.page_text import PageText, find_title_anchor, read_page_text, text_after_title
 from worker.sanitize import (
     collect_images,
     html_to_text,
@@ -83,6 +83,7 @@ def extract_article(
     page = read_page_text(doc.body)
     body_span = page.span(body_element)
     anchor = find_title_anchor(page, title, body_span)
+    body_span = text_after_title(page, anchor, body_span)
     evidence = pick_published(
         doc,
         meta,

@@ -19,6 +19,7 @@ __all__ = ["PageText", "find_title_anchor", "read_page_text"]
 
 ANCESTOR_LEVELS = 12
 MAX_TITLE_OCCURRENCES = 50
+PARAGRAPH_CHARS = 40  # a line at least this long (spaces aside) is text, not a header's line
 
 
 @dataclass
@@ -76,7 +77,7 @@ def read_page_text(root: lxml.html.HtmlElement) -> PageText:
 
 def find_title_anchor(page: PageText, title: str, body: tuple[int, int] | None) -> int | None:
     """Where the text under the title begins: the end of the title's first occurrence in a
-    heading (or an element whose class names a title) outside links, else its first
+    heading outside links, else in an element whose class names a title, else its first
     occurrence outside links; before the body when the body is known."""
     compact_title = "".join(title.split())
     if not compact_title:
@@ -100,17 +101,37 @@ def find_title_anchor(page: PageText, title: str, body: tuple[int, int] | None) 
     return best[1] if best else None
 
 
+def text_after_title(
+    page: PageText, anchor: int | None, body: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """The body's span without its header: a container that also holds the title (and the
+    byline and date under it) has its text begin at the first paragraph-long line after the
+    title. Any other body is returned as it is."""
+    if body is None or anchor is None or not body[0] <= anchor < body[1]:
+        return body
+    position = anchor
+    while position < body[1]:
+        end = page.text.find("\n", position + 1, body[1])
+        end = body[1] if end < 0 else end
+        if len("".join(page.text[position:end].split())) >= PARAGRAPH_CHARS:
+            return (position, body[1])
+        position = end
+    return body
+
+
 def title_rank(owner: lxml.html.HtmlElement) -> int | None:
-    """0 for a heading, 1 for other text, None for a link's text or page chrome."""
-    rank = 1
+    """0 for a heading, 1 for an element whose class names a title (a "正在浏览：" bar's
+    ``title-text`` is one too), 2 for other text, None for a link's text or page chrome."""
+    rank = 2
     for level, element in enumerate((owner, *owner.iterancestors())):
         if element.tag == "a" or element.tag == "title":
             return None
-        if level <= 3 and (
-            element.tag in HEADING_TAGS
-            or TITLE_MARK_RE.search(f"{element.get('class') or ''} {element.get('id') or ''}")
-        ):
+        if level <= 3 and element.tag in HEADING_TAGS:
             rank = 0
+        elif level <= 3 and TITLE_MARK_RE.search(
+            f"{element.get('class') or ''} {element.get('id') or ''}"
+        ):
+            rank = min(rank, 1)
         if level > ANCESTOR_LEVELS:
             break
     return rank
