@@ -1,7 +1,7 @@
 """Helpers every benchmark script shares: the machine, the code under test, /proc readings.
 
-Standard library only, so a baseline client process can import it without loading herald.
-It must not start, stop or measure anything itself.
+Standard library only at import, so a baseline client process can import it without loading
+herald. It must not start, stop or measure anything itself.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import os
 import platform
 import re
 import subprocess
-from contextlib import suppress
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +92,22 @@ def tail(path: Path, chars: int = 2500) -> str:
         return path.read_text(errors="replace")[-chars:]
     except OSError:
         return ""
+
+
+@contextmanager
+def bench_database(admin: str, sqlite_path: Path) -> Iterator[str]:
+    """The database URL of one benchmark run: a fresh PostgreSQL database created on ``admin``
+    and dropped afterwards when ``admin`` is given, else SQLite at ``sqlite_path``."""
+    if not admin:
+        yield f"sqlite:///{sqlite_path}"
+        return
+    import psycopg  # here, not at import: baseline clients load this module without it
+
+    name = f"herald_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import machine_info, run_git, to_json
+from bench._common import bench_database, machine_info, run_git, to_json
 
 SUMMARY = "为深入贯彻落实党中央、国务院关于科技创新的决策部署，进一步加强科普工作。"
 BODY = (
@@ -162,17 +161,8 @@ def main() -> None:
     from worker.store.articles import recent_articles
 
     work = Path(tempfile.mkdtemp(prefix="herald-feedbench-"))
-    admin, dbname = args.postgres, f"herald_bench_{uuid.uuid4().hex[:10]}"
-    if admin:
-        import psycopg
-
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        url = f"{admin.rsplit('/', 1)[0]}/{dbname}"
-    else:
-        path = args.keep or work / "store.db"
-        url = f"sqlite:///{path}"
-    try:
+    admin = args.postgres
+    with bench_database(admin, args.keep or work / "store.db") as url:
         fresh = admin or not (args.keep and args.keep.exists())
         started = time.monotonic()
         if fresh:
@@ -221,12 +211,6 @@ def main() -> None:
         rewritten = build_feeds(rt, force=True)
         unchanged = rewritten == [] and all(p.stat().st_mtime_ns == m for p, m in mtimes.items())
         rt.close()
-    finally:
-        if admin:
-            import psycopg
-
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
     base = {fmt: statistics.median(times[f"bare feedgen · {fmt}"]) for fmt in ("rss", "atom")}
     rows = []
