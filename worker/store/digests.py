@@ -24,13 +24,12 @@ DIGEST_MODES = ("digest", "both")
 def queue_for_digest(
     session: Session, subscriber_ids: Sequence[int], article_id: int, now: datetime
 ) -> None:
-    """The article waits for each subscriber's next digest (never queued twice)."""
-    for subscriber_id in subscriber_ids:
-        session.execute(
-            insert_for(session)(DigestQueueRow)
-            .values(subscriber_id=subscriber_id, article_id=article_id, created_at=now)
-            .on_conflict_do_nothing()
-        )
+    """The article waits for each subscriber's next digest (never queued twice); one
+    statement for all of them."""
+    if not subscriber_ids:
+        return
+    rows = [dict(subscriber_id=i, article_id=article_id, created_at=now) for i in subscriber_ids]
+    session.execute(insert_for(session)(DigestQueueRow).on_conflict_do_nothing(), rows)
 
 
 def waiting_article_ids(session: Session, subscriber_id: int) -> list[int]:

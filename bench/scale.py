@@ -1,0 +1,238 @@
+"""Cost per subscriber from 1,000 to 100,000: one article through herald's own stages.
+
+For each size N (``--sizes``, default 1000,10000,100000), a child process of its own (so that
+its peak RSS is its own) loads a config of N generic-webhook subscribers — ``--digest-share`` of
+them (default 20 %) in ``mode = "digest"`` on a daily schedule, the rest instant — and one
+``html`` source on a local ``DemoSite`` holding one article, announced on the first poll. It
+then drives the stages production runs, in one thread, with the clock it reads:
+
+1. ``load_config`` and the config sync (``runtime._sync``) — what every worker does at start;
+2. ``poll.poll_source`` (the list), then ``ingest.ingest_item`` (the article, and the fan-out:
+   a ledger row per instant subscriber, a digest queue row per digest subscriber);
+3. ``deliver.deliver_batch`` on the due rows in chunks of ``[delivery] batch`` (500), to
+   ``bench/receiver.py`` (a raw asyncio HTTP server in its own process);
+4. ``digest.build_due_digests`` at the digests' next scheduled time, then ``deliver_batch`` on
+   the digest messages.
+
+It counts the SQL statements each stage sends (an SQLAlchemy ``before_cursor_execute``
+listener on the runtime's engine) and reports wall and CPU time per stage, statements and CPU
+per delivery, the receiver's count, and the child's peak RSS. Celery is not in the loop: the
+stages are called as the tasks call them, sequentially, so the figures are cost, not
+concurrency (``fanout.py`` measures that). It must NOT reach beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, machine_info, run_git, to_json
+from fanout import SECRET, Receiver
+
+
+def write_config(
+    directory: Path, list_url: str, receiver: str, n: int, digest_share: float
+) -> Path:
+    from worker.demo.site import DemoSite
+
+    sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
+    parts = [f"""
+[herald]
+database_url = "sqlite:///{directory / "herald.db"}"
+feeds_dir = "{directory / "feeds"}"
+base_url = "http://feeds.test"
+
+[network]
+allow = ["127.0.0.0/8", "localhost"]
+
+[[sources]]
+name = "news"
+url = "{list_url}"
+kind = "html"
+interval = "1h"
+backfill = 1
+notify_existing = true
+[sources.list]
+item = "{sel["item"]}"
+link = "{sel["link"]}"
+title = "{sel["title"]}"
+date = "{sel["date"]}"
+[sources.article]
+title = "{art["title"]}"
+date = "{art["date"]}"
+body = "{art["body"]}"
+"""]  # fmt: skip
+    every = round(1 / digest_share) if digest_share else 0
+    for i in range(n):
+        digest = every and i % every == 0
+        mode = 'mode = "digest"\nschedule = "0 8 * * *"\n' if digest else ""
+        parts.append(f'[[subscribers]]\nname = "s{i:06d}"\nchannel = "webhook"\n'
+                     f'url = "{receiver}/hook/{i}"\nsecret = "{SECRET}"\n{mode}')  # fmt: skip
+    path = directory / "herald.toml"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+class Stage:
+    """Wall time, CPU time and SQL statements of one stage."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, dict[str, float]] = {}
+        self.statements = 0
+
+    def note(self, *_: Any) -> None:
+        self.statements += 1
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        wall, cpu, statements = time.perf_counter(), time.process_time(), self.statements
+        yield
+        self.results[name] = {
+            "wall_s": time.perf_counter() - wall,
+            "cpu_s": time.process_time() - cpu,
+            "statements": self.statements - statements,
+        }
+
+
+def child(n: int, digest_share: float, receiver: str, out: Path) -> None:
+    """One size, end to end (see the module docstring); writes its figures to ``out``."""
+    from sqlalchemy import event, update
+
+    from worker import runtime as runtime_module
+    from worker.config import load_config
+    from worker.deliver import deliver_batch
+    from worker.demo.site import DemoSite
+    from worker.digest import build_due_digests
+    from worker.ingest import ingest_item
+    from worker.poll import poll_source
+    from worker.runtime import build_runtime
+    from worker.store.sources import source_by_name
+    from worker.store.tables import SubscriberRow
+
+    stage = Stage()
+    outcomes: Counter[str] = Counter()
+
+    def deliver_all(ids: list[int], batch: int) -> None:
+        for start in range(0, len(ids), batch):
+            outcomes.update(deliver_batch(rt, ids[start : start + batch]))
+
+    work = Path(tempfile.mkdtemp(prefix="herald-scale-"))
+    with DemoSite(articles=1, page_size=20) as site:
+        path = write_config(work, site.list_url, receiver, n, digest_share)
+        with stage("config load"):
+            config = load_config(path)
+        rt = build_runtime(config)
+        event.listen(rt.engine, "before_cursor_execute", stage.note)
+        with stage("config sync"):
+            runtime_module._sync(rt)
+        with rt.session() as session:
+            source = source_by_name(session, "news")
+            assert source is not None
+            source_id = source.id
+        with stage("poll"):
+            polled = poll_source(rt, source_id)
+        assert len(polled.queued) == 1, polled
+        with stage("ingest + fan-out"):
+            report = ingest_item(rt, polled.queued[0])
+        instant = list(report.deliveries)
+        with stage("deliver instant"):
+            deliver_all(instant, config.delivery.batch)
+        with rt.session() as session:  # the digests' schedule fires now, not tomorrow at 08:00
+            due = SubscriberRow.next_digest_at.is_not(None)
+            session.execute(
+                update(SubscriberRow).where(due).values(next_digest_at=datetime.now(UTC))
+            )
+        with stage("build digests"):
+            digest_ids = build_due_digests(rt)
+        with stage("deliver digests"):
+            deliver_all(digest_ids, config.delivery.batch)
+        rt.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.write_text(json.dumps({
+        "n": n, "instant": len(instant), "digests": len(digest_ids), "stages": stage.results,
+        "outcomes": dict(outcomes), "peak_rss_mb": usage.ru_maxrss / 1024,
+    }))  # fmt: skip
+
+
+def run_size(n: int, digest_share: float) -> dict[str, Any]:
+    env = {"PYTHONPATH": str(ROOT)}
+    receiver = Receiver(env)
+    try:
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            command = [sys.executable, __file__, "--child", str(n), "--receiver", receiver.base,
+                       "--digest-share", str(digest_share), "--out", out.name]  # fmt: skip
+            subprocess.run(command, check=True)
+            result: dict[str, Any] = json.loads(Path(out.name).read_text())
+        result["receiver"] = receiver.settled_stats()
+    finally:
+        receiver.stop()
+    return result
+
+
+def per_delivery(result: dict[str, Any], names: tuple[str, ...], key: str, count: int) -> float:
+    return sum(result["stages"][name][key] for name in names) / max(count, 1)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| subscribers | instant / digest | sync s | ingest + fan-out s | deliver s (deliveries/s)"
+        " | CPU ms per delivery | statements per delivery | digests built s | peak RSS MB"
+        " | received |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    sending = ("ingest + fan-out", "deliver instant")
+    for r in results:
+        s = r["stages"]
+        sent = r["instant"]
+        deliver_s = s["deliver instant"]["wall_s"]
+        lines.append(
+            f"| {r['n']:,} | {r['instant']:,} / {r['digests']:,} | {s['config sync']['wall_s']:.2f}"
+            f" | {s['ingest + fan-out']['wall_s']:.2f} | {deliver_s:.2f} ({sent / deliver_s:,.0f})"
+            f" | {1000 * per_delivery(r, sending, 'cpu_s', sent):.3f}"
+            f" | {per_delivery(r, sending, 'statements', sent):.3f}"
+            f" | {s['build digests']['wall_s']:.2f} | {r['peak_rss_mb']:.0f}"
+            f" | {r['receiver']['requests']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--digest-share", type=float, default=0.2)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--receiver", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.digest_share, args.receiver, args.out)
+        return 0
+    results = []
+    for n in (int(size) for size in args.sizes.split(",")):
+        results.append(run_size(n, args.digest_share))
+        print(f"{n:,} subscribers: {json.dumps(results[-1]['stages'])}", flush=True)
+    print(table(results))
+    ok = all(r["receiver"]["requests"] == r["instant"] + r["digests"] for r in results)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(to_json({
+            "benchmark": "scale", "date": datetime.now(UTC).isoformat(), "machine": machine_info(),
+            "code": {"commit": run_git("rev-parse", "HEAD")}, "results": results,
+        }), indent=1))  # fmt: skip
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
