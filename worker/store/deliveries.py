@@ -115,19 +115,29 @@ class ClaimedDelivery:
 
 
 def _due(now: datetime) -> Any:
+    """Due, for a claim that finds its rows by id. The status is read through ``coalesce`` so
+    that it cannot steer the planner to the status index: without statistics SQLite takes an
+    equality on an index for about ten rows, and scanned every pending row for each batch
+    claimed (30 ms per 500 rows at 100,000 pending, instead of 2 ms by key)."""
+    status = func.coalesce(DeliveryRow.status, "")
     return and_(
         DeliveryRow.next_attempt_at <= now,
-        or_(
-            DeliveryRow.status == "pending",
-            and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
-        ),
+        or_(status == "pending", and_(status == "sending", DeliveryRow.lease_until < now)),
     )
 
 
-def active_subscriber_ids() -> Any:
-    """Subscribers that may be sent to: enabled in the config and not suspended by the breaker."""
-    return select(SubscriberRow.id).where(
-        SubscriberRow.enabled.is_(True), SubscriberRow.suspended_at.is_(None)
+def to_active_subscriber() -> Any:
+    """The row's subscriber may be sent to: enabled in the config and not suspended by the
+    breaker. Correlated, so each row looks up its own subscriber by key (an ``IN (SELECT …)``
+    read all 100,000 subscribers for every batch claimed)."""
+    return (
+        select(SubscriberRow.id)
+        .where(
+            SubscriberRow.id == DeliveryRow.subscriber_id,
+            SubscriberRow.enabled.is_(True),
+            SubscriberRow.suspended_at.is_(None),
+        )
+        .exists()
     )
 
 
@@ -155,7 +165,7 @@ def claim_deliveries(
         .where(
             DeliveryRow.id.in_(ids),
             _due(now),
-            DeliveryRow.subscriber_id.in_(active_subscriber_ids()),
+            to_active_subscriber(),
         )
         .values(
             status="sending",
@@ -341,7 +351,7 @@ def claim_due_deliveries(session: Session, *, requeue_after: float, limit: int) 
                 ),
                 and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
             ),
-            DeliveryRow.subscriber_id.in_(active_subscriber_ids()),
+            to_active_subscriber(),
         )
         .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
         .limit(limit)
@@ -358,7 +368,7 @@ def seconds_to_next_first_send(session: Session) -> float | None:
     query = select(func.min(DeliveryRow.next_attempt_at)).where(
         DeliveryRow.status == "pending",
         DeliveryRow.attempts == 0,
-        DeliveryRow.subscriber_id.in_(active_subscriber_ids()),
+        to_active_subscriber(),
     )
     due = session.scalar(query)
     if due is None:
