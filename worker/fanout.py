@@ -34,18 +34,24 @@ def fan_out_article(
     returns the ledger rows due now."""
     article = get_article(session, article_id)
     assert article is not None
-    subscribers = [s for s in source_subscribers(session, source_name) if wants(s.options, article)]
-    digest = [s.id for s in subscribers if s.mode in DIGEST_MODES]
+    digest: list[int] = []
+    chat: list[int] = []
+    by_due: dict[datetime | None, list[int]] = defaultdict(list)
+    for sub in source_subscribers(session, source_name):  # one pass: only ids are kept
+        if not wants(sub.options, article):
+            continue
+        if sub.mode in DIGEST_MODES:
+            digest.append(sub.id)
+        if sub.mode not in INSTANT_MODES:
+            continue
+        if get_notifier(sub.channel).takes_messages:
+            chat.append(sub.id)
+        else:
+            by_due[held_until(sub.options, now)].append(sub.id)
     if digest:
         queue_for_digest(session, digest, article_id, now)
-    instant = [s for s in subscribers if s.mode in INSTANT_MODES]
-    chat = [s.id for s in instant if get_notifier(s.channel).takes_messages]
     if chat:
         add_to_outbox(session, chat, article_id, now)
-    by_due: dict[datetime | None, list[int]] = defaultdict(list)
-    for sub in instant:
-        if not get_notifier(sub.channel).takes_messages:
-            by_due[held_until(sub.options, now)].append(sub.id)
     due_now: list[int] = []
     for due, ids in by_due.items():
         created = create_deliveries(
