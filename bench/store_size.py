@@ -14,6 +14,7 @@ afterwards). It must NOT reach beyond 127.0.0.1 or leave databases behind.
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import sys
 import tempfile
@@ -168,12 +169,12 @@ def main() -> None:
           f" fill took {took}")  # fmt: skip
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(to_json({
+        args.json.write_text(json.dumps(to_json({
             "benchmark": "store_size", "date": datetime.now(UTC).isoformat(),
             "machine": machine_info(), "code": {"commit": run_git("rev-parse", "HEAD")},
             "params": vars(args) | {"json": str(args.json)}, "sizes": found,
             "seconds": seconds,
-        }))  # fmt: skip
+        }), indent=1))  # fmt: skip
 
 
 if __name__ == "__main__":
