@@ -103,3 +103,26 @@ def test_the_table_follows_the_config(tmp_path: Path, database_url: str) -> None
     assert final["a"][1] is True
     assert final["d"][2] == datetime(2026, 12, 9, 1, 0, tzinfo=UTC)  # 09:00 after 07:00 UTC
     rt.close()
+
+
+def test_a_config_with_a_websub_hub_read_again_writes_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The hub's own row is the hub's sync to keep, not a subscriber gone from the config."""
+    now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    path = write_config(
+        tmp_path, sources="", subscribers=subscriber("a", "http://127.0.0.1:1/a"),
+        database_url=database_url, extra='[feeds]\nwebsub_hub = "http://127.0.0.1:1/hub"\n',
+    )  # fmt: skip
+    config = load_config(path)
+    rt = build_runtime(config)
+    with rt.session() as session:
+        sync_config(session, config, now)
+    seen = writes(rt)
+    with rt.session() as session:
+        sync_config(session, config, now + timedelta(minutes=1))
+    assert seen == []
+    with rt.session() as session:
+        hub = session.scalar(select(SubscriberRow.enabled).where(SubscriberRow.name == "_websub"))
+    assert hub is True
+    rt.close()

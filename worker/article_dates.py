@@ -273,6 +273,7 @@ def from_time_elements(
     """``<time datetime>``, and the full date in the tooltip of an element that shows a short
     or relative one (``<abbr title="2024年04月22日">1 月前</abbr>``, an answer's
     ``<a data-tip="发布于 2015-02-14">编辑于 2015-02-15</a>``)."""
+    wraps_title = context.wraps_title(page)
     for element in doc.iter("time", "abbr", "span", "a"):
         raw = (element.get("datetime") or "").strip() if element.tag == "time" else ""
         if not raw:
@@ -288,7 +289,7 @@ def from_time_elements(
         span = page.span(element)
         position = span[0] if span else -1
         score = TIME_ELEMENT_SCORE + place_score(position, context, True)
-        score += context_score(element, False, context.own_path, context.wraps_title(page))
+        score += context_score(element, False, context.own_path, wraps_title)
         timed = bool(TIME_IN_TEXT_RE.search(raw))
         yield Scored(value, "time", "time", clip(raw), score + TIME_BONUS * timed, timed, position)
 

@@ -128,7 +128,7 @@ def _sync_subscribers(
             session.execute(insert(table), new)
         if changed:
             session.execute(change, changed)
-    configured = {sub.name for sub in subscribers}
+    configured = {sub.name for sub in subscribers} | {HUB_SUBSCRIBER}  # the hub's sync keeps it
     enabled = session.execute(
         select(SubscriberRow.id, SubscriberRow.name).where(SubscriberRow.enabled.is_(True))
     )
