@@ -440,9 +440,11 @@ def write_config(
     database_url: str,
     broker_url: str,
     workers: int,
+    digest_share: float = 0.0,
 ) -> Path:
     """herald.toml: one html source (one article, announced on the first poll) and
-    ``subscribers`` generic webhooks on the receiver."""
+    ``subscribers`` generic webhooks on the receiver, ``digest_share`` of them in ``mode =
+    "digest"`` on a daily schedule."""
     from worker.demo.site import DemoSite
 
     sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
@@ -481,10 +483,12 @@ date = "{art["date"]}"
 body = "{art["body"]}"
 """
     ]
+    every = round(1 / digest_share) if digest_share else 0
     for i in range(subscribers):
+        digest = 'mode = "digest"\nschedule = "0 8 * * *"\n' if every and i % every == 0 else ""
         parts.append(
             f'[[subscribers]]\nname = "s{i:05d}"\nchannel = "webhook"\n'
-            f'url = "{receiver_base}/hook/{i}"\nsecret = "{SECRET}"\n'
+            f'url = "{receiver_base}/hook/{i}"\nsecret = "{SECRET}"\n{digest}'
         )
     path = directory / "herald.toml"
     path.write_text("\n".join(parts), encoding="utf-8")

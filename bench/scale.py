@@ -6,13 +6,13 @@ them (default 20 %) in ``mode = "digest"`` on a daily schedule, the rest instant
 ``html`` source on a local ``DemoSite`` holding one article, announced on the first poll. It
 then drives the stages production runs, in one thread, with the clock it reads:
 
-1. ``load_config`` and the config sync (``runtime._sync``) — what every worker does at start;
+1. ``load_config`` and the config sync (``sync_config``) — what every worker does at start;
 2. ``poll.poll_source`` (the list), then ``ingest.ingest_item`` (the article, and the fan-out:
    a ledger row per instant subscriber, a digest queue row per digest subscriber);
 3. ``deliver.deliver_batch`` on the due rows in chunks of ``[delivery] batch`` (500), to
    ``bench/receiver.py`` (a raw asyncio HTTP server in its own process);
-4. ``digest.build_due_digests`` at the digests' next scheduled time, then ``deliver_batch`` on
-   the digest messages.
+4. ``digest.build_due_digests`` with every digest's schedule made due now (the harness moves
+   ``next_digest_at``), then ``deliver_batch`` on the digest messages.
 
 It counts the SQL statements each stage sends (an SQLAlchemy ``before_cursor_execute``
 listener on the runtime's engine) and reports wall and CPU time per stage, statements and CPU
@@ -38,50 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, machine_info, run_git, to_json
-from fanout import SECRET, Receiver
-
-
-def write_config(
-    directory: Path, list_url: str, receiver: str, n: int, digest_share: float
-) -> Path:
-    from worker.demo.site import DemoSite
-
-    sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
-    parts = [f"""
-[herald]
-database_url = "sqlite:///{directory / "herald.db"}"
-feeds_dir = "{directory / "feeds"}"
-base_url = "http://feeds.test"
-
-[network]
-allow = ["127.0.0.0/8", "localhost"]
-
-[[sources]]
-name = "news"
-url = "{list_url}"
-kind = "html"
-interval = "1h"
-backfill = 1
-notify_existing = true
-[sources.list]
-item = "{sel["item"]}"
-link = "{sel["link"]}"
-title = "{sel["title"]}"
-date = "{sel["date"]}"
-[sources.article]
-title = "{art["title"]}"
-date = "{art["date"]}"
-body = "{art["body"]}"
-"""]  # fmt: skip
-    every = round(1 / digest_share) if digest_share else 0
-    for i in range(n):
-        digest = every and i % every == 0
-        mode = 'mode = "digest"\nschedule = "0 8 * * *"\n' if digest else ""
-        parts.append(f'[[subscribers]]\nname = "s{i:06d}"\nchannel = "webhook"\n'
-                     f'url = "{receiver}/hook/{i}"\nsecret = "{SECRET}"\n{mode}')  # fmt: skip
-    path = directory / "herald.toml"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+from fanout import Receiver, write_config
 
 
 class Stage:
@@ -109,7 +66,6 @@ def child(n: int, digest_share: float, receiver: str, out: Path) -> None:
     """One size, end to end (see the module docstring); writes its figures to ``out``."""
     from sqlalchemy import event, update
 
-    from worker import runtime as runtime_module
     from worker.config import load_config
     from worker.deliver import deliver_batch
     from worker.demo.site import DemoSite
@@ -117,7 +73,7 @@ def child(n: int, digest_share: float, receiver: str, out: Path) -> None:
     from worker.ingest import ingest_item
     from worker.poll import poll_source
     from worker.runtime import build_runtime
-    from worker.store.sources import source_by_name
+    from worker.store.sources import source_by_name, sync_config
     from worker.store.tables import SubscriberRow
 
     stage = Stage()
@@ -129,13 +85,17 @@ def child(n: int, digest_share: float, receiver: str, out: Path) -> None:
 
     work = Path(tempfile.mkdtemp(prefix="herald-scale-"))
     with DemoSite(articles=1, page_size=20) as site:
-        path = write_config(work, site.list_url, receiver, n, digest_share)
+        path = write_config(
+            work, list_url=site.list_url, receiver_base=receiver, subscribers=n,
+            database_url=f"sqlite:///{work / 'herald.db'}", broker_url="", workers=1,
+            digest_share=digest_share,
+        )  # fmt: skip
         with stage("config load"):
             config = load_config(path)
         rt = build_runtime(config)
         event.listen(rt.engine, "before_cursor_execute", stage.note)
-        with stage("config sync"):
-            runtime_module._sync(rt)
+        with stage("config sync"), rt.session() as session:
+            sync_config(session, config, datetime.now(UTC))
         with rt.session() as session:
             source = source_by_name(session, "news")
             assert source is not None
