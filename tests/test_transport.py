@@ -346,3 +346,33 @@ def test_a_paced_lane_keeps_its_gap_after_a_slow_reply() -> None:
         slow.stop()
     first, second = (hit.at for hit in slow.hits)
     assert second - first >= 0.6 + 0.3 - 0.05
+
+
+class _CookieHandler(_ReadingHandler):
+    """Sets a cookie on every reply and notes the Cookie header each request brought."""
+
+    def do_POST(self) -> None:
+        self.server.cookies.append(self.headers.get("Cookie", ""))  # type: ignore[attr-defined]
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Set-Cookie", "session=from-the-endpoint; Path=/")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+def test_an_endpoints_cookie_is_never_sent_back() -> None:
+    """A receiver's ``Set-Cookie`` is not kept: neither it nor the next endpoint on the same
+    host ever sees it on a later request (over the same kept connection and session)."""
+    server = BusyServer("127.0.0.1")
+    server.RequestHandlerClass = _CookieHandler
+    server.cookies = []  # type: ignore[attr-defined]
+    try:
+        for _ in range(2):  # a second call reuses this thread's session
+            url = f"http://localhost:{server.port}/h/"  # a name: cookies are kept for names
+            items = [(i, _post(f"{url}{i % 2}")) for i in range(6)]
+            replies, unsent = send_many(items, lanes=1, policy=LOOPBACK, timeout=5)
+            assert len(replies) == 6 and unsent == []
+        assert server.cookies == [""] * 12  # type: ignore[attr-defined]
+    finally:
+        server.stop()

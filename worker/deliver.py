@@ -38,11 +38,11 @@ from worker.store.deliveries import (
     AttemptRecord,
     ClaimedDelivery,
     claim_deliveries,
-    recent_attempts,
     record_attempts,
     release_deliveries,
     renew_leases,
 )
+from worker.store.due import recent_attempts
 
 log = logging.getLogger(__name__)
 

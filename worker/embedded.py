@@ -94,7 +94,7 @@ def finish_short_waits(rt: Any, sweep: Any) -> None:
     """Send, in this pass, the deliveries never tried that become due within ``ONCE_WAIT``
     seconds (rows a platform's rate window or a subscriber's ``rate_limit`` held back), for
     ``ONCE_EXTRA`` seconds at most; a longer wait, and every retry, is left to the next pass."""
-    from worker.store.deliveries import seconds_to_next_first_send
+    from worker.store.due import seconds_to_next_first_send
 
     deadline = time.monotonic() + ONCE_EXTRA
     waited = True
@@ -116,7 +116,7 @@ def run_once(config: Config) -> PassSummary:
     Uses the same task code with Celery's eager mode, so no broker is involved.
     """
     from worker import tasks
-    from worker.store.deliveries import delivery_counts
+    from worker.store.due import delivery_counts
     from worker.store.pending import pending_item_counts
 
     setup(config)

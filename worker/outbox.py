@@ -20,7 +20,8 @@ from worker.ratelimit import longest_window, wait_before_send
 from worker.runtime import Runtime
 from worker.schedule import held_until
 from worker.store.articles import get_article
-from worker.store.deliveries import create_deliveries, recent_attempts
+from worker.store.deliveries import create_deliveries
+from worker.store.due import recent_attempts
 from worker.store.outbox import has_unsent, outbox_subscribers, take_outbox
 from worker.store.tables import SubscriberRow
 from worker.subscriber import SubscriberOptions

@@ -8,8 +8,8 @@ from datetime import datetime
 from worker.breaker import BREAKER_OPENED
 from worker.runtime import Runtime
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
-from worker.store.deliveries import delivery_counts
 from worker.store.digests import digest_counts
+from worker.store.due import delivery_counts
 from worker.store.pending import pending_item_counts
 from worker.store.stats import all_sources, articles_per_source
 from worker.store.subscribers import suspended_subscribers

@@ -7,8 +7,10 @@ the stored JSON by key. This module must not import other herald modules but ``s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 from worker.schedule import DEFAULT_SCHEDULE
@@ -86,3 +88,10 @@ class SubscriberOptions:
                 bool(mentions.get("all", False)),
             ),
         )
+
+
+@lru_cache(maxsize=4096)
+def options_from_json(text: str | None) -> SubscriberOptions:
+    """``from_stored`` on the row's JSON text, remembered (the options are frozen): subscribers
+    share a few sets of options, and a claim reads hundreds of rows at a time."""
+    return SubscriberOptions.from_stored(json.loads(text) if text else None)

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from worker.runtime import Runtime
 from worker.schedule import held_until
 from worker.store.counters import FEEDS_BUILT, FEEDS_GENERATION, get_counter
-from worker.store.deliveries import claim_due_deliveries
 from worker.store.digests import due_digest_subscribers
+from worker.store.due import claim_due_deliveries
 from worker.store.outbox import outbox_subscribers
 from worker.store.pending import claim_due_pending_items
 from worker.store.sources import claim_due_sources

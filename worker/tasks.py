@@ -7,6 +7,7 @@ lives in the stage modules, never here.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -194,3 +195,10 @@ def _on_start(**_: Any) -> None:
         )
         raise SystemExit(2)
     prepare_database(get_runtime())
+    # What start-up loaded (modules, the config and its subscribers, the ORM's mappers) lives
+    # as long as the process: moved out of the collector's sight, so its full passes stop
+    # walking it again and again (a tenth of the CPU of a 10,000-delivery fan-out with 10,000
+    # subscribers). Reference counting still frees them (a reloaded config's old objects);
+    # only a reference cycle among them would stay.
+    gc.collect()
+    gc.freeze()

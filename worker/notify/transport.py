@@ -2,7 +2,8 @@
 
 Every delivery, to a generic webhook or a chat platform, goes out here. Requests to one endpoint
 go in order, at most its ``lanes`` at a time (one for a rate-limited chat platform), and at most
-``in_flight`` in all, each with a whole-request timeout: a hanging or dripping endpoint costs one
+``in_flight`` in all (in this process, whichever batch they belong to), each with a
+whole-request timeout: a hanging or dripping endpoint costs one
 slot for at most ``timeout`` seconds, never anyone else's time. Once an endpoint is told to wait
 (the caller's ``on_reply`` says so), its remaining requests are handed back unsent. Every
 connection is vetted by the SSRF guard (``worker.netguard``): host names through the resolver,
@@ -16,12 +17,7 @@ This module only moves bytes: it must not classify replies, sign, store or sched
 from __future__ import annotations
 
 import asyncio
-import atexit
-import contextlib
-import os
 import re
-import socket
-import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Sequence
@@ -30,16 +26,15 @@ from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from worker.netguard import BlockedAddress, Policy, check_address, resolve_and_check
 from worker.notify import Outgoing, Reply
+from worker.notify.sending_loop import sending_loop
 
 K = TypeVar("K", bound=Hashable)
 MAX_READ_BYTES = 64 * 1024
 _NUMERIC = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
-KEEPALIVE = 4.0  # seconds an idle connection is kept: below the 5 s many servers allow
 TEXT_CHARS = 8192  # enough of a reply for a platform's JSON error
 MAX_HEADER_CHARS = 1000  # of a Retry-After or Location header kept
 STOP_CHECK = 0.2  # seconds a paced lane sleeps at a time, so that a stop is seen at once
@@ -63,35 +58,6 @@ class Send(Generic[K]):
     request: Outgoing
     lanes: int = 2
     not_before: float = 0.0
-
-
-class GuardedResolver(AbstractResolver):
-    """Resolves with the SSRF guard: every address checked; only vetted ones returned."""
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        loop = asyncio.get_running_loop()
-        infos = await loop.run_in_executor(
-            None, lambda: resolve_and_check(host, port, self.policy, family=family)
-        )
-        return [
-            ResolveResult(
-                hostname=host,
-                host=str(info[4][0]),
-                port=port,
-                family=info[0],
-                proto=info[2],
-                flags=socket.AI_NUMERICHOST,
-            )
-            for info in infos
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 def check_literal(url: str, policy: Policy) -> None:
@@ -193,6 +159,7 @@ def _header(headers: Any, name: str) -> str | None:
 
 async def _send_all(
     session: aiohttp.ClientSession,
+    gate: asyncio.Semaphore,
     sends: Sequence[Send[K]],
     *,
     policy: Policy,
@@ -210,7 +177,6 @@ async def _send_all(
         queues[send.endpoint].append(send)
     stopped: set[str] = set()
     unsent: list[K] = []
-    gate = asyncio.Semaphore(in_flight)
     limit = aiohttp.ClientTimeout(total=timeout)
     vetted: dict[str, BlockedAddress | None] = {}  # host → refusal, checked once per batch
 
@@ -263,11 +229,28 @@ async def _send_all(
             return False
         return may_start(send.key)
 
+    # A lane never held back by a rate window only waits for a slot: at most ``in_flight``
+    # runners take such lanes in turn (a fan-out to 10,000 endpoints costs 64 tasks, not
+    # 10,000 tasks queued on the gate); a paced lane sleeps on its own task.
+    plain: deque[str] = deque()
+    paced: list[str] = []
+    for endpoint, queue in queues.items():
+        lanes = max(1, min(queue[0].lanes, len(queue)))
+        if any(send.not_before > 0 for send in queue):
+            paced += [endpoint] * lanes
+        else:
+            plain.extend([endpoint] * lanes)
+
+    async def runner() -> None:
+        while plain:
+            await lane(plain.popleft())
+
     try:
         async with asyncio.TaskGroup() as group:  # one lane raising cancels the others
-            for endpoint, queue in queues.items():
-                for _ in range(max(1, min(queue[0].lanes, len(queue)))):
-                    group.create_task(lane(endpoint))
+            for _ in range(min(in_flight, len(plain))):
+                group.create_task(runner())
+            for endpoint in paced:
+                group.create_task(lane(endpoint))
     except BaseExceptionGroup as errors:  # the callback's own error goes up, not the group
         raise errors.exceptions[0] from None
     return unsent
@@ -293,104 +276,17 @@ def send_all(
     ``time.monotonic()`` value) or once ``stop`` is set (a worker shutting down: requests in
     flight finish, waiting ones come back unsent at once). The callbacks run on the event loop,
     so they must be quick; if one raises, every lane stops and the error goes up (requests
-    already started may or may not have reached their endpoint). Whatever interrupts the loop (a
-    time limit's signal too), this thread's loop and session are dropped with it, so no request
-    of this call outlives it.
+    already started may or may not have reached their endpoint). The requests go out on the
+    process's sending loop (``worker.notify.sending_loop``) while this thread waits; whatever
+    interrupts the wait (a time limit's signal too) cancels them, so none outlives the call.
     """
     if not sends:
         return []
-    sender = _sender(policy, in_flight, user_agent)
-    work = _send_all(
-        sender.session(), sends, policy=policy, timeout=timeout, in_flight=in_flight,
-        on_reply=on_reply, may_start=may_start, deadline=deadline, stop=stop,
-    )  # fmt: skip
-    try:
-        return sender.runner.run(work)
-    except BaseException:
-        _forget_sender(sender)
-        raise
-
-
-class _Sender:
-    """One thread's event loop and client session, kept between batches so connections to the
-    same endpoints are reused (keep-alive) instead of opened again for every batch."""
-
-    def __init__(self, policy: Policy, in_flight: int, user_agent: str) -> None:
-        self.policy, self.in_flight, self.user_agent = policy, in_flight, user_agent
-        self.runner = asyncio.Runner(loop_factory=_loop_factory())
-        self._session: aiohttp.ClientSession | None = None
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = self.runner.run(self._open())
-        return self._session
-
-    async def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self.in_flight,
-            limit_per_host=0,
-            resolver=GuardedResolver(self.policy),
-            ttl_dns_cache=60,
-            keepalive_timeout=KEEPALIVE,
+    sending = sending_loop(policy, user_agent, in_flight)
+    return sending.call(
+        _send_all(
+            sending.session, sending.gate, sends, policy=policy, timeout=timeout,
+            in_flight=in_flight,
+            on_reply=on_reply, may_start=may_start, deadline=deadline, stop=stop,
         )
-        headers = {"User-Agent": self.user_agent}
-        return aiohttp.ClientSession(connector=connector, headers=headers, trust_env=False)
-
-    def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            self.runner.run(self._session.close())
-        self.runner.close()
-
-
-_local = threading.local()
-_all: list[_Sender] = []
-_all_lock = threading.Lock()
-
-
-def _sender(policy: Policy, in_flight: int, user_agent: str) -> _Sender:
-    current: _Sender | None = getattr(_local, "sender", None)
-    wanted = (policy, in_flight, user_agent)
-    if current is not None and (current.policy, current.in_flight, current.user_agent) == wanted:
-        return current
-    if current is not None:
-        current.close()
-    current = _local.sender = _Sender(policy, in_flight, user_agent)
-    with _all_lock:
-        _all.append(current)
-    return current
-
-
-def _forget_sender(sender: _Sender) -> None:
-    """Close a thread's loop and session (its pending requests cancelled) and start afresh."""
-    if getattr(_local, "sender", None) is sender:
-        _local.sender = None
-    with contextlib.suppress(Exception):
-        sender.close()
-
-
-def _forget_after_fork() -> None:
-    """A forked child must not use (or close) its parent's loops and sockets."""
-    global _local, _all
-    _local, _all = threading.local(), []
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
-
-
-@atexit.register
-def close_senders() -> None:
-    """Close every thread's session when the process ends."""
-    with _all_lock:
-        senders, _all[:] = list(_all), []
-    for sender in senders:
-        with contextlib.suppress(Exception):
-            sender.close()
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop where it is installed (about 1.5× the requests per second here), else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
+    )  # fmt: skip

@@ -13,18 +13,18 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Text, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from worker.store._sql import insert_for
 from worker.store.clock import db_now
-from worker.store.tables import AttemptRow, DeliveryRow, EventRow, SubscriberRow
-from worker.subscriber import SubscriberOptions
+from worker.store.tables import ATTEMPTS, DELIVERIES, EVENTS, SUBSCRIBERS, DeliveryRow, EventRow
+from worker.subscriber import SubscriberOptions, options_from_json
 
 ERROR_CHARS = 2000
-TABLE = cast(Table, DeliveryRow.__table__)  # for Core statements
 EXCERPT_CHARS = 500
 
 
@@ -119,10 +119,10 @@ def _due(now: datetime) -> Any:
     that it cannot steer the planner to the status index: without statistics SQLite takes an
     equality on an index for about ten rows, and scanned every pending row for each batch
     claimed (30 ms per 500 rows at 100,000 pending, instead of 2 ms by key)."""
-    status = func.coalesce(DeliveryRow.status, "")
+    status = func.coalesce(DELIVERIES.c.status, "")
     return and_(
-        DeliveryRow.next_attempt_at <= now,
-        or_(status == "pending", and_(status == "sending", DeliveryRow.lease_until < now)),
+        DELIVERIES.c.next_attempt_at <= now,
+        or_(status == "pending", and_(status == "sending", DELIVERIES.c.lease_until < now)),
     )
 
 
@@ -131,11 +131,11 @@ def to_active_subscriber() -> Any:
     breaker. Correlated, so each row looks up its own subscriber by key (an ``IN (SELECT …)``
     read all 100,000 subscribers for every batch claimed)."""
     return (
-        select(SubscriberRow.id)
+        select(SUBSCRIBERS.c.id)
         .where(
-            SubscriberRow.id == DeliveryRow.subscriber_id,
-            SubscriberRow.enabled.is_(True),
-            SubscriberRow.suspended_at.is_(None),
+            SUBSCRIBERS.c.id == DELIVERIES.c.subscriber_id,
+            SUBSCRIBERS.c.enabled.is_(True),
+            SUBSCRIBERS.c.suspended_at.is_(None),
         )
         .exists()
     )
@@ -153,29 +153,25 @@ def claim_deliveries(
     if not ids:
         return now, []
     session.execute(
-        update(DeliveryRow)
-        .where(DeliveryRow.id.in_(ids), _due(now), DeliveryRow.attempts >= max_attempts)
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id.in_(ids), _due(now), DELIVERIES.c.attempts >= max_attempts)
         .values(
             status="failed", lease_until=None, lease_token=None,
             last_error=f"parked after {max_attempts} attempts without a final outcome",
         )
     )  # fmt: skip
     taken = session.execute(
-        update(DeliveryRow)
-        .where(
-            DeliveryRow.id.in_(ids),
-            _due(now),
-            to_active_subscriber(),
-        )
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id.in_(ids), _due(now), to_active_subscriber())
         .values(
             status="sending",
             lease_until=now + timedelta(seconds=lease),
             lease_token=token,
-            attempts=DeliveryRow.attempts + 1,
+            attempts=DELIVERIES.c.attempts + 1,
         )
         .returning(
-            DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.event_key, DeliveryRow.event_type,
-            DeliveryRow.attempts, DeliveryRow.subscriber_id, DeliveryRow.event_ref,
+            DELIVERIES.c.id, DELIVERIES.c.event_id, DELIVERIES.c.event_key, DELIVERIES.c.event_type,
+            DELIVERIES.c.attempts, DELIVERIES.c.subscriber_id, DELIVERIES.c.event_ref,
         )
     ).all()  # fmt: skip
     if not taken:
@@ -184,8 +180,8 @@ def claim_deliveries(
     payloads = {
         int(ref): dict(payload)
         for ref, payload in session.execute(
-            select(EventRow.id, EventRow.payload).where(
-                EventRow.id.in_({t.event_ref for t in taken})
+            select(EVENTS.c.id, EVENTS.c.payload).where(
+                EVENTS.c.id.in_({t.event_ref for t in taken})
             )
         )
     }
@@ -193,21 +189,20 @@ def claim_deliveries(
         row.id: row
         for row in session.execute(
             select(
-                SubscriberRow.id, SubscriberRow.name, SubscriberRow.channel, SubscriberRow.url,
-                SubscriberRow.secret, SubscriberRow.options,
-            ).where(SubscriberRow.id.in_({t.subscriber_id for t in taken}))
+                SUBSCRIBERS.c.id, SUBSCRIBERS.c.name, SUBSCRIBERS.c.channel, SUBSCRIBERS.c.url,
+                SUBSCRIBERS.c.secret, sql_cast(SUBSCRIBERS.c.options, Text).label("options"),
+            ).where(SUBSCRIBERS.c.id.in_({t.subscriber_id for t in taken}))
         )
     }  # fmt: skip
-    options = {i: SubscriberOptions.from_stored(row.options) for i, row in subs.items()}
-    claimed = [
-        ClaimedDelivery(
-            t.id, t.event_id, t.event_type, payloads[t.event_ref], t.attempts,
-            subs[t.subscriber_id].name, subs[t.subscriber_id].channel,
-            subs[t.subscriber_id].url, subs[t.subscriber_id].secret,
-            options[t.subscriber_id], t.subscriber_id, t.event_key,
-        )
-        for t in taken
-    ]  # fmt: skip
+    claimed = []
+    for row_id, event_id, event_key, event_type, attempts, sub_id, event_ref in taken:
+        _, name, channel, url, secret, options = subs[sub_id]
+        claimed.append(
+            ClaimedDelivery(
+                row_id, event_id, event_type, payloads[event_ref], attempts, name, channel, url,
+                secret, options_from_json(options), sub_id, event_key,
+            )
+        )  # fmt: skip
     return now, sorted(claimed, key=lambda c: c.id)
 
 
@@ -218,15 +213,15 @@ def renew_leases(session: Session, token: str, *, lease: float) -> set[int]:
     renewal never deadlocks with the batch's own recording."""
     now = db_now(session)
     held = (
-        select(DeliveryRow.id)
-        .where(DeliveryRow.status == "sending", DeliveryRow.lease_token == token)
+        select(DELIVERIES.c.id)
+        .where(DELIVERIES.c.status == "sending", DELIVERIES.c.lease_token == token)
         .with_for_update(skip_locked=True)  # a row being recorded is not waited for (PostgreSQL)
     )
     renewed = session.scalars(
-        update(DeliveryRow)
-        .where(DeliveryRow.id.in_(held.scalar_subquery()))
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id.in_(held.scalar_subquery()))
         .values(lease_until=now + timedelta(seconds=lease))
-        .returning(DeliveryRow.id)
+        .returning(DELIVERIES.c.id)
     )
     return {int(i) for i in renewed}
 
@@ -240,16 +235,16 @@ def release_deliveries(session: Session, token: str, waits: Iterable[tuple[int, 
         return
     now = db_now(session)
     statement = (
-        update(TABLE)
+        update(DELIVERIES)
         .where(
-            TABLE.c.id == bindparam("row_id"),
-            TABLE.c.status == "sending",
-            TABLE.c.lease_token == token,
+            DELIVERIES.c.id == bindparam("row_id"),
+            DELIVERIES.c.status == "sending",
+            DELIVERIES.c.lease_token == token,
         )
         .values(
             status="pending", lease_until=None, lease_token=None, enqueued_at=None,
-            next_attempt_at=bindparam("due", type_=TABLE.c.next_attempt_at.type),
-            attempts=TABLE.c.attempts - 1,
+            next_attempt_at=bindparam("due", type_=DELIVERIES.c.next_attempt_at.type),
+            attempts=DELIVERIES.c.attempts - 1,
         )
     )  # fmt: skip
     session.execute(statement, [dict(row_id=i, due=now + timedelta(seconds=w)) for i, w in waits])
@@ -282,7 +277,7 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, token
     if not records:
         return now
     session.execute(
-        insert(AttemptRow.__table__),  # type: ignore[arg-type]  # Core: no ORM bookkeeping
+        insert(ATTEMPTS),
         [
             dict(
                 delivery_id=r.delivery_id, attempted_at=now, outcome=r.outcome,
@@ -298,8 +293,8 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, token
             by_status.setdefault(r.http_status, []).append(r.delivery_id)
     for http_status, ids in by_status.items():
         session.execute(
-            update(DeliveryRow)
-            .where(DeliveryRow.id.in_(ids), DeliveryRow.lease_token == token)
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.lease_token == token)
             .values(
                 status="delivered", delivered_at=now, last_status=http_status, last_error="",
                 lease_until=None, lease_token=None,
@@ -308,11 +303,11 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, token
     others = [r for r in records if r.outcome != "delivered"]
     if others:
         statement = (
-            update(TABLE)
-            .where(TABLE.c.id == bindparam("row_id"), TABLE.c.lease_token == token)
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == bindparam("row_id"), DELIVERIES.c.lease_token == token)
             .values(
                 status=bindparam("new_status"),
-                next_attempt_at=bindparam("due", type_=TABLE.c.next_attempt_at.type),
+                next_attempt_at=bindparam("due", type_=DELIVERIES.c.next_attempt_at.type),
                 enqueued_at=None, lease_until=None, lease_token=None,
                 last_status=bindparam("http"), last_error=bindparam("error"),
             )
@@ -331,70 +326,3 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, token
             ],
         )
     return now
-
-
-# --- the sweep and counts --------------------------------------------------------------------
-
-
-def claim_due_deliveries(session: Session, *, requeue_after: float, limit: int) -> list[int]:
-    """Due deliveries not enqueued recently (or whose lease ran out); marks them enqueued now."""
-    now = db_now(session)
-    stale = now - timedelta(seconds=requeue_after)
-    query = (
-        select(DeliveryRow.id)
-        .where(
-            DeliveryRow.next_attempt_at <= now,
-            or_(
-                and_(
-                    DeliveryRow.status == "pending",
-                    or_(DeliveryRow.enqueued_at.is_(None), DeliveryRow.enqueued_at <= stale),
-                ),
-                and_(DeliveryRow.status == "sending", DeliveryRow.lease_until < now),
-            ),
-            to_active_subscriber(),
-        )
-        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
-        .limit(limit)
-    )
-    ids = list(session.scalars(query))
-    if ids:
-        session.execute(update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(enqueued_at=now))
-    return ids
-
-
-def seconds_to_next_first_send(session: Session) -> float | None:
-    """Seconds until the next delivery never tried yet (a row a rate window or a bucket held
-    back) of an active subscriber is due (0.0: one is due now); None when none waits."""
-    query = select(func.min(DeliveryRow.next_attempt_at)).where(
-        DeliveryRow.status == "pending",
-        DeliveryRow.attempts == 0,
-        to_active_subscriber(),
-    )
-    due = session.scalar(query)
-    if due is None:
-        return None
-    return max(0.0, (due - db_now(session)).total_seconds())
-
-
-def delivery_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))
-    return {status: int(count) for status, count in rows}
-
-
-def recent_attempts(
-    session: Session, subscriber_ids: Iterable[int], since: datetime
-) -> dict[int, list[datetime]]:
-    """When each subscriber's endpoint was sent to since ``since``, oldest first (rate windows)."""
-    ids = set(subscriber_ids)
-    found: dict[int, list[datetime]] = {i: [] for i in ids}
-    if not ids:
-        return found
-    query = (
-        select(DeliveryRow.subscriber_id, AttemptRow.attempted_at)
-        .join(DeliveryRow, DeliveryRow.id == AttemptRow.delivery_id)
-        .where(DeliveryRow.subscriber_id.in_(ids), AttemptRow.attempted_at >= since)
-        .order_by(AttemptRow.attempted_at)
-    )
-    for subscriber_id, attempted_at in session.execute(query):
-        found[int(subscriber_id)].append(attempted_at)
-    return found

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config, SourceConfig, SubscriberConfig
 from worker.schedule import next_fire
 from worker.store._sql import rowcount
-from worker.store.tables import ArticleRow, SourceRow, SubscriberRow
+from worker.store.tables import SUBSCRIBERS, ArticleRow, SourceRow, SubscriberRow
 from worker.subscriber import SubscriberOptions
 
 # --- configuration → rows ----------------------------------------------------------------------
@@ -99,7 +99,7 @@ def _sync_subscribers(
 ) -> None:
     """In bulk: stored rows read as tuples, only new and changed rows written, so 100,000
     subscribers sync without an object per row and a config read again writes nothing."""
-    table = cast(Table, SubscriberRow.__table__)
+    table = SUBSCRIBERS
     columns = [getattr(SubscriberRow, name) for name in SYNCED_COLUMNS]
     stored_rows = select(SubscriberRow.id, SubscriberRow.name, *columns)
     assignments: dict[str, Any] = {name: bindparam(f"new_{name}") for name in SYNCED_COLUMNS}

@@ -8,15 +8,18 @@ breaker's columns (and, on resume, makes the subscriber's kept deliveries due).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import select, true, update
+from sqlalchemy import Text, select, true, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from worker.store.tables import DeliveryRow, SubscriberRow
-from worker.subscriber import SubscriberOptions
+from worker.store.tables import SUBSCRIBERS, DeliveryRow, SubscriberRow
+from worker.subscriber import SubscriberOptions, options_from_json
 
 FOLLOWERS_PER_READ = 2000
 
@@ -43,17 +46,24 @@ class Follower:
 
 def source_subscribers(session: Session, source_name: str) -> Iterator[Follower]:
     """Enabled subscribers (any mode) who follow ``source_name`` (or every source), read a few
-    thousand at a time: a fan-out to 100,000 holds its ids, not 100,000 subscribers."""
+    thousand at a time: a fan-out to 100,000 holds its ids, not 100,000 subscribers. The
+    JSON columns are read as text and parsed once per distinct value (subscribers share a few
+    option sets), so the options of followers alike are one object."""
     rows = session.execute(
         select(
-            SubscriberRow.id, SubscriberRow.channel, SubscriberRow.mode,
-            SubscriberRow.sources, SubscriberRow.options,
-        ).where(SubscriberRow.enabled.is_(True)).execution_options(yield_per=FOLLOWERS_PER_READ)
+            SUBSCRIBERS.c.id, SUBSCRIBERS.c.channel, SUBSCRIBERS.c.mode,
+            sql_cast(SUBSCRIBERS.c.sources, Text), sql_cast(SUBSCRIBERS.c.options, Text),
+        ).where(SUBSCRIBERS.c.enabled.is_(True)).execution_options(yield_per=FOLLOWERS_PER_READ)
     )  # fmt: skip
-    for row in rows:
-        if not row.sources or source_name in row.sources:
-            options = SubscriberOptions.from_stored(row.options)
-            yield Follower(row.id, row.channel, row.mode, options)
+    for sub_id, channel, mode, sources, options in rows:
+        followed = _sources_from_json(sources)
+        if not followed or source_name in followed:
+            yield Follower(sub_id, channel, mode, options_from_json(options))
+
+
+@lru_cache(maxsize=1024)
+def _sources_from_json(text: str | None) -> frozenset[str]:
+    return frozenset(str(name) for name in json.loads(text) or ()) if text else frozenset()
 
 
 def subscriber_by_name(session: Session, name: str) -> SubscriberRow | None:
@@ -75,16 +85,16 @@ def mark_health(
 ) -> None:
     """Healthy subscribers stop failing; failing ones are marked so since ``now`` (if not yet)."""
     healthy, failing = list(healthy), list(failing)
-    if healthy:
+    if healthy:  # after every chunk of replies: Core, no ORM compile
         session.execute(
-            update(SubscriberRow)
-            .where(SubscriberRow.id.in_(healthy), SubscriberRow.failing_since.is_not(None))
+            update(SUBSCRIBERS)
+            .where(SUBSCRIBERS.c.id.in_(healthy), SUBSCRIBERS.c.failing_since.is_not(None))
             .values(failing_since=None)
         )
     if failing:
         session.execute(
-            update(SubscriberRow)
-            .where(SubscriberRow.id.in_(failing), SubscriberRow.failing_since.is_(None))
+            update(SUBSCRIBERS)
+            .where(SUBSCRIBERS.c.id.in_(failing), SUBSCRIBERS.c.failing_since.is_(None))
             .values(failing_since=now)
         )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -35,6 +37,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("store: naive datetime given; herald stores aware times only")
         return value.astimezone(UTC).replace(tzinfo=None)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """The conversion above, remembering its last value: a bulk write (ten thousand ledger
+        rows) binds the same moment in every row, and converting it each time cost a third of
+        the write on SQLite. Thread-safe: the remembered pair is one tuple, swapped whole."""
+        convert = super().bind_processor(dialect)
+        if convert is None:
+            return None
+        last: list[tuple[Any, Any]] = [(None, None)]
+
+        def process(value: Any) -> Any:
+            seen, result = last[0]
+            if value is seen and value is not None:
+                return result
+            result = convert(value)
+            last[0] = (value, result)
+            return result
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -333,3 +354,11 @@ class PendingItemRow(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Core handles for the hot paths (claims, records, fan-outs, syncs of many rows): statements on
+# a Table skip the ORM's compile step and row bookkeeping.
+DELIVERIES = cast(Table, DeliveryRow.__table__)
+SUBSCRIBERS = cast(Table, SubscriberRow.__table__)
+EVENTS = cast(Table, EventRow.__table__)
+ATTEMPTS = cast(Table, AttemptRow.__table__)
