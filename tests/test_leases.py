@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -209,3 +210,43 @@ def test_an_exception_mid_batch_records_what_was_answered_and_gives_back_the_res
     assert counts.get("retry", 0) == interrupted
     never_sent = len(rows) - delivered - interrupted
     assert states.count(("pending", 0)) == never_sent == counts["deferred"]
+
+
+def test_replies_are_recorded_while_the_batch_still_waits_on_a_slow_endpoint(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """The sending loop never writes to the database; the batch's own thread records what was
+    answered within a fraction of a second, not when the slowest endpoint is done (a worker
+    killed meanwhile re-sends only what was not recorded)."""
+    slow = StatusEndpoint(200, body=b"{}", delay=(4.0, 4.0)).start()
+    site = DemoSite(articles=1, page_size=20)
+    site.start()
+    path = write_config(
+        tmp_path,
+        sources=site_source(site, backfill=1, notify_existing=True),
+        subscribers=webhook_subscriber(receiver.url(), name="fast")
+        + webhook_subscriber(slow.url("/hook"), name="slow"),
+    )
+    runtime = build_runtime(load_config(path))
+    prepare_database(runtime)
+    try:
+        rows = _new_rows(runtime)
+        done: list[dict[str, int]] = []
+        batch = threading.Thread(
+            target=lambda: done.append(deliver_stage.deliver_batch(runtime, rows))
+        )
+        batch.start()
+
+        def delivered() -> int:
+            with runtime.session() as session:
+                query = session.query(DeliveryRow).filter(DeliveryRow.status == "delivered")
+                return query.count()
+
+        assert wait_until(lambda: delivered() > 0, 3.0, 0.05)
+        assert batch.is_alive() and not done  # the slow endpoint has not answered yet
+        batch.join(timeout=30)
+        assert done and done[0]["delivered"] == len(rows) == delivered()
+    finally:
+        slow.stop()
+        site.stop()
+        runtime.close()

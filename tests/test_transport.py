@@ -376,3 +376,42 @@ def test_an_endpoints_cookie_is_never_sent_back() -> None:
         assert server.cookies == [""] * 12  # type: ignore[attr-defined]
     finally:
         server.stop()
+
+
+class _HoldingHandler(_ReadingHandler):
+    """Holds each request 0.3 s and notes how many were being served at once."""
+
+    def do_POST(self) -> None:
+        server: Any = self.server
+        with server.lock:
+            server.now += 1
+            server.most = max(server.most, server.now)
+        time.sleep(0.3)
+        with server.lock:
+            server.now -= 1
+        super().do_POST()
+
+
+def test_in_flight_bounds_the_whole_process_not_each_batch() -> None:
+    """Three batches sent at once from three threads (as a worker's threads do) share one
+    ``in_flight``: the endpoints never see more than that many requests at a time."""
+    server: Any = BusyServer("127.0.0.2")
+    server.RequestHandlerClass = _HoldingHandler
+    server.now = server.most = 0
+    results: list[tuple[dict[Any, Reply], list[Any]]] = []
+
+    def batch(n: int) -> None:
+        items = [((n, i), _post(server.url(f"/h/{n}/{i}"))) for i in range(8)]
+        results.append(send_many(items, policy=PUBLIC, timeout=10, in_flight=4))
+
+    try:
+        threads = [threading.Thread(target=batch, args=(n,)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert [len(replies) for replies, _ in results] == [8, 8, 8]
+        assert all(unsent == [] for _, unsent in results)
+        assert server.most == 4  # 12 at once if each batch had its own four
+    finally:
+        server.stop()

@@ -137,15 +137,14 @@ class Batch:
         self.rows = {c.id: _Row(c) for c in claimed}
         self.counts: Counter[str] = Counter()
         self.waiting: list[tuple[_Row, AttemptRecord]] = []  # replied, not yet recorded
-        self.lock = threading.Lock()  # guards ``waiting``
-        self.flushing = threading.Lock()  # one flush at a time
+        self.lock = threading.Lock()  # guards ``waiting`` (the loop adds, this thread writes)
         self.flushed_at = time.monotonic()
+        self.wake = threading.Event()  # set when RECORD_EVERY records wait to be written
         self.stopped_for: dict[str, float] = {}  # endpoint → seconds it asked us to wait
         self.built_at = datetime.now(UTC)  # one moment for the batch: an event's body is built once
         self.keeper = LeaseKeeper(
             held=list(self.rows), lease=lease, longest_step=rt.config.delivery.timeout,
-            renew=self._renew, confirmed_at=claimed_at, flush=self.flush_stale, flush_every=0.5,
-            name=f"lease-{token[:8]}",
+            renew=self._renew, confirmed_at=claimed_at, name=f"lease-{token[:8]}",
         ).start()  # fmt: skip
 
     # -- building ---------------------------------------------------------------------------
@@ -183,6 +182,7 @@ class Batch:
                 user_agent=self.rt.config.network.user_agent, in_flight=settings.in_flight,
                 on_reply=self.on_reply, may_start=self.may_start,
                 deadline=time.monotonic() + BATCH_SECONDS, stop=STOPPING,
+                meanwhile=self.flush_due, wake=self.wake,
             )  # fmt: skip
         except Exception:
             log.exception("deliver: batch interrupted; its rows are recorded or given back")
@@ -213,35 +213,26 @@ class Batch:
         return True
 
     def finish(self, delivery_id: int, outcome: Outcome) -> AttemptRecord:
-        """Turn an outcome into a record (a retry gets its delay) and queue it for writing;
-        every ``RECORD_EVERY`` records or ``RECORD_AFTER`` seconds they are written, here on
-        the sending thread (a second thread writing alongside the event loop cost a tenth of
-        the throughput). Never raises: a record that cannot be written now waits."""
+        """Turn an outcome into a record (a retry gets its delay) and queue it for writing.
+
+        Called on the sending loop, which must not wait for the database (it sends every batch
+        of this process): the batch's own thread writes the records, woken once
+        ``RECORD_EVERY`` wait, else after ``RECORD_AFTER`` seconds (``flush_due``)."""
         row = self.rows[delivery_id]
         record = attempt_record(row.claimed, outcome, self.rt.config.delivery.retry_schedule)
         row.state = "replied"
         with self.lock:
             self.waiting.append((row, record))
             due = len(self.waiting) >= RECORD_EVERY
-        if due or time.monotonic() - self.flushed_at >= RECORD_AFTER:
-            self.flush_quietly()
+        if due:
+            self.wake.set()
         return record
 
     # -- writing ----------------------------------------------------------------------------
 
-    def flush(self, *, wait: bool = True) -> None:
+    def flush(self) -> None:
         """Write the records waiting (one transaction); kept for the next flush on failure.
-
-        One writer at a time; with ``wait=False`` (the keeper) nothing is done while the sender
-        is writing."""
-        if not self.flushing.acquire(blocking=wait):
-            return
-        try:
-            self._write_waiting()
-        finally:
-            self.flushing.release()
-
-    def _write_waiting(self) -> None:
+        Only the batch's own thread writes."""
         with self.lock:
             chunk, self.waiting = self.waiting, []
         self.flushed_at = time.monotonic()
@@ -262,16 +253,19 @@ class Batch:
         self.keeper.forget(row.claimed.id for row, _ in chunk)
         _log_failures(chunk)
 
+    def flush_due(self) -> None:
+        """Write the records waiting once ``RECORD_EVERY`` of them are, or ``RECORD_AFTER``
+        seconds after the last write (the sending thread's chore while the loop sends)."""
+        with self.lock:
+            count = len(self.waiting)
+        if count >= RECORD_EVERY or (count and time.monotonic() - self.flushed_at >= RECORD_AFTER):
+            self.flush_quietly()
+
     def flush_quietly(self) -> None:
         try:
             self.flush()
         except Exception:
             log.exception("deliver: could not record %d replies yet", len(self.waiting))
-
-    def flush_stale(self) -> None:
-        """The keeper's backstop: records left waiting while no reply comes (a slow endpoint)."""
-        if time.monotonic() - self.flushed_at >= RECORD_AFTER:
-            self.flush(wait=False)
 
     def _renew(self) -> set[int]:
         with self.rt.session() as session:

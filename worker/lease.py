@@ -6,8 +6,7 @@ long the work takes. Before each row is started, ``may_start`` checks that the r
 held and that its lease, as last confirmed by the database, outlasts the longest the row may
 take, and holds a row back ("not yet", a renewal asked for at once) while it does not; a worker
 whose renewals stall (a stuck database) so holds its rows instead of racing the worker that
-will take them over. Between renewals the same thread runs the caller's
-``flush``, if any (records a sender has left waiting).
+will take them over.
 
 This module must not hold SQL (the callables given to it do) nor know what the rows are.
 """
@@ -35,7 +34,7 @@ def effective_lease(lease: float, longest_step: float) -> float:
 
 
 class LeaseKeeper:
-    """Renews one claim's leases (``renew`` returns the ids still held) and runs ``flush``.
+    """Renews one claim's leases (``renew`` returns the ids still held).
 
     ``held``: the ids claimed; ``forget`` an id once it is recorded or given back.
     ``confirmed_at``: a ``time.monotonic()`` taken before the claim read the database's clock
@@ -50,12 +49,10 @@ class LeaseKeeper:
         longest_step: float,
         renew: Callable[[], set[Any]],
         confirmed_at: float,
-        flush: Callable[[], None] | None = None,
-        flush_every: float = 0.2,
         name: str = "lease",
     ) -> None:
         self.lease, self.longest_step = lease, longest_step
-        self._renew, self._flush, self._flush_every = renew, flush, flush_every
+        self._renew = renew
         self._held = set(held)
         self._lost: set[Any] = set()
         self._lock = threading.Lock()
@@ -89,7 +86,7 @@ class LeaseKeeper:
             self._held.difference_update(keys)
 
     def stop(self) -> None:
-        """Stop the thread after a last ``flush`` (the caller flushes again itself if needed)."""
+        """Stop the thread (and its renewals)."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
@@ -103,7 +100,7 @@ class LeaseKeeper:
         tried = 0.0
         while not self._stop.is_set():
             pause = max(0.0, next_renewal - time.monotonic())
-            self._wake.wait(min(self._flush_every, pause) if self._flush else pause)
+            self._wake.wait(pause)
             self._wake.clear()
             if self._stop.is_set():
                 break
@@ -112,8 +109,6 @@ class LeaseKeeper:
             if early or now >= next_renewal:  # renewals come first
                 tried, next_renewal = now, now + every
                 self._safely(self.renew_now)
-            self._safely(self._flush)
-        self._safely(self._flush)
 
     def renew_now(self) -> None:
         started = time.monotonic()  # the database's lease ends no earlier than this + lease
@@ -123,9 +118,7 @@ class LeaseKeeper:
             self._confirmed_until = started + self.lease
             self._renew_soon = False
 
-    def _safely(self, step: Callable[[], None] | None) -> None:
-        if step is None:
-            return
+    def _safely(self, step: Callable[[], None]) -> None:
         try:
             step()
         except Exception:  # a database hiccup: the next tick tries again

@@ -29,6 +29,7 @@ from worker.netguard import Policy, resolve_and_check
 T = TypeVar("T")
 KEEPALIVE = 4.0  # seconds an idle connection is kept: below the 5 s many servers allow
 CANCEL_WAIT = 10.0  # seconds an interrupted call waits for its requests to be cancelled
+MEANWHILE = 0.1  # seconds between a waiting caller's chores, when nothing wakes it sooner
 
 
 class GuardedResolver(AbstractResolver):
@@ -94,10 +95,17 @@ class SendingLoop:
         )  # fmt: skip
         return session, asyncio.Semaphore(self.in_flight)
 
-    def call(self, work: Coroutine[Any, Any, T]) -> T:
-        """Run ``work`` on the loop and wait for its result (or its error). Should the waiting
-        thread be interrupted (a signal, a time limit), ``work`` is cancelled and waited for, so
-        none of its requests outlives the call."""
+    def call(
+        self,
+        work: Coroutine[Any, Any, T],
+        meanwhile: Callable[[], None] | None = None,
+        wake: threading.Event | None = None,
+    ) -> T:
+        """Run ``work`` on the loop and wait for its result (or its error). While waiting, the
+        calling thread runs ``meanwhile`` whenever ``wake`` is set, and every ``MEANWHILE``
+        seconds (the caller's own chores: writing what the loop's callbacks queued). Should the
+        waiting thread be interrupted (a signal, a time limit), ``work`` is cancelled and
+        waited for, so none of its requests outlives the call."""
         if threading.current_thread() is self.thread:
             work.close()
             raise RuntimeError("sending loop: a call from its own thread would never return")
@@ -114,6 +122,13 @@ class SendingLoop:
         try:
             future = asyncio.run_coroutine_threadsafe(guarded(), self.loop)
             try:
+                if meanwhile is not None:
+                    woken = wake or threading.Event()
+                    future.add_done_callback(lambda _: woken.set())
+                    while not future.done():
+                        woken.wait(MEANWHILE)
+                        woken.clear()
+                        meanwhile()
                 return future.result()
             except BaseException:
                 future.cancel()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Sequence
@@ -267,6 +268,8 @@ def send_all(
     may_start: Callable[[K], bool | None] = lambda key: True,
     deadline: float | None = None,
     stop: Stopping | None = None,
+    meanwhile: Callable[[], None] | None = None,
+    wake: threading.Event | None = None,
 ) -> list[K]:
     """POST every request with ``user_agent`` (the ``[network]`` one); returns the keys not sent.
 
@@ -279,6 +282,8 @@ def send_all(
     already started may or may not have reached their endpoint). The requests go out on the
     process's sending loop (``worker.notify.sending_loop``) while this thread waits; whatever
     interrupts the wait (a time limit's signal too) cancels them, so none outlives the call.
+    Meanwhile this thread runs ``meanwhile`` when ``wake`` is set and every few tenths of a
+    second (the caller's writes, kept off the loop).
     """
     if not sends:
         return []
@@ -288,5 +293,7 @@ def send_all(
             sending.session, sending.gate, sends, policy=policy, timeout=timeout,
             in_flight=in_flight,
             on_reply=on_reply, may_start=may_start, deadline=deadline, stop=stop,
-        )
+        ),
+        meanwhile,
+        wake,
     )  # fmt: skip
