@@ -415,3 +415,27 @@ def test_in_flight_bounds_the_whole_process_not_each_batch() -> None:
         assert server.most == 4  # 12 at once if each batch had its own four
     finally:
         server.stop()
+
+
+def test_an_endpoints_lanes_hold_across_batches() -> None:
+    """Three batches at once, each with requests to the same endpoint: it never sees more
+    than its two lanes, though each batch alone would stay within them."""
+    server: Any = BusyServer("127.0.0.2")
+    server.RequestHandlerClass = _HoldingHandler
+    server.now = server.most = 0
+    results: list[tuple[dict[Any, Reply], list[Any]]] = []
+
+    def batch(n: int) -> None:
+        items = [((n, i), _post(server.url("/same"))) for i in range(3)]
+        results.append(send_many(items, policy=PUBLIC, timeout=10, lanes=2))
+
+    try:
+        threads = [threading.Thread(target=batch, args=(n,)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(len(replies) for replies, _ in results) == [3, 3, 3]
+        assert server.most == 2  # 6 at once if each batch had its own two lanes
+    finally:
+        server.stop()

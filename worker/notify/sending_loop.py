@@ -2,12 +2,14 @@
 (aiohttp), that every batch this process sends runs on.
 
 The worker's threads hand their batches to it and wait, instead of each running a loop and a
-session of their own, so connections are reused across batches and threads. Its gate holds
-the requests in flight to ``[delivery] in_flight`` for the whole process: how many are in
-flight, not how many threads send, is what costs (256 in flight took a fifth more CPU per
-delivery than 64). A loop serves one ``(policy, user_agent, in_flight)``; a changed
-configuration gets a new loop, and the old one is closed once its last batch is done. It must
-not schedule, judge or record anything (``worker.notify.transport`` does).
+session of their own, so connections are reused across batches and threads. Its budget holds
+the requests in flight to ``[delivery] in_flight`` and each endpoint's to its lanes for the
+whole process: how many are in flight, not how many threads send, is what costs (256 in
+flight took a fifth more CPU per delivery than 64), and an endpoint that several batches
+write to at once still sees at most its lanes. A loop serves one ``(policy, user_agent,
+in_flight)``; a changed configuration gets a new loop, and the old one is closed once its last
+batch is done. It must not schedule, judge or record anything (``worker.notify.transport``
+does).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
 import aiohttp
@@ -61,6 +64,56 @@ class GuardedResolver(AbstractResolver):
         return None
 
 
+class Budget:
+    """What this process may have in flight: ``in_flight`` requests in all, and ``lanes`` to any
+    one endpoint, whichever batch (and thread) the requests come from. Used on the loop only."""
+
+    def __init__(self, in_flight: int) -> None:
+        self.gate = asyncio.Semaphore(in_flight)
+        self.busy: dict[str, int] = {}  # endpoint → requests in flight to it
+        self.waiting: dict[str, deque[asyncio.Future[None]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, endpoint: str, lanes: int) -> AsyncIterator[None]:
+        """A lane of ``endpoint`` (waited for first, holding nothing else), then a slot."""
+        await self._take_lane(endpoint, lanes)
+        try:
+            async with self.gate:
+                yield
+        finally:
+            self._give_lane(endpoint)
+
+    async def _take_lane(self, endpoint: str, lanes: int) -> None:
+        while self.busy.get(endpoint, 0) >= lanes:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            queue = self.waiting.setdefault(endpoint, deque())
+            queue.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_next(endpoint)  # woken, then cancelled: pass the turn on
+                raise
+            finally:
+                with contextlib.suppress(ValueError):
+                    queue.remove(waiter)
+                if not queue and self.waiting.get(endpoint) is queue:
+                    del self.waiting[endpoint]
+        self.busy[endpoint] = self.busy.get(endpoint, 0) + 1
+
+    def _give_lane(self, endpoint: str) -> None:
+        left = self.busy.pop(endpoint) - 1
+        if left:
+            self.busy[endpoint] = left
+        self._wake_next(endpoint)
+
+    def _wake_next(self, endpoint: str) -> None:
+        for waiter in self.waiting.get(endpoint, ()):
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
 class SendingLoop:
     """An event loop running on its own thread, and the client session that lives on it."""
 
@@ -73,14 +126,14 @@ class SendingLoop:
         self.lock = threading.Lock()
         self.active = 0  # calls in progress
         self.retired = False  # replaced: closed when the last call is done
-        self.session, self.gate = self.call(self._open())
+        self.session, self.budget = self.call(self._open())
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
-    async def _open(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
-        """The session, and the gate every request of every batch passes (``in_flight``)."""
+    async def _open(self) -> tuple[aiohttp.ClientSession, Budget]:
+        """The session, and the budget every request of every batch keeps to."""
         connector = aiohttp.TCPConnector(
             limit=0,  # the gate bounds the requests in flight, not the pool
             limit_per_host=0,
@@ -93,7 +146,7 @@ class SendingLoop:
             connector=connector, headers=headers, trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )  # fmt: skip
-        return session, asyncio.Semaphore(self.in_flight)
+        return session, Budget(self.in_flight)
 
     def call(
         self,

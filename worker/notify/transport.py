@@ -2,7 +2,7 @@
 
 Every delivery, to a generic webhook or a chat platform, goes out here. Requests to one endpoint
 go in order, at most its ``lanes`` at a time (one for a rate-limited chat platform), and at most
-``in_flight`` in all (in this process, whichever batch they belong to), each with a
+``in_flight`` in all (both in this process, whichever batch they belong to), each with a
 whole-request timeout: a hanging or dripping endpoint costs one
 slot for at most ``timeout`` seconds, never anyone else's time. Once an endpoint is told to wait
 (the caller's ``on_reply`` says so), its remaining requests are handed back unsent. Every
@@ -31,7 +31,7 @@ from yarl import URL
 
 from worker.netguard import BlockedAddress, Policy, check_address, resolve_and_check
 from worker.notify import Outgoing, Reply
-from worker.notify.sending_loop import sending_loop
+from worker.notify.sending_loop import Budget, sending_loop
 
 K = TypeVar("K", bound=Hashable)
 MAX_READ_BYTES = 64 * 1024
@@ -160,7 +160,7 @@ def _header(headers: Any, name: str) -> str | None:
 
 async def _send_all(
     session: aiohttp.ClientSession,
-    gate: asyncio.Semaphore,
+    budget: Budget,
     sends: Sequence[Send[K]],
     *,
     policy: Policy,
@@ -205,7 +205,8 @@ async def _send_all(
                 go_at = max(go_at, previous[1] + send.not_before - previous[0])
             while go_at > loop.time() and not (stop is not None and stop.is_set()):
                 await asyncio.sleep(min(go_at - loop.time(), STOP_CHECK))
-            async with gate:  # every check once a slot is ours: the wait for it may be long
+            # every check once a lane and a slot are ours: the wait for them may be long
+            async with budget.slot(endpoint, send.lanes):
                 cleared = clear(send, endpoint)
                 while cleared is None:  # "not yet": ask again shortly
                     await asyncio.sleep(RECHECK)
@@ -290,7 +291,7 @@ def send_all(
     sending = sending_loop(policy, user_agent, in_flight)
     return sending.call(
         _send_all(
-            sending.session, sending.gate, sends, policy=policy, timeout=timeout,
+            sending.session, sending.budget, sends, policy=policy, timeout=timeout,
             in_flight=in_flight,
             on_reply=on_reply, may_start=may_start, deadline=deadline, stop=stop,
         ),
