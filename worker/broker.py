@@ -1,4 +1,6 @@
-"""Questions to the Celery broker that are not tasks: is it up, how deep are its queues.
+"""Questions to the Celery broker that are not tasks: is it up, how deep are its queues; and
+the one shared Redis client per broker URL that herald's own scripts run on (rate buckets,
+endpoint lanes).
 
 Redis brokers are asked with redis-py (one short-lived connection, 2 s timeouts); others through
 kombu. It must not publish, consume or delete anything.
@@ -6,6 +8,7 @@ kombu. It must not publish, consume or delete anything.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +25,19 @@ def _redis_client(url: str) -> Any:
     return redis.Redis.from_url(
         url, socket_timeout=BROKER_TIMEOUT, socket_connect_timeout=BROKER_TIMEOUT
     )
+
+
+_shared: dict[str, Any] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_redis(url: str) -> Any:
+    """This process's client for the broker's Redis at ``url`` (a connection pool, 2 s socket
+    timeouts), made on first use."""
+    with _shared_lock:
+        if url not in _shared:
+            _shared[url] = _redis_client(url)
+        return _shared[url]
 
 
 def broker_answers(url: str) -> None:

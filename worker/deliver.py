@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from worker.backoff import scheduled_retry_delay
 from worker.breaker import note_outcomes
+from worker.endpoint_lanes import lanes_for
 from worker.lease import LeaseKeeper, effective_lease
 from worker.notify import NOTIFIERS, Outcome, Reply, Target, get_notifier
 from worker.notify.transport import Send, send_all
@@ -61,6 +62,8 @@ def shutdown_flag() -> threading.Event | multiprocessing.synchronize.Event:
 STOPPING = shutdown_flag()  # set: no send starts, unsent rows go back to the ledger at once
 RECORD_EVERY = 100  # replies recorded together (or every RECORD_AFTER seconds)
 RECORD_AFTER = 0.2
+LANES_BUSY_WAIT = 2.0  # seconds a row waits when other batches hold all its endpoint's lanes
+LANES_MARGIN = 30.0  # seconds a reservation outlasts the longest a batch can send
 
 
 def max_claims(rt: Runtime) -> int:
@@ -140,6 +143,11 @@ class Batch:
         self.lock = threading.Lock()  # guards ``waiting`` (the loop adds, this thread writes)
         self.flushed_at = time.monotonic()
         self.wake = threading.Event()  # set when RECORD_EVERY records wait to be written
+        self.broker_url, self.per_endpoint = (
+            rt.config.herald.broker_url,
+            rt.config.delivery.per_endpoint,
+        )
+        self.lanes: dict[str, int] = {}  # endpoint → lanes this batch holds
         self.stopped_for: dict[str, float] = {}  # endpoint → seconds it asked us to wait
         self.built_at = datetime.now(UTC)  # one moment for the batch: an event's body is built once
         self.keeper = LeaseKeeper(
@@ -165,8 +173,38 @@ class Batch:
             error = f"{item.channel}: could not build the request ({type(err).__name__})"
             self.finish(item.id, Outcome("retry", None, None, 0.0, "", error))
             return None
-        lanes = 1 if notifier.rate_windows else self.rt.config.delivery.per_endpoint
-        return Send(item.id, item.url, request, lanes=lanes, not_before=offset)
+        return Send(
+            item.id, item.url, request, lanes=self.lanes[item.url], not_before=offset,
+            allowed=self.allowed(item),
+        )  # fmt: skip
+
+    def allowed(self, item: ClaimedDelivery) -> int:
+        """The lanes an endpoint allows: one to a rate-limited chat platform, else
+        ``[delivery] per_endpoint``."""
+        notifier = NOTIFIERS.get(item.channel)
+        return 1 if notifier is not None and notifier.rate_windows else self.per_endpoint
+
+    def reserve_lanes(
+        self, go: Sequence[tuple[ClaimedDelivery, float]]
+    ) -> list[tuple[ClaimedDelivery, float]]:
+        """Each endpoint's lanes for this batch, across worker processes
+        (``worker.endpoint_lanes``); the rows of an endpoint that other batches fill go back to
+        the ledger for ``LANES_BUSY_WAIT`` seconds. Returns the rows that may go."""
+        wanted: dict[str, tuple[int, int]] = {}
+        for item, _ in go:
+            allowed = self.allowed(item)
+            want = wanted.get(item.url, (0, allowed))[0]
+            wanted[item.url] = (min(allowed, want + 1), allowed)
+        hold = BATCH_SECONDS + self.rt.config.delivery.timeout + LANES_MARGIN
+        self.lanes = lanes_for(self.broker_url).reserve(self.token, wanted, hold)
+        self.give_back([(item.id, LANES_BUSY_WAIT) for item, _ in go if not self.lanes[item.url]])
+        return [(item, offset) for item, offset in go if self.lanes[item.url]]
+
+    def release_lanes(self) -> None:
+        try:
+            lanes_for(self.broker_url).release(self.token, self.lanes)
+        except Exception:  # they lapse on their own after their hold
+            log.exception("deliver: could not give back the lanes of %d endpoints", len(self.lanes))
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -175,7 +213,8 @@ class Batch:
         settings = self.rt.config.delivery
         try:
             self.give_back(plan.back)
-            prepared = [self.prepare(item, offset) for item, offset in plan.go]
+            go = self.reserve_lanes(plan.go)
+            prepared = [self.prepare(item, offset) for item, offset in go]
             sends = [s for s in prepared if s is not None]
             send_all(  # what it did not send is what is still "held"
                 sends, policy=network_policy(self.rt.config), timeout=settings.timeout,
@@ -190,6 +229,7 @@ class Batch:
             try:
                 self.settle()
             finally:
+                self.release_lanes()
                 self.keeper.stop()
 
     def may_start(self, delivery_id: int) -> bool | None:

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from worker.broker import shared_redis
+
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
 _PER = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 KEY_PREFIX = "herald:bucket:"
@@ -106,7 +108,5 @@ def bucket_for(broker_url: str) -> Bucket:
         return _local
     with _redis_lock:
         if broker_url not in _redis:
-            import redis
-
-            _redis[broker_url] = RedisBucket(redis.Redis.from_url(broker_url))
+            _redis[broker_url] = RedisBucket(shared_redis(broker_url))
         return _redis[broker_url]

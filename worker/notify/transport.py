@@ -50,8 +50,9 @@ class Stopping(Protocol):
 
 @dataclass(frozen=True)
 class Send(Generic[K]):
-    """One request to send. Requests to one ``endpoint`` go in order, at most ``lanes`` at a time;
-    ``not_before`` holds one back that many seconds from the start of the batch (a rate window).
+    """One request to send. Requests to one ``endpoint`` go in order, at most ``lanes`` at a time
+    from this batch and ``allowed`` from the whole process (0: ``lanes``); ``not_before`` holds
+    one back that many seconds from the start of the batch (a rate window).
     """
 
     key: K
@@ -59,6 +60,7 @@ class Send(Generic[K]):
     request: Outgoing
     lanes: int = 2
     not_before: float = 0.0
+    allowed: int = 0
 
 
 def check_literal(url: str, policy: Policy) -> None:
@@ -206,7 +208,7 @@ async def _send_all(
             while go_at > loop.time() and not (stop is not None and stop.is_set()):
                 await asyncio.sleep(min(go_at - loop.time(), STOP_CHECK))
             # every check once a lane and a slot are ours: the wait for them may be long
-            async with budget.slot(endpoint, send.lanes):
+            async with budget.slot(endpoint, send.allowed or send.lanes):
                 cleared = clear(send, endpoint)
                 while cleared is None:  # "not yet": ask again shortly
                     await asyncio.sleep(RECHECK)
