@@ -75,6 +75,7 @@ def child(n: int, digest_share: float, receiver: str, out: Path) -> None:
     from worker.runtime import build_runtime
     from worker.store.sources import source_by_name, sync_config
     from worker.store.tables import SubscriberRow
+    from worker.tasks import freeze_startup_objects
 
     stage = Stage()
     outcomes: Counter[str] = Counter()
@@ -96,6 +97,7 @@ def child(n: int, digest_share: float, receiver: str, out: Path) -> None:
         event.listen(rt.engine, "before_cursor_execute", stage.note)
         with stage("config sync"), rt.session() as session:
             sync_config(session, config, datetime.now(UTC))
+        freeze_startup_objects()  # as a worker does once it has started
         with rt.session() as session:
             source = source_by_name(session, "news")
             assert source is not None

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from tests.conftest import site_source, webhook_subscriber, write_config
 from worker import deliver as deliver_stage
@@ -22,8 +23,8 @@ from worker.demo.site import DemoSite
 from worker.runtime import Runtime, build_runtime
 from worker.store.deliveries import ClaimedDelivery, claim_deliveries
 from worker.store.pending import claim_pending_item, renew_pending_lease
-from worker.store.sources import source_by_name
-from worker.store.tables import DeliveryRow, PendingItemRow, SubscriberRow
+from worker.store.sources import claim_due_sources, source_by_name
+from worker.store.tables import DeliveryRow, PendingItemRow, SourceRow, SubscriberRow
 from worker.sweep import find_due_work
 from worker.tasks import prepare_database
 
@@ -196,3 +197,27 @@ def test_a_dead_endpoint_defers_its_other_rows_in_the_batch(
         assert min(abs((held.next_attempt_at - at).total_seconds()) for at in retried) < 1.0
         assert all(row.next_attempt_at >= now + timedelta(seconds=3) for row in waiting)
         assert sorted(row.attempts for row in waiting) == [0, 1, 1]
+
+
+def test_a_source_due_before_the_next_sweep_is_polled_on_time(rt: Runtime) -> None:
+    """A source due 5 s from now, with the next sweep 15 s away, is claimed now with a 5 s
+    wait (not polled up to 15 s late), once; its next poll is one interval after that poll,
+    not after the claim, so polls keep to their interval."""
+    interval = 60.0
+    now = datetime.now(UTC).replace(microsecond=0)
+    due = now + timedelta(seconds=5)
+    with rt.session() as session:
+        session.execute(update(SourceRow).values(next_poll_at=due))
+    with rt.session() as session:
+        assert claim_due_sources(session, now, {"cases": interval}) == []  # not due yet
+        claimed = claim_due_sources(session, now, {"cases": interval}, within=15.0)
+        assert [(row.name, delay) for row, delay in claimed] == [("cases", 5.0)]
+        assert claim_due_sources(session, now, {"cases": interval}, within=15.0) == []
+        stored = session.scalars(select(SourceRow.next_poll_at)).one()
+    assert stored == due + timedelta(seconds=interval)
+    later = due + timedelta(seconds=interval + 40)  # a late sweep: polled now, no catching up
+    with rt.session() as session:
+        claimed = claim_due_sources(session, later, {"cases": interval}, within=15.0)
+        assert [delay for _, delay in claimed] == [0.0]
+        stored = session.scalars(select(SourceRow.next_poll_at)).one()
+    assert stored == later + timedelta(seconds=interval)

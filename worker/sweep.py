@@ -25,7 +25,7 @@ BATCH_LIMIT = 5000
 
 @dataclass(frozen=True)
 class DueWork:
-    sources: list[int] = field(default_factory=list)
+    sources: list[tuple[int, float]] = field(default_factory=list)  # (id, seconds to its poll)
     pending_items: list[int] = field(default_factory=list)
     deliveries: list[int] = field(default_factory=list)
     feeds_stale: bool = False
@@ -39,7 +39,9 @@ def find_due_work(
     now = now or datetime.now(UTC)
     intervals = {s.name: s.interval for s in rt.config.sources if s.enabled}
     with rt.session() as session:
-        sources = claim_due_sources(session, now, intervals, force=force_sources)
+        sources = claim_due_sources(
+            session, now, intervals, force=force_sources, within=rt.config.herald.sweep_interval
+        )
         pending = claim_due_pending_items(
             session, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
         )
@@ -52,4 +54,6 @@ def find_due_work(
             for s in outbox_subscribers(session)
         )
         digests_due = bool(due_digest_subscribers(session, now))
-    return DueWork([s.id for s in sources], pending, deliveries, stale, waiting, digests_due)
+    return DueWork(
+        [(s.id, delay) for s, delay in sources], pending, deliveries, stale, waiting, digests_due
+    )

@@ -71,8 +71,8 @@ def sweep(force_sources: bool = False) -> dict[str, int]:
     """Enqueue everything the database says is due (beat runs this every ``sweep_interval``)."""
     rt = get_runtime()
     work = find_due_work(rt, force_sources=force_sources)
-    for source_id in work.sources:
-        _enqueue(poll_source, source_id)
+    for source_id, delay in work.sources:  # due before the next sweep: polled on time
+        _enqueue(poll_source, source_id, countdown=delay or None)
     for pending_id in work.pending_items:
         _enqueue(ingest_article, pending_id)
     for chunk in _chunks(work.deliveries, _batch()):
@@ -195,10 +195,14 @@ def _on_start(**_: Any) -> None:
         )
         raise SystemExit(2)
     prepare_database(get_runtime())
-    # What start-up loaded (modules, the config and its subscribers, the ORM's mappers) lives
-    # as long as the process: moved out of the collector's sight, so its full passes stop
-    # walking it again and again (a tenth of the CPU of a 10,000-delivery fan-out with 10,000
-    # subscribers). Reference counting still frees them (a reloaded config's old objects);
-    # only a reference cycle among them would stay.
+    freeze_startup_objects()
+
+
+def freeze_startup_objects() -> None:
+    """What start-up loaded (modules, the config and its subscribers, the ORM's mappers) lives
+    as long as the process: moved out of the collector's sight, so its full passes stop
+    walking it again and again (a tenth of the CPU of a 10,000-delivery fan-out with 10,000
+    subscribers). Reference counting still frees them (a reloaded config's old objects);
+    only a reference cycle among them would stay."""
     gc.collect()
     gc.freeze()

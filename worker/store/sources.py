@@ -166,24 +166,36 @@ def source_by_name(session: Session, name: str) -> SourceRow | None:
 
 
 def claim_due_sources(
-    session: Session, now: datetime, intervals: dict[str, float], *, force: bool = False
-) -> list[SourceRow]:
-    """Sources whose next poll is due; their next_poll_at moves one interval ahead (a claim)."""
+    session: Session,
+    now: datetime,
+    intervals: dict[str, float],
+    *,
+    force: bool = False,
+    within: float = 0.0,
+) -> list[tuple[SourceRow, float]]:
+    """Sources whose next poll is due now or within ``within`` seconds (the next sweep would
+    come too late for them), each with the seconds until its poll (0.0: now; ``force``: every
+    enabled source, now). A claim moves ``next_poll_at`` one interval past the poll, so polls
+    keep to their interval instead of drifting by the sweep's delay each time."""
     query = select(SourceRow).where(SourceRow.enabled.is_(True))
     if not force:
-        query = query.where(or_(SourceRow.next_poll_at.is_(None), SourceRow.next_poll_at <= now))
+        horizon = now + timedelta(seconds=within)
+        query = query.where(
+            or_(SourceRow.next_poll_at.is_(None), SourceRow.next_poll_at <= horizon)
+        )
     claimed = []
     for row in session.scalars(query.order_by(SourceRow.id)):
         interval = intervals.get(row.name)
         if interval is None:
             continue
+        poll_at = now if force or row.next_poll_at is None else max(row.next_poll_at, now)
         result = session.execute(
             update(SourceRow)
             .where(SourceRow.id == row.id, _same_or_null(SourceRow.next_poll_at, row.next_poll_at))
-            .values(next_poll_at=now + timedelta(seconds=interval))
+            .values(next_poll_at=poll_at + timedelta(seconds=interval))
         )
         if rowcount(result) == 1:
-            claimed.append(row)
+            claimed.append((row, (poll_at - now).total_seconds()))
     return claimed
 
 
