@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(to_json({
             "benchmark": "latency", "machine": machine_info(),
-            "commit": run_git("rev-parse", "HEAD"), "params": vars(args), "results": results,
+            "commit": run_git("rev-parse", "HEAD"),
+            "params": {k: str(v) for k, v in vars(args).items()}, "results": results,
         }), indent=2))  # fmt: skip
     ok = all(r["received"] == r["expected"] and r["duplicates"] == 0 for r in results)
     return 0 if ok else 1

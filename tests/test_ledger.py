@@ -23,7 +23,7 @@ from worker.demo.site import DemoSite
 from worker.runtime import Runtime, build_runtime
 from worker.store.deliveries import ClaimedDelivery, claim_deliveries
 from worker.store.pending import claim_pending_item, renew_pending_lease
-from worker.store.sources import claim_due_sources, source_by_name
+from worker.store.sources import PollRecord, claim_due_sources, record_poll, source_by_name
 from worker.store.tables import DeliveryRow, PendingItemRow, SourceRow, SubscriberRow
 from worker.sweep import find_due_work
 from worker.tasks import prepare_database
@@ -221,3 +221,21 @@ def test_a_source_due_before_the_next_sweep_is_polled_on_time(rt: Runtime) -> No
         assert [delay for _, delay in claimed] == [0.0]
         stored = session.scalars(select(SourceRow.next_poll_at)).one()
     assert stored == later + timedelta(seconds=interval)
+
+
+def test_a_slow_poll_does_not_undo_the_claim_of_the_next(rt: Runtime) -> None:
+    """A poll that ends after the sweep claimed the source's next poll must not move
+    ``next_poll_at`` back (the source would then be claimed, and polled, twice)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    source_id = _source_id(rt)
+    with rt.session() as session:
+        session.execute(update(SourceRow).values(next_poll_at=now + timedelta(seconds=5)))
+    with rt.session() as session:
+        assert claim_due_sources(session, now, {"cases": 60.0}, within=15.0)
+    claimed_next = now + timedelta(seconds=65)
+    record = PollRecord("ok", "", now - timedelta(seconds=50) + timedelta(seconds=60), True)
+    with rt.session() as session:
+        record_poll(session, source_id, record, now=now)
+    with rt.session() as session:
+        assert session.scalars(select(SourceRow.next_poll_at)).one() == claimed_next
+        assert claim_due_sources(session, now + timedelta(seconds=10), {"cases": 60.0}) == []

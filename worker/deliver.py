@@ -143,10 +143,8 @@ class Batch:
         self.lock = threading.Lock()  # guards ``waiting`` (the loop adds, this thread writes)
         self.flushed_at = time.monotonic()
         self.wake = threading.Event()  # set when RECORD_EVERY records wait to be written
-        self.broker_url, self.per_endpoint = (
-            rt.config.herald.broker_url,
-            rt.config.delivery.per_endpoint,
-        )
+        self.broker_url = rt.config.herald.broker_url
+        self.per_endpoint = rt.config.delivery.per_endpoint
         self.lanes: dict[str, int] = {}  # endpoint → lanes this batch holds
         self.stopped_for: dict[str, float] = {}  # endpoint → seconds it asked us to wait
         self.built_at = datetime.now(UTC)  # one moment for the batch: an event's body is built once
@@ -196,7 +194,11 @@ class Batch:
             want = wanted.get(item.url, (0, allowed))[0]
             wanted[item.url] = (min(allowed, want + 1), allowed)
         hold = BATCH_SECONDS + self.rt.config.delivery.timeout + LANES_MARGIN
-        self.lanes = lanes_for(self.broker_url).reserve(self.token, wanted, hold)
+        try:
+            self.lanes = lanes_for(self.broker_url).reserve(self.token, wanted, hold)
+        except Exception:  # the script may have run: whatever it took is given back
+            self.lanes = {endpoint: allowed for endpoint, (_, allowed) in wanted.items()}
+            raise
         self.give_back([(item.id, LANES_BUSY_WAIT) for item, _ in go if not self.lanes[item.url]])
         return [(item, offset) for item, offset in go if self.lanes[item.url]]
 
@@ -226,10 +228,10 @@ class Batch:
         except Exception:
             log.exception("deliver: batch interrupted; its rows are recorded or given back")
         finally:
+            self.release_lanes()  # before the records: other workers may use them now
             try:
                 self.settle()
             finally:
-                self.release_lanes()
                 self.keeper.stop()
 
     def may_start(self, delivery_id: int) -> bool | None:
@@ -255,9 +257,9 @@ class Batch:
     def finish(self, delivery_id: int, outcome: Outcome) -> AttemptRecord:
         """Turn an outcome into a record (a retry gets its delay) and queue it for writing.
 
-        Called on the sending loop, which must not wait for the database (it sends every batch
-        of this process): the batch's own thread writes the records, woken once
-        ``RECORD_EVERY`` wait, else after ``RECORD_AFTER`` seconds (``flush_due``)."""
+        Called on the sending loop for every reply, which must not wait for the database (it
+        sends every batch of this process): the batch's own thread writes the records, woken
+        once ``RECORD_EVERY`` wait, else after ``RECORD_AFTER`` seconds (``flush_due``)."""
         row = self.rows[delivery_id]
         record = attempt_record(row.claimed, outcome, self.rt.config.delivery.retry_schedule)
         row.state = "replied"

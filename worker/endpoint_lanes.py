@@ -26,7 +26,8 @@ KEY_PREFIX = "herald:lanes:"
 
 # KEYS: one sorted set per endpoint (members token:lane, scored by when they lapse, in ms).
 # ARGV[1] token, ARGV[2] hold in ms, then per key: lanes wanted, lanes the endpoint allows.
-# Redis's own clock: workers on several machines agree on it. Returns the lanes granted.
+# Redis's own clock: workers on several machines agree on it (a script that reads TIME and then
+# writes needs Redis 5 or later, which replicates its effects). Returns the lanes granted.
 RESERVE_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
@@ -40,7 +41,7 @@ for i, key in ipairs(KEYS) do
   for lane = 1, n do
     redis.call('ZADD', key, now + hold, token .. ':' .. lane)
   end
-  if n > 0 then
+  if n > 0 and redis.call('PTTL', key) < hold then
     redis.call('PEXPIRE', key, hold)
   end
   granted[i] = n

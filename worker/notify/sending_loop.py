@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import aiohttp
@@ -74,12 +74,12 @@ class Budget:
         self.waiting: dict[str, deque[asyncio.Future[None]]] = {}
 
     @contextlib.asynccontextmanager
-    async def slot(self, endpoint: str, lanes: int) -> AsyncIterator[None]:
-        """A lane of ``endpoint`` (waited for first, holding nothing else), then a slot."""
+    async def lane(self, endpoint: str, lanes: int) -> AsyncIterator[None]:
+        """One of ``endpoint``'s ``lanes``, waited for holding nothing else (a slot of
+        ``gate`` is taken inside it)."""
         await self._take_lane(endpoint, lanes)
         try:
-            async with self.gate:
-                yield
+            yield
         finally:
             self._give_lane(endpoint)
 
@@ -124,7 +124,7 @@ class SendingLoop:
         self.thread = threading.Thread(target=self._run, name="herald-send", daemon=True)
         self.thread.start()
         self.lock = threading.Lock()
-        self.active = 0  # calls in progress
+        self.active = 0  # users in ``sending_loop`` blocks
         self.retired = False  # replaced: closed when the last call is done
         self.session, self.budget = self.call(self._open())
 
@@ -170,29 +170,29 @@ class SendingLoop:
             finally:
                 finished.set()
 
-        with self.lock:
-            self.active += 1
+        future = asyncio.run_coroutine_threadsafe(guarded(), self.loop)
         try:
-            future = asyncio.run_coroutine_threadsafe(guarded(), self.loop)
-            try:
-                if meanwhile is not None:
-                    woken = wake or threading.Event()
-                    future.add_done_callback(lambda _: woken.set())
-                    while not future.done():
-                        woken.wait(MEANWHILE)
-                        woken.clear()
-                        meanwhile()
-                return future.result()
-            except BaseException:
-                future.cancel()
-                finished.wait(CANCEL_WAIT)
-                raise
-        finally:
-            with self.lock:
-                self.active -= 1
-                last = self.retired and self.active == 0
-            if last:
-                self.close()
+            if meanwhile is not None:
+                woken = wake or threading.Event()
+                future.add_done_callback(lambda _: woken.set())
+                while not future.done():
+                    woken.wait(MEANWHILE)
+                    woken.clear()
+                    meanwhile()
+            return future.result()
+        except BaseException:
+            future.cancel()
+            finished.wait(CANCEL_WAIT)
+            raise
+
+    def leave(self) -> None:
+        """One user of the loop is done with it (see ``sending_loop``); a retired loop closes
+        when its last user leaves."""
+        with self.lock:
+            self.active -= 1
+            last = self.retired and self.active == 0
+        if last:
+            self.close()
 
     def retire(self) -> None:
         """Close now if idle, else once the last call in progress is done."""
@@ -218,22 +218,25 @@ _current: SendingLoop | None = None
 _current_lock = threading.Lock()
 
 
-def sending_loop(policy: Policy, user_agent: str, in_flight: int) -> SendingLoop:
-    """This process's loop for these settings, started on first use."""
+@contextlib.contextmanager
+def sending_loop(policy: Policy, user_agent: str, in_flight: int) -> Iterator[SendingLoop]:
+    """This process's loop for these settings (started on first use), counted as in use until
+    the block ends, so that a new configuration retiring it cannot close it under a caller."""
     global _current
     with _current_lock:
         current = _current
-        wanted = (policy, user_agent, in_flight)
-        if (
-            current is not None
-            and (current.policy, current.user_agent, current.in_flight) == wanted
-        ):
-            return current
-        _current = SendingLoop(policy, user_agent, in_flight)
-        replaced, current = current, _current
+        replaced = None
+        if current is None or current.settings != (policy, user_agent, in_flight):
+            replaced, current = current, SendingLoop(policy, user_agent, in_flight)
+            _current = current
+        with current.lock:
+            current.active += 1
     if replaced is not None:
         replaced.retire()
-    return current
+    try:
+        yield current
+    finally:
+        current.leave()
 
 
 def _forget_after_fork() -> None:

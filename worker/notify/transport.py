@@ -207,16 +207,19 @@ async def _send_all(
                 go_at = max(go_at, previous[1] + send.not_before - previous[0])
             while go_at > loop.time() and not (stop is not None and stop.is_set()):
                 await asyncio.sleep(min(go_at - loop.time(), STOP_CHECK))
-            # every check once a lane and a slot are ours: the wait for them may be long
-            async with budget.slot(endpoint, send.allowed or send.lanes):
-                cleared = clear(send, endpoint)
-                while cleared is None:  # "not yet": ask again shortly
-                    await asyncio.sleep(RECHECK)
-                    cleared = clear(send, endpoint)
-                if not cleared:
-                    unsent.append(send.key)
-                    continue
-                reply = await _post(session, send.request, vet, limit)
+            async with budget.lane(endpoint, send.allowed or send.lanes):
+                reply = None
+                while True:  # every check once a slot is ours: the wait for it may be long
+                    async with budget.gate:
+                        cleared = clear(send, endpoint)
+                        if cleared:
+                            reply = await _post(session, send.request, vet, limit)
+                    if cleared is not None:
+                        break
+                    await asyncio.sleep(RECHECK)  # "not yet": ask again shortly, slot given up
+            if reply is None:
+                unsent.append(send.key)
+                continue
             previous = (send.not_before, loop.time())
             try:
                 halt = on_reply(send.key, reply)
@@ -290,13 +293,13 @@ def send_all(
     """
     if not sends:
         return []
-    sending = sending_loop(policy, user_agent, in_flight)
-    return sending.call(
-        _send_all(
-            sending.session, sending.budget, sends, policy=policy, timeout=timeout,
-            in_flight=in_flight,
-            on_reply=on_reply, may_start=may_start, deadline=deadline, stop=stop,
-        ),
-        meanwhile,
-        wake,
-    )  # fmt: skip
+    with sending_loop(policy, user_agent, in_flight) as sending:
+        return sending.call(
+            _send_all(
+                sending.session, sending.budget, sends, policy=policy, timeout=timeout,
+                in_flight=in_flight, on_reply=on_reply, may_start=may_start, deadline=deadline,
+                stop=stop,
+            ),
+            meanwhile,
+            wake,
+        )  # fmt: skip

@@ -225,7 +225,8 @@ def record_poll(session: Session, source_id: int, record: PollRecord, *, now: da
     assert row is not None
     previous = row.status
     row.last_polled_at = now
-    row.next_poll_at = record.next_poll_at
+    if row.next_poll_at is None or record.next_poll_at > row.next_poll_at:
+        row.next_poll_at = record.next_poll_at  # never earlier than a claim made meanwhile
     if record.status != previous:
         row.status, row.status_since = record.status, now
     row.status_reason = record.reason[:2000]
