@@ -239,3 +239,18 @@ def test_a_slow_poll_does_not_undo_the_claim_of_the_next(rt: Runtime) -> None:
     with rt.session() as session:
         assert session.scalars(select(SourceRow.next_poll_at)).one() == claimed_next
         assert claim_due_sources(session, now + timedelta(seconds=10), {"cases": 60.0}) == []
+
+
+def test_an_interval_shorter_than_the_sweeps_is_kept(rt: Runtime) -> None:
+    """Polled every 4 s with a sweep every 15 s: one sweep schedules each poll due before the
+    next sweep, at its moment, and the next sweep takes up where it stopped."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with rt.session() as session:
+        session.execute(update(SourceRow).values(next_poll_at=now + timedelta(seconds=2)))
+    with rt.session() as session:
+        first = claim_due_sources(session, now, {"cases": 4.0}, within=15.0)
+        second = claim_due_sources(
+            session, now + timedelta(seconds=15), {"cases": 4.0}, within=15.0
+        )
+    assert [delay for _, delay in first] == [2.0, 6.0, 10.0, 14.0]
+    assert [delay for _, delay in second] == [3.0, 7.0, 11.0, 15.0]  # 18, 22, 26, 30 s

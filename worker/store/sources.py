@@ -92,6 +92,7 @@ SYNCED_COLUMNS = (
     "next_digest_at",
 )  # fmt: skip
 SYNC_CHUNK = 1000
+MIN_INTERVAL = 1.0  # seconds: no source is polled more often, whatever its interval says
 
 
 def _sync_subscribers(
@@ -175,11 +176,12 @@ def claim_due_sources(
 ) -> list[tuple[SourceRow, float]]:
     """Sources whose next poll is due now or within ``within`` seconds (the next sweep would
     come too late for them), each with the seconds until its poll (0.0: now; ``force``: every
-    enabled source, now). A claim moves ``next_poll_at`` one interval past the poll, so polls
-    keep to their interval instead of drifting by the sweep's delay each time."""
+    enabled source, now); a source polled more often than that comes once per poll. A claim
+    moves ``next_poll_at`` one interval past its last poll, so polls keep to their interval
+    instead of drifting by the sweep's delay each time."""
+    horizon = now + timedelta(seconds=within)
     query = select(SourceRow).where(SourceRow.enabled.is_(True))
     if not force:
-        horizon = now + timedelta(seconds=within)
         query = query.where(
             or_(SourceRow.next_poll_at.is_(None), SourceRow.next_poll_at <= horizon)
         )
@@ -188,14 +190,17 @@ def claim_due_sources(
         interval = intervals.get(row.name)
         if interval is None:
             continue
-        poll_at = now if force or row.next_poll_at is None else max(row.next_poll_at, now)
+        step = timedelta(seconds=max(interval, MIN_INTERVAL))
+        polls = [now if force or row.next_poll_at is None else max(row.next_poll_at, now)]
+        while not force and polls[-1] + step <= horizon:  # an interval shorter than the sweep's
+            polls.append(polls[-1] + step)
         result = session.execute(
             update(SourceRow)
             .where(SourceRow.id == row.id, _same_or_null(SourceRow.next_poll_at, row.next_poll_at))
-            .values(next_poll_at=poll_at + timedelta(seconds=interval))
+            .values(next_poll_at=polls[-1] + step)
         )
         if rowcount(result) == 1:
-            claimed.append((row, (poll_at - now).total_seconds()))
+            claimed += [(row, (poll - now).total_seconds()) for poll in polls]
     return claimed
 
 
