@@ -254,3 +254,12 @@ def test_an_interval_shorter_than_the_sweeps_is_kept(rt: Runtime) -> None:
         )
     assert [delay for _, delay in first] == [2.0, 6.0, 10.0, 14.0]
     assert [delay for _, delay in second] == [3.0, 7.0, 11.0, 15.0]  # 18, 22, 26, 30 s
+
+
+def test_an_eager_pass_takes_only_the_polls_due_now(rt: Runtime) -> None:
+    """``herald run --once`` cannot wait: its sweeps leave a poll due in 5 s for later."""
+    now = datetime.now(UTC)
+    with rt.session() as session:
+        session.execute(update(SourceRow).values(next_poll_at=now + timedelta(seconds=5)))
+    assert find_due_work(rt, now=now, ahead=False).sources == []
+    assert [d for _, d in find_due_work(rt, now=now).sources] == [pytest.approx(5.0, abs=1.0)]

@@ -34,14 +34,21 @@ class DueWork:
 
 
 def find_due_work(
-    rt: Runtime, *, now: datetime | None = None, force_sources: bool = False
+    rt: Runtime,
+    *,
+    now: datetime | None = None,
+    force_sources: bool = False,
+    ahead: bool = True,
 ) -> DueWork:
+    """What is due now; with ``ahead``, also the polls due before the next sweep, each with
+    its wait (an eager pass, which cannot wait, takes only what is due now)."""
     now = now or datetime.now(UTC)
     intervals = {s.name: s.interval for s in rt.config.sources if s.enabled}
     with rt.session() as session:
         sources = claim_due_sources(
-            session, now, intervals, force=force_sources, within=rt.config.herald.sweep_interval
-        )
+            session, now, intervals, force=force_sources,
+            within=rt.config.herald.sweep_interval if ahead else 0.0,
+        )  # fmt: skip
         pending = claim_due_pending_items(
             session, requeue_after=rt.config.delivery.requeue_after, limit=BATCH_LIMIT
         )

@@ -70,7 +70,7 @@ def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
 def sweep(force_sources: bool = False) -> dict[str, int]:
     """Enqueue everything the database says is due (beat runs this every ``sweep_interval``)."""
     rt = get_runtime()
-    work = find_due_work(rt, force_sources=force_sources)
+    work = find_due_work(rt, force_sources=force_sources, ahead=not app.conf.task_always_eager)
     for source_id, delay in work.sources:  # due before the next sweep: polled on time
         _enqueue(poll_source, source_id, countdown=delay or None)
     for pending_id in work.pending_items:
