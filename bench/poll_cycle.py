@@ -82,14 +82,16 @@ body = "{art["body"]}"
 def run_pass(config: Path) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
     env["PYTHONPATH"] = str(ROOT)
+    log = config.parent / "run.log"
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "worker.cli", "--config", str(config), "run", "--once"],
-        cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
+    with log.open("wb") as out:  # a file, not a pipe nobody reads while it runs
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "--config", str(config), "run", "--once"],
+            cwd=config.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
-    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    output = log.read_text(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"run --once failed:\n{output[-3000:]}")
     return {
