@@ -3,9 +3,10 @@
 One path for every channel. A batch is claimed in one statement with a lease that a keeper
 thread renews while this worker lives (``worker.lease``); each row is built by its channel's
 notifier, paced (``worker.ratelimit``: a rate-limited chat endpoint gets one lane and waits for
-its platform's window, a generic webhook two lanes), sent through the transport
-(``worker.notify.transport``) and judged by its notifier's ``classify``. Outcomes are recorded
-in chunks as they come (so a worker killed mid-batch re-sends only what it had not recorded),
+its platform's window, a generic webhook two lanes, reserved across worker processes by
+``worker.endpoint_lanes``), sent through the transport (``worker.notify.transport``) and
+judged by its notifier's ``classify``. Outcomes are recorded by the batch's own thread in
+chunks as they come (so a worker killed mid-batch re-sends only what it had not recorded),
 feed the circuit breaker (``worker.breaker``), and a retry is scheduled by ``worker.backoff``.
 Whatever happens inside a batch — a hostile reply, a template error, an exception — the rows
 sent are recorded, the rows not sent go back to the ledger, and no row disturbs another.

@@ -1,7 +1,7 @@
 """What the ledger has due, and when: the sweep's pick of due rows, the next first send, the
 counts by status and the recent attempts a rate window reads. Each function takes a Session;
-the caller owns the transaction. This module must not claim, record or send anything
-(``worker.store.deliveries`` does).
+the caller owns the transaction. This module must not lease rows for sending or record
+attempts (``worker.store.deliveries`` does).
 """
 
 from __future__ import annotations
