@@ -22,6 +22,7 @@ import socket
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import aiohttp
@@ -121,6 +122,11 @@ class SendingLoop:
         self.policy, self.user_agent, self.in_flight = policy, user_agent, in_flight
         self.settings = (policy, user_agent, in_flight)
         self.loop = _new_loop()
+        # the guarded resolver's lookups run here: as many at once as requests may be in
+        # flight (the default pool has CPUs + 4 threads, and a dead domain's lookup is slow)
+        self.loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="herald-resolve")
+        )
         self.thread = threading.Thread(target=self._run, name="herald-send", daemon=True)
         self.thread.start()
         self.lock = threading.Lock()
