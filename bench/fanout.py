@@ -434,7 +434,7 @@ def herald_env(config: Path | None = None) -> dict[str, str]:
 def write_config(
     directory: Path,
     *,
-    list_url: str,
+    site: Any,
     receiver_base: str,
     subscribers: int,
     database_url: str,
@@ -445,9 +445,6 @@ def write_config(
     """herald.toml: one html source (one article, announced on the first poll) and
     ``subscribers`` generic webhooks on the receiver, ``digest_share`` of them in ``mode =
     "digest"`` on a daily schedule."""
-    from worker.demo.site import DemoSite
-
-    sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
     parts = [
         f"""
 [herald]
@@ -464,35 +461,27 @@ connect_timeout = "2s"
 read_timeout = "5s"
 deadline = "10s"
 
-[[sources]]
-name = "news"
-url = "{list_url}"
-kind = "html"
-interval = "1h"
-backfill = 1
-notify_existing = true
-[sources.list]
-item = "{sel["item"]}"
-link = "{sel["link"]}"
-title = "{sel["title"]}"
-date = "{sel["date"]}"
-next = "{sel["next"]}"
-[sources.article]
-title = "{art["title"]}"
-date = "{art["date"]}"
-body = "{art["body"]}"
 """
     ]
-    every = round(1 / digest_share) if digest_share else 0
-    for i in range(subscribers):
-        digest = 'mode = "digest"\nschedule = "0 8 * * *"\n' if every and i % every == 0 else ""
-        parts.append(
-            f'[[subscribers]]\nname = "s{i:05d}"\nchannel = "webhook"\n'
-            f'url = "{receiver_base}/hook/{i}"\nsecret = "{SECRET}"\n{digest}'
-        )
+    parts.append(site.source_toml("news", settings="backfill = 1\nnotify_existing = true"))
+    parts += webhook_subscribers(receiver_base, subscribers, digest_share)
     path = directory / "herald.toml"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def webhook_subscribers(receiver_base: str, count: int, digest_share: float = 0.0) -> list[str]:
+    """``count`` generic webhooks at ``receiver_base/hook/<i>``, ``digest_share`` of them in
+    ``mode = "digest"`` on a daily schedule."""
+    every = round(1 / digest_share) if digest_share else 0
+    entries = []
+    for i in range(count):
+        digest = 'mode = "digest"\nschedule = "0 8 * * *"\n' if every and i % every == 0 else ""
+        entries.append(
+            f'[[subscribers]]\nname = "s{i:05d}"\nchannel = "webhook"\n'
+            f'url = "{receiver_base}/hook/{i}"\nsecret = "{SECRET}"\n{digest}'
+        )
+    return entries
 
 
 @dataclass
@@ -715,7 +704,7 @@ def run_herald(
         database_url, read_ledger = stack.enter_context(herald_database(args, workdir))
         config = write_config(
             workdir,
-            list_url=site.list_url,
+            site=site,
             receiver_base=receiver.base,
             subscribers=n,
             database_url=database_url,

@@ -138,7 +138,9 @@ def write_config(
     directory: Path, site: DemoSite, *, database_url: str, broker_url: str, workers: int
 ) -> Path:
     """herald.toml for one run: one html source with a backfill covering every list page."""
-    sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
+    source = site.source_toml(
+        "cases", settings=f'backfill = {site.page_count}\ntags = ["工作案例"]'
+    )
     text = f"""
 [herald]
 database_url = "{database_url}"
@@ -154,24 +156,7 @@ connect_timeout = "2s"
 read_timeout = "5s"
 deadline = "10s"
 
-[[sources]]
-name = "cases"
-url = "{site.list_url}"
-kind = "html"
-interval = "1h"
-backfill = {site.page_count}
-tags = ["工作案例"]
-[sources.list]
-item = "{sel["item"]}"
-link = "{sel["link"]}"
-title = "{sel["title"]}"
-date = "{sel["date"]}"
-next = "{sel["next"]}"
-[sources.article]
-title = "{art["title"]}"
-date = "{art["date"]}"
-body = "{art["body"]}"
-"""
+{source}"""
     path = directory / "herald.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -26,20 +26,24 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, machine_info, run_git, to_json
-from fanout import SECRET, flush_redis, herald_commands, start_herald, stop_process
+from fanout import (
+    SECRET,
+    flush_redis,
+    herald_commands,
+    start_herald,
+    stop_process,
+    webhook_subscribers,
+)
 
 sys.path.insert(0, str(ROOT))
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # fanout.py's: flushed before and after
 
 
-def write_config(directory: Path, *, list_url: str, hook: str, subscribers: int,
+def write_config(directory: Path, *, site: Any, receiver_base: str, subscribers: int,
                  interval: str, broker_url: str) -> Path:  # fmt: skip
     """One html source (its one article imported silently on the first poll) polled every
     ``interval``, ``subscribers`` webhooks; everything else herald's defaults."""
-    from worker.demo.site import DemoSite
-
-    sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
     parts = [
         f"""
 [herald]
@@ -50,28 +54,10 @@ feeds_dir = "feeds"
 [network]
 allow = ["127.0.0.0/8", "localhost"]
 
-[[sources]]
-name = "news"
-url = "{list_url}"
-kind = "html"
-interval = "{interval}"
-[sources.list]
-item = "{sel["item"]}"
-link = "{sel["link"]}"
-title = "{sel["title"]}"
-date = "{sel["date"]}"
-next = "{sel["next"]}"
-[sources.article]
-title = "{art["title"]}"
-date = "{art["date"]}"
-body = "{art["body"]}"
 """
     ]
-    for i in range(subscribers):
-        parts.append(
-            f'[[subscribers]]\nname = "s{i:03d}"\nchannel = "webhook"\n'
-            f'url = "{hook}/{i}"\nsecret = "{SECRET}"\n'
-        )
+    parts.append(site.source_toml("news", interval=interval))
+    parts += webhook_subscribers(receiver_base, subscribers)
     path = directory / "herald.toml"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
@@ -108,7 +94,7 @@ def run_mode(mode: str, args: argparse.Namespace, rng: random.Random) -> dict[st
         broker = REDIS_URL if mode == "redis" else ""
         if broker:
             flush_redis()
-        config = write_config(work, list_url=site.list_url, hook=f"{base}/hook",
+        config = write_config(work, site=site, receiver_base=base,
                               subscribers=args.subscribers, interval=args.interval,
                               broker_url=broker)  # fmt: skip
         options = argparse.Namespace(redis_pool=args.redis_pool, workers=args.workers)

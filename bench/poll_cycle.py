@@ -30,15 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, machine_info, run_git, to_json
-from fanout import SECRET
+from fanout import SECRET, webhook_subscribers
 
 sys.path.insert(0, str(ROOT))
 
 
-def write_config(directory: Path, sites: list[Any], hook: str, subscribers: int) -> Path:
-    from worker.demo.site import DemoSite
-
-    sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
+def write_config(directory: Path, sites: list[Any], receiver_base: str, subscribers: int) -> Path:
     parts = [
         """
 [herald]
@@ -49,31 +46,8 @@ feeds_dir = "feeds"
 allow = ["127.0.0.0/8", "localhost"]
 """
     ]
-    for i, site in enumerate(sites):
-        parts.append(
-            f'''
-[[sources]]
-name = "col{i:03d}"
-url = "{site.list_url}"
-kind = "html"
-interval = "1h"
-[sources.list]
-item = "{sel["item"]}"
-link = "{sel["link"]}"
-title = "{sel["title"]}"
-date = "{sel["date"]}"
-next = "{sel["next"]}"
-[sources.article]
-title = "{art["title"]}"
-date = "{art["date"]}"
-body = "{art["body"]}"
-'''
-        )
-    for i in range(subscribers):
-        parts.append(
-            f'[[subscribers]]\nname = "s{i:03d}"\nchannel = "webhook"\n'
-            f'url = "{hook}/{i}"\nsecret = "{SECRET}"\n'
-        )
+    parts += [site.source_toml(f"col{i:03d}") for i, site in enumerate(sites)]
+    parts += webhook_subscribers(receiver_base, subscribers)
     path = directory / "herald.toml"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
@@ -135,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for site in sites:
             site.start()
-        hook = receiver.start() + "/hook"
-        config = write_config(work, sites, hook, args.subscribers)
+        config = write_config(work, sites, receiver.start(), args.subscribers)
         for name in ("first", "idle", "news"):
             if name == "news":
                 for site in sites:

@@ -87,7 +87,7 @@ def child(n: int, digest_share: float, receiver: str, out: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="herald-scale-"))
     with DemoSite(articles=1, page_size=20) as site:
         path = write_config(
-            work, list_url=site.list_url, receiver_base=receiver, subscribers=n,
+            work, site=site, receiver_base=receiver, subscribers=n,
             database_url=f"sqlite:///{work / 'herald.db'}", broker_url="", workers=1,
             digest_share=digest_share,
         )  # fmt: skip

@@ -163,27 +163,8 @@ def site_source(
     interval: str = "1h",
     notify_existing: bool = False,
 ) -> str:
-    sel, art = DemoSite.LIST_SELECTORS, DemoSite.ARTICLE_SELECTORS
-    return f"""
-[[sources]]
-name = "{name}"
-url = "{site.list_url}"
-kind = "html"
-interval = "{interval}"
-backfill = {backfill}
-notify_existing = {str(notify_existing).lower()}
-tags = ["工作案例"]
-[sources.list]
-item = "{sel["item"]}"
-link = "{sel["link"]}"
-title = "{sel["title"]}"
-date = "{sel["date"]}"
-next = "{sel["next"]}"
-[sources.article]
-title = "{art["title"]}"
-date = "{art["date"]}"
-body = "{art["body"]}"
-"""
+    settings = f"backfill = {backfill}\nnotify_existing = {str(notify_existing).lower()}\n"
+    return site.source_toml(name, interval=interval, settings=settings + 'tags = ["工作案例"]')
 
 
 def webhook_subscriber(

@@ -8,14 +8,14 @@ kombu. It must not publish, consume or delete anything.
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 BROKER_TIMEOUT = 2.0
 
 
-def _is_redis(url: str) -> bool:
+def is_redis(url: str) -> bool:
     return url.startswith(("redis://", "rediss://"))
 
 
@@ -27,22 +27,16 @@ def _redis_client(url: str) -> Any:
     )
 
 
-_shared: dict[str, Any] = {}
-_shared_lock = threading.Lock()
-
-
+@functools.cache
 def shared_redis(url: str) -> Any:
     """This process's client for the broker's Redis at ``url`` (a connection pool, 2 s socket
     timeouts), made on first use."""
-    with _shared_lock:
-        if url not in _shared:
-            _shared[url] = _redis_client(url)
-        return _shared[url]
+    return _redis_client(url)
 
 
 def broker_answers(url: str) -> None:
     """Raise if the broker at ``url`` does not answer within the timeout."""
-    if _is_redis(url):
+    if is_redis(url):
         client = _redis_client(url)
         try:
             client.ping()
@@ -57,7 +51,7 @@ def broker_answers(url: str) -> None:
 
 def queue_depths(url: str, queues: Iterable[str]) -> dict[str, int]:
     """Messages waiting in each queue of a Redis broker ({} for other brokers)."""
-    if not _is_redis(url):
+    if not is_redis(url):
         return {}
     client = _redis_client(url)
     try:

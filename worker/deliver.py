@@ -144,9 +144,8 @@ class Batch:
         self.lock = threading.Lock()  # guards ``waiting`` (the loop adds, this thread writes)
         self.flushed_at = time.monotonic()
         self.wake = threading.Event()  # set when RECORD_EVERY records wait to be written
-        self.broker_url = rt.config.herald.broker_url
-        self.per_endpoint = rt.config.delivery.per_endpoint
         self.lanes: dict[str, int] = {}  # endpoint → lanes this batch holds
+        self.allowed: dict[str, int] = {}  # endpoint → lanes it allows, all batches together
         self.stopped_for: dict[str, float] = {}  # endpoint → seconds it asked us to wait
         self.built_at = datetime.now(UTC)  # one moment for the batch: an event's body is built once
         self.keeper = LeaseKeeper(
@@ -174,14 +173,8 @@ class Batch:
             return None
         return Send(
             item.id, item.url, request, lanes=self.lanes[item.url], not_before=offset,
-            allowed=self.allowed(item),
+            allowed=self.allowed[item.url],
         )  # fmt: skip
-
-    def allowed(self, item: ClaimedDelivery) -> int:
-        """The lanes an endpoint allows: one to a rate-limited chat platform, else
-        ``[delivery] per_endpoint``."""
-        notifier = NOTIFIERS.get(item.channel)
-        return 1 if notifier is not None and notifier.rate_windows else self.per_endpoint
 
     def reserve_lanes(
         self, go: Sequence[tuple[ClaimedDelivery, float]]
@@ -189,23 +182,26 @@ class Batch:
         """Each endpoint's lanes for this batch, across worker processes
         (``worker.endpoint_lanes``); the rows of an endpoint that other batches fill go back to
         the ledger for ``LANES_BUSY_WAIT`` seconds. Returns the rows that may go."""
+        per_endpoint = self.rt.config.delivery.per_endpoint
         wanted: dict[str, tuple[int, int]] = {}
-        for item, _ in go:
-            allowed = self.allowed(item)
-            want = wanted.get(item.url, (0, allowed))[0]
-            wanted[item.url] = (min(allowed, want + 1), allowed)
+        for item, _ in go:  # a rate-limited chat platform allows one lane
+            notifier = NOTIFIERS.get(item.channel)
+            allowed = 1 if notifier is not None and notifier.rate_windows else per_endpoint
+            self.allowed[item.url] = allowed
+            wanted[item.url] = (min(allowed, wanted.get(item.url, (0, 0))[0] + 1), allowed)
         hold = BATCH_SECONDS + self.rt.config.delivery.timeout + LANES_MARGIN
+        lanes = lanes_for(self.rt.config.herald.broker_url)
         try:
-            self.lanes = lanes_for(self.broker_url).reserve(self.token, wanted, hold)
+            self.lanes = lanes.reserve(self.token, wanted, hold)
         except Exception:  # the script may have run: whatever it took is given back
-            self.lanes = {endpoint: allowed for endpoint, (_, allowed) in wanted.items()}
+            self.lanes = dict(self.allowed)
             raise
         self.give_back([(item.id, LANES_BUSY_WAIT) for item, _ in go if not self.lanes[item.url]])
         return [(item, offset) for item, offset in go if self.lanes[item.url]]
 
     def release_lanes(self) -> None:
         try:
-            lanes_for(self.broker_url).release(self.token, self.lanes)
+            lanes_for(self.rt.config.herald.broker_url).release(self.token, self.lanes)
         except Exception:  # they lapse on their own after their hold
             log.exception("deliver: could not give back the lanes of %d endpoints", len(self.lanes))
 

@@ -15,12 +15,12 @@ This module must not send, sleep or touch the database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from worker.broker import shared_redis
+from worker.broker import is_redis, shared_redis
 
 KEY_PREFIX = "herald:lanes:"
 
@@ -114,15 +114,15 @@ def _key(endpoint: str) -> str:
 
 
 _local = LocalLanes()
-_redis: dict[str, RedisLanes] = {}
-_redis_lock = threading.Lock()
 
 
 def lanes_for(broker_url: str) -> Lanes:
     """The broker's Redis when it is Redis, else this process's budget alone."""
-    if not broker_url.startswith(("redis://", "rediss://")):
+    if not is_redis(broker_url):
         return _local
-    with _redis_lock:
-        if broker_url not in _redis:
-            _redis[broker_url] = RedisLanes(shared_redis(broker_url))
-        return _redis[broker_url]
+    return _redis_lanes_for(broker_url)
+
+
+@functools.cache
+def _redis_lanes_for(broker_url: str) -> RedisLanes:
+    return RedisLanes(shared_redis(broker_url))

@@ -10,13 +10,14 @@ This module must not send, sleep or touch the database.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from worker.broker import shared_redis
+from worker.broker import is_redis, shared_redis
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
 _PER = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
@@ -98,15 +99,15 @@ class RedisBucket:
 
 
 _local = LocalBucket()
-_redis: dict[str, RedisBucket] = {}
-_redis_lock = threading.Lock()
 
 
 def bucket_for(broker_url: str) -> Bucket:
     """The Redis bucket of the broker when it is Redis, else this process's own."""
-    if not broker_url.startswith(("redis://", "rediss://")):
+    if not is_redis(broker_url):
         return _local
-    with _redis_lock:
-        if broker_url not in _redis:
-            _redis[broker_url] = RedisBucket(shared_redis(broker_url))
-        return _redis[broker_url]
+    return _redis_bucket_for(broker_url)
+
+
+@functools.cache
+def _redis_bucket_for(broker_url: str) -> RedisBucket:
+    return RedisBucket(shared_redis(broker_url))

@@ -21,8 +21,9 @@ from worker.files import write_atomic
 
 
 def write_demo_config(workdir: Path, site: DemoSite, hook_url: str, secret: str) -> Path:
-    sel = DemoSite.LIST_SELECTORS
-    art = DemoSite.ARTICLE_SELECTORS
+    source = site.source_toml(
+        "cast-cases", interval="5s", settings='tags = ["工作案例"]\nbackfill = 5'
+    )
     text = f"""# written by `herald demo`
 [herald]
 database_url = "sqlite:///herald.db"
@@ -32,24 +33,7 @@ sweep_interval = "3s"
 [network]
 allow = ["127.0.0.1/32"]   # the demo site and receiver are on loopback, refused by default
 
-[[sources]]
-name = "cast-cases"
-url = "{site.list_url}"
-kind = "html"
-interval = "5s"
-tags = ["工作案例"]
-backfill = 5
-[sources.list]
-item = "{sel["item"]}"
-link = "{sel["link"]}"
-title = "{sel["title"]}"
-date = "{sel["date"]}"
-next = "{sel["next"]}"
-[sources.article]
-title = "{art["title"]}"
-date = "{art["date"]}"
-body = "{art["body"]}"
-
+{source}
 [[subscribers]]
 name = "demo-hook"
 channel = "webhook"

@@ -476,6 +476,29 @@ class DemoSite:
         """The first list page of the column."""
         return self.base_url + list_page_path(1)
 
+    def source_toml(self, name: str, *, interval: str = "1h", settings: str = "") -> str:
+        """A ``[[sources]]`` entry that reads this column with its selectors; ``settings`` are
+        further lines of the entry (``backfill = 5``)."""
+        sel, art = self.LIST_SELECTORS, self.ARTICLE_SELECTORS
+        return f"""
+[[sources]]
+name = "{name}"
+url = "{self.list_url}"
+kind = "html"
+interval = "{interval}"
+{settings.strip()}
+[sources.list]
+item = "{sel["item"]}"
+link = "{sel["link"]}"
+title = "{sel["title"]}"
+date = "{sel["date"]}"
+next = "{sel["next"]}"
+[sources.article]
+title = "{art["title"]}"
+date = "{art["date"]}"
+body = "{art["body"]}"
+"""
+
     @property
     def feed_url(self) -> str:
         """The RSS 2.0 feed of the newest ``page_size`` articles."""

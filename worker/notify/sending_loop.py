@@ -4,8 +4,7 @@
 The worker's threads hand their batches to it and wait, instead of each running a loop and a
 session of their own, so connections are reused across batches and threads. Its budget holds
 the requests in flight to ``[delivery] in_flight`` and each endpoint's to its lanes for the
-whole process: how many are in flight, not how many threads send, is what costs (256 in
-flight took a fifth more CPU per delivery than 64), and an endpoint that several batches
+whole process: the sockets a worker opens are bounded, and an endpoint that several batches
 write to at once still sees at most its lanes. A loop serves one ``(policy, user_agent,
 in_flight)``; a changed configuration gets a new loop, and the old one is closed once its last
 batch is done. It must not schedule, judge or record anything (``worker.notify.transport``
@@ -120,7 +119,6 @@ class SendingLoop:
 
     def __init__(self, policy: Policy, user_agent: str, in_flight: int) -> None:
         self.policy, self.user_agent, self.in_flight = policy, user_agent, in_flight
-        self.settings = (policy, user_agent, in_flight)
         self.loop = _new_loop()
         # the guarded resolver's lookups run here: as many at once as requests may be in
         # flight (the default pool has CPUs + 4 threads, and a dead domain's lookup is slow)
@@ -133,6 +131,10 @@ class SendingLoop:
         self.active = 0  # users in ``sending_loop`` blocks
         self.retired = False  # replaced: closed when the last call is done
         self.session, self.budget = self.call(self._open())
+
+    @property
+    def settings(self) -> tuple[Policy, str, int]:
+        return self.policy, self.user_agent, self.in_flight
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
