@@ -32,18 +32,24 @@ class _Known:
     id: int
     first_seen_at: datetime
     linked: bool
+    read_at: datetime
 
 
 def test_plan_ingest() -> None:
     now = datetime(2026, 11, 30, tzinfo=UTC)
-    items = [Discovered(url=f"http://x.cn/{i}", guid=f"g{i}") for i in range(5)]
+    items = [Discovered(url=f"http://x.cn/{i}", guid=f"g{i}") for i in range(6)]
+    day, month = now - timedelta(days=1), now - timedelta(days=30)
     known = {
-        "http://x.cn/1": _Known(11, now - timedelta(days=1), linked=True),  # recent: recheck
-        "http://x.cn/2": _Known(12, now - timedelta(days=30), linked=True),  # old: left alone
-        "http://x.cn/3": _Known(13, now - timedelta(days=30), linked=False),  # other source
-        "g4": _Known(14, now, linked=True),  # the same guid in this source
+        "http://x.cn/1": _Known(11, day, linked=True, read_at=day),  # recent, due: recheck
+        "http://x.cn/2": _Known(12, month, linked=True, read_at=month),  # old: left alone
+        "http://x.cn/3": _Known(13, month, linked=False, read_at=month),  # other source
+        "g4": _Known(14, now - timedelta(days=2), linked=True, read_at=day),  # guid, this source
+        "http://x.cn/5": _Known(15, day, linked=True, read_at=now - timedelta(minutes=5)),  # read
     }
-    plan = [(d.item.url, d.action, d.known_id) for d in plan_ingest(items, known, now=now)]
+    plan = [
+        (d.item.url, d.action, d.known_id)
+        for d in plan_ingest(items, known, now=now, recheck_every=timedelta(hours=1))
+    ]
     assert plan == [
         ("http://x.cn/0", "new", None),
         ("http://x.cn/1", "recheck", 11),

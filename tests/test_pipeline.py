@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import site_source, webhook_subscriber, write_config
 from worker.config import load_config
 from worker.demo.receiver import WebhookReceiver
-from worker.demo.site import DemoSite
+from worker.demo.site import DemoSite, article_path
 from worker.embedded import run_once
 
 
@@ -99,6 +99,8 @@ def test_edit_bumps_version_and_new_article_is_sent_once(
     edited = site.articles[0].id
     site.edit_article(edited, "更正：本文于发布后补充了一段说明。")
     added = site.add_article()
+    with sqlite3.connect(configured.parent / "herald.db") as conn:  # `recheck` (1d) has passed
+        conn.execute("update articles set checked_at = '2000-01-01 00:00:00'")
     run_once(config)
 
     db = configured.parent / "herald.db"
@@ -109,6 +111,20 @@ def test_edit_bumps_version_and_new_article_is_sent_once(
     urls = [m.payload["data"]["url"] for m in receiver.messages()]
     assert len(urls) == 16 and urls[-1] == site.article_url(added.id)  # the edit sent nothing
     assert receiver.duplicates() == 0
+
+
+def test_a_changed_list_reads_only_its_new_article(
+    configured: Path, site: DemoSite, receiver: WebhookReceiver
+) -> None:
+    """Articles read within `recheck` are not read again because the list around them moved."""
+    config = load_config(configured)
+    run_once(config)
+    before = len(site.requests_log)
+    added = site.add_article()
+    run_once(config)
+    pages = [path for _, path, _ in site.requests_log[before:] if path.startswith("/art/")]
+    assert pages == [article_path(added)]  # not the 15 listed beside it, read moments ago
+    assert len(receiver.messages()) == 16
 
 
 def test_failed_delivery_is_retried_with_the_same_id(

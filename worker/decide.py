@@ -44,6 +44,8 @@ class Known(Protocol):
     def first_seen_at(self) -> datetime: ...
     @property
     def linked(self) -> bool: ...  # already listed by the source being polled
+    @property
+    def read_at(self) -> datetime: ...  # its page last read
 
 
 Action = Literal["new", "recheck", "link"]
@@ -61,10 +63,13 @@ def plan_ingest(
     known: Mapping[str, Known],
     *,
     now: datetime,
+    recheck_every: timedelta,
     recheck_window: timedelta = RECHECK_WINDOW,
 ) -> list[Decision]:
     """New items are ingested; articles another source found first are linked to this one;
-    known ones first seen within the window are checked for edits; older ones are left alone.
+    known ones first seen within the window and not read for ``recheck_every`` are checked for
+    edits (a list that changed is no reason to read every page on it again); the rest are left
+    alone.
 
     Items must already carry canonical URLs.
     """
@@ -75,6 +80,6 @@ def plan_ingest(
             decisions.append(Decision(item, "new"))
         elif not found.linked:
             decisions.append(Decision(item, "link", found.id))
-        elif now - found.first_seen_at <= recheck_window:
+        elif now - found.first_seen_at <= recheck_window and now - found.read_at >= recheck_every:
             decisions.append(Decision(item, "recheck", found.id))
     return decisions

@@ -191,7 +191,8 @@ def _record_listing(
     with rt.session() as session:
         urls, guids = [i.url for i in items], [i.guid for i in items]
         known = known_articles(session, state.id, urls, guids)
-        decisions = plan_ingest(items, known, now=now)
+        every = timedelta(seconds=source.recheck)
+        decisions = plan_ingest(items, known, now=now, recheck_every=every)
         entries = [
             (discovered_to_dict(d.item), d.known_id) for d in decisions if d.action != "link"
         ]

@@ -27,6 +27,7 @@ class KnownArticle:
     guid: str
     first_seen_at: datetime
     linked: bool  # already listed by the source asking
+    read_at: datetime  # when its page was last read (first seen, or checked for edits since)
 
 
 def known_articles(
@@ -50,7 +51,10 @@ def known_articles(
     linked = _linked_ids(session, source_id, list(rows))
     found: dict[str, KnownArticle] = {}
     for row in rows.values():
-        known = KnownArticle(row.id, row.url, row.guid, row.first_seen_at, row.id in linked)
+        read_at = row.checked_at or row.first_seen_at
+        known = KnownArticle(
+            row.id, row.url, row.guid, row.first_seen_at, row.id in linked, read_at
+        )
         found[row.url] = known
         if row.guid and row.source_id == source_id:
             found[row.guid] = known
