@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import String, Text, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from worker.store._sql import insert_for
+from worker.store._sql import RandomHex, among, fetch_rows, insert_for
 from worker.store.clock import db_now
-from worker.store.tables import ATTEMPTS, DELIVERIES, EVENTS, SUBSCRIBERS, DeliveryRow, EventRow
+from worker.store.tables import ATTEMPTS, DELIVERIES, EVENTS, SUBSCRIBERS, EventRow
 from worker.subscriber import SubscriberOptions, options_from_json
 
 ERROR_CHARS = 2000
@@ -52,29 +52,27 @@ def create_deliveries(
     if not subscriber_ids:
         return []
     event_ref = store_event(session, event_key, event_type, payload, now)
-    rows = [
-        dict(
-            event_id=new_event_id(),
-            event_key=event_key,
-            event_type=event_type,
-            event_ref=event_ref,
-            subscriber_id=sub_id,
-            article_id=article_id,
-            status="pending",
-            attempts=0,
-            next_attempt_at=due or now,
-            enqueued_at=now if due is None else None,
-            last_error="",
-            created_at=now,
-        )
-        for sub_id in subscriber_ids
-    ]
-    statement = (
-        insert_for(session)(DeliveryRow.__table__)  # Core: no per-row ORM bookkeeping
+    columns = (
+        "event_id", "event_key", "event_type", "event_ref", "subscriber_id", "article_id",
+        "status", "attempts", "next_attempt_at", "enqueued_at", "last_error", "created_at",
+    )  # fmt: skip
+    c = DELIVERIES.c
+    values = select(  # one statement, run inside the engine (``worker.store._sql``)
+        literal("msg_", String) + RandomHex(), literal(event_key, c.event_key.type),
+        literal(event_type, c.event_type.type), literal(event_ref, c.event_ref.type),
+        SUBSCRIBERS.c.id, literal(article_id, c.article_id.type), literal("pending", c.status.type),
+        literal(0, c.attempts.type), literal(due or now, c.next_attempt_at.type),
+        literal(now if due is None else None, c.enqueued_at.type), literal("", c.last_error.type),
+        literal(now, c.created_at.type),
+    ).where(among(session, SUBSCRIBERS.c.id, subscriber_ids))  # fmt: skip
+    session.execute(
+        insert_for(session)(DELIVERIES)
+        .from_select(columns, values)
         .on_conflict_do_nothing(index_elements=["subscriber_id", "event_key"])
-        .returning(DeliveryRow.id)
     )
-    return [int(i) for i in session.scalars(statement, rows)]
+    ours = among(session, c.subscriber_id, subscriber_ids)
+    created = select(c.id).where(c.event_ref == event_ref, c.created_at == now, ours)
+    return sorted(int(row_id) for (row_id,) in fetch_rows(session, created))
 
 
 def store_event(
@@ -154,44 +152,47 @@ def claim_deliveries(
         return now, []
     session.execute(
         update(DELIVERIES)
-        .where(DELIVERIES.c.id.in_(ids), _due(now), DELIVERIES.c.attempts >= max_attempts)
+        .where(among(session, DELIVERIES.c.id, ids), _due(now))
+        .where(DELIVERIES.c.attempts >= max_attempts)
         .values(
             status="failed", lease_until=None, lease_token=None,
             last_error=f"parked after {max_attempts} attempts without a final outcome",
         )
     )  # fmt: skip
-    taken = session.execute(
+    session.execute(
         update(DELIVERIES)
-        .where(DELIVERIES.c.id.in_(ids), _due(now), to_active_subscriber())
+        .where(among(session, DELIVERIES.c.id, ids), _due(now), to_active_subscriber())
         .values(
             status="sending",
             lease_until=now + timedelta(seconds=lease),
             lease_token=token,
             attempts=DELIVERIES.c.attempts + 1,
         )
-        .returning(
+    )  # fmt: skip
+    taken = fetch_rows(  # read apart from the UPDATE, in one step (``worker.store._sql``)
+        session,
+        select(
             DELIVERIES.c.id, DELIVERIES.c.event_id, DELIVERIES.c.event_key, DELIVERIES.c.event_type,
             DELIVERIES.c.attempts, DELIVERIES.c.subscriber_id, DELIVERIES.c.event_ref,
-        )
-    ).all()  # fmt: skip
+        ).where(among(session, DELIVERIES.c.id, ids), DELIVERIES.c.lease_token == token),
+    )  # fmt: skip
     if not taken:
         return now, []
     # read once per event and shared by its rows (read-only)
     payloads = {
         int(ref): dict(payload)
         for ref, payload in session.execute(
-            select(EVENTS.c.id, EVENTS.c.payload).where(
-                EVENTS.c.id.in_({t.event_ref for t in taken})
-            )
+            select(EVENTS.c.id, EVENTS.c.payload).where(EVENTS.c.id.in_({t[6] for t in taken}))
         )
     }
     subs = {
-        row.id: row
-        for row in session.execute(
+        row[0]: row
+        for row in fetch_rows(
+            session,
             select(
                 SUBSCRIBERS.c.id, SUBSCRIBERS.c.name, SUBSCRIBERS.c.channel, SUBSCRIBERS.c.url,
                 SUBSCRIBERS.c.secret, sql_cast(SUBSCRIBERS.c.options, Text).label("options"),
-            ).where(SUBSCRIBERS.c.id.in_({t.subscriber_id for t in taken}))
+            ).where(among(session, SUBSCRIBERS.c.id, {t[5] for t in taken})),
         )
     }  # fmt: skip
     claimed = []
@@ -294,7 +295,7 @@ def record_attempts(session: Session, records: Sequence[AttemptRecord], *, token
     for http_status, ids in by_status.items():
         session.execute(
             update(DELIVERIES)
-            .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.lease_token == token)
+            .where(among(session, DELIVERIES.c.id, ids), DELIVERIES.c.lease_token == token)
             .values(
                 status="delivered", delivered_at=now, last_status=http_status, last_error="",
                 lease_until=None, lease_token=None,
