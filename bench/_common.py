@@ -7,6 +7,7 @@ herald. It must not start, stop or measure anything itself.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import platform
@@ -15,6 +16,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,18 @@ def to_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_json(v) for v in value]
     return value
+
+
+def write_report(path: Path, benchmark: str, params: Any, **results: Any) -> None:
+    """The JSON file of one benchmark run: its name, date, machine, commit and parameters (an
+    ``argparse.Namespace``, written as text) beside its ``results``."""
+    report = {
+        "benchmark": benchmark, "date": datetime.now(UTC).isoformat(), "machine": machine_info(),
+        "commit": run_git("rev-parse", "HEAD"),
+        "params": {k: str(v) for k, v in vars(params).items()}, **results,
+    }  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json(report), indent=1, ensure_ascii=False) + "\n")
 
 
 def read_peak_rss_kb(pid: int) -> int:

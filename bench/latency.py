@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, machine_info, run_git, to_json
+from _common import ROOT, write_report
 from fanout import (
     SECRET,
     flush_redis,
@@ -170,12 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
     print(table(results, args))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(to_json({
-            "benchmark": "latency", "machine": machine_info(),
-            "commit": run_git("rev-parse", "HEAD"),
-            "params": {k: str(v) for k, v in vars(args).items()}, "results": results,
-        }), indent=2))  # fmt: skip
+        write_report(args.json, "latency", args, results=results)
     ok = all(r["received"] == r["expected"] and r["duplicates"] == 0 for r in results)
     return 0 if ok else 1
 

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, machine_info, run_git, to_json
+from _common import ROOT, write_report
 from fanout import SECRET, webhook_subscribers
 
 sys.path.insert(0, str(ROOT))
@@ -138,12 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"idle cycle: {per_source:.1f} ms per source; first pass: "
           f"{first['articles'] / first['wall_s']:.0f} articles/s")  # fmt: skip
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(to_json({
-            "benchmark": "poll_cycle", "machine": machine_info(),
-            "commit": run_git("rev-parse", "HEAD"),
-            "params": {k: str(v) for k, v in vars(args).items()}, "results": results,
-        }), indent=2))  # fmt: skip
+        write_report(args.json, "poll_cycle", args, results=results)
     expected = args.sources * (args.articles + 1)
     ok = news["articles"] == expected and news["delivered"] == args.sources * args.subscribers
     return 0 if ok else 1

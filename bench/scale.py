@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, machine_info, run_git, to_json
+from _common import ROOT, write_report
 from fanout import Receiver, write_config
 
 
@@ -188,11 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     ok = all(r["receiver"]["requests"] == r["instant"] + r["digests"] for r in results)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(to_json({
-            "benchmark": "scale", "date": datetime.now(UTC).isoformat(), "machine": machine_info(),
-            "code": {"commit": run_git("rev-parse", "HEAD")}, "results": results,
-        }), indent=1))  # fmt: skip
+        write_report(args.json, "scale", args, results=results)
     return 0 if ok else 1
 
 

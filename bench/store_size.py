@@ -14,7 +14,6 @@ afterwards). It must NOT reach beyond 127.0.0.1 or leave databases behind.
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import bench_database, machine_info, run_git, to_json
+from bench._common import bench_database, write_report
 from bench.feed_build import fill
 
 CHUNK = 20_000
@@ -168,13 +167,7 @@ def main() -> None:
     print(f"\nledger (events, deliveries, attempts): {ledger / deliveries:,.0f} bytes per delivery;"
           f" fill took {took}")  # fmt: skip
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(to_json({
-            "benchmark": "store_size", "date": datetime.now(UTC).isoformat(),
-            "machine": machine_info(), "code": {"commit": run_git("rev-parse", "HEAD")},
-            "params": vars(args) | {"json": str(args.json)}, "sizes": found,
-            "seconds": seconds,
-        }), indent=1))  # fmt: skip
+        write_report(args.json, "store_size", args, sizes=found, seconds=seconds)
 
 
 if __name__ == "__main__":

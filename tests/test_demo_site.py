@@ -18,7 +18,8 @@ import lxml.html
 import pytest
 import requests
 
-from worker.demo.site import TINY_JPEG, DemoSite, truncate_title
+from worker.demo.pages import TINY_JPEG, truncate_title
+from worker.demo.site import DemoSite
 
 LIST = DemoSite.LIST_SELECTORS
 ARTICLE = DemoSite.ARTICLE_SELECTORS

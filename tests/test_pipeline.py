@@ -10,8 +10,9 @@ import pytest
 
 from tests.conftest import site_source, webhook_subscriber, write_config
 from worker.config import load_config
+from worker.demo.pages import article_path
 from worker.demo.receiver import WebhookReceiver
-from worker.demo.site import DemoSite, article_path
+from worker.demo.site import DemoSite
 from worker.embedded import run_once
 
 

@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from worker.demo.site import TINY_JPEG, Seed, load_seed
+from worker.demo.pages import TINY_JPEG, Seed, load_seed
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START_DATE = date(2022, 10, 8)
