@@ -7,6 +7,7 @@ one that does not go through is ended rather than retried. It must not print any
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from worker.notify import get_notifier
 from worker.notify.message import Entry, Message
 from worker.runtime import Runtime
 from worker.store.clock import db_now
-from worker.store.deliveries import create_deliveries, new_event_id
+from worker.store.deliveries import create_deliveries
 from worker.store.history import cancel_deliveries, delivery_attempts
 from worker.store.subscribers import subscriber_by_name
 from worker.subscriber import SubscriberOptions
@@ -65,8 +66,8 @@ def send_trial(rt: Runtime, name: str) -> Trial:
         else:
             event_type, data = EVENT_TEST, {"title": sample.title, "url": sample.url}
         ids = create_deliveries(
-            session, event_key=f"test:{new_event_id()}", event_type=event_type, payload=data,
-            subscriber_ids=[row.id], article_id=None, now=db_now(session),
+            session, event_key=f"test:{secrets.token_urlsafe(18)}", event_type=event_type,
+            payload=data, subscriber_ids=[row.id], article_id=None, now=db_now(session),
         )  # fmt: skip
     deliver_batch(rt, ids)
     with rt.session() as session:

@@ -9,7 +9,6 @@ transaction. This module must not build, send or judge anything.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,10 +27,6 @@ ERROR_CHARS = 2000
 EXCERPT_CHARS = 500
 
 
-def new_event_id() -> str:
-    return "msg_" + secrets.token_urlsafe(18)
-
-
 def create_deliveries(
     session: Session,
     *,
@@ -44,6 +39,8 @@ def create_deliveries(
     due: datetime | None = None,
 ) -> list[int]:
     """One ledger row per subscriber for this event; an existing (subscriber, event) is kept.
+    Returns the ids of the rows created. Each row's webhook id (``msg_`` and 32 hexadecimal
+    digits) is made by the database.
 
     The payload is stored once per event (``events``): an event seen before keeps the payload
     it was first stored with. ``due`` holds the first attempt back (quiet hours); by default it

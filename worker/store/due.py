@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from worker.store._sql import among
 from worker.store.clock import db_now
 from worker.store.deliveries import to_active_subscriber
 from worker.store.tables import AttemptRow, DeliveryRow
@@ -39,7 +40,8 @@ def claim_due_deliveries(session: Session, *, requeue_after: float, limit: int) 
     )
     ids = list(session.scalars(query))
     if ids:
-        session.execute(update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(enqueued_at=now))
+        marked = update(DeliveryRow).where(among(session, DeliveryRow.id, ids))
+        session.execute(marked.values(enqueued_at=now))
     return ids
 
 
