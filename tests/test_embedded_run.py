@@ -72,7 +72,7 @@ def test_herald_run_embedded(tmp_path: Path, site: DemoSite, receiver: WebhookRe
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
         wecom.stop()
-    assert code == 0
+    assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
     assert receiver.duplicates() == 0 and receiver.rejected == 0
 
 

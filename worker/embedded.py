@@ -8,6 +8,8 @@ It must not contain stage logic.
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import logging
 import time
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from celery.beat import EmbeddedService
 
 from worker.celery_app import QUEUES, app, celery_settings
 from worker.config import Config
+from worker.notify.sending_loop import close_sending_loop
 from worker.runtime import configure, get_runtime
 
 log = logging.getLogger(__name__)
@@ -43,7 +46,14 @@ def start_beat() -> Any:
 
 def run_worker(config: Config, *, loglevel: str = "INFO", quiet: bool = False) -> None:
     """Worker + beat (and the web app, unless ``[web] enabled = false``) in this process until
-    SIGINT/SIGTERM (warm shutdown). A web port already in use is warned about and skipped."""
+    SIGINT/SIGTERM (warm shutdown). A web port already in use is warned about and skipped.
+
+    Once the worker has stopped, beat, the sending loop and the database connections are shut
+    down here, in order, rather than left to the interpreter's exit, where threads still
+    running native code (an event loop, a timer firing a countdown task) can crash it; and a
+    fatal signal prints every thread's stack (``faulthandler``)."""
+    with contextlib.suppress(ValueError, OSError, RuntimeError):  # stderr is not a real file
+        faulthandler.enable()
     setup(config)
     if config.web.enabled:
         start_web(config)
@@ -63,6 +73,8 @@ def run_worker(config: Config, *, loglevel: str = "INFO", quiet: bool = False) -
         worker.start()
     finally:
         beat.stop()
+        close_sending_loop()
+        get_runtime().close()
 
 
 def start_web(config: Config) -> bool:
