@@ -115,6 +115,7 @@ def write_config(
     extra_herald: str = "",
     web: str = "enabled = false",
     extra: str = "",
+    network: str = "",
 ) -> Path:
     """A herald.toml in ``directory`` (sources/subscribers given as TOML text). ``herald run``
     starts no web app unless ``web`` says so; ``extra`` holds more sections."""
@@ -131,6 +132,7 @@ allow = [{", ".join(f'"{entry}"' for entry in LOOPBACK_ALLOW)}]
 connect_timeout = "2s"
 read_timeout = "2s"
 deadline = "5s"
+{network}
 
 [web]
 {web}

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from tests.conftest import site_source, webhook_subscriber, write_config
 from tests.support.notify_helpers import post
@@ -27,10 +26,8 @@ from worker.embedded import run_once
 from worker.fetch import Fetcher, FetchError
 from worker.netguard import (
     BlockedAddress,
-    GuardedAdapter,
     Policy,
     check_address,
-    guard_session,
     guarded_session,
     resolve_and_check,
 )
@@ -437,32 +434,6 @@ def test_allow_entries_are_normalized() -> None:
 def test_a_bad_allow_entry_stops_loading_the_config() -> None:
     with pytest.raises(ConfigError, match=r"network\.allow: .*did you mean 10\.0\.0\.0/8"):
         parse_config({"network": {"allow": ["10.1.2.3/8"]}})
-
-
-# --- sessions ----------------------------------------------------------------------------------
-
-
-def test_guard_session_keeps_the_adapter_settings() -> None:
-    session = requests.Session()
-    session.mount("https://", HTTPAdapter(pool_connections=3, pool_maxsize=7, max_retries=2))
-    guard_session(session, PUBLIC)
-    for prefix in ("https://", "http://"):
-        adapter = session.adapters[prefix]
-        assert isinstance(adapter, GuardedAdapter) and adapter.policy == PUBLIC
-    https = session.adapters["https://"]
-    assert https._pool_maxsize == 7 and https.max_retries.total == 2  # type: ignore[attr-defined]
-    session.close()
-
-
-def test_requests_through_a_proxy_are_refused(
-    loopback: CountingServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HTTP_PROXY", loopback.url("/"))
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    with guarded_session(Policy()) as session, pytest.raises(BlockedAddress, match="proxy"):
-        session.get("http://example.com/", timeout=2)
-    assert loopback.connections == 0
 
 
 # --- notifiers: a permanent failure naming the reason -------------------------------------------

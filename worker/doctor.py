@@ -197,23 +197,25 @@ def subscriber_checks(config: Config) -> Iterator[Check]:
 
 def source_checks(config: Config) -> Iterator[Check]:
     """Fetch each enabled source's page once, as a poll would (through the SSRF guard)."""
-    with build_fetcher(config) as fetcher:
-        for source in config.sources:
-            if not source.enabled:
-                continue
-            name = f"source {source.name}"
-            placeholder = placeholder_host(source.url)
-            if placeholder:
-                yield Check(name, "fail", placeholder_words(placeholder, "sources", source.name))
-                continue
-            try:
+    for source in config.sources:
+        if not source.enabled:
+            continue
+        name = f"source {source.name}"
+        placeholder = placeholder_host(source.url)
+        if placeholder:
+            yield Check(name, "fail", placeholder_words(placeholder, "sources", source.name))
+            continue
+        proxy = config.source_proxy(source)
+        try:
+            with build_fetcher(config, proxy=proxy) as fetcher:
                 page = fetcher.get(source.url)
-            except FetchError as exc:
-                yield Check(name, "fail", redact_text(str(exc)))
-                continue
-            size = len(page.content) / 1024
-            yield Check(name, "ok", f"HTTP {page.status}, {size:.0f} KiB in "
-                        f"{page.elapsed_ms / 1000:.1f} s")  # fmt: skip
+        except FetchError as exc:
+            yield Check(name, "fail", redact_text(str(exc)))
+            continue
+        via = f" through the proxy {redact_url(proxy)}" if proxy else ""
+        size = len(page.content) / 1024
+        yield Check(name, "ok", f"HTTP {page.status}, {size:.0f} KiB in "
+                    f"{page.elapsed_ms / 1000:.1f} s{via}")  # fmt: skip
 
 
 def placeholder_words(host: str, section: str, name: str) -> str:

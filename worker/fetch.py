@@ -7,7 +7,8 @@ a per-host limit on requests in flight that is shared by every Fetcher in the pr
 (``worker.fetchlimits``). It answers with a ``FetchResult`` or raises a ``FetchError``
 (``worker.fetchresult``). It is safe to share between threads.
 Every connection, redirect hops included, goes through the SSRF guard (``worker.netguard``):
-a refused address fails as ``FetchError(reason="blocked")``.
+a refused address fails as ``FetchError(reason="blocked")``. A proxy is used only when one is
+given (``proxy``); the environment's ``HTTP_PROXY``/``HTTPS_PROXY`` are never read.
 
 This module must NOT parse HTML or feeds and must NOT touch the database.
 """
@@ -26,7 +27,7 @@ from worker.charset import decode_body
 from worker.fetchlimits import HOST_GATE
 from worker.fetchresult import FetchError, FetchResult
 from worker.neterrors import connection_sentence
-from worker.netguard import BlockedAddress, GuardedAdapter, Policy, headers_deadline
+from worker.netguard import BlockedAddress, Policy, guarded_session, headers_deadline
 from worker.retry_after import parse_retry_after
 from worker.watchdog import Watchdog
 
@@ -68,8 +69,10 @@ class Fetcher:
         per_host: int = 4,
         max_redirects: int = 5,
         policy: Policy | None = None,
+        proxy: str = "",
     ) -> None:
-        """``policy`` says which non-public addresses may be reached (default: none)."""
+        """``policy`` says which non-public addresses may be reached (default: none); ``proxy``
+        is an ``http://`` or ``https://`` proxy URL every request goes through (default: none)."""
         check_settings(connect_timeout, read_timeout, deadline, max_bytes, per_host, max_redirects)
         self.user_agent = user_agent
         self.connect_timeout = connect_timeout
@@ -79,7 +82,8 @@ class Fetcher:
         self.per_host = per_host
         self.max_redirects = max_redirects
         self.policy = Policy() if policy is None else policy
-        self._session = build_session(user_agent, max_redirects, self.policy)
+        self.proxy = proxy
+        self._session = build_session(user_agent, max_redirects, self.policy, proxy)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -331,6 +335,10 @@ class Fetcher:
             return "timeout", f"no response within {self.read_timeout:g} s"
         if isinstance(exc, requests.exceptions.ContentDecodingError):
             return "protocol", f"response could not be decoded ({exc})"
+        if isinstance(exc, requests.exceptions.ProxyError) and self.proxy:
+            proxy = urlsplit(self.proxy)
+            sentence = connection_sentence(exc, proxy.hostname or "the proxy", proxy.port)
+            return "connect", f"proxy: {sentence}"
         target = urlsplit((exc.request.url if exc.request is not None else None) or url.strip())
         return "connect", connection_sentence(exc, target.hostname or "the host", target.port)
 
@@ -363,12 +371,12 @@ def check_settings(
         raise ValueError("fetch: max_redirects must not be negative")
 
 
-def build_session(user_agent: str, max_redirects: int, policy: Policy) -> requests.Session:
-    """One pooled session, shared by all threads using a Fetcher, guarded by ``policy``."""
-    session = requests.Session()
-    adapter = GuardedAdapter(policy, pool_connections=16, pool_maxsize=_POOL_MAXSIZE, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+def build_session(
+    user_agent: str, max_redirects: int, policy: Policy, proxy: str = ""
+) -> requests.Session:
+    """One pooled session, shared by all threads using a Fetcher, guarded by ``policy``; it
+    goes through ``proxy`` when one is given and never through the environment's."""
+    session = guarded_session(policy, proxy=proxy, pool_maxsize=_POOL_MAXSIZE)
     session.headers.update(_DEFAULT_HEADERS)
     session.headers["User-Agent"] = user_agent
     session.max_redirects = max_redirects

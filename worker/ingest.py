@@ -94,7 +94,7 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
     ).start()  # fmt: skip
     try:
         tz = rt.config.source_timezone(source)
-        page = read_article(rt.fetcher, source, item, tz=tz, validators=validators)
+        page = read_article(rt.fetcher_for(source), source, item, tz=tz, validators=validators)
     except (FetchError, ExtractError) as err:
         return _record_failure(rt, pending_id, token, item, err, attempts)
     except Exception as err:  # a hostile or odd page must not take the worker down

@@ -107,7 +107,7 @@ def _fetch_and_record(
 ) -> PollReport:
     try:
         discovery = discover(
-            rt.fetcher,
+            rt.fetcher_for(source),
             source,
             tz=rt.config.source_timezone(source),
             now=now,

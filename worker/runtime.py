@@ -5,7 +5,9 @@ Built lazily once per process (and rebuilt after a fork). The config file is wat
 by every process, applied to the database, and used from then on; a file that no longer loads is
 logged and the previous settings are kept. It must not contain stage logic.
 The fetcher goes through the SSRF guard with the policy of ``[network] allow``
-(``network_policy``); deliveries use the same policy in ``worker.notify.transport``.
+(``network_policy``) and through ``[network] proxy`` when one is set; a source with a proxy of
+its own gets a fetcher of its own (``fetcher_for``); deliveries use the same policy in
+``worker.notify.transport``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from worker.config import Config, ConfigError, load_config
+from worker.config import Config, ConfigError, SourceConfig, load_config
 from worker.fetch import Fetcher
 from worker.netguard import Policy
 from worker.store.counters import FEEDS_GENERATION, bump_counter
@@ -47,7 +49,19 @@ class Runtime:
     config: Config
     engine: Engine
     sessions: SessionFactory
-    fetcher: Fetcher
+    fetcher: Fetcher  # through [network] proxy, if any
+    proxied: dict[str, Fetcher] = field(default_factory=dict)  # sources' own proxies
+    _proxied_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fetcher_for(self, source: SourceConfig) -> Fetcher:
+        """The fetcher for ``source``: through its own proxy (or none, for ``direct``)."""
+        proxy = self.config.source_proxy(source)
+        if proxy == self.fetcher.proxy:
+            return self.fetcher
+        with self._proxied_lock:
+            if proxy not in self.proxied:
+                self.proxied[proxy] = build_fetcher(self.config, proxy=proxy)
+            return self.proxied[proxy]
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -57,6 +71,8 @@ class Runtime:
 
     def close(self) -> None:
         self.fetcher.close()
+        for fetcher in self.proxied.values():
+            fetcher.close()
         self.engine.dispose()
 
 
@@ -183,8 +199,9 @@ def reset_after_fork() -> None:
         _runtime = None
 
 
-def build_fetcher(config: Config) -> Fetcher:
-    """A fetcher with the ``[network]`` settings (also for dry runs that use no database)."""
+def build_fetcher(config: Config, *, proxy: str | None = None) -> Fetcher:
+    """A fetcher with the ``[network]`` settings (also for dry runs that use no database),
+    through ``proxy`` when given, else through ``[network] proxy``."""
     net = config.network
     return Fetcher(
         user_agent=net.user_agent,
@@ -193,6 +210,7 @@ def build_fetcher(config: Config) -> Fetcher:
         deadline=net.deadline,
         per_host=net.per_host,
         policy=network_policy(config),
+        proxy=net.proxy if proxy is None else proxy,
     )
 
 

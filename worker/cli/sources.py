@@ -62,7 +62,8 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         fail(f"{placeholder} is the example configuration's placeholder: put the page's address in "
              f"sources[\"{name}\"].url of {config.path} (`herald sources detect URL` shows what a "
              "page holds)", 1)  # fmt: skip
-    fetcher, tz = build_fetcher(config), config.source_timezone(source)
+    fetcher = build_fetcher(config, proxy=config.source_proxy(source))
+    tz = config.source_timezone(source)
     try:
         found = discover(fetcher, source, tz=tz, now=datetime.now(UTC), max_pages=source.backfill)
     except Exception as err:  # report any failure of the dry run, whatever its kind

@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from worker.config.settings import DIRECT
+from worker.redact import redact_url
 from worker.schedule import parse_quiet_hours
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -128,6 +130,27 @@ def http_url(value: Any) -> str:
 def optional_http_url(value: Any) -> str:
     """An http(s) URL, or "" for not set."""
     return "" if as_string(value) == "" else http_url(value)
+
+
+def proxy_url(value: Any) -> str:
+    """An ``http://`` or ``https://`` proxy as ``scheme://[user:password@]host:port``; "" for none;
+    ``direct`` (a source's own value: no proxy, whatever ``[network] proxy`` says)."""
+    text = as_string(value).strip()
+    if text in ("", DIRECT):
+        return text
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        raise ValueError(
+            f'expected http://host:port or https://host:port (or "{DIRECT}"), '
+            f"got {redact_url(text)!r}"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"a proxy URL has no path or query, got {redact_url(text)!r}")
+    return text
 
 
 def choice(options: tuple[str, ...]) -> Check:

@@ -32,10 +32,12 @@ from worker.config.schema import (
     Reader,
     build_source,
     build_subscriber,
+    check_proxy,
     check_secret,
     check_unique,
 )
 from worker.config.settings import (
+    DIRECT,
     Config,
     ConfigError,
     DeliverySettings,
@@ -47,12 +49,14 @@ from worker.config.settings import (
     WebSettings,
 )
 from worker.feeds import valid_key_segment
+from worker.netguard import Policy
 
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "env:"
 ENV_REFERENCES = {
     "herald": ("database_url", "broker_url"),
+    "network": ("proxy",),
     "web": ("api_token",),
     "subscribers": ("url", "secret"),
 }
@@ -90,7 +94,9 @@ def parse_config(
             except ValueError as err:
                 raise ConfigError(f"environment: {env_name}: {err}") from None
     herald = _resolve_paths(HeraldSettings(**herald_values), base_dir or Path.cwd())
-    network_values = reader.fields(data.get("network", {}), "network", NETWORK_KEYS)
+    network_raw, network_env = _from_environment(reader, data.get("network", {}), "network", env)
+    with _hiding_values(network_env, "network"):
+        network_values = reader.fields(network_raw, "network", NETWORK_KEYS)
     delivery = DeliverySettings(
         **reader.fields(data.get("delivery", {}), "delivery", DELIVERY_KEYS)
     )
@@ -135,6 +141,12 @@ def parse_config(
                 path = named_path("subscribers", sub.name)
                 raise reader.fail(f"{path}.sources", f"no source named {name!r}")
     network = NetworkSettings(**network_values)
+    policy = Policy.from_allow(network.allow)
+    if network.proxy == DIRECT:
+        raise reader.fail("network.proxy", f'"{DIRECT}" is for a source; leave proxy out instead')
+    check_proxy(reader, network.proxy, "network.proxy", policy)
+    for source in sources:
+        check_proxy(reader, source.proxy, f"{named_path('sources', source.name)}.proxy", policy)
     web = WebSettings(**web_values)
     return Config(herald, network, delivery, web, feeds, sources, subscribers, None, retention)
 

@@ -6,13 +6,16 @@ It must not read files or the environment (``worker.config.load`` does).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from worker.config import checks as c
 from worker.config.checks import Check, parse_duration
 from worker.config.settings import (
     CHANNELS,
+    DIRECT,
     MODES,
     SOURCE_KINDS,
     ConfigError,
@@ -20,6 +23,7 @@ from worker.config.settings import (
     SubscriberConfig,
 )
 from worker.models import ArticleSelectors, ListSelectors
+from worker.netguard import Policy
 from worker.schedule import check_schedule
 from worker.subscriber import Mentions, SubscriberOptions
 
@@ -42,6 +46,7 @@ NETWORK_KEYS: dict[str, Check] = {
     "read_timeout": parse_duration,
     "deadline": parse_duration,
     "per_host": c.positive_int,
+    "proxy": c.proxy_url,
 }
 DELIVERY_KEYS: dict[str, Check] = {
     "retry_schedule": c.durations,
@@ -76,6 +81,7 @@ SOURCE_KEYS: dict[str, Check] = {
     "notify_existing": c.as_bool,
     "recheck": parse_duration,
     "max_items": c.positive_int,
+    "proxy": c.proxy_url,
 }
 LIST_KEYS: dict[str, Check] = {k: c.css_selector for k in ("item", "link", "title", "date", "next")}
 ARTICLE_KEYS: dict[str, Check] = {k: c.css_selector for k in ("title", "date", "body", "author")}
@@ -223,6 +229,29 @@ def check_secret(reader: Reader, sub: SubscriberConfig, path: str) -> None:
         decode_secret(sub.secret)
     except ValueError as err:
         raise reader.fail(f"{path}.secret", f"{err} (expected whsec_ + base64)") from None
+
+
+def check_proxy(reader: Reader, proxy: str, path: str, policy: Policy) -> None:
+    """A proxy must be listed in ``[network] allow`` (its host name, or a network holding its
+    address): herald connects to nothing it was not told to trust."""
+    if not proxy or proxy == DIRECT:
+        return
+    host = urlsplit(proxy).hostname or ""
+    if policy.allows_host(host) or allows_literal(policy, host):
+        return
+    raise reader.fail(
+        path,
+        f"the proxy {host!r} is not in [network] allow; add it there "
+        f'(allow = ["{host}"]) to let herald connect to it',
+    )
+
+
+def allows_literal(policy: Policy, host: str) -> bool:
+    """Whether ``host`` is an IP address inside one of the policy's networks."""
+    try:
+        return policy.allows_address(ipaddress.ip_address(host))
+    except ValueError:
+        return False
 
 
 def check_unique(reader: Reader, items: tuple[Any, ...], section: str) -> None:

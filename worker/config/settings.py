@@ -13,6 +13,8 @@ from worker.backoff import DELIVERY_SCHEDULE
 from worker.models import ArticleSelectors, ListSelectors
 from worker.subscriber import SubscriberOptions
 
+DIRECT = "direct"  # a source's proxy value: no proxy for it, whatever [network] proxy says
+
 SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
 CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram")
 MODES = ("instant", "digest", "both")
@@ -58,6 +60,7 @@ class NetworkSettings:
     read_timeout: float = 20.0
     deadline: float = 30.0
     per_host: int = 4
+    proxy: str = ""  # every fetch goes through it ("": none; never taken from the environment)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class SourceConfig:
     notify_existing: bool = False
     recheck: float = 86400.0
     max_items: int = DEFAULT_MAX_ITEMS  # the config file's default: [herald] max_items
+    proxy: str = ""  # "": [network] proxy; "direct": none; else this source's own proxy
     list: ListSelectors | None = None
     article: ArticleSelectors | None = None
 
@@ -162,3 +166,9 @@ class Config:
 
     def source_timezone(self, source: SourceConfig) -> ZoneInfo:
         return ZoneInfo(source.timezone or self.herald.timezone)
+
+    def source_proxy(self, source: SourceConfig) -> str:
+        """The proxy the source's fetches go through ("" for none)."""
+        if source.proxy == DIRECT:
+            return ""
+        return source.proxy or self.network.proxy

@@ -10,8 +10,10 @@ too.
 
 Refused: loopback, private, link-local, CGNAT, multicast, unspecified, broadcast, reserved,
 benchmarking and documentation ranges; IPv6 loopback, unique-local, link-local, site-local,
-multicast, IPv4-compatible and local-use NAT64 addresses. Requests through a proxy are refused
-as well, since the proxy, not herald, would pick the address.
+multicast, IPv4-compatible and local-use NAT64 addresses. A proxy is used only when herald's
+own settings name one (``[network] proxy``; never the environment's ``HTTP_PROXY``): the
+connection to it is checked like any other, and so are the target host's addresses before the
+proxy is asked to reach it.
 
 This module must NOT follow redirects itself, retry, read configuration files or log; it must
 not let a refusal pass silently: every refusal raises ``BlockedAddress`` with its reason.
@@ -21,7 +23,7 @@ connections for requests. Import the names from here.
 
 from worker.netguard.adapter import (
     GuardedAdapter,
-    guard_session,
+    check_target,
     guarded_session,
     headers_deadline,
 )
@@ -51,9 +53,9 @@ __all__ = [
     "Policy",
     "blocked_range",
     "check_address",
+    "check_target",
     "connect_vetted",
     "embedded_ipv4",
-    "guard_session",
     "guarded_session",
     "headers_deadline",
     "normalize_host",

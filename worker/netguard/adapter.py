@@ -3,8 +3,11 @@
 urllib3's ``_new_conn`` is replaced so a connection resolves its host once, checks every
 address (``worker.netguard.addresses``) and connects only to a vetted one. The Host header,
 TLS SNI and the certificate check keep the original host name. Each redirect hop opens its own
-connection, so each hop is checked. Requests through a proxy are refused, since the proxy, not
-herald, would pick the address.
+connection, so each hop is checked. Through a proxy (only the one herald's own settings name:
+``proxies`` given to the session, never the environment's), the connection to the proxy is
+checked and pinned like any other, and the target host's addresses are checked before the
+request is handed to the proxy; the proxy then resolves the name itself, a gap documented in
+design-notes.
 
 The same connections keep a request's deadline while the status line and headers arrive
 (``headers_deadline``): a server that drips its headers byte by byte is cut off when the
@@ -25,13 +28,14 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
-from requests.adapters import DEFAULT_POOLBLOCK, DEFAULT_POOLSIZE, HTTPAdapter
+from requests.adapters import HTTPAdapter
 from requests.utils import select_proxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-from urllib3.poolmanager import PoolManager
+from urllib3.poolmanager import PoolManager, ProxyManager
 from urllib3.util.connection import allowed_gai_family
+from urllib3.util.url import parse_url
 
 from worker.netguard.addresses import (
     BlockedAddress,
@@ -39,6 +43,7 @@ from worker.netguard.addresses import (
     connect_vetted,
     resolve_and_check,
 )
+from worker.redact import redact_url
 from worker.watchdog import Watchdog
 
 
@@ -145,6 +150,26 @@ class _PinnedPoolManager(PoolManager):
         return pool
 
 
+class _PinnedProxyManager(ProxyManager):
+    """A ProxyManager whose connections to the proxy are pinned and checked."""
+
+    def __init__(self, *args: Any, netguard_policy: Policy, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.netguard_policy = netguard_policy
+        self.pool_classes_by_scheme = {"http": _PinnedHTTPPool, "https": _PinnedHTTPSPool}
+
+    def _new_pool(
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        request_context: dict[str, Any] | None = None,
+    ) -> HTTPConnectionPool:
+        pool = super()._new_pool(scheme, host, port, request_context)
+        pool.conn_kw["netguard_policy"] = self.netguard_policy
+        return pool
+
+
 class GuardedAdapter(HTTPAdapter):
     """An HTTPAdapter whose every connection is checked against ``policy`` and pinned."""
 
@@ -168,6 +193,24 @@ class GuardedAdapter(HTTPAdapter):
             **pool_kwargs,
         )
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> ProxyManager:
+        """The manager for ``proxy``: its connections to the proxy go through the guard."""
+        if proxy not in self.proxy_manager:
+            if not proxy.lower().startswith(("http://", "https://")):
+                raise BlockedAddress(f"blocked: unsupported proxy scheme in {redact_url(proxy)}")
+            parsed = parse_url(proxy)
+            self.proxy_manager[proxy] = _PinnedProxyManager(
+                proxy_url=parsed.url,
+                proxy_headers=self.proxy_headers(proxy),
+                num_pools=self._pool_connections,
+                maxsize=self._pool_maxsize,
+                block=self._pool_block,
+                netguard_policy=self.policy,
+                **proxy_kwargs,
+            )
+        manager: ProxyManager = self.proxy_manager[proxy]
+        return manager
+
     def send(
         self,
         request: requests.PreparedRequest,
@@ -178,42 +221,33 @@ class GuardedAdapter(HTTPAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         if proxies and select_proxy(request.url or "", dict(proxies)):
-            raise BlockedAddress(
-                "blocked: a proxy is configured for this URL and the guard cannot check the "
-                "address the proxy connects to (unset HTTP(S)_PROXY or list the host in NO_PROXY)",
-                request=request,
-            )
+            check_target(request, self.policy)
         try:
             return super().send(request, stream, timeout, verify, cert, proxies)
         except _Refused as exc:
             raise BlockedAddress(exc.blocked.reason, request=request) from None
 
 
-def guard_session(session: requests.Session, policy: Policy) -> requests.Session:
-    """Replace every HTTP adapter mounted on ``session`` by a GuardedAdapter with its settings.
+def check_target(request: requests.PreparedRequest, policy: Policy) -> None:
+    """Check the addresses of a request's host before a proxy is asked to reach it."""
+    url = parse_url(request.url or "")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        resolve_and_check(url.host or "", port, policy, family=allowed_gai_family())
+    except BlockedAddress as exc:
+        raise BlockedAddress(exc.reason, request=request) from None
+    except OSError as exc:  # the name does not resolve here: the proxy may not resolve it either
+        raise requests.exceptions.ConnectionError(exc, request=request) from exc
 
-    Pool sizes, blocking and retries carry over; returns ``session``.
-    """
-    prefixes = list(session.adapters) or ["https://", "http://"]
-    for prefix in prefixes:
-        old = session.adapters.get(prefix)
-        if isinstance(old, GuardedAdapter) and old.policy == policy:
-            continue
-        if old is not None and not isinstance(old, HTTPAdapter):
-            raise TypeError(f"netguard: cannot guard the {type(old).__name__} on {prefix!r}")
-        settings: dict[str, Any] = {}
-        if old is not None:
-            settings = {
-                "pool_connections": getattr(old, "_pool_connections", DEFAULT_POOLSIZE),
-                "pool_maxsize": getattr(old, "_pool_maxsize", DEFAULT_POOLSIZE),
-                "pool_block": getattr(old, "_pool_block", DEFAULT_POOLBLOCK),
-                "max_retries": old.max_retries,
-            }
-            old.close()
-        session.mount(prefix, GuardedAdapter(policy, **settings))
+
+def guarded_session(policy: Policy, *, proxy: str = "", pool_maxsize: int = 32) -> requests.Session:
+    """A new ``requests.Session`` whose HTTP(S) connections go through the guard, and through
+    ``proxy`` when one is given; the environment's proxies (and ``.netrc``) are never read."""
+    session = requests.Session()
+    session.trust_env = False
+    if proxy:
+        session.proxies = {"http": proxy, "https": proxy}
+    adapter = GuardedAdapter(policy, pool_connections=16, pool_maxsize=pool_maxsize, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
-
-
-def guarded_session(policy: Policy) -> requests.Session:
-    """A new ``requests.Session`` whose HTTP(S) connections go through the guard."""
-    return guard_session(requests.Session(), policy)
