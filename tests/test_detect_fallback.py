@@ -5,6 +5,7 @@ yields no entries, and `sources test` says so when a source yields none."""
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -14,6 +15,7 @@ from worker.cli import main
 from worker.config import load_config, parse_config
 from worker.demo.site import DemoSite
 from worker.embedded import run_once
+from worker.sources.probe import suggest_expect_new_within
 
 
 def _cli(*args: str) -> object:
@@ -36,6 +38,19 @@ def test_detect_finds_the_demo_column_behind_its_hanweb_generator_tag(
     (source,) = config.sources
     assert source.kind == "html" and source.list is not None
     assert source.list.item == DemoSite.LIST_SELECTORS["item"]
+    assert source.expect_new_within == 2 * 86400  # a daily column: silent for two days is news
+
+
+def test_the_suggested_silence_follows_the_columns_rhythm() -> None:
+    day = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    weekly = [day - timedelta(days=7 * i) for i in range(6)]
+    assert suggest_expect_new_within(weekly) == "14d"
+    uneven = [day, day - timedelta(days=3), day - timedelta(days=40), day - timedelta(days=41)]
+    assert suggest_expect_new_within(uneven) == "74d"
+    assert suggest_expect_new_within([day, day, day - timedelta(hours=5)]) == ""  # two times
+    hourly = [day - timedelta(hours=i) for i in range(5)]
+    assert suggest_expect_new_within(hourly) == "1d"
+    assert suggest_expect_new_within([day - timedelta(days=300 * i) for i in range(3)]) == "366d"
 
 
 def test_kind_auto_reads_the_demo_column(tmp_path: Path, site: DemoSite) -> None:

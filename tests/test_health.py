@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,11 @@ from tests.support.faults import FaultSite
 from worker.cli import main
 from worker.config import load_config
 from worker.demo.receiver import WebhookReceiver
+from worker.demo.site import DemoSite
 from worker.embedded import run_once
-from worker.health import assess_failure, assess_poll, layout_fingerprint
+from worker.health import assess_failure, assess_poll, assess_staleness, layout_fingerprint
+from worker.store.db import make_engine, make_session_factory
+from worker.store.stats import read_figures
 
 
 @pytest.fixture()
@@ -78,6 +81,68 @@ def test_blocked_and_degraded_sources_show_reasons_and_alert(
 
     run_once(load_config(path))  # the same status again: no second alert
     assert len(receiver.messages()) == 4
+
+
+def test_a_silent_source_raises_one_alert_and_one_on_recovery(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """Its newest article is 10 days old and 5 are expected: stale, said once; then new ones."""
+    site = DemoSite(articles=12, page_size=10, start_date=datetime.now(UTC).date() - timedelta(10))
+    site.start()
+    try:
+        source = site.source_toml("quiet", settings='expect_new_within = "5d"')
+        path = write_config(
+            tmp_path,
+            sources=source,
+            subscribers=webhook_subscriber(receiver.url("/ops"), name="ops", ops_alerts=True),
+        )
+        run_once(load_config(path))
+        with sqlite3.connect(tmp_path / "herald.db") as conn:
+            status, reason = conn.execute("select status, status_reason from sources").fetchone()
+        assert status == "stale"
+        assert reason.startswith("no new article since ") and "(expected within 5 d)" in reason
+        out = CliRunner().invoke(main, ["--config", str(path), "status"], env={"COLUMNS": "200"})
+        assert "quiet: stale — no new article since" in out.output
+        engine = make_engine(f"sqlite:///{tmp_path / 'herald.db'}")
+        with make_session_factory(engine)() as session:
+            assert read_figures(session, ()).sources_by_status == {"stale": 1}
+        engine.dispose()
+        alerts = health_alerts(receiver)
+        assert [(a["source"], a["status"], a["previous_status"]) for a in alerts] == [
+            ("quiet", "stale", "new")
+        ]
+
+        run_once(load_config(path))  # still silent: no second alert
+        assert len(health_alerts(receiver)) == 1
+
+        for _ in range(8):  # the newest is now two days old
+            site.add_article()
+        run_once(load_config(path))
+        alerts = health_alerts(receiver)
+        assert [(a["status"], a["previous_status"]) for a in alerts] == [
+            ("stale", "new"),
+            ("ok", "stale"),
+        ]
+    finally:
+        site.stop()
+
+
+def health_alerts(receiver: WebhookReceiver) -> list[dict[str, str]]:
+    return [m.payload["data"] for m in receiver.messages() if m.payload["type"] == "source.health"]
+
+
+def test_staleness_rules() -> None:
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    watched = now - timedelta(days=30)
+    assert assess_staleness(0, None, watched, now).status == "ok"  # no expectation
+    fresh = assess_staleness(14 * 86400, now - timedelta(days=13), watched, now)
+    assert fresh.status == "ok"
+    old = assess_staleness(14 * 86400, now - timedelta(days=16, hours=3), watched, now)
+    assert old.status == "stale"
+    assert old.reason == "no new article since 2026-11-21, 16 d ago (expected within 14 d)"
+    empty = assess_staleness(86400, None, now - timedelta(hours=30), now)
+    assert empty.reason == "no article in 1 d (expected within 1 d)"
+    assert assess_staleness(86400, None, now - timedelta(hours=3), now).status == "ok"
 
 
 def test_assess_poll_rules() -> None:

@@ -1,4 +1,5 @@
-"""Pure source-health judgements: is a poll's result ok, degraded, blocked or failing, and why.
+"""Pure source-health judgements: is a poll's result ok, degraded, blocked or failing, and why;
+is a healthy source stale (nothing new for longer than its ``expect_new_within``).
 
 Also the list-layout fingerprint that tells a redesign apart from a quiet day. It does no I/O.
 """
@@ -9,6 +10,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urldefrag
 
@@ -17,8 +19,8 @@ import lxml.html
 
 from worker.links import make_absolute
 
-Status = Literal["ok", "degraded", "blocked", "failing"]
-PROBLEMS = ("degraded", "blocked", "failing")
+Status = Literal["ok", "stale", "degraded", "blocked", "failing"]
+PROBLEMS = ("stale", "degraded", "blocked", "failing")
 MIN_DATED_SHARE = 0.5
 CHALLENGE_STATUSES = (412, 521)
 CHALLENGE_MARKERS = (
@@ -57,6 +59,36 @@ def assess_failure(message: str, status: int | None, body_excerpt: str) -> Verdi
         kind = "a JavaScript cookie challenge" if challenged else "an anti-bot answer"
         return Verdict("blocked", f"blocked by {kind} (HTTP {status}): {message}")
     return Verdict("failing", message)
+
+
+def assess_staleness(
+    expect_within: float, newest: datetime | None, watched_since: datetime, now: datetime
+) -> Verdict:
+    """``stale`` when the newest article (its publication, else first-seen time) is older than
+    ``expect_within`` seconds, or when none has come in that long since herald began watching;
+    else ``ok``. ``expect_within`` of 0 means no expectation."""
+    if not expect_within:
+        return Verdict("ok")
+    limit = timedelta(seconds=expect_within)
+    since = newest if newest is not None else watched_since
+    if now - since <= limit:
+        return Verdict("ok")
+    expected = f"expected within {describe_span(limit)}"
+    if newest is None:
+        return Verdict("stale", f"no article in {describe_span(now - since)} ({expected})")
+    return Verdict(
+        "stale", f"no new article since {newest:%Y-%m-%d}, {describe_span(now - since)} ago "
+        f"({expected})"
+    )  # fmt: skip
+
+
+def describe_span(span: timedelta) -> str:
+    """``16 d``, ``5 h``, ``20 min``: the largest whole unit."""
+    seconds = span.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
 
 
 def layout_fingerprint(html: str, page_url: str, item_urls: Iterable[str]) -> str:

@@ -23,15 +23,26 @@ from worker.config import SourceConfig
 from worker.decide import RECHECK_WINDOW, canonical_url, plan_ingest
 from worker.fanout import fan_out_article
 from worker.fetch import FetchError
-from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll
+from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll, assess_staleness
 from worker.models import Discovered, discovered_to_dict
 from worker.redact import redact_text
 from worker.runtime import Runtime
 from worker.sources import Discovery, SourceError, discover
-from worker.store.articles import known_articles, link_article, recheck_candidates
+from worker.store.articles import (
+    known_articles,
+    link_article,
+    newest_listed_at,
+    recheck_candidates,
+)
 from worker.store.deliveries import create_deliveries
 from worker.store.pending import queue_items
-from worker.store.sources import PollRecord, record_poll, source_by_id, source_has_articles
+from worker.store.sources import (
+    PollRecord,
+    record_poll,
+    source_by_id,
+    source_created_at,
+    source_has_articles,
+)
 from worker.store.stats import count_poll
 from worker.store.subscribers import ops_alert_subscribers
 
@@ -43,7 +54,7 @@ EVENT_SOURCE_HEALTH = "source.health"
 @dataclass(frozen=True)
 class PollReport:
     source: str
-    status: Literal["ok", "not_modified", "degraded", "blocked", "failing", "skipped"]
+    status: Literal["ok", "stale", "not_modified", "degraded", "blocked", "failing", "skipped"]
     found: int = 0
     queued: list[int] = field(default_factory=list)  # ingest ledger rows
     deliveries: list[int] = field(default_factory=list)  # delivery ledger rows (alerts, links)
@@ -199,7 +210,10 @@ def _record_listing(
         listed = {d.item.url for d in decisions}
         entries += _recheck_entries(session, source, state, now, skip=listed)
         queued = queue_items(session, state.id, entries, notify=notify, now=now)
-        deliveries = _record_and_alert(session, source, state, record, now)
+        found = [d.item.published_at or now for d in decisions if d.action == "new"]
+        deliveries = _record_and_alert(
+            session, source, state, record, now, found=max(found, default=None)
+        )
         for decision in decisions:
             if decision.action == "link" and decision.known_id is not None:
                 deliveries += _link(session, decision.known_id, source, state, now, notify)
@@ -257,6 +271,7 @@ def _record_not_modified(
     rt: Runtime, source: SourceConfig, state: _State, discovery: Discovery, now: datetime
 ) -> PollReport:
     status = "degraded" if state.status == "degraded" else "ok"  # same content as last time
+    # (``ok`` is judged stale again in ``_record_and_alert``: time passes on an unchanged list)
     record = PollRecord(
         status=status,
         reason=state.status_reason if status == "degraded" else "",
@@ -311,7 +326,16 @@ def _record_and_alert(
     state: _State,
     record: PollRecord,
     now: datetime,
+    *,
+    found: datetime | None = None,
 ) -> list[int]:
+    """Store the poll's outcome (``stale`` instead of ``ok`` when nothing new came in for
+    ``expect_new_within``; ``found``: the newest item this poll found) and alert on a change."""
+    if record.status == "ok" and source.expect_new_within:
+        newest = max(filter(None, (newest_listed_at(session, state.id), found)), default=None)
+        watched = source_created_at(session, state.id)
+        stale = assess_staleness(source.expect_new_within, newest, watched, now)
+        record = replace(record, status=stale.status, reason=stale.reason)
     previous = record_poll(session, state.id, record, now=now)
     changed = previous != record.status and (record.status in PROBLEMS or previous in PROBLEMS)
     if not changed:

@@ -82,6 +82,7 @@ SOURCE_KEYS: dict[str, Check] = {
     "recheck": parse_duration,
     "max_items": c.positive_int,
     "proxy": c.proxy_url,
+    "expect_new_within": parse_duration,
 }
 LIST_KEYS: dict[str, Check] = {k: c.css_selector for k in ("item", "link", "title", "date", "next")}
 ARTICLE_KEYS: dict[str, Check] = {k: c.css_selector for k in ("title", "date", "body", "author")}

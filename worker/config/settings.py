@@ -120,6 +120,7 @@ class SourceConfig:
     recheck: float = 86400.0
     max_items: int = DEFAULT_MAX_ITEMS  # the config file's default: [herald] max_items
     proxy: str = ""  # "": [network] proxy; "direct": none; else this source's own proxy
+    expect_new_within: float = 0.0  # seconds; stale when nothing new came in for longer (0: off)
     list: ListSelectors | None = None
     article: ArticleSelectors | None = None
 

@@ -1,11 +1,14 @@
 """``herald sources detect URL``: look at a page and say how herald would read it.
 
 Fetches the page (and one article), recognises the CMS family, a feed or a generic list, and
-reads a couple of list pages with the same readers a poll uses. It must not store anything.
+reads a couple of list pages with the same readers a poll uses; suggests ``expect_new_within``
+from the column's own publishing rhythm. It must not store anything.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
@@ -23,6 +26,7 @@ from worker.sources.crawl import ReadContext, recognise
 from worker.sources.detect import detect_family
 
 MIN_BODY_CHARS = 80
+MIN_RHYTHM_DATES = 3
 
 
 @dataclass(frozen=True)
@@ -81,9 +85,23 @@ def source_values(found: Probe, name: str) -> dict[str, Any]:
             for key in ("item", "link", "title", "date", "next")
             if getattr(found.selectors, key)
         }
+    rhythm = suggest_expect_new_within([i.published_at for i in found.items if i.published_at])
+    if rhythm:
+        values["expect_new_within"] = rhythm
     if found.kind == "html" and found.body_selector:
         values["article"] = {"body": found.body_selector}
     return values
+
+
+def suggest_expect_new_within(dates: list[datetime]) -> str:
+    """How long a silence would be unusual for a column, from its own rhythm: twice the longest
+    gap between its listed publications, in whole days (1 to 366); "" below three dates."""
+    times = sorted(set(dates), reverse=True)
+    if len(times) < MIN_RHYTHM_DATES:
+        return ""
+    longest = max(newer - older for newer, older in itertools.pairwise(times))
+    days = math.ceil(2 * longest.total_seconds() / 86400)
+    return f"{min(max(days, 1), 366)}d"
 
 
 def suggest_name(url: str) -> str:

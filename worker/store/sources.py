@@ -235,7 +235,8 @@ def record_poll(session: Session, source_id: int, record: PollRecord, *, now: da
     if record.status != previous:
         row.status, row.status_since = record.status, now
     row.status_reason = record.reason[:2000]
-    row.consecutive_failures = 0 if record.status == "ok" else row.consecutive_failures + 1
+    healthy = record.status in ("ok", "stale")  # stale: read fine, nothing new on it
+    row.consecutive_failures = 0 if healthy else row.consecutive_failures + 1
     if record.succeeded:
         row.last_success_at = now
         row.etag, row.last_modified = record.etag, record.last_modified
@@ -247,9 +248,16 @@ def record_poll(session: Session, source_id: int, record: PollRecord, *, now: da
             row.detected_kind = record.detected_kind
     if record.status in ("blocked", "failing"):
         row.last_error = record.reason[:2000]
-    elif record.status == "ok":
+    elif healthy:
         row.last_error = ""
     return previous
+
+
+def source_created_at(session: Session, source_id: int) -> datetime:
+    """When the source was first configured (herald has watched it since)."""
+    created = session.scalar(select(SourceRow.created_at).where(SourceRow.id == source_id))
+    assert created is not None
+    return created
 
 
 def source_has_articles(session: Session, source_id: int) -> bool:
