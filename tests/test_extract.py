@@ -440,3 +440,21 @@ def test_more_date_metas_are_read(meta: str) -> None:
     )
     found = extract_article(page, "https://www.example.com/p/1.html", tz=SHANGHAI, now=NOW)
     assert found.published_at == datetime(2021, 6, 1, 10, 20, tzinfo=SHANGHAI)
+
+
+def test_a_body_after_a_premature_html_end_tag_is_read() -> None:
+    """A Hexo theme writes ``</head></html><body>``: the body must not be lost with it."""
+    paragraphs = "".join(
+        f"<p>第{i}段：这里是一段足够长的正文内容，用来确认正文被完整读取。</p>" for i in range(6)
+    )
+    html = (
+        "<!DOCTYPE html><html><head><title>一篇文章 | 博客</title></head>\n</html>\n"
+        f'<body><article><h1>一篇文章</h1><time datetime="2019-06-29">2019-06-29</time>'
+        f"{paragraphs}</article></body></html>"
+    )
+    page = extract_article(
+        html, "https://blog.example.org/2019/06/29/post/", tz=ZoneInfo("Asia/Shanghai")
+    )
+    assert page.title == "一篇文章"
+    assert page.published_at is not None and page.published_at.date().isoformat() == "2019-06-29"
+    assert "第0段" in page.text and "第5段" in page.text

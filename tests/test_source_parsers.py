@@ -429,3 +429,15 @@ def test_a_huge_feed_is_read_only_as_far_as_the_limit(kind: str) -> None:
     assert [item.url for item in page.items] == [
         f"https://example.org/a/{i}.html" for i in range(20)
     ]
+
+
+def test_a_list_after_a_premature_html_end_tag_is_read() -> None:
+    """Some themes close ``</html>`` after the head; browsers read on, and so must herald."""
+    html = (
+        "<html><head><title>栏目</title></head></html>\n<body><ul>"
+        '<li class="item"><a href="/a/1.html">第一条</a><span>2022-10-08</span></li>'
+        '<li class="item"><a href="/a/2.html">第二条</a><span>2022-10-07</span></li>'
+        "</ul></body></html>"
+    )
+    page = parse_list(html, COLUMN_URL, ListSelectors(item="li.item", date="span"), tz=SHANGHAI)
+    assert [item.title for item in page.items] == ["第一条", "第二条"]

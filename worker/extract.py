@@ -10,7 +10,6 @@ decoding or retrying is the fetcher's job.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, tzinfo
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +27,7 @@ from worker.article_dates import BEFORE_BODY, WINDOW_AFTER_TITLE, pick_published
 from worker.article_meta import ExtractError, pick_author, pick_title
 from worker.date_sources import read_script_date
 from worker.furniture import SCRIPT_TAGS, remove_elements
+from worker.htmldoc import read_document
 from worker.links import is_document_url, make_absolute, mime_type
 from worker.models import ArticleSelectors, Attachment, Extracted
 from worker.page_text import PageText, find_title_anchor, read_page_text, text_after_title
@@ -37,13 +37,11 @@ from worker.sanitize import (
     make_summary,
     normalize_space,
     sanitize_html,
-    strip_xml_illegal,
 )
 
 __all__ = ["KNOWN_BODY_SELECTORS", "ExtractError", "extract_article", "find_attachments"]
 
 DEEP_PAGE_LEVELS = 48  # deeper elements are unwrapped when a page is parsed (text kept)
-XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
 def extract_article(
@@ -172,16 +170,14 @@ def collect_attachments(
 
 
 def parse_document(html: str) -> lxml.html.HtmlElement:
-    """Parse a decoded page into an lxml document, nested at most ``DEEP_PAGE_LEVELS`` deep:
-    every later reading (dates, headings, trafilatura's passes) walks subtrees, and a page of
-    thousands of nested blocks must not make each walk quadratic."""
-    source = XML_DECLARATION_RE.sub("", strip_xml_illegal(html), count=1).strip()
-    if not source:
+    """Parse a decoded page (``read_document``) into an lxml document, nested at most
+    ``DEEP_PAGE_LEVELS`` deep: every later reading (dates, headings, trafilatura's passes) walks
+    subtrees, and a page of thousands of nested blocks must not make each walk quadratic."""
+    if not html.strip():
         raise ExtractError("extract: empty page")
-    try:
-        doc = lxml.html.document_fromstring(source)
-    except (etree.ParserError, ValueError) as exc:
-        raise ExtractError(f"extract: cannot parse page: {exc}") from exc
+    doc = read_document(html)
+    if doc is None:
+        raise ExtractError("extract: cannot parse page")
     if doc.find("body") is None:
         raise ExtractError("extract: page has no body")
     flatten_deep_nesting(doc, DEEP_PAGE_LEVELS)

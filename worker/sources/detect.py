@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 import lxml.html
 import tomlkit
 
+from worker.htmldoc import read_document
 from worker.links import make_absolute, split
 from worker.sanitize import normalize_space
-from worker.sources.html import find_base_url, parse_document
+from worker.sources.html import find_base_url
 from worker.sources.scan import iter_blocks
 
 __all__ = [
@@ -110,7 +111,7 @@ def choose_family(scores: dict[Family, float]) -> Family | None:
 def find_markers(html: str, url: str) -> list[Marker]:
     """Every family marker on the page and in its URL, each evidence line once."""
     found = list(url_markers(url))
-    document = parse_document(html)
+    document = read_document(html)
     if document is not None:
         found.extend(meta_markers(document))
         found.extend(script_markers(document))
@@ -226,7 +227,7 @@ def find_feed_links(html: str, url: str) -> list[str]:
     RSS, Atom and JSON Feed types count; WordPress's ``/wp-json/`` REST links (also typed
     ``application/json``) do not.
     """
-    document = parse_document(html)
+    document = read_document(html)
     if document is None:
         return []
     base = find_base_url(document, url)

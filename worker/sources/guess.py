@@ -18,6 +18,7 @@ import lxml.html
 from lxml.cssselect import CSSSelector
 
 from worker.dates import find_date, parse_date
+from worker.htmldoc import read_document
 from worker.links import make_absolute
 from worker.models import Discovered, ListSelectors
 from worker.sanitize import normalize_space
@@ -26,7 +27,6 @@ from worker.sources.html import (
     CompiledSelectors,
     element_title,
     find_base_url,
-    parse_document,
     parse_list,
     read_list_items,
 )
@@ -82,7 +82,7 @@ def guess_list(
     hosts). The returned selectors reproduce ``items`` through ``parse_list``; ``None`` when
     no group qualifies.
     """
-    document = parse_document(html)
+    document = read_document(html)
     if document is None:
         return None
     moment = now if now is not None else datetime.now(tz)

@@ -18,11 +18,11 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from worker.htmldoc import read_document
 from worker.links import make_absolute
 from worker.models import Discovered
 from worker.sources.base import SourceError, read_each
 from worker.sources.cms import LinkRow, find_link_rows, is_content_link
-from worker.sources.html import parse_document
 from worker.sources.jsobject import parse_js_object
 from worker.sources.rowitems import rows_to_items
 from worker.sources.scan import cdata_sections, find_block, iter_blocks, without_blocks
@@ -250,7 +250,7 @@ def read_records(
     records could not be read (each skipped on its own)."""
 
     def rows_of(record: str) -> list[LinkRow] | None:
-        document = parse_document(record)
+        document = read_document(record)
         if document is None:
             return None
         return find_link_rows(document, base_url, is_article=is_content_link, whole_is_row=True)

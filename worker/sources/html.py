@@ -7,7 +7,6 @@ must not fetch pages, follow the next link, or touch the database.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from urllib.parse import urldefrag
@@ -17,12 +16,12 @@ import lxml.html
 from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 
+from worker.htmldoc import read_document
 from worker.links import make_absolute
 from worker.models import Discovered, ListSelectors
 from worker.sanitize import normalize_space
 from worker.sources.base import ListPage, SourceError, read_each
 
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ELLIPSIS = ".…。 "
 _DATE_WRAPPERS = "[]【】()（）〔〕「」<>《》 "
 
@@ -53,7 +52,7 @@ def parse_list(
     Raises ``SourceError`` (reason ``"config"``) for an invalid CSS selector.
     """
     compiled = compile_selectors(selectors)
-    document = parse_document(html)
+    document = read_document(html)
     if document is None:
         return ListPage(items=[])
     base = find_base_url(document, page_url)
@@ -109,17 +108,6 @@ def compile_selector(name: str, selector: str) -> CSSSelector:
     except SelectorError as exc:
         message = f"html: invalid selector {name}={selector!r}: {exc}"
         raise SourceError(message, reason="config") from exc
-
-
-def parse_document(html: str) -> lxml.html.HtmlElement | None:
-    """Parse the page leniently; ``None`` for an empty document."""
-    text = _XML_DECLARATION.sub("", html, count=1)
-    if not text.strip():
-        return None
-    try:
-        return lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError):
-        return None
 
 
 def find_base_url(document: lxml.html.HtmlElement, page_url: str) -> str:

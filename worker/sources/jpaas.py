@@ -19,11 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import lxml.html
 
+from worker.htmldoc import read_document
 from worker.links import make_absolute
 from worker.models import Discovered
 from worker.sources.base import SourceError
 from worker.sources.cms import find_link_rows, is_content_link
-from worker.sources.html import find_base_url, parse_document
+from worker.sources.html import find_base_url
 from worker.sources.jsobject import parse_js_object
 from worker.sources.rowitems import rows_to_items
 
@@ -82,7 +83,7 @@ def find_jpaas_queries(html: str, page_url: str) -> list[JpaasQuery]:
     A script counts when its ``parsetype`` attribute or its querydata says ``bulidstatic``
     (also the correct spelling ``buildstatic``), or its ``url`` names the build/unit API.
     """
-    document = parse_document(html)
+    document = read_document(html)
     if document is None:
         return []
     base = find_base_url(document, page_url)
@@ -189,7 +190,7 @@ def parse_jpaas_answer(
     """
     data = read_answer_data(body, base_url)
     fragment = data["html"]
-    document = parse_document(fragment)
+    document = read_document(fragment)
     if document is None:
         return JpaasAnswer(items=[], total=as_count(data.get("total")))
     rows = find_link_rows(document, base_url, is_article=is_content_link)

@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from worker.dates import find_date, parse_date
+from worker.htmldoc import read_document
 from worker.models import Discovered
 from worker.sanitize import normalize_space
 from worker.sources.base import read_each
 from worker.sources.cms import SKIPPED_TAGS, LinkRow, find_link_rows, iter_text, iter_text_outside
-from worker.sources.html import find_base_url, parse_document
+from worker.sources.html import find_base_url
 
 __all__ = [
     "DATE_WRAPPERS",
@@ -70,7 +71,7 @@ def parse_link_items(
     the row's text outside the link (``2022-10-08``, ``[10-08]`` with the year inferred,
     ``2022年10月8日``…). ``is_article`` filters out navigation or attachment links.
     """
-    document = parse_document(fragment_html)
+    document = read_document(fragment_html)
     if document is None:
         return []
     rows = find_link_rows(document, find_base_url(document, base_url), is_article=is_article)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from urllib.parse import urlsplit, urlunsplit
 
+from worker.htmldoc import read_document
 from worker.models import Discovered
 from worker.sanitize import normalize_space
 from worker.sources.base import read_each
 from worker.sources.cms import LinkRow, find_link_rows, is_content_link
-from worker.sources.html import find_base_url, parse_document
+from worker.sources.html import find_base_url
 from worker.sources.rowitems import find_row_date, rows_to_items
 
 __all__ = ["TrsList", "is_trs_article", "parse_trs_list", "trs_page_url"]
@@ -135,7 +136,7 @@ def read_items(
 ) -> tuple[list[Discovered], int]:
     """The main list's items: TRS article rows, else dated rows of content links; and the
     number of rows that could not be read."""
-    document = parse_document(html)
+    document = read_document(html)
     if document is None:
         return [], 0
     base = find_base_url(document, page_url)
