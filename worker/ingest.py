@@ -15,7 +15,7 @@ from typing import Literal
 from worker.backoff import scheduled_retry_delay
 from worker.config import SourceConfig
 from worker.extract import ExtractError, extract_article, find_attachments
-from worker.fanout import fan_out_article
+from worker.fanout import fan_out_article, fan_out_update
 from worker.fetch import Fetcher, FetchError
 from worker.lease import LeaseKeeper, effective_lease
 from worker.models import Discovered, Extracted, discovered_from_dict
@@ -204,7 +204,7 @@ def _store(
         page.extracted, max_html_bytes=limits.max_html_bytes, max_title_chars=limits.max_title_chars
     )
     with rt.session() as session:
-        article_id, outcome = upsert_article(
+        stored = upsert_article(
             session,
             source_id=source_id,
             url=item.url,
@@ -216,13 +216,15 @@ def _store(
             now=now,
         )
         deliveries: list[int] = []
-        if outcome == "new" and notify:
-            deliveries = fan_out_article(session, article_id, source.name, now)
-        if outcome != "unchanged":
+        if stored.outcome == "new" and notify:
+            deliveries = fan_out_article(session, stored.article_id, source.name, now)
+        elif stored.outcome == "changed" and notify:
+            deliveries = fan_out_update(session, stored, source.name, now)
+        if stored.outcome != "unchanged":
             bump_counter(session, FEEDS_GENERATION)
         finish_pending_item(session, pending_id, token)
-    log.info("ingest: %s %s", outcome, item.url, extra={"source": source.name})
-    return IngestReport(outcome, article_id, deliveries)
+    log.info("ingest: %s %s", stored.outcome, item.url, extra={"source": source.name})
+    return IngestReport(stored.outcome, stored.article_id, deliveries)
 
 
 def _record_failure(

@@ -283,7 +283,7 @@ def _record_not_modified(
     with rt.session() as session:
         deliveries = _record_and_alert(session, source, state, record, now)
         rechecks = _recheck_entries(session, source, state, now, skip=set())
-        queued = queue_items(session, state.id, rechecks, notify=False, now=now)
+        queued = queue_items(session, state.id, rechecks, notify=not state.first_poll, now=now)
     log.info("poll: not modified", extra={"source": source.name})
     return PollReport(source.name, "not_modified", queued=queued, deliveries=deliveries)
 

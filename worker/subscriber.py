@@ -45,6 +45,7 @@ class SubscriberOptions:
     quiet_hours: str = ""
     min_items: int = 1
     rate_limit: str = ""
+    updates: str = "title"  # which corrections are told: "none", "title" (changed) or "any"
     mentions: Mentions = field(default_factory=Mentions)
 
     def to_stored(self) -> dict[str, Any]:
@@ -82,6 +83,7 @@ class SubscriberOptions:
             quiet_hours=str(raw.get("quiet_hours") or ""),
             min_items=int(raw.get("min_items", 1)),
             rate_limit=str(raw.get("rate_limit") or ""),
+            updates=str(raw.get("updates") or "title"),
             mentions=Mentions(
                 tuple(str(m) for m in mentions.get("mobiles") or ()),
                 tuple(str(u) for u in mentions.get("user_ids") or ()),

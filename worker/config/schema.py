@@ -110,6 +110,7 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "quiet_hours": c.quiet_hours,
     "min_items": c.count,
     "rate_limit": c.rate_limit,
+    "updates": c.choice(("none", "title", "any")),
 }
 # the keys a SubscriberConfig holds itself; the others make its SubscriberOptions
 TOP_SUBSCRIBER_KEYS = (

@@ -230,11 +230,26 @@ body = "{art["body"]}"
             self._feed_page = None
             return article
 
-    def edit_article(self, article_id: int, extra_paragraph: str) -> None:
-        """Append a paragraph to an article's body; its page, ETag and Last-Modified change."""
+    def edit_article(
+        self,
+        article_id: int,
+        extra_paragraph: str = "",
+        *,
+        title: str | None = None,
+        respace: bool = False,
+    ) -> None:
+        """Edit an article as its editors would: append a paragraph, correct its title, or only
+        re-indent its paragraphs (``respace``: the page changes, its words do not). Its page,
+        ETag and Last-Modified change either way."""
         with self._lock:
             article = self.get_article(article_id)
-            article.paragraphs.append(extra_paragraph)
+            if extra_paragraph:
+                article.paragraphs.append(extra_paragraph)
+            if title is not None:
+                article.title = title
+                self._list_pages.clear()
+            if respace:
+                article.paragraphs[:] = [f"\u3000\u3000{p.strip()}\n" for p in article.paragraphs]
             previous = self.modified_at(article)
             now = datetime.now(UTC).replace(microsecond=0)
             self._modified[article_id] = max(

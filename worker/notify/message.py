@@ -1,9 +1,9 @@
 """What a chat subscriber receives, as plain data: a heading and a list of entries.
 
-Events in the ledger (``article.created``, ``source.health``, digests) become a ``Message``;
-each channel renders a ``Message`` in its own format. ``split_message`` packs entries into as
-few messages as the channel's size limit allows, never cutting inside an entry. This module does
-no I/O and knows no channel.
+Events in the ledger (``article.created``, ``article.updated``, ``source.health``, digests)
+become a ``Message``; each channel renders a ``Message`` in its own format. ``split_message``
+packs entries into as few messages as the channel's size limit allows, never cutting inside an
+entry. This module does no I/O and knows no channel.
 """
 
 from __future__ import annotations
@@ -102,6 +102,9 @@ def message_from_event(
     if event_type == "article.created":
         entry = entry_from_article(data, tz)
         return Message("instant", entry.source or "herald", (entry,))
+    if event_type == "article.updated":  # a correction: the note says what changed
+        entry = replace(entry_from_article(data, tz), summary=str(data.get("note", "")))
+        return Message("instant", f"更正：{entry.source or 'herald'}", (entry,))
     if event_type == "source.health":
         note = f"{data.get('source')}: {data.get('previous_status')} → {data.get('status')}"
         if data.get("reason"):

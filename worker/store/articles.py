@@ -97,6 +97,16 @@ def content_hash(title: str, text: str) -> str:
 ArticleOutcome = Literal["new", "changed", "unchanged"]
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What ``upsert_article`` did; ``previous`` is the (title, text) a change replaced."""
+
+    article_id: int
+    outcome: ArticleOutcome
+    version: int = 1
+    previous: tuple[str, str] | None = None
+
+
 def upsert_article(
     session: Session,
     *,
@@ -108,7 +118,7 @@ def upsert_article(
     etag: str,
     last_modified: str,
     now: datetime,
-) -> tuple[int, ArticleOutcome]:
+) -> Stored:
     """Insert a new article, or bump the version of a changed one.
 
     Dedup by URL (any source), then by guid within the source. The source is linked to the
@@ -127,14 +137,14 @@ def upsert_article(
         inserted = _insert_article(session, source_id, url, fields, now)
         if inserted is not None:
             link_article(session, inserted, source_id, now)
-            return inserted, "new"
+            return Stored(inserted, "new")
         existing = session.scalar(select(ArticleRow).where(ArticleRow.url == url))
         assert existing is not None
     link_article(session, existing.id, source_id, now)
     existing.checked_at = now
     if existing.content_hash == digest:
         existing.etag, existing.last_modified = etag, last_modified
-        return existing.id, "unchanged"
+        return Stored(existing.id, "unchanged", existing.version)
     fields["tags"] = sorted(set(existing.tags or ()) | set(tags))
     session.add(
         ArticleVersionRow(
@@ -146,6 +156,7 @@ def upsert_article(
             recorded_at=now,
         )
     )
+    previous = (existing.title, existing.text)
     for key, value in fields.items():
         setattr(existing, key, value)
     existing.version += 1
@@ -155,7 +166,7 @@ def upsert_article(
         .where(ArticleSourceRow.article_id == existing.id)
         .values(newest_at=fields["published_at"] or existing.first_seen_at)
     )
-    return existing.id, "changed"
+    return Stored(existing.id, "changed", existing.version, previous)
 
 
 def _article_fields(

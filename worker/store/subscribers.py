@@ -1,5 +1,5 @@
-"""Subscriber queries the stages share: who follows a source, who gets operators' alerts, and
-the circuit breaker's marks (failing, suspended, resumed).
+"""Subscriber queries the stages share: who follows a source, who was told of an article, who
+gets operators' alerts, and the circuit breaker's marks (failing, suspended, resumed).
 
 Each function takes a Session; the caller owns the transaction. Subscribers are created by
 ``worker.store.sources.sync_config`` from the config file; this module changes only the
@@ -18,7 +18,7 @@ from sqlalchemy import Text, select, true, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from worker.store.tables import SUBSCRIBERS, DeliveryRow, SubscriberRow
+from worker.store.tables import SUBSCRIBERS, DeliveryRow, EventRow, OutboxRow, SubscriberRow
 from worker.subscriber import SubscriberOptions, options_from_json
 
 FOLLOWERS_PER_READ = 2000
@@ -64,6 +64,15 @@ def source_subscribers(session: Session, source_name: str) -> Iterator[Follower]
 @lru_cache(maxsize=1024)
 def _sources_from_json(text: str | None) -> frozenset[str]:
     return frozenset(str(name) for name in json.loads(text) or ()) if text else frozenset()
+
+
+def told_of_article(session: Session, article_id: int, created_key: str) -> set[int]:
+    """The subscribers an article was announced to one by one: a ledger row of its creation
+    event (``created_key``) or a chat outbox row, both read by index."""
+    event = select(EventRow.id).where(EventRow.event_key == created_key).scalar_subquery()
+    by_ledger = select(DeliveryRow.subscriber_id).where(DeliveryRow.event_ref == event)
+    by_chat = select(OutboxRow.subscriber_id).where(OutboxRow.article_id == article_id)
+    return set(session.scalars(by_ledger.union(by_chat)))
 
 
 def subscriber_by_name(session: Session, name: str) -> SubscriberRow | None:

@@ -186,7 +186,10 @@ class OutboxRow(Base):
     """An article waiting to be folded into a chat subscriber's next instant message."""
 
     __tablename__ = "outbox"
-    __table_args__ = (UniqueConstraint("subscriber_id", "article_id"),)
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "article_id"),
+        Index("ix_outbox_article", "article_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(
