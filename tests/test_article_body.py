@@ -114,6 +114,25 @@ def test_blog_furniture_inside_the_post_is_removed() -> None:
     )
 
 
+def test_closing_notices_disclaimers_and_widgets_are_not_body_text() -> None:
+    """A notice box under any class name (本文作者 / 本文链接 / 版权声明), a platform's
+    disclaimer and 举报 / 查看原图 buttons go; a paragraph that names one label or opens with
+    a 特别声明 of its own stays."""
+    kept = "特别声明：本次报名免费，名额有限。"
+    mention = "文中引用的版权声明来自原作者。"
+    body = (
+        f"<div class='entry-content'><p>{SENTENCES}</p><p>{kept}</p><p>{mention}</p>"
+        "<p>查看原图 264K</p><div><a href='#'>举报</a> <span>+关注</span></div>"
+        "<p>免责声明：本内容来自腾讯平台创作者，不代表腾讯新闻或腾讯网的观点和立场。</p>"
+        "<div class='declare'><strong>本文作者：</strong>三水<br><strong>最后更新：</strong>"
+        "2023年12月31日<br><strong>本文链接：</strong><a href='/post/1.html'>/post/1.html</a><br>"
+        "<strong>版权声明：</strong>本作品采用 CC BY-NC-SA 4.0 许可协议进行许可。</div></div>"
+    )
+    text, _, _ = extract(body)
+    assert text.endswith(f"{kept}\n\n{mention}"), text[-200:]
+    assert text.startswith("这是第0句正文")
+
+
 def test_a_class_that_only_contains_a_furniture_word_is_not_furniture() -> None:
     """ "photo" holds "hot" and "canvas" holds "nav": neither marks a block as another's."""
     inner = f"<div class='article-content'><p>{SENTENCES}</p></div>"

@@ -265,3 +265,22 @@ def test_the_title_anchor_is_the_heading_not_a_bar_whose_class_names_a_title() -
     anchor = find_title_anchor(page, TITLE, None)
     assert anchor is not None
     assert page.owner_at(anchor - 1).tag == "h1"
+
+
+def test_a_date_in_the_articles_own_footer_counts() -> None:
+    """HTML5 blog themes (WordPress twentyfifteen/twentysixteen …) put "Posted on <time>" in the
+    article's ``<footer class="entry-footer">``; the site's footer is still chrome."""
+    html = page(
+        f'<div id="page"><main><article class="post"><header class="entry-header">'
+        f'<h1 class="entry-title">{TITLE}</h1></header><div class="entry-content">'
+        + "<p>"
+        + "这是一篇博客文章的正文，记录了一次科普活动的经过。" * 8
+        + "</p>" * 1
+        + '</div><footer class="entry-footer"><span class="posted-on"><a href="'
+        f'{URL}" rel="bookmark"><time class="entry-date published" datetime="2016-05-04T10:20:'
+        '00+08:00">2016年5月4日</time></a></span><span class="byline">作者 小明</span></footer>'
+        '</article></main><aside class="widget-area"><h2>近期文章</h2><ul><li><a href="/1.html">'
+        '另一篇</a></li></ul></aside><footer class="site-footer">© 2019 某某博客 '
+        '<time datetime="2019-01-01">2019</time></footer></div>'
+    )
+    assert day_of(html) == WANT

@@ -249,14 +249,21 @@ def strip_site_suffix(title: str, site_name: str = "") -> str:
 
 
 def in_chrome(element: lxml.html.HtmlElement) -> bool:
-    """Tell whether an element is, or sits in, navigation, a footer, a logo or a share widget."""
+    """Tell whether an element is, or sits in, navigation, a footer, a logo or a share widget.
+    A ``<footer>`` inside an ``<article>`` is that article's own (its date, its author), not
+    the site's."""
     for ancestor in itertools.chain([element], element.iterancestors()):
-        if ancestor.tag in ("nav", "footer"):
+        if ancestor.tag == "nav" or (ancestor.tag == "footer" and not in_article(ancestor)):
             return True
         marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
         if "logo" in marker or "share" in marker:
             return True
     return False
+
+
+def in_article(element: lxml.html.HtmlElement) -> bool:
+    """Whether the element sits inside an ``<article>``."""
+    return any(ancestor.tag == "article" for ancestor in element.iterancestors())
 
 
 def element_value(element: lxml.html.HtmlElement, attributes: tuple[str, ...]) -> str:

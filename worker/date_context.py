@@ -68,7 +68,7 @@ def context_score(
             score -= 10.0
         marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
         if not negative and NEGATIVE_CONTEXT_RE.search(marker) and not wraps_title(ancestor):
-            negative = True
+            negative = not articles_own_footer(ancestor, marker)
         if not positive and level <= 3 and POSITIVE_CONTEXT_RE.search(marker):
             positive = True
     own = f"{element.get('class') or ''} {element.get('id') or ''}"
@@ -83,6 +83,14 @@ def context_score(
     if positive:
         score += 10.0
     return score
+
+
+def articles_own_footer(element: lxml.html.HtmlElement, marker: str) -> bool:
+    """A footer inside an ``<article>`` (``<footer class="entry-footer">``) holds that article's
+    date and byline: it does not count against them as the site's footer does."""
+    words = marker.lower().split()
+    footer = element.tag == "footer" or (bool(words) and all("foot" in word for word in words))
+    return footer and any(ancestor.tag == "article" for ancestor in element.iterancestors())
 
 
 LISTING_ROW_TAGS = ("tr", "li", "dd")

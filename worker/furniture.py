@@ -1,7 +1,8 @@
 """Page furniture: what surrounds an article body and must not be stored with it.
 
 Scripts, navigation, headers, footers, share bars, font-size and print widgets, previous/next
-lines and a heading that repeats the title are removed from a body container (``clean_body``)
+lines, platform disclaimers, a post's closing copyright notice and a heading that repeats the
+title are removed from a body container (``clean_body``)
 or from a whole page before trafilatura reads it (``strip_page_chrome``). Every pattern here
 runs in linear time on any text. This module must not decide where the body is
 (``worker.extract`` does), sanitise (``worker.sanitize``) or fetch anything.
@@ -49,7 +50,7 @@ CHROME_ATTR_RE = re.compile(
 WIDGET_TOKEN_RE = re.compile(
     r"(?:字体|字号)\s*[:：]?\s*(?:[大中小]\s*)*"
     r"|打印本页|打印此页|打印文章|打印正文|打\s*印|关闭窗口|关闭本页|关\s*闭|返回顶部|收藏本页|加入收藏"
-    r"|分享到\s*[:：]?|分享|扫一扫"
+    r"|分享到\s*[:：]?|分享|扫一扫|举报|[+＋]\s*关注|查看详情|了解详情|查看原图(?:\s*\d+\s*[KM]B?)?"
 )
 WIDGET_FILLER_RE = re.compile(r"[\s【】\[\]()（）|｜/·:：,，、]+")
 WIDGET_TEXT_RE = re.compile(
@@ -59,11 +60,17 @@ WIDGET_TEXT_RE = re.compile(
 NAVIGATION_LINE_RE = re.compile(
     r"^\s*(?:上一篇|下一篇|当前位置|您的位置|您现在的位置|所在位置"
     r"|本文(?:永久)?链接|原文链接|版权声明|转载请注明|博客内容遵循|-+\s*本文结束"
+    r"|(?:免责|特别)声明\s*[:：]\s*(?:本|以上)(?:内容|文)"  # a platform's disclaimer
     r"|[\[【(（]?\s*(?:作者\s*[:：][^\]】)）]{0,30})?责任编辑\s*[:：])"  # [作者: … 责任编辑: …]
 )
 PAGER_LINE_RE = re.compile(
     r"^[\s|<>《》«»\[\]【】\d…·.]*(?:(?:上一页|下一页|首页|尾页|末页)[\s|<>《》«»\[\]【】\d…·.]*)+$"
 )
+POST_NOTICE_RE = re.compile(
+    r"本文作者|本文链接|本文标题|版权声明|许可协议|转载请注明|最后更新|原文链接"
+)
+POST_NOTICE_MAX_CHARS = 400
+POST_NOTICE_LABELS = 2
 WIDGET_MAX_CHARS = 60
 NAVIGATION_MAX_CHARS = 150
 DATE_LINE_RE = re.compile(r"(?:时间|日期|发布于|发表于)\s*[:：]?\s*\d|\d{4}\s*[-/.年]\s*\d{1,2}")
@@ -113,6 +120,7 @@ def clean_body(body: lxml.html.HtmlElement, title: str) -> None:
         if marker and FURNITURE_ATTR_RE.search(marker):
             drop_element(element)
     remove_widgets(body)
+    remove_post_notices(body)
     remove_link_lists(body)
     remove_link_runs(body)
     remove_title_heading(body, title)
@@ -140,6 +148,17 @@ def remove_widgets(root: lxml.html.HtmlElement) -> None:
             element.text = WIDGET_TEXT_RE.sub("", element.text)
         if element.tail:
             element.tail = WIDGET_TEXT_RE.sub("", element.tail)
+
+
+def remove_post_notices(root: lxml.html.HtmlElement) -> None:
+    """Remove a blog post's closing notice box (本文作者 / 本文链接 / 版权声明 …, whatever
+    its class is called): a short block naming at least two of those labels."""
+    for element in short_elements(root, POST_NOTICE_MAX_CHARS):
+        if element.getparent() is None:
+            continue
+        labels = set(POST_NOTICE_RE.findall(element.text_content()))
+        if len(labels) >= POST_NOTICE_LABELS:
+            drop_element(element)
 
 
 def short_elements(root: lxml.html.HtmlElement, limit: int) -> list[lxml.html.HtmlElement]:
