@@ -54,7 +54,7 @@ def test_a_ready_installation_passes_and_nothing_is_changed(tmp_path: Path) -> N
     checks = lines_of(result)
     for name in ("config", "database", "migrations", "writable", "clock", "broker", "feeds"):
         assert checks[name].startswith("ok "), (name, result.output)
-    assert checks["templates"] == "ok 18 templates render with sample data"
+    assert checks["templates"] == "ok 20 templates render with sample data"
     assert (tmp_path / "herald.db").stat().st_mtime_ns == before
     assert not (tmp_path / "feeds").exists()  # "will be created", not created
 

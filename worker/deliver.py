@@ -30,6 +30,7 @@ from worker.breaker import note_outcomes
 from worker.endpoint_lanes import lanes_for
 from worker.lease import LeaseKeeper, effective_lease
 from worker.notify import NOTIFIERS, Outcome, Reply, Target, get_notifier
+from worker.notify.mail_transport import Relay
 from worker.notify.transport import Send, send_all
 from worker.ratebucket import bucket_for
 from worker.ratelimit import Planned, longest_window, plan_sends
@@ -221,6 +222,7 @@ class Batch:
                 on_reply=self.on_reply, may_start=self.may_start,
                 deadline=time.monotonic() + BATCH_SECONDS, stop=STOPPING,
                 meanwhile=self.flush_due, wake=self.wake,
+                relay=Relay.from_settings(self.rt.config.smtp),
             )  # fmt: skip
         except Exception:
             log.exception("deliver: batch interrupted; its rows are recorded or given back")

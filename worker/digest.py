@@ -162,7 +162,7 @@ def compose(
     entries = entries_for(ordered, tz)
     context = document_context(heading, entries, window, tz, url, archive)
     notifier = get_notifier(target.channel)
-    if not notifier.takes_messages:  # one event carrying the whole digest in every format
+    if notifier.digest_documents:  # one event carrying the whole digest in every format
         payload = webhook_payload(target, ordered, window, key, url, context)
         parts: tuple[Part, ...] = (measure(notifier, target, EVENT_DIGEST, payload, now),)
     else:
@@ -203,7 +203,8 @@ def measure(
     """Build the request exactly as ``deliver`` will and measure it the platform's way."""
     request = notifier.build(target, event_type, "digest-preview", payload, now=now)
     body = request.body.decode("utf-8")
-    decoded = json.loads(body)
+    json_body = "json" in {k.lower(): v for k, v in request.headers.items()}.get("content-type", "")
+    decoded = json.loads(body) if json_body else {"raw": body}  # a mail is measured whole
     size, limit = notifier.measure(decoded), notifier.limit_for(decoded)
     return Part(event_type, payload, body, size, limit, notifier.unit)
 

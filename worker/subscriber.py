@@ -46,6 +46,8 @@ class SubscriberOptions:
     min_items: int = 1
     rate_limit: str = ""
     updates: str = "title"  # which corrections are told: "none", "title" (changed) or "any"
+    mail_to: tuple[str, ...] = ()  # e-mail: the recipients (``to``)
+    mail_from: str = ""  # e-mail: the sender (``from``)
     mentions: Mentions = field(default_factory=Mentions)
 
     def to_stored(self) -> dict[str, Any]:
@@ -84,6 +86,8 @@ class SubscriberOptions:
             min_items=int(raw.get("min_items", 1)),
             rate_limit=str(raw.get("rate_limit") or ""),
             updates=str(raw.get("updates") or "title"),
+            mail_to=tuple(str(a) for a in raw.get("mail_to") or ()),
+            mail_from=str(raw.get("mail_from") or ""),
             mentions=Mentions(
                 tuple(str(m) for m in mentions.get("mobiles") or ()),
                 tuple(str(u) for u in mentions.get("user_ids") or ()),

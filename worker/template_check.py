@@ -98,8 +98,9 @@ def chat_checks(now: datetime) -> list[tuple[str, tuple[str, ...], Callable[[], 
     for channel, notifier in sorted(NOTIFIERS.items()):
         for msgtype, template in notifier.templates.items():
             options = SubscriberOptions(
-                msgtype=msgtype, pic_url="https://www.example.org/p.png", chat_id="-100123"
-            )
+                msgtype=msgtype, pic_url="https://www.example.org/p.png", chat_id="-100123",
+                mail_to=("team@example.org",), mail_from="herald <herald@example.org>",
+            )  # fmt: skip
             target = Target(
                 "sample", channel, SAMPLE_HOOK, secret="sample", chat_id="-100123", options=options
             )

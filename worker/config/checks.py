@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,7 @@ PLACEHOLDER_HOST_RE = re.compile(
 )
 
 Check = Callable[[Any], Any]
+ADDRESS_RE = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
 MAX_DURATION = 366 * 86400.0
 
 
@@ -151,6 +153,23 @@ def proxy_url(value: Any) -> str:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ValueError(f"a proxy URL has no path or query, got {redact_url(text)!r}")
     return text
+
+
+def email_address(value: Any) -> str:
+    """One address, bare or with a display name (``herald <herald@example.cn>``)."""
+    text = as_string(value).strip()
+    _, address = parseaddr(text)
+    if not ADDRESS_RE.fullmatch(address) or "\n" in text or "\r" in text or "," in address:
+        raise ValueError(f"expected an e-mail address like herald@example.cn, got {text!r}")
+    return text
+
+
+def email_addresses(value: Any) -> tuple[str, ...]:
+    """One address or a list of them (at least one)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"expected an e-mail address or a list of them, got {type_name(value)}")
+    return tuple(email_address(item) for item in items)
 
 
 def choice(options: tuple[str, ...]) -> Check:

@@ -27,6 +27,7 @@ from worker.config.schema import (
     HERALD_KEYS,
     NETWORK_KEYS,
     RETENTION_KEYS,
+    SMTP_KEYS,
     TOP_KEYS,
     WEB_KEYS,
     Reader,
@@ -38,6 +39,7 @@ from worker.config.schema import (
 )
 from worker.config.settings import (
     DIRECT,
+    SMTP_PASSWORD_ENV,
     Config,
     ConfigError,
     DeliverySettings,
@@ -45,6 +47,7 @@ from worker.config.settings import (
     HeraldSettings,
     NetworkSettings,
     RetentionSettings,
+    SmtpSettings,
     SubscriberConfig,
     WebSettings,
 )
@@ -141,6 +144,17 @@ def parse_config(
                 path = named_path("subscribers", sub.name)
                 raise reader.fail(f"{path}.sources", f"no source named {name!r}")
     network = NetworkSettings(**network_values)
+    smtp = SmtpSettings(
+        **reader.fields(data.get("smtp", {}), "smtp", SMTP_KEYS),
+        password=env.get(SMTP_PASSWORD_ENV, ""),
+    )
+    if smtp.tls and smtp.starttls == "always":
+        raise reader.fail("smtp.starttls", '"always" is for a plain connection; tls = true '
+                          "already encrypts from the first byte")  # fmt: skip
+    for sub in subscribers:
+        if sub.channel == "email" and not smtp.host:
+            path = named_path("subscribers", sub.name)
+            raise reader.fail("smtp.host", f'missing: {path} has channel = "email"')
     policy = Policy.from_allow(network.allow)
     if network.proxy == DIRECT:
         raise reader.fail("network.proxy", f'"{DIRECT}" is for a source; leave proxy out instead')
@@ -148,7 +162,9 @@ def parse_config(
     for source in sources:
         check_proxy(reader, source.proxy, f"{named_path('sources', source.name)}.proxy", policy)
     web = WebSettings(**web_values)
-    return Config(herald, network, delivery, web, feeds, sources, subscribers, None, retention)
+    return Config(
+        herald, network, delivery, web, feeds, sources, subscribers, None, retention, smtp
+    )
 
 
 def item_path(section: str, index: int, raw: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,7 +112,10 @@ SUBSCRIBER_KEYS: dict[str, Check] = {
     "min_items": c.count,
     "rate_limit": c.rate_limit,
     "updates": c.choice(("none", "title", "any")),
+    "to": c.email_addresses,
+    "from": c.email_address,
 }
+OPTION_NAMES = {"to": "mail_to", "from": "mail_from"}  # config keys that are Python keywords
 # the keys a SubscriberConfig holds itself; the others make its SubscriberOptions
 TOP_SUBSCRIBER_KEYS = (
     *("name", "channel", "url", "secret", "mode", "sources", "enabled", "ops_alerts"),
@@ -122,6 +126,15 @@ MENTION_KEYS: dict[str, Check] = {
     "all": c.as_bool,
 }
 CHAT_ID_CHANNELS = ("telegram",)
+SMTP_KEYS: dict[str, Check] = {
+    "host": c.as_string,
+    "port": c.port,
+    "starttls": c.choice(("auto", "always", "never")),
+    "tls": c.as_bool,
+    "user": c.as_string,
+    "timeout": parse_duration,
+    "ca_file": c.as_string,
+}
 RETENTION_KEYS: dict[str, Check] = {
     "delivered": c.retention,
     "failed": c.retention,
@@ -129,7 +142,8 @@ RETENTION_KEYS: dict[str, Check] = {
     "digests": c.retention,
 }
 TOP_KEYS = (
-    "herald", "network", "delivery", "web", "feeds", "retention", "sources", "subscribers",
+    "herald", "network", "delivery", "web", "feeds", "retention", "smtp", "sources",
+    "subscribers",
 )  # fmt: skip
 
 
@@ -207,8 +221,23 @@ def build_source(reader: Reader, raw: Any, path: str, *, max_items: int) -> Sour
 
 def build_subscriber(reader: Reader, raw: Any, path: str) -> SubscriberConfig:
     values = reader.fields(
-        raw, path, SUBSCRIBER_KEYS, required=("name", "channel", "url"), nested=("mentions",)
+        raw, path, SUBSCRIBER_KEYS, required=("name", "channel"), nested=("mentions",)
     )
+    if values["channel"] == "email":
+        for key in ("to", "from"):
+            if key not in values:
+                raise reader.fail(f"{path}.{key}", 'missing: channel = "email" needs it')
+        if "url" in values:
+            raise reader.fail(f"{path}.url", 'not for channel = "email" (give to and from)')
+        values["url"] = "mailto:" + ",".join(parseaddr(a)[1] for a in values["to"])
+    elif "url" not in values:
+        raise reader.fail(f"{path}.url", "missing (required)")
+    elif "to" in values or "from" in values:
+        key = "to" if "to" in values else "from"
+        raise reader.fail(f"{path}.{key}", 'only for channel = "email"')
+    for key, name in OPTION_NAMES.items():
+        if key in values:
+            values[name] = values.pop(key)
     data = reader.table(raw, path)
     mentions = Mentions()
     if "mentions" in data:

@@ -16,7 +16,8 @@ from worker.subscriber import SubscriberOptions
 DIRECT = "direct"  # a source's proxy value: no proxy for it, whatever [network] proxy says
 
 SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
-CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram")
+CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram", "email")
+SMTP_PASSWORD_ENV = "HERALD_SMTP_PASSWORD"
 MODES = ("instant", "digest", "both")
 
 
@@ -148,6 +149,30 @@ class SubscriberConfig:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """The relay e-mail subscribers are sent through (``[smtp]``); the password comes from the
+    environment (``HERALD_SMTP_PASSWORD``), never from the file."""
+
+    host: str = ""
+    port: int = 0  # 0: 465 with implicit TLS, else 587
+    starttls: str = "auto"  # "auto": when the server offers it; "always": refuse one that doesn't
+    tls: bool = False  # implicit TLS from the first byte (port 465)
+    user: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 30.0
+    ca_file: str = ""  # a CA bundle for a relay whose certificate a private CA signed
+
+    @property
+    def relay_url(self) -> str:
+        """``smtp://host:port`` or ``smtps://host:port`` ("" when no host is configured)."""
+        if not self.host:
+            return ""
+        port = self.port or (465 if self.tls else 587)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'smtps' if self.tls else 'smtp'}://{host}:{port}"
+
+
+@dataclass(frozen=True)
 class Config:
     herald: HeraldSettings = field(default_factory=HeraldSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
@@ -158,6 +183,7 @@ class Config:
     subscribers: tuple[SubscriberConfig, ...] = ()
     path: Path | None = None
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

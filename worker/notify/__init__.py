@@ -3,8 +3,10 @@
 A notifier turns one event into one fully built HTTP request (``build``, pure), says how big a
 body is in its platform's unit (``measure``, ``limit_for``, ``fits``) and judges what came back
 (``classify``). Its capability flags tell the stages what to do with it: ``takes_messages``
-(articles are folded into messages, as chats want, rather than sent one event each) and
-``rate_windows`` (the platform's send-rate windows: such endpoints get one request at a time).
+(articles are folded into messages, as chats want, rather than sent one event each),
+``digest_documents`` (a digest goes as one event carrying its rendered documents, not as
+messages) and ``rate_windows`` (the platform's send-rate windows: such endpoints get one
+request at a time).
 Every request goes out through ``worker.notify.transport``, the one outbound seam of delivery.
 
 This module only defines the shared types and looks notifiers up by channel name; it must not
@@ -85,6 +87,7 @@ class Notifier(Protocol):
     channel: str
     unit: str  # what ``measure`` counts: "bytes", "characters" or "articles"
     takes_messages: bool  # True: articles folded into ``Message``s; False: one event per article
+    digest_documents: bool  # True: a digest is one event with its documents (text, HTML …)
     rate_windows: RateWindows  # the platform's send-rate windows; () = no platform limit
     templates: Mapping[str, str]  # msgtype ("" when it has one) -> the template that renders it
 
@@ -174,6 +177,7 @@ __all__ = [
 # Imported last: the channel modules import the types defined above.
 from worker.notify.dingtalk import DingTalkNotifier  # noqa: E402
 from worker.notify.discord import DiscordNotifier  # noqa: E402
+from worker.notify.email import EmailNotifier  # noqa: E402
 from worker.notify.feishu import FeishuNotifier  # noqa: E402
 from worker.notify.slack import SlackNotifier  # noqa: E402
 from worker.notify.telegram import TelegramNotifier  # noqa: E402
@@ -191,6 +195,7 @@ NOTIFIERS: dict[str, Notifier] = {
         SlackNotifier(),
         DiscordNotifier(),
         TelegramNotifier(),
+        EmailNotifier(),
         WebSubNotifier(),
     )
 }

@@ -175,6 +175,7 @@ class DingTalkNotifier:
     channel: str = CHANNEL
     unit: str = "bytes"
     takes_messages: bool = True
+    digest_documents: bool = False
     rate_windows: RateWindows = ((20, 60.0),)  # ../shared/specs/chat-webhooks.md
     templates: Mapping[str, str] = TEMPLATES
     limit: int = BODY_MAX

@@ -177,6 +177,7 @@ class DiscordNotifier:
     channel: str = CHANNEL
     unit: str = "characters"
     takes_messages: bool = True
+    digest_documents: bool = False
     rate_windows: RateWindows = ((5, 2.0),)  # ../shared/specs/chat-webhooks.md
     templates: Mapping[str, str] = {"": TEMPLATE}
     limit: int = EMBED_TOTAL_MAX

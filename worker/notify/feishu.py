@@ -199,6 +199,7 @@ class FeishuNotifier:
     channel: str = CHANNEL
     unit: str = "bytes"
     takes_messages: bool = True
+    digest_documents: bool = False
     rate_windows: RateWindows = ((5, 1.0), (100, 60.0))  # ../shared/specs/chat-webhooks.md
     templates: Mapping[str, str] = TEMPLATES
     limit: int = BODY_MAX

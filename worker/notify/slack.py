@@ -147,6 +147,7 @@ class SlackNotifier:
     channel: str = CHANNEL
     unit: str = "characters per section"
     takes_messages: bool = True
+    digest_documents: bool = False
     rate_windows: RateWindows = ((1, 1.0),)  # ../shared/specs/chat-webhooks.md
     templates: Mapping[str, str] = {"": TEMPLATE}
     limit: int = SECTION_MAX

@@ -162,6 +162,7 @@ class TelegramNotifier:
     channel: str = CHANNEL
     unit: str = "characters"
     takes_messages: bool = True
+    digest_documents: bool = False
     rate_windows: RateWindows = ((1, 1.0), (20, 60.0))  # ../shared/specs/chat-webhooks.md
     templates: Mapping[str, str] = {"": TEMPLATE}
     limit: int = TEXT_MAX

@@ -1,4 +1,5 @@
-"""The one outbound seam of delivery: built requests POSTed on one event loop (aiohttp).
+"""The one outbound seam of delivery: built requests POSTed on one event loop (aiohttp), and
+built mails handed to the SMTP relay on the same loop (``worker.notify.mail_transport``).
 
 Every delivery, to a generic webhook or a chat platform, goes out here. Requests to one endpoint
 go in order, at most its ``lanes`` at a time (one for a rate-limited chat platform), and at most
@@ -31,6 +32,7 @@ from yarl import URL
 
 from worker.netguard import BlockedAddress, Policy, check_address, resolve_and_check
 from worker.notify import Outgoing, Reply
+from worker.notify.mail_transport import Relay, send_mail
 from worker.notify.sending_loop import Budget, sending_loop
 
 K = TypeVar("K", bound=Hashable)
@@ -172,6 +174,7 @@ async def _send_all(
     may_start: Callable[[K], bool | None],
     deadline: float | None,
     stop: Stopping | None = None,
+    relay: Relay | None = None,
 ) -> list[K]:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -212,7 +215,9 @@ async def _send_all(
                 while True:  # every check once a slot is ours: the wait for it may be long
                     async with budget.gate:
                         cleared = clear(send, endpoint)
-                        if cleared:
+                        if cleared and send.request.url.startswith("mailto:"):
+                            reply = await send_mail(send.request, relay, policy, timeout)
+                        elif cleared:
                             reply = await _post(session, send.request, vet, limit)
                     if cleared is not None:
                         break
@@ -276,8 +281,10 @@ def send_all(
     stop: Stopping | None = None,
     meanwhile: Callable[[], None] | None = None,
     wake: threading.Event | None = None,
+    relay: Relay | None = None,
 ) -> list[K]:
-    """POST every request with ``user_agent`` (the ``[network]`` one); returns the keys not sent.
+    """POST every request with ``user_agent`` (the ``[network]`` one), and hand every mail
+    (a ``mailto:`` request) to ``relay``; returns the keys not sent.
 
     Each reply goes to ``on_reply`` as it comes; when that returns True the endpoint's remaining
     requests are not sent. A request is sent only if ``may_start(key)`` says so once it holds a
@@ -298,7 +305,7 @@ def send_all(
             _send_all(
                 sending.session, sending.budget, sends, policy=policy, timeout=timeout,
                 in_flight=in_flight, on_reply=on_reply, may_start=may_start, deadline=deadline,
-                stop=stop,
+                stop=stop, relay=relay,
             ),
             meanwhile,
             wake,

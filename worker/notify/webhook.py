@@ -147,6 +147,7 @@ class WebhookNotifier:
     channel: str = CHANNEL
     unit: str = "bytes"
     takes_messages: bool = False
+    digest_documents: bool = True
     rate_windows: RateWindows = ()
     templates: Mapping[str, str] = {}
 

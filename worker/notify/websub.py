@@ -30,6 +30,7 @@ class WebSubNotifier:
     channel: str = CHANNEL
     unit: str = "bytes"
     takes_messages: bool = False
+    digest_documents: bool = True
     rate_windows: RateWindows = ()
     templates: Mapping[str, str] = {}
 

@@ -1,0 +1,120 @@
+"""The mail half of the delivery seam: a built mail handed to the ``[smtp]`` relay (aiosmtplib).
+
+``worker.notify.transport`` calls ``send_mail`` for a ``mailto:`` request on the same event loop,
+lanes and budget as every POST. The relay's address goes through the SSRF guard like any other
+connection (resolved once, every address checked, the socket connected to a vetted one; a relay
+on a private address must be listed in ``[network] allow``); TLS keeps the relay's name for SNI
+and the certificate check. ``tls`` encrypts from the first byte; otherwise ``starttls`` says
+whether to upgrade: ``auto`` when the relay offers it, ``always`` (a relay that does not is not
+sent to), ``never``. The password is only ever given to the relay's AUTH. Whatever happens
+becomes a ``Reply`` whose status is the SMTP code; nothing raises out of here.
+
+This module only moves bytes: it must not classify replies, build mails, store or schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+
+import aiosmtplib
+
+from worker.config.settings import SmtpSettings
+from worker.netguard import BlockedAddress, Policy, check_address, normalize_host
+from worker.notify import Outgoing, Reply
+
+TEXT_CHARS = 2000
+START_TLS = {"auto": None, "always": True, "never": False}
+
+
+@dataclass(frozen=True)
+class Relay:
+    """Where and how mails are handed over (from ``[smtp]``)."""
+
+    host: str
+    port: int
+    tls: bool = False
+    starttls: str = "auto"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    ca_file: str = ""
+
+    @classmethod
+    def from_settings(cls, smtp: SmtpSettings) -> Relay | None:
+        if not smtp.host:
+            return None
+        port = smtp.port or (465 if smtp.tls else 587)
+        return cls(smtp.host, port, smtp.tls, smtp.starttls, smtp.user, smtp.password,
+                   smtp.ca_file)  # fmt: skip
+
+
+async def connect_vetted(host: str, port: int, policy: Policy, timeout: float) -> socket.socket:
+    """A socket connected to one of ``host``'s addresses, each checked by the SSRF guard."""
+    loop = asyncio.get_running_loop()
+    name = normalize_host(host)
+    infos = await loop.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    if not policy.allows_host(name):
+        for info in infos:
+            check_address(str(info[4][0]), policy, host=name)
+    error: OSError | None = None
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, address), timeout)
+            return sock
+        except OSError as err:
+            sock.close()
+            error = err
+    raise error or OSError(f"no address found for {host}")
+
+
+def tls_context(relay: Relay) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=relay.ca_file or None)
+
+
+async def send_mail(
+    request: Outgoing, relay: Relay | None, policy: Policy, timeout: float
+) -> Reply:
+    """Hand one mail to the relay; the reply's status is the SMTP code of the outcome."""
+    started = time.monotonic()
+
+    def elapsed() -> float:
+        return (time.monotonic() - started) * 1000.0
+
+    if relay is None:
+        return Reply(None, "", elapsed(), problem="invalid", error="no [smtp] host configured")
+    sender = request.headers.get("Mail-From", "")
+    recipients = [r for r in request.headers.get("Rcpt-To", "").split(",") if r]
+    try:
+        async with asyncio.timeout(timeout):
+            sock = await connect_vetted(relay.host, relay.port, policy, timeout)
+            client = aiosmtplib.SMTP(
+                hostname=relay.host, sock=sock, use_tls=relay.tls,
+                start_tls=False if relay.tls else START_TLS.get(relay.starttls),
+                tls_context=tls_context(relay), timeout=timeout,
+                username=relay.user or None, password=relay.password or None,
+            )  # fmt: skip
+            async with client:
+                refused, answer = await client.sendmail(sender, recipients, request.body)
+        text = answer
+        if refused:
+            text += " (refused: " + ", ".join(f"{r} {c.code}" for r, c in refused.items()) + ")"
+        return Reply(250, text[:TEXT_CHARS], elapsed())
+    except BlockedAddress as err:
+        return Reply(None, "", elapsed(), problem="blocked", error=str(err))
+    except aiosmtplib.SMTPRecipientsRefused as err:  # every recipient refused: the first says why
+        first = err.recipients[0]
+        return Reply(first.code, f"{first.recipient}: {first.message}"[:TEXT_CHARS], elapsed())
+    except aiosmtplib.SMTPResponseException as err:
+        return Reply(err.code, err.message[:TEXT_CHARS], elapsed())
+    except TimeoutError:
+        return Reply(None, "", elapsed(), problem="timeout", error=f"timeout after {timeout:g} s")
+    except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as err:
+        words = str(err) or type(err).__name__
+        return Reply(None, "", elapsed(), problem="connection", error=f"relay: {words}")
+    except Exception as err:  # anything else a hostile relay provokes: no reply
+        return Reply(None, "", elapsed(), problem="error", error=type(err).__name__)
