@@ -5,6 +5,7 @@ environment, and the relay behind the SSRF guard."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.support.smtp import MailRelay, self_signed
 from worker.cli import main
 from worker.config import ConfigError, load_config, parse_config
 from worker.demo.site import DemoSite
+from worker.digest import page_fragment
 from worker.embedded import run_once
 
 pytestmark = pytest.mark.timeout(120)
@@ -78,8 +80,13 @@ def test_a_digest_reaches_the_relay_as_one_well_formed_multipart_mail(
         "<mailto:herald@example.cn?subject=unsubscribe%20inbox>"
     )
     assert ledger(tmp_path) == [("delivered", 1, "")]
+    # one rendering, three outlets: the digest's page, its feed entry and its mail hold the same
     page = next((tmp_path / "feeds" / "digests" / "inbox").glob("*-*.html"))
-    assert first.title in page.read_text(encoding="utf-8")
+    fragment = page_fragment(page.read_text(encoding="utf-8"))
+    assert first.title in fragment and fragment in mail.part("html").replace("\r\n", "\n")
+    assert cli(path, "feeds", "build").exit_code == 0
+    feed = json.loads((tmp_path / "feeds" / "digests" / "inbox.json").read_text("utf-8"))
+    assert [item["content_html"] for item in feed["items"]] == [fragment]
 
 
 def test_new_articles_fold_into_one_mail_and_a_retry_is_the_same_mail(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from worker.files import write_atomic
@@ -54,7 +56,10 @@ EVENT_DIGEST = "digest.ready"  # the generic webhook's event: one per digest, ev
 EVENT_CHAT_DIGEST = "message.digest"  # a chat channel's event: one per message part
 SUMMARY_CHARS = 120
 EMPTY_NOTE = "这段时间没有新文章。"
-DOCUMENTS = {"html": "digest.email.html.j2", "markdown": "digest.md.j2", "text": "digest.txt.j2"}
+DOCUMENTS = {"markdown": "digest.md.j2", "text": "digest.txt.j2"}  # and "html": the page
+BODY_TEMPLATE = "digest.body.html.j2"  # the digest rendered once: its page, feed entry and mail
+PAGE_TEMPLATE = "digest.html.j2"
+FRAGMENT_RE = re.compile(r"<!-- digest -->\n?(.*?)\n?<!-- /digest -->", re.S)
 
 
 @dataclass(frozen=True)
@@ -161,9 +166,19 @@ def compose(
     heading = heading_for(ordered, window, tz)
     entries = entries_for(ordered, tz)
     context = document_context(heading, entries, window, tz, url, archive)
+    body = Markup(render_document(BODY_TEMPLATE, context))  # the digest, rendered once
+    # the page links its archive relatively, so it works at whatever address serves it; a mail
+    # or an event travels, so its links are absolute
+    page = wrap(context, body, [("./", "往期摘要")])
     notifier = get_notifier(target.channel)
     if notifier.digest_documents:  # one event carrying the whole digest in every format
-        payload = webhook_payload(target, ordered, window, key, url, context)
+        links = [
+            (href, label)
+            for href, label in ((safe_url(url), "在浏览器中查看"), (safe_url(archive), "往期摘要"))
+            if href
+        ]
+        html = wrap(context, body, links)
+        payload = webhook_payload(target, ordered, window, key, url, context, html)
         parts: tuple[Part, ...] = (measure(notifier, target, EVENT_DIGEST, payload, now),)
     else:
         note = "" if entries else EMPTY_NOTE
@@ -171,9 +186,18 @@ def compose(
                           mentions=target.options.mentions)  # fmt: skip
         split = split_message(message, lambda m: notifier.fits(m, target))
         parts = tuple(measure(notifier, target, EVENT_CHAT_DIGEST, m.to_dict(), now) for m in split)
-    # the page links its archive relatively, so it works at whatever address serves it
-    page = render_document("digest.html.j2", {**context, "archive": "./"})
     return Composed(key, url, ids, parts, page)
+
+
+def wrap(context: Mapping[str, Any], body: Markup, links: list[tuple[str, str]]) -> str:
+    """The rendered digest as a whole document with an outlet's own links under it."""
+    return render_document(PAGE_TEMPLATE, {**context, "body": body, "links": links})
+
+
+def page_fragment(page_html: str) -> str:
+    """The rendered digest inside a page written by ``wrap`` ("" when there is none)."""
+    found = FRAGMENT_RE.search(page_html)
+    return found.group(1).strip() if found else ""
 
 
 def webhook_payload(
@@ -183,8 +207,10 @@ def webhook_payload(
     key: str,
     url: str,
     context: Mapping[str, Any],
+    html: str,
 ) -> dict[str, Any]:
-    """The generic webhook's ``digest.ready`` data: the articles and the digest in three formats."""
+    """The generic webhook's ``digest.ready`` data: the articles and the digest in three formats
+    (``html``: the rendered digest with absolute links, as a mail carries it)."""
     return {
         "key": key,
         "subscriber": target.name,
@@ -194,6 +220,7 @@ def webhook_payload(
         "count": len(articles),
         "articles": [article_data(a) for a in articles],
         **{name: render_document(template, context) for name, template in DOCUMENTS.items()},
+        "html": html,
     }
 
 

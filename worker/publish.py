@@ -16,11 +16,10 @@ from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from worker.config import Config, SourceConfig, SubscriberConfig
-from worker.digest import Window, heading_for
+from worker.digest import Window, archive_path, heading_for, page_fragment
 from worker.feeds import ALL_KEY, ALL_TITLE, FeedSpec, valid_key_segment, write_feeds
 from worker.models import Article
 from worker.runtime import Runtime
@@ -83,13 +82,17 @@ def feed_spec(session: Session, config: Config, key: str, *, limit: int) -> Feed
     if kind == "digests" and any(
         s.name == name and publishes_digest(s) for s in config.subscribers
     ):
-        entries = digest_entries(session, name, limit=min(limit, DIGEST_ENTRIES))
+        limit = min(limit, DIGEST_ENTRIES)
+        entries = digest_entries(session, name, config.herald.feeds_dir, limit=limit)
         return FeedSpec(key, f"{name} · 摘要", entries)
     return None
 
 
-def digest_entries(session: Session, subscriber: str, *, limit: int) -> list[Article]:
-    """One feed entry per built digest of ``subscriber``, linking the digest's page."""
+def digest_entries(
+    session: Session, subscriber: str, feeds_dir: Path, *, limit: int
+) -> list[Article]:
+    """One feed entry per built digest of ``subscriber``, linking the digest's page and holding
+    the digest as its page shows it (the same rendering, read back from the page)."""
     row = subscriber_by_name(session, subscriber)
     if row is None:
         return []
@@ -99,9 +102,6 @@ def digest_entries(session: Session, subscriber: str, *, limit: int) -> list[Art
         if not digest.key:
             continue  # opened but not finished
         articles = get_articles(session, digest.article_ids)
-        items = "".join(
-            f'<li><a href="{escape(a.url)}">{escape(a.title or a.url)}</a></li>' for a in articles
-        )
         when = digest.window_end.astimezone(UTC)
         title = heading_for(articles, Window(digest.window_start, digest.window_end), tz)
         entries.append(
@@ -110,11 +110,20 @@ def digest_entries(session: Session, subscriber: str, *, limit: int) -> list[Art
                 guid=f"urn:herald:digest:{subscriber}:{digest.key}",
                 title=title, author="",
                 published_at=when.astimezone(ZoneInfo(tz)), summary="",
-                content_html=f"<ol>{items}</ol>" if items else "", text="", images=(),
-                version=1, first_seen_at=when, updated_at=when,
+                content_html=stored_fragment(feeds_dir, subscriber, digest.key), text="",
+                images=(), version=1, first_seen_at=when, updated_at=when,
             )
         )  # fmt: skip
     return entries
+
+
+def stored_fragment(feeds_dir: Path, subscriber: str, key: str) -> str:
+    """The rendered digest from its page ("" when the page is gone)."""
+    try:
+        page = archive_path(feeds_dir, subscriber, f"{key}.html").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    return page_fragment(page)
 
 
 def build_feeds(rt: Runtime, *, force: bool = False) -> list[Path]:

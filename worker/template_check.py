@@ -127,7 +127,7 @@ def page_checks(
     return [
         (
             "digest",
-            ("digest.email.html.j2", "digest.md.j2", "digest.txt.j2", "digest.html.j2"),
+            ("digest.body.html.j2", "digest.md.j2", "digest.txt.j2", "digest.html.j2"),
             lambda: compose(webhook, articles, window, base_url="https://herald.example", now=now),
         ),
         ("digest.index", ("digest.index.html.j2",), lambda: archive_index_html("sample", items)),
