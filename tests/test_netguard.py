@@ -3,24 +3,20 @@ hops are checked, the vetted address is pinned (DNS rebinding), and refusals are
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
-import socket
 import sqlite3
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import site_source, webhook_subscriber, write_config
+from tests.support.counting import CountingServer, fake_dns
 from tests.support.notify_helpers import post
-from worker.config import ConfigError, load_config, parse_config
+from worker.config import load_config
 from worker.demo.site import DemoSite
 from worker.embedded import run_once
 from worker.fetch import Fetcher, FetchError
@@ -40,60 +36,6 @@ HINT = "(add it to [network] allow to permit)"
 
 
 # --- servers that count connections ---------------------------------------------------------
-
-
-class CountingServer(ThreadingHTTPServer):
-    """Answers 200 ``ok`` (or a redirect) and counts every TCP connection it accepts."""
-
-    daemon_threads = True
-
-    def __init__(self, host: str, port: int = 0) -> None:
-        super().__init__((host, port), _Handler)
-        self.connections = 0
-        self.hosts: list[str] = []
-        self.redirect_to = ""
-        self.lock = threading.Lock()
-        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-    def url(self, path: str = "/") -> str:
-        return f"http://{self.server_address[0]}:{self.port}{path}"
-
-    def verify_request(self, request: Any, client_address: Any) -> bool:
-        with self.lock:
-            self.connections += 1
-        return True
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: CountingServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.server.hosts.append(self.headers.get("Host", ""))
-        if self.server.redirect_to:
-            self.send_response(302)
-            self.send_header("Location", self.server.redirect_to)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    do_POST = do_GET
 
 
 @pytest.fixture()
@@ -124,33 +66,6 @@ def twin_servers() -> tuple[CountingServer, CountingServer]:
         except OSError:
             allowed.stop()
     raise RuntimeError("no port free on both 127.0.0.1 and 127.0.0.2")
-
-
-Answer = list[str]
-
-
-def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[Answer]]) -> list[str]:
-    """Names in ``answers`` resolve to their next answer (the last one repeats); others are
-    resolved for real. Returns the log of fake lookups."""
-    real = socket.getaddrinfo
-    lookups: list[str] = []
-
-    def getaddrinfo(host: Any, port: Any, family: int = 0, *args: Any, **kwargs: Any) -> Any:
-        if host not in answers:
-            return real(host, port, family, *args, **kwargs)
-        lookups.append(host)
-        queue = answers[host]
-        ips = queue.pop(0) if len(queue) > 1 else queue[0]
-        result = []
-        for ip in ips:
-            if ipaddress.ip_address(ip).version == 6:
-                result.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (ip, port, 0, 0)))
-            else:
-                result.append((socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)))
-        return result
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return lookups
 
 
 # --- every spelling of loopback is refused before any socket opens --------------------------
@@ -332,108 +247,6 @@ def test_tls_keeps_the_host_name_for_sni_and_the_certificate(
         assert seen_sni == ["pinned.test"] and server.hosts == [f"pinned.test:{server.port}"]
     finally:
         server.stop()
-
-
-# --- addresses ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("ip", "words"),
-    [
-        ("169.254.169.254", "is a link-local address"),
-        ("100.64.0.1", "is a shared (CGNAT) address"),
-        ("10.1.2.3", "is a private address"),
-        ("172.16.0.1", "is a private address"),
-        ("192.168.1.1", "is a private address"),
-        ("224.0.0.1", "is a multicast address"),
-        ("0.0.0.0", "is the unspecified address"),
-        ("0.1.2.3", "'this network'"),
-        ("198.18.0.1", "is a benchmarking address"),
-        ("192.0.2.1", "is a documentation address"),
-        ("240.0.0.1", "is a reserved address"),
-        ("255.255.255.255", "is the broadcast address"),
-        ("::", "is the unspecified address"),
-        ("::1", "is a loopback address"),
-        ("::127.0.0.1", "IPv4-compatible"),
-        ("fd12:3456::1", "is a unique-local (private) address"),
-        ("fe80::1", "is a link-local address"),
-        ("fec0::1", "is a site-local address"),
-        ("ff02::1", "is a multicast address"),
-        ("::ffff:10.0.0.1", "embeds 10.0.0.1, a private address"),
-        ("::ffff:0:7f00:1", "embeds 127.0.0.1, a loopback address"),  # IPv4-translated (SIIT)
-        ("::ffff:0:a9fe:a9fe", "embeds 169.254.169.254, a link-local address"),
-        ("64:ff9b::a9fe:a9fe", "embeds 169.254.169.254, a link-local address"),
-        ("64:ff9b:1::808:808", "local-use NAT64"),
-        ("2002:a9fe:a9fe::1", "embeds 169.254.169.254, a link-local address"),
-        # Teredo: the client is the NOT of the last 32 bits (0xf5fffffe -> 10.0.0.1)
-        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "embeds 10.0.0.1, a private address"),
-    ],
-)
-def test_refused_addresses(ip: str, words: str) -> None:
-    with pytest.raises(BlockedAddress) as caught:
-        check_address(ip, Policy())
-    assert words in str(caught.value) and HINT in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    "ip",
-    [
-        "8.8.8.8",
-        "2606:4700:4700::1111",
-        "::ffff:8.8.8.8",
-        "::ffff:0:808:808",  # IPv4-translated 8.8.8.8
-        "64:ff9b::808:808",  # DNS64 answers for IPv4-only sites
-        "2002:808:808::1",
-        "2001:0:4136:e378:8000:63bf:f7f7:f7f7",  # Teredo client 8.8.8.8
-    ],
-)
-def test_public_addresses_pass(ip: str) -> None:
-    check_address(ip, Policy())
-
-
-def test_allow_list_opens_networks_and_their_mapped_forms() -> None:
-    policy = Policy.from_allow(["10.0.0.0/8", "fd00::/8"])
-    for ip in ("10.1.2.3", "::ffff:10.1.2.3", "::ffff:0:a01:203", "fd00::5"):
-        check_address(ip, policy)
-    with pytest.raises(BlockedAddress):
-        check_address("192.168.0.1", policy)
-
-
-# --- the allow list ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("entry", "words"),
-    [
-        ("10.1.2.3/8", "did you mean 10.0.0.0/8?"),
-        ("10.0.0.0/33", "not a valid network"),
-        ("fe80::/zz", "not a valid network"),
-        ("http://intranet", "is a URL"),
-        ("*.corp.example", "wildcards"),
-        ("127.1", "unusual form"),
-        ("0x7f000001", "unusual form"),
-        ("", "empty entry"),
-        ("bad host", "neither a network nor a host name"),
-        ("-x.example", "neither a network nor a host name"),
-        ("intranet:8080", "not a valid network"),
-    ],
-)
-def test_bad_allow_entries_are_named(entry: str, words: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        Policy.from_allow(["192.168.0.0/16", entry])
-    assert words in str(caught.value) and f"{entry!r}" in str(caught.value)
-
-
-def test_allow_entries_are_normalized() -> None:
-    policy = Policy.from_allow(["10.0.0.0/8", "::1", "Intranet.Example.", "bücher.example"])
-    assert policy.hosts == {"intranet.example", "xn--bcher-kva.example"}
-    assert [str(n) for n in policy.networks] == ["10.0.0.0/8", "::1/128"]
-    assert policy.allows_host("INTRANET.example.")
-
-
-def test_a_bad_allow_entry_stops_loading_the_config() -> None:
-    with pytest.raises(ConfigError, match=r"network\.allow: .*did you mean 10\.0\.0\.0/8"):
-        parse_config({"network": {"allow": ["10.1.2.3/8"]}})
 
 
 # --- notifiers: a permanent failure naming the reason -------------------------------------------

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import LOOPBACK, site_source, write_config
+from tests.support.counting import CountingServer, fake_dns
 from tests.support.proxy import ForwardProxy
-from tests.test_netguard import CountingServer, fake_dns
 from worker.cli import main
 from worker.config import ConfigError, load_config, parse_config
 from worker.demo.site import DemoSite
