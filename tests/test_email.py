@@ -149,7 +149,12 @@ def test_starttls_when_offered_with_auth_from_the_environment(
         run_once(load_config(path))
         (mail,) = relay.mails
         assert mail.tls and mail.user == "herald" and mail.problems == []
-        shown = cli(path, "deliveries", "list").output + cli(path, "doctor").output
+        doctor = cli(path, "doctor").output
+        assert (
+            f"ok   subscriber inbox: mail through smtp://127.0.0.1:{relay.port} is allowed"
+            in doctor
+        )
+        shown = cli(path, "deliveries", "list").output + doctor
         assert "s3cret-smtp" not in shown
     finally:
         relay.stop()
@@ -191,6 +196,8 @@ def test_a_relay_the_guard_refuses_is_not_reached(tmp_path: Path, site: DemoSite
     run_once(load_config(path))
     ((status, _, error),) = ledger(tmp_path)
     assert status == "failed" and "127.0.0.2 is a loopback address" in error
+    doctor = cli(path, "doctor").output
+    assert "FAIL subscriber inbox: blocked: 127.0.0.2 is a loopback address" in doctor
 
 
 @pytest.mark.parametrize(

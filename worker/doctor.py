@@ -35,7 +35,7 @@ from worker.store.probe import database_clock, sqlite_file, why_not_writable
 from worker.template_check import check_templates
 
 CLOCK_SKEW_WARN = 5.0  # seconds between this host and the database before leases misjudge time
-DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443, "smtp": 587, "smtps": 465}
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -162,8 +162,8 @@ def templates_check(config: Config) -> Check:
 
 
 def subscriber_checks(config: Config) -> Iterator[Check]:
-    """Each enabled subscriber's URL: a well-formed http(s) URL whose host resolves to
-    addresses the SSRF guard lets herald reach."""
+    """Each enabled subscriber's URL (an e-mail subscriber's: the ``[smtp]`` relay): a
+    well-formed URL whose host resolves to addresses the SSRF guard lets herald reach."""
     policy = network_policy(config)
     for subscriber in config.subscribers:
         name = f"subscriber {subscriber.name}"
@@ -176,14 +176,17 @@ def subscriber_checks(config: Config) -> Iterator[Check]:
                 name, "fail", placeholder_words(placeholder, "subscribers", subscriber.name)
             )
             continue
-        parts = urlsplit(subscriber.url)
+        mail = subscriber.channel == "email"  # reached through the [smtp] relay
+        url = config.smtp.relay_url if mail else subscriber.url
+        shown = f"mail through {url}" if mail else redact_url(url)
+        parts = urlsplit(url)
         try:
             port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
         except ValueError as exc:  # a port beyond 65535
-            yield Check(name, "fail", f"{redact_url(subscriber.url)}: {exc}")
+            yield Check(name, "fail", f"{shown}: {exc}")
             continue
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-            yield Check(name, "fail", f"{redact_url(subscriber.url)} is not an http(s) URL")
+            yield Check(name, "fail", f"{shown} is not an http(s) URL")
             continue
         try:
             resolve_and_check(parts.hostname, port, policy)
@@ -192,7 +195,7 @@ def subscriber_checks(config: Config) -> Iterator[Check]:
         except (socket.gaierror, UnicodeError):
             yield Check(name, "fail", f"cannot resolve {parts.hostname}")
         else:
-            yield Check(name, "ok", f"{redact_url(subscriber.url)} is allowed")
+            yield Check(name, "ok", f"{shown} is allowed")
 
 
 def source_checks(config: Config) -> Iterator[Check]:
