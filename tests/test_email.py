@@ -223,3 +223,17 @@ def test_email_config_mistakes_are_named(
     with pytest.raises(ConfigError) as err:
         parse_config(raw)
     assert words in str(err.value)
+
+
+def test_an_email_subscriber_is_added_from_the_command_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path, sources="", extra='[smtp]\nhost = "smtp.example.cn"\n')
+    added = cli(
+        path, "subscribers", "add", "inbox", "--channel", "email",
+        "--to", "a@example.cn, b@example.cn", "--from", "herald <h@example.cn>", "--mode", "digest",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    (sub,) = load_config(path).subscribers
+    assert sub.url == "mailto:a@example.cn,b@example.cn"
+    assert sub.options.mail_to == ("a@example.cn", "b@example.cn")
+    missing = cli(path, "subscribers", "add", "x", "--channel", "email", "--to", "a@example.cn")
+    assert missing.exit_code != 0 and 'subscribers["x"].from: missing' in missing.output

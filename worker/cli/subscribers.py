@@ -88,7 +88,9 @@ def _suspended_subscribers(config: Config) -> dict[str, str]:
 @group.command("add")
 @click.argument("name")
 @click.option("--channel", required=True, type=click.Choice(CHANNELS), help="Where to send.")
-@click.option("--url", required=True, help="The full webhook URL the platform gives.")
+@click.option("--url", default="", help="The full webhook URL the platform gives (not for email).")
+@click.option("--to", "mail_to", default="", help="email: comma-separated recipients.")
+@click.option("--from", "mail_from", default="", help='email: the sender, "herald <h@example.cn>".')
 @click.option("--secret", default="", help="Signing secret (DingTalk, Feishu, webhook whsec_…).")
 @click.option("--chat-id", default="", help="Telegram chat id.")
 @click.option("--mode", type=click.Choice(MODES), default="instant", show_default=True)
@@ -112,6 +114,7 @@ def subscribers_add(ctx: click.Context, /, name: str, **options: Any) -> None:
 
     values: dict[str, Any] = {
         "name": name, "channel": options["channel"], "url": options["url"],
+        "to": split(options["mail_to"]), "from": options["mail_from"],
         "secret": options["secret"], "chat_id": options["chat_id"],
         "mode": None if options["mode"] == "instant" else options["mode"],
         "schedule": options["schedule"], "timezone": options["tz"],
