@@ -35,7 +35,7 @@ from worker.store.probe import database_clock, sqlite_file, why_not_writable
 from worker.template_check import check_templates
 
 CLOCK_SKEW_WARN = 5.0  # seconds between this host and the database before leases misjudge time
-DEFAULT_PORTS = {"http": 80, "https": 443, "smtp": 587, "smtps": 465}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -162,8 +162,9 @@ def templates_check(config: Config) -> Check:
 
 
 def subscriber_checks(config: Config) -> Iterator[Check]:
-    """Each enabled subscriber's URL (an e-mail subscriber's: the ``[smtp]`` relay): a
-    well-formed URL whose host resolves to addresses the SSRF guard lets herald reach."""
+    """Each enabled subscriber's URL: a well-formed http(s) URL whose host resolves to
+    addresses the SSRF guard lets herald reach (an e-mail subscriber's ``[smtp]`` relay: a
+    name that resolves)."""
     policy = network_policy(config)
     for subscriber in config.subscribers:
         name = f"subscriber {subscriber.name}"
@@ -176,17 +177,17 @@ def subscriber_checks(config: Config) -> Iterator[Check]:
                 name, "fail", placeholder_words(placeholder, "subscribers", subscriber.name)
             )
             continue
-        mail = subscriber.channel == "email"  # reached through the [smtp] relay
-        url = config.smtp.relay_url if mail else subscriber.url
-        shown = f"mail through {url}" if mail else redact_url(url)
-        parts = urlsplit(url)
+        if subscriber.channel == "email":  # through the operator's own relay: no guard
+            yield relay_check(name, config)
+            continue
+        parts = urlsplit(subscriber.url)
         try:
             port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
         except ValueError as exc:  # a port beyond 65535
-            yield Check(name, "fail", f"{shown}: {exc}")
+            yield Check(name, "fail", f"{redact_url(subscriber.url)}: {exc}")
             continue
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-            yield Check(name, "fail", f"{shown} is not an http(s) URL")
+            yield Check(name, "fail", f"{redact_url(subscriber.url)} is not an http(s) URL")
             continue
         try:
             resolve_and_check(parts.hostname, port, policy)
@@ -195,7 +196,17 @@ def subscriber_checks(config: Config) -> Iterator[Check]:
         except (socket.gaierror, UnicodeError):
             yield Check(name, "fail", f"cannot resolve {parts.hostname}")
         else:
-            yield Check(name, "ok", f"{shown} is allowed")
+            yield Check(name, "ok", f"{redact_url(subscriber.url)} is allowed")
+
+
+def relay_check(name: str, config: Config) -> Check:
+    """An e-mail subscriber's ``[smtp]`` relay: its name must resolve."""
+    relay = config.smtp.relay_url
+    try:
+        socket.getaddrinfo(config.smtp.host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return Check(name, "fail", f"cannot resolve the [smtp] relay {config.smtp.host}")
+    return Check(name, "ok", f"mail through {relay}")
 
 
 def source_checks(config: Config) -> Iterator[Check]:

@@ -89,7 +89,7 @@ class _Handler:
 
 
 class MailRelay:
-    """Listens on 127.0.0.1 (``port``); ``mails`` holds what it accepted."""
+    """Listens on ``host`` (127.0.0.1) and ``port``; ``mails`` holds what it accepted."""
 
     def __init__(
         self,
@@ -97,8 +97,10 @@ class MailRelay:
         starttls: ssl.SSLContext | None = None,
         implicit: ssl.SSLContext | None = None,
         login: tuple[str, str] | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.mails: list[Received] = []
+        self.host = host
         self.lock = threading.Lock()
         self.port = free_port()
         self.login = login
@@ -110,7 +112,7 @@ class MailRelay:
         if login is not None:
             kwargs["authenticator"] = self._authenticate
         self.controller = Controller(
-            _Handler(self), hostname="127.0.0.1", port=self.port, server_hostname="localhost",
+            _Handler(self), hostname=host, port=self.port, server_hostname="localhost",
             **kwargs,
         )  # fmt: skip
 

@@ -1,10 +1,11 @@
 """The mail half of the delivery seam: a built mail handed to the ``[smtp]`` relay (aiosmtplib).
 
 ``worker.notify.transport`` calls ``send_mail`` for a ``mailto:`` request on the same event loop,
-lanes and budget as every POST. The relay's address goes through the SSRF guard like any other
-connection (resolved once, every address checked, the socket connected to a vetted one; a relay
-on a private address must be listed in ``[network] allow``); TLS keeps the relay's name for SNI
-and the certificate check. ``tls`` encrypts from the first byte; otherwise ``starttls`` says
+lanes and budget as every POST. The relay is the operator's own, named in the config file like
+the database and the broker (no page, feed or API call can change it), so it is reached
+wherever it is — a local MTA on 127.0.0.1 included — without the SSRF guard's address check;
+the recipients never choose where herald connects. TLS checks the relay's certificate against
+its name. ``tls`` encrypts from the first byte; otherwise ``starttls`` says
 whether to upgrade: ``auto`` when the relay offers it, ``always`` (a relay that does not is not
 sent to), ``never``. The password is only ever given to the relay's AUTH. Whatever happens
 becomes a ``Reply`` whose status is the SMTP code; nothing raises out of here.
@@ -15,7 +16,6 @@ This module only moves bytes: it must not classify replies, build mails, store o
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 import aiosmtplib
 
 from worker.config.settings import SmtpSettings
-from worker.netguard import BlockedAddress, Policy, check_address, normalize_host
 from worker.notify import Outgoing, Reply
 
 TEXT_CHARS = 2000
@@ -51,34 +50,11 @@ class Relay:
                    smtp.ca_file)  # fmt: skip
 
 
-async def connect_vetted(host: str, port: int, policy: Policy, timeout: float) -> socket.socket:
-    """A socket connected to one of ``host``'s addresses, each checked by the SSRF guard."""
-    loop = asyncio.get_running_loop()
-    name = normalize_host(host)
-    infos = await loop.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    if not policy.allows_host(name):
-        for info in infos:
-            check_address(str(info[4][0]), policy, host=name)
-    error: OSError | None = None
-    for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
-        sock.setblocking(False)
-        try:
-            await asyncio.wait_for(loop.sock_connect(sock, address), timeout)
-            return sock
-        except OSError as err:
-            sock.close()
-            error = err
-    raise error or OSError(f"no address found for {host}")
-
-
 def tls_context(relay: Relay) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=relay.ca_file or None)
 
 
-async def send_mail(
-    request: Outgoing, relay: Relay | None, policy: Policy, timeout: float
-) -> Reply:
+async def send_mail(request: Outgoing, relay: Relay | None, timeout: float) -> Reply:
     """Hand one mail to the relay; the reply's status is the SMTP code of the outcome."""
     started = time.monotonic()
 
@@ -91,9 +67,8 @@ async def send_mail(
     recipients = [r for r in request.headers.get("Rcpt-To", "").split(",") if r]
     try:
         async with asyncio.timeout(timeout):
-            sock = await connect_vetted(relay.host, relay.port, policy, timeout)
             client = aiosmtplib.SMTP(
-                hostname=relay.host, sock=sock, use_tls=relay.tls,
+                hostname=relay.host, port=relay.port, use_tls=relay.tls,
                 start_tls=False if relay.tls else START_TLS.get(relay.starttls),
                 tls_context=tls_context(relay), timeout=timeout,
                 username=relay.user or None, password=relay.password or None,
@@ -104,8 +79,6 @@ async def send_mail(
         if refused:
             text += " (refused: " + ", ".join(f"{r} {c.code}" for r, c in refused.items()) + ")"
         return Reply(250, text[:TEXT_CHARS], elapsed())
-    except BlockedAddress as err:
-        return Reply(None, "", elapsed(), problem="blocked", error=str(err))
     except aiosmtplib.SMTPRecipientsRefused as err:  # every recipient refused: the first says why
         first = err.recipients[0]
         return Reply(first.code, f"{first.recipient}: {first.message}"[:TEXT_CHARS], elapsed())

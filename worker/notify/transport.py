@@ -216,7 +216,7 @@ async def _send_all(
                     async with budget.gate:
                         cleared = clear(send, endpoint)
                         if cleared and send.request.url.startswith("mailto:"):
-                            reply = await send_mail(send.request, relay, policy, timeout)
+                            reply = await send_mail(send.request, relay, timeout)
                         elif cleared:
                             reply = await _post(session, send.request, vet, limit)
                     if cleared is not None:
