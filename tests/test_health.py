@@ -127,6 +127,29 @@ def test_a_silent_source_raises_one_alert_and_one_on_recovery(
         site.stop()
 
 
+def test_a_new_article_brings_a_source_back_whatever_day_its_list_shows(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    """An hour is expected; the list dates its new article yesterday: finding it is news now."""
+    site = DemoSite(articles=5, page_size=10, start_date=datetime.now(UTC).date() - timedelta(3))
+    site.start()
+    try:
+        source = site.source_toml("hourly", settings='expect_new_within = "1h"')
+        path = write_config(
+            tmp_path,
+            sources=source,
+            subscribers=webhook_subscriber(receiver.url("/ops"), name="ops", ops_alerts=True),
+        )
+        run_once(load_config(path))
+        site.add_article()  # dated the day after the newest: two days ago
+        run_once(load_config(path))
+        run_once(load_config(path))  # nothing new, but the last find is minutes old
+        alerts = [(a["status"], a["previous_status"]) for a in health_alerts(receiver)]
+        assert alerts == [("stale", "new"), ("ok", "stale")]
+    finally:
+        site.stop()
+
+
 def health_alerts(receiver: WebhookReceiver) -> list[dict[str, str]]:
     return [m.payload["data"] for m in receiver.messages() if m.payload["type"] == "source.health"]
 

@@ -28,19 +28,14 @@ from worker.models import Discovered, discovered_to_dict
 from worker.redact import redact_text
 from worker.runtime import Runtime
 from worker.sources import Discovery, SourceError, discover
-from worker.store.articles import (
-    known_articles,
-    link_article,
-    newest_listed_at,
-    recheck_candidates,
-)
+from worker.store.articles import known_articles, link_article, recheck_candidates
 from worker.store.deliveries import create_deliveries
 from worker.store.pending import queue_items
 from worker.store.sources import (
     PollRecord,
     record_poll,
+    source_activity,
     source_by_id,
-    source_created_at,
     source_has_articles,
 )
 from worker.store.stats import count_poll
@@ -210,10 +205,13 @@ def _record_listing(
         listed = {d.item.url for d in decisions}
         entries += _recheck_entries(session, source, state, now, skip=listed)
         queued = queue_items(session, state.id, entries, notify=notify, now=now)
-        found = [d.item.published_at or now for d in decisions if d.action == "new"]
-        deliveries = _record_and_alert(
-            session, source, state, record, now, found=max(found, default=None)
-        )
+        new = [d.item.published_at or now for d in decisions if d.action == "new"]
+        found: datetime | None = None
+        if new and not state.first_poll:  # something new now, whatever day its list shows
+            record, found = replace(record, found_new=True), now
+        else:
+            found = max(new, default=None)
+        deliveries = _record_and_alert(session, source, state, record, now, found=found)
         for decision in decisions:
             if decision.action == "link" and decision.known_id is not None:
                 deliveries += _link(session, decision.known_id, source, state, now, notify)
@@ -332,8 +330,8 @@ def _record_and_alert(
     """Store the poll's outcome (``stale`` instead of ``ok`` when nothing new came in for
     ``expect_new_within``; ``found``: the newest item this poll found) and alert on a change."""
     if record.status == "ok" and source.expect_new_within:
-        newest = max(filter(None, (newest_listed_at(session, state.id), found)), default=None)
-        watched = source_created_at(session, state.id)
+        shown, watched = source_activity(session, state.id)
+        newest = max(filter(None, (shown, found)), default=None)
         stale = assess_staleness(source.expect_new_within, newest, watched, now)
         record = replace(record, status=stale.status, reason=stale.reason)
     previous = record_poll(session, state.id, record, now=now)

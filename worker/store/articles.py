@@ -280,13 +280,6 @@ def recent_articles(
     return get_articles(session, _newest_listed(session, source_names, limit))
 
 
-def newest_listed_at(session: Session, source_id: int) -> datetime | None:
-    """When the newest article the source lists was published (else first seen), by index."""
-    return session.scalar(
-        select(func.max(ArticleSourceRow.newest_at)).where(ArticleSourceRow.source_id == source_id)
-    )
-
-
 def _newest_listed(session: Session, source_names: Sequence[str], limit: int) -> list[int]:
     """The ids of the newest ``limit`` articles the named sources list, newest first."""
     source_ids = session.scalars(select(SourceRow.id).where(SourceRow.name.in_(source_names)))

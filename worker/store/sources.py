@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config, SourceConfig, SubscriberConfig
 from worker.schedule import next_fire
 from worker.store._sql import rowcount
-from worker.store.tables import SUBSCRIBERS, ArticleRow, SourceRow, SubscriberRow
+from worker.store.tables import SUBSCRIBERS, ArticleRow, ArticleSourceRow, SourceRow, SubscriberRow
 from worker.subscriber import SubscriberOptions
 
 # --- configuration → rows ----------------------------------------------------------------------
@@ -222,6 +222,7 @@ class PollRecord:
     dated_share: float | None = None
     fingerprint: str = ""
     detected_kind: str = ""
+    found_new: bool = False  # a new article was on the list (not counting a first import)
 
 
 def record_poll(session: Session, source_id: int, record: PollRecord, *, now: datetime) -> str:
@@ -246,6 +247,8 @@ def record_poll(session: Session, source_id: int, record: PollRecord, *, now: da
             row.layout_fingerprint = record.fingerprint or row.layout_fingerprint
         if record.detected_kind:
             row.detected_kind = record.detected_kind
+    if record.found_new:
+        row.last_new_at = now
     if record.status in ("blocked", "failing"):
         row.last_error = record.reason[:2000]
     elif healthy:
@@ -253,11 +256,17 @@ def record_poll(session: Session, source_id: int, record: PollRecord, *, now: da
     return previous
 
 
-def source_created_at(session: Session, source_id: int) -> datetime:
-    """When the source was first configured (herald has watched it since)."""
-    created = session.scalar(select(SourceRow.created_at).where(SourceRow.id == source_id))
-    assert created is not None
-    return created
+def source_activity(session: Session, source_id: int) -> tuple[datetime | None, datetime]:
+    """When the source last showed something new — its newest listed article's publication
+    (else first-seen) time, or the last poll that found a new article, whichever is later —
+    and when it was first configured (herald has watched it since)."""
+    row = session.get(SourceRow, source_id)
+    assert row is not None
+    newest = session.scalar(
+        select(func.max(ArticleSourceRow.newest_at)).where(ArticleSourceRow.source_id == source_id)
+    )
+    seen = [moment for moment in (newest, row.last_new_at) if moment is not None]
+    return (max(seen) if seen else None), row.created_at
 
 
 def source_has_articles(session: Session, source_id: int) -> bool:

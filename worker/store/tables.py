@@ -96,6 +96,8 @@ class SourceRow(Base):
     layout_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     detected_kind: Mapped[str] = mapped_column(String(16), default="")
     config_hash: Mapped[str] = mapped_column(String(64), default="")
+    # when a poll (not the first, silent import) last found a new article: stale sources
+    last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ArticleRow(Base):
