@@ -79,6 +79,7 @@ def run(ctx: click.Context, once: bool) -> None:
         f"herald: running worker + beat, broker: {mode}{web}. Ctrl-C stops.", highlight=False
     )
     embedded.run_worker(config)
+    embedded.end_process(0)
 
 
 @click.command()

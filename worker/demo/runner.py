@@ -81,7 +81,7 @@ class StoredCount:
 def run_demo(
     workdir: Path, *, articles: int, seconds: float | None, every: float, console: Console
 ) -> None:
-    from worker.embedded import run_worker
+    from worker.embedded import end_process, run_worker
 
     site = DemoSite(articles=articles, page_size=10)
     site.start()
@@ -138,3 +138,4 @@ def run_demo(
         )
         receiver.stop()
         site.stop()
+    end_process(0)
