@@ -123,6 +123,36 @@ def test_an_edited_title_reaches_each_subscriber_as_its_updates_option_asks(
     assert entry["date_modified"] > entry["date_published"]
 
 
+def test_a_title_corrected_on_the_list_is_read_again_on_the_next_poll(
+    tmp_path: Path, site: DemoSite, receiver: WebhookReceiver, wecom: FakeWeCom
+) -> None:
+    """No ``recheck`` has to pass: the list shows another title, so the page is read at once."""
+    subscribers = (
+        hook("titles", receiver.url("/titles"), None)
+        + f'\n[[subscribers]]\nname = "group"\nchannel = "wecom"\nurl = "{wecom.url()}"\n'
+    )
+    path = write_config(
+        tmp_path, sources=site_source(site, backfill=1, notify_existing=True),
+        subscribers=subscribers,
+    )  # fmt: skip
+    config = load_config(path)
+    run_once(config)
+    run_once(config)  # the list's titles are remembered; nothing is read again
+    chats = len(wecom.messages())
+    target = site.articles[3]
+    page = urlsplit(site.article_url(target.id)).path
+    read = site.hits(page)
+    site.edit_article(target.id, title="更正后的标题：关于科技社团改革的通知")
+    run_once(config)
+    assert site.hits(page) == read + 1
+    (titled,) = updates_for(receiver, "/titles")
+    assert titled["title"] == "更正后的标题：关于科技社团改革的通知" and titled["version"] == 2
+    (correction,) = wecom.messages()[chats:]
+    assert "更正" in correction.text and "更正后的标题" in correction.text
+    run_once(config)  # the new title is remembered: not read again, nobody told again
+    assert site.hits(page) == read + 1 and len(updates_for(receiver, "/titles")) == 1
+
+
 def test_an_article_nobody_was_told_of_is_corrected_silently(
     tmp_path: Path, site: DemoSite, receiver: WebhookReceiver
 ) -> None:

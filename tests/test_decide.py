@@ -33,6 +33,7 @@ class _Known:
     first_seen_at: datetime
     linked: bool
     read_at: datetime
+    listed_title: str | None = None
 
 
 def test_plan_ingest() -> None:
@@ -56,3 +57,21 @@ def test_plan_ingest() -> None:
         ("http://x.cn/3", "link", 13),
         ("http://x.cn/4", "recheck", 14),
     ]
+
+
+def test_a_listed_title_that_changed_is_read_again_at_once() -> None:
+    """Whatever ``recheck`` and the 7-day window say; a title first recorded, or spacing, not."""
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    old = now - timedelta(days=90)
+    items = [
+        Discovered(url="http://x.cn/1", title="更正后的标题"),
+        Discovered(url="http://x.cn/2", title="同一个  标题"),
+        Discovered(url="http://x.cn/3", title="第一次记下的标题"),
+    ]
+    known = {
+        "http://x.cn/1": _Known(1, old, linked=True, read_at=now, listed_title="原来的标题"),
+        "http://x.cn/2": _Known(2, old, linked=True, read_at=now, listed_title="同一个 标题"),
+        "http://x.cn/3": _Known(3, old, linked=True, read_at=now, listed_title=None),
+    }
+    decisions = plan_ingest(items, known, now=now, recheck_every=timedelta(days=1))
+    assert [(d.item.url, d.action) for d in decisions] == [("http://x.cn/1", "recheck")]

@@ -46,6 +46,8 @@ class Known(Protocol):
     def linked(self) -> bool: ...  # already listed by the source being polled
     @property
     def read_at(self) -> datetime: ...  # its page last read
+    @property
+    def listed_title(self) -> str | None: ...  # the title this source's list showed last time
 
 
 Action = Literal["new", "recheck", "link"]
@@ -58,6 +60,24 @@ class Decision:
     known_id: int | None = None
 
 
+LISTED_TITLE_CHARS = 500  # of a list's title, kept to notice an edit (a hostile list's is long)
+
+
+def listed_title(title: str) -> str:
+    """A list's title as it is kept and compared: whitespace folded, at most 500 characters."""
+    return " ".join(title.split())[:LISTED_TITLE_CHARS]
+
+
+def retitled(listed: str, before: str | None) -> bool:
+    """Whether the list now shows another title than it did last time (whitespace aside)."""
+    return bool(listed and before) and listed_title(listed) != listed_title(str(before))
+
+
+def due_for_recheck(found: Known, now: datetime, every: timedelta, window: timedelta) -> bool:
+    """First seen within ``window`` and not read for ``every``."""
+    return now - found.first_seen_at <= window and now - found.read_at >= every
+
+
 def plan_ingest(
     items: Sequence[Discovered],
     known: Mapping[str, Known],
@@ -67,9 +87,9 @@ def plan_ingest(
     recheck_window: timedelta = RECHECK_WINDOW,
 ) -> list[Decision]:
     """New items are ingested; articles another source found first are linked to this one;
-    known ones first seen within the window and not read for ``recheck_every`` are checked for
-    edits (a list that changed is no reason to read every page on it again); the rest are left
-    alone.
+    known ones whose listed title changed are read again at once (an edit the list shows), and
+    those first seen within the window and not read for ``recheck_every`` are checked for edits
+    (a list that changed is no reason to read every page on it again); the rest are left alone.
 
     Items must already carry canonical URLs.
     """
@@ -80,6 +100,8 @@ def plan_ingest(
             decisions.append(Decision(item, "new"))
         elif not found.linked:
             decisions.append(Decision(item, "link", found.id))
-        elif now - found.first_seen_at <= recheck_window and now - found.read_at >= recheck_every:
+        elif retitled(item.title, found.listed_title) or due_for_recheck(
+            found, now, recheck_every, recheck_window
+        ):
             decisions.append(Decision(item, "recheck", found.id))
     return decisions

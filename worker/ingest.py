@@ -14,6 +14,7 @@ from typing import Literal
 
 from worker.backoff import scheduled_retry_delay
 from worker.config import SourceConfig
+from worker.decide import listed_title
 from worker.extract import ExtractError, extract_article, find_attachments
 from worker.fanout import fan_out_article, fan_out_update
 from worker.fetch import Fetcher, FetchError
@@ -214,6 +215,7 @@ def _store(
             etag=page.etag,
             last_modified=page.last_modified,
             now=now,
+            listed_title=listed_title(item.title),
         )
         deliveries: list[int] = []
         if stored.outcome == "new" and notify:

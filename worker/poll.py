@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from worker.backoff import source_retry_delay
 from worker.config import SourceConfig
-from worker.decide import RECHECK_WINDOW, canonical_url, plan_ingest
+from worker.decide import RECHECK_WINDOW, Decision, canonical_url, listed_title, plan_ingest
 from worker.fanout import fan_out_article
 from worker.fetch import FetchError
 from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll, assess_staleness
@@ -28,7 +28,13 @@ from worker.models import Discovered, discovered_to_dict
 from worker.redact import redact_text
 from worker.runtime import Runtime
 from worker.sources import Discovery, SourceError, discover
-from worker.store.articles import known_articles, link_article, recheck_candidates
+from worker.store.articles import (
+    KnownArticle,
+    known_articles,
+    link_article,
+    recheck_candidates,
+    remember_listed_titles,
+)
 from worker.store.deliveries import create_deliveries
 from worker.store.pending import queue_items
 from worker.store.sources import (
@@ -214,7 +220,8 @@ def _record_listing(
         deliveries = _record_and_alert(session, source, state, record, now, found=found)
         for decision in decisions:
             if decision.action == "link" and decision.known_id is not None:
-                deliveries += _link(session, decision.known_id, source, state, now, notify)
+                deliveries += _link(session, decision, source, state, now, notify)
+        remember_listed_titles(session, state.id, _listed_titles(items, known))
     log.info(
         "poll: %s, found %d items (%d dated, %d unreadable skipped), queued %d%s",
         verdict.status,
@@ -234,16 +241,30 @@ def _record_listing(
     )
 
 
+def _listed_titles(items: list[Discovered], known: dict[str, KnownArticle]) -> dict[int, str]:
+    """The titles the list shows for stored articles, where they differ from last time."""
+    titles: dict[int, str] = {}
+    for item in items:
+        found = known.get(item.url) or (known.get(item.guid) if item.guid else None)
+        title = listed_title(item.title)
+        if found is not None and title and found.listed_title != title:
+            titles[found.id] = title
+    return titles
+
+
 def _link(
     session: Session,
-    article_id: int,
+    decision: Decision,
     source: SourceConfig,
     state: _State,
     now: datetime,
     notify: bool,
 ) -> list[int]:
     """An article another source found first is listed here too: its subscribers hear of it."""
-    if not link_article(session, article_id, state.id, now) or not notify:
+    assert decision.known_id is not None
+    article_id = decision.known_id
+    title = listed_title(decision.item.title)
+    if not link_article(session, article_id, state.id, now, title) or not notify:
         return []
     return fan_out_article(session, article_id, source.name, now)  # fmt: skip
 

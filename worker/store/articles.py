@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.models import Article, Attachment, Extracted
 from worker.store._sql import insert_for
-from worker.store.tables import ArticleRow, ArticleSourceRow, ArticleVersionRow, SourceRow
+from worker.store.tables import (
+    ARTICLE_SOURCES,
+    ArticleRow,
+    ArticleSourceRow,
+    ArticleVersionRow,
+    SourceRow,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class KnownArticle:
     first_seen_at: datetime
     linked: bool  # already listed by the source asking
     read_at: datetime  # when its page was last read (first seen, or checked for edits since)
+    listed_title: str | None = None  # the title the asking source's list showed last time
 
 
 def known_articles(
@@ -48,32 +55,51 @@ def known_articles(
             ArticleRow.source_id == source_id, ArticleRow.guid.in_(guid_list[start : start + 500])
         )
         rows.update((row.id, row) for row in session.scalars(query))
-    linked = _linked_ids(session, source_id, list(rows))
+    linked = _linked(session, source_id, list(rows))
     found: dict[str, KnownArticle] = {}
     for row in rows.values():
         read_at = row.checked_at or row.first_seen_at
         known = KnownArticle(
-            row.id, row.url, row.guid, row.first_seen_at, row.id in linked, read_at
-        )
+            row.id, row.url, row.guid, row.first_seen_at, row.id in linked, read_at,
+            linked.get(row.id),
+        )  # fmt: skip
         found[row.url] = known
         if row.guid and row.source_id == source_id:
             found[row.guid] = known
     return found
 
 
-def _linked_ids(session: Session, source_id: int, article_ids: list[int]) -> set[int]:
-    linked: set[int] = set()
+def _linked(session: Session, source_id: int, article_ids: list[int]) -> dict[int, str | None]:
+    """The articles among ``article_ids`` the source lists, with the title its list showed."""
+    linked: dict[int, str | None] = {}
     for start in range(0, len(article_ids), 500):
-        query = select(ArticleSourceRow.article_id).where(
+        query = select(ArticleSourceRow.article_id, ArticleSourceRow.listed_title).where(
             ArticleSourceRow.source_id == source_id,
             ArticleSourceRow.article_id.in_(article_ids[start : start + 500]),
         )
-        linked.update(session.scalars(query))
+        linked.update((article_id, title) for article_id, title in session.execute(query))
     return linked
 
 
-def link_article(session: Session, article_id: int, source_id: int, now: datetime) -> bool:
-    """Record that ``source_id`` lists the article; True when that is news."""
+def remember_listed_titles(session: Session, source_id: int, titles: dict[int, str]) -> None:
+    """Record the title the source's list shows for each of these (linked) articles."""
+    if not titles:
+        return
+    table = ARTICLE_SOURCES
+    statement = (
+        update(table)
+        .where(table.c.source_id == source_id, table.c.article_id == bindparam("aid"))
+        .values(listed_title=bindparam("title"))
+    )
+    params = [{"aid": article_id, "title": title} for article_id, title in titles.items()]
+    session.connection().execute(statement, params)
+
+
+def link_article(
+    session: Session, article_id: int, source_id: int, now: datetime, listed_title: str = ""
+) -> bool:
+    """Record that ``source_id`` lists the article (under ``listed_title``, the title its list
+    shows); True when that is news."""
     newest = (
         select(func.coalesce(ArticleRow.published_at, ArticleRow.first_seen_at))
         .where(ArticleRow.id == article_id)
@@ -81,7 +107,13 @@ def link_article(session: Session, article_id: int, source_id: int, now: datetim
     )
     statement = (
         insert_for(session)(ArticleSourceRow)
-        .values(article_id=article_id, source_id=source_id, linked_at=now, newest_at=newest)
+        .values(
+            article_id=article_id,
+            source_id=source_id,
+            linked_at=now,
+            newest_at=newest,
+            listed_title=listed_title or None,
+        )
         .on_conflict_do_nothing()
         .returning(ArticleSourceRow.article_id)
     )  # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT here
@@ -118,8 +150,10 @@ def upsert_article(
     etag: str,
     last_modified: str,
     now: datetime,
+    listed_title: str = "",
 ) -> Stored:
-    """Insert a new article, or bump the version of a changed one.
+    """Insert a new article, or bump the version of a changed one (``listed_title``: the title
+    the source's list shows for it).
 
     Dedup by URL (any source), then by guid within the source. The source is linked to the
     article either way (see ``link_article``).
@@ -136,11 +170,11 @@ def upsert_article(
     if existing is None:
         inserted = _insert_article(session, source_id, url, fields, now)
         if inserted is not None:
-            link_article(session, inserted, source_id, now)
+            link_article(session, inserted, source_id, now, listed_title)
             return Stored(inserted, "new")
         existing = session.scalar(select(ArticleRow).where(ArticleRow.url == url))
         assert existing is not None
-    link_article(session, existing.id, source_id, now)
+    link_article(session, existing.id, source_id, now, listed_title)
     existing.checked_at = now
     if existing.content_hash == digest:
         existing.etag, existing.last_modified = etag, last_modified

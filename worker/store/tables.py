@@ -146,6 +146,8 @@ class ArticleSourceRow(Base):
     # the article's publication (else first-seen) time, kept here so each source's newest
     # articles are read by index (``recent_articles``)
     newest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the title this source's list showed when last polled: a change there is an edit to read
+    listed_title: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ArticleVersionRow(Base):
@@ -367,3 +369,4 @@ DELIVERIES = cast(Table, DeliveryRow.__table__)
 SUBSCRIBERS = cast(Table, SubscriberRow.__table__)
 EVENTS = cast(Table, EventRow.__table__)
 ATTEMPTS = cast(Table, AttemptRow.__table__)
+ARTICLE_SOURCES = cast(Table, ArticleSourceRow.__table__)
