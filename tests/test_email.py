@@ -157,6 +157,28 @@ def test_starttls_when_offered_with_auth_from_the_environment(
         relay.stop()
 
 
+def test_a_refused_login_keeps_the_mail_for_a_retry(
+    tmp_path: Path, site: DemoSite, certificate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """535 is a setting to fix, not a bad mail: the delivery waits instead of failing."""
+    cert, context = certificate
+    relay = MailRelay(starttls=context, login=("herald", "s3cret-smtp")).start()
+    try:
+        monkeypatch.setenv("HERALD_SMTP_PASSWORD", "wrong-password")
+        settings = f'user = "herald"\nca_file = "{cert}"'
+        path = write_config(
+            tmp_path, sources=site_source(site, backfill=1, notify_existing=True),
+            subscribers=inbox(), extra=smtp_section(relay, settings),
+        )  # fmt: skip
+        run_once(load_config(path))
+        assert relay.mails == []
+        ((status, attempts, error),) = ledger(tmp_path)
+        assert status == "pending" and attempts == 1 and error.startswith("email: SMTP 535")
+        assert "wrong-password" not in error
+    finally:
+        relay.stop()
+
+
 def test_starttls_always_refuses_a_relay_that_does_not_offer_it(
     tmp_path: Path, site: DemoSite, relay: MailRelay
 ) -> None:

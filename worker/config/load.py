@@ -148,6 +148,9 @@ def parse_config(
         **reader.fields(data.get("smtp", {}), "smtp", SMTP_KEYS),
         password=env.get(SMTP_PASSWORD_ENV, ""),
     )
+    if smtp.user and not smtp.password:
+        log.warning("%s: smtp.user: set, but %s is empty: the relay will refuse the login",
+                    origin, SMTP_PASSWORD_ENV)  # fmt: skip
     if smtp.tls and smtp.starttls == "always":
         raise reader.fail("smtp.starttls", '"always" is for a plain connection; tls = true '
                           "already encrypts from the first byte")  # fmt: skip

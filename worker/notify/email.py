@@ -9,8 +9,9 @@ asking to be taken off), ``List-Id``, ``Auto-Submitted`` and a ``Message-ID`` ma
 id, so a retried delivery is the same mail. Header values come from configuration (addresses) or
 are flattened to one line (subjects): nothing an article holds can add a header.
 
-Replies are SMTP codes: 2xx delivered, 4xx retried, 5xx permanent; no reply is judged like any
-channel's (``no_reply``). This module must not send, sleep, retry, schedule or store.
+Replies are SMTP codes: 2xx delivered, 4xx retried, 5xx permanent — except a refused login
+(530, 534, 535, 538), retried so the mails wait while the password is fixed; no reply is judged
+like any channel's (``no_reply``). This module must not send, sleep, retry, schedule or store.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ HTML_TEMPLATE = "email.html.j2"
 MAX_BYTES = 5 * 1024 * 1024  # far below any relay's limit: a digest of hundreds of articles fits
 SUBJECT_CHARS = 200
 DIGEST_EVENT = "digest.ready"
+AUTH_CODES = (530, 534, 535, 538)  # the relay refused herald's login: a setting, not the mail
 
 
 def envelope_address(text: str) -> str:
@@ -152,6 +154,6 @@ class EmailNotifier:
         if 200 <= code < 300:
             return Outcome("delivered", code, None, reply.latency_ms, excerpt, "")
         error = f"email: SMTP {code} {flatten(reply.text)[:200]}".rstrip()
-        if 400 <= code < 500:  # "try again later": a full mailbox, greylisting, a busy relay
-            return Outcome("retry", code, None, reply.latency_ms, excerpt, error)
+        if 400 <= code < 500 or code in AUTH_CODES:  # "try again later", or a login to fix:
+            return Outcome("retry", code, None, reply.latency_ms, excerpt, error)  # mail kept
         return Outcome("failed", code, None, reply.latency_ms, excerpt, error)
