@@ -25,8 +25,8 @@ import urllib3
 
 from worker.charset import decode_body
 from worker.fetchlimits import HOST_GATE
+from worker.fetchreasons import body_failure, check_settings, deadline_words, request_failure
 from worker.fetchresult import FetchError, FetchResult
-from worker.neterrors import connection_sentence
 from worker.netguard import BlockedAddress, Policy, guarded_session, headers_deadline
 from worker.retry_after import parse_retry_after
 from worker.watchdog import Watchdog
@@ -189,7 +189,7 @@ class Fetcher:
             detail = f"{exc} (after a redirect to {hop})" if redirected else str(exc)
             raise FetchError(url, "blocked", detail) from exc
         except requests.RequestException as exc:
-            reason, detail = self._describe_request_error(exc, deadline_at, url)
+            reason, detail = request_failure(exc, self, deadline_at, url)
             raise FetchError(url, reason, detail) from exc
 
     def _finish(
@@ -203,7 +203,7 @@ class Fetcher:
     ) -> FetchResult:
         final_url = resp.url or url
         if time.monotonic() >= deadline_at:
-            raise FetchError(final_url, "deadline", self._deadline_words())
+            raise FetchError(final_url, "deadline", deadline_words(self))
         new_etag = resp.headers.get("ETag", "")
         new_last_modified = resp.headers.get("Last-Modified", "")
         content_type_header = resp.headers.get("Content-Type", "")
@@ -282,7 +282,7 @@ class Fetcher:
         try:
             while True:
                 if time.monotonic() >= deadline_at:
-                    raise FetchError(url, "deadline", self._deadline_words())
+                    raise FetchError(url, "deadline", deadline_words(self))
                 chunk: bytes = raw.read1(_CHUNK_SIZE, decode_content=True)
                 if not chunk:
                     complete = True
@@ -300,75 +300,16 @@ class Fetcher:
                     )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             if watchdog.fired:
-                raise FetchError(url, "deadline", self._deadline_words()) from exc
-            reason, detail = self._describe_body_error(exc, deadline_at)
+                raise FetchError(url, "deadline", deadline_words(self)) from exc
+            reason, detail = body_failure(exc, self, deadline_at)
             raise FetchError(url, reason, detail, status=resp.status_code) from exc
         finally:
             watchdog.disarm()
         if watchdog.fired:
-            raise FetchError(url, "deadline", self._deadline_words())
+            raise FetchError(url, "deadline", deadline_words(self))
         if complete:
             raw.release_conn()
         return b"".join(chunks)
-
-    def _deadline_words(self) -> str:
-        return f"deadline of {self.deadline:g} s exceeded"
-
-    def _describe_request_error(
-        self, exc: requests.RequestException, deadline_at: float, url: str
-    ) -> tuple[str, str]:
-        if isinstance(exc, requests.TooManyRedirects):
-            return "too_many_redirects", f"more than {self.max_redirects} redirects"
-        if isinstance(
-            exc,
-            requests.exceptions.InvalidSchema
-            | requests.exceptions.InvalidURL
-            | requests.exceptions.MissingSchema
-            | requests.exceptions.URLRequired,
-        ):
-            return "invalid_url", f"invalid or unsupported URL ({exc})"
-        if time.monotonic() >= deadline_at:  # a timeout, or a connection cut at the deadline
-            return "deadline", self._deadline_words()
-        if isinstance(exc, requests.Timeout):
-            if isinstance(exc, requests.ConnectTimeout):
-                return "timeout", f"no connection within {self.connect_timeout:g} s"
-            return "timeout", f"no response within {self.read_timeout:g} s"
-        if isinstance(exc, requests.exceptions.ContentDecodingError):
-            return "protocol", f"response could not be decoded ({exc})"
-        if isinstance(exc, requests.exceptions.ProxyError) and self.proxy:
-            proxy = urlsplit(self.proxy)
-            sentence = connection_sentence(exc, proxy.hostname or "the proxy", proxy.port)
-            return "connect", f"proxy: {sentence}"
-        target = urlsplit((exc.request.url if exc.request is not None else None) or url.strip())
-        return "connect", connection_sentence(exc, target.hostname or "the host", target.port)
-
-    def _describe_body_error(self, exc: Exception, deadline_at: float) -> tuple[str, str]:
-        if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
-            if time.monotonic() >= deadline_at:
-                return "deadline", self._deadline_words()
-            return "timeout", f"body stalled for more than {self.read_timeout:g} s"
-        if isinstance(exc, urllib3.exceptions.DecodeError):
-            return "protocol", f"body could not be decompressed ({exc})"
-        return "connect", f"connection broke while reading the body ({exc})"
-
-
-def check_settings(
-    connect_timeout: float,
-    read_timeout: float,
-    deadline: float,
-    max_bytes: int,
-    per_host: int,
-    max_redirects: int,
-) -> None:
-    """Reject nonsensical Fetcher settings early."""
-    if min(connect_timeout, read_timeout, deadline) <= 0:
-        raise ValueError("fetch: timeouts and deadline must be positive")
-    if max_bytes <= 0:
-        raise ValueError("fetch: max_bytes must be positive")
-    if per_host < 1:
-        raise ValueError("fetch: per_host must be at least 1")
-    if max_redirects < 0:
-        raise ValueError("fetch: max_redirects must not be negative")
 
 
 def build_session(
