@@ -76,6 +76,11 @@ def fan_out_article(
 def fan_out_update(session: Session, stored: Stored, source_name: str, now: datetime) -> list[int]:
     """Tell the subscribers who heard of the article that it changed (see the module
     docstring); returns the ledger rows due now."""
+    told = told_of_article(
+        session, stored.article_id, f"{EVENT_ARTICLE_CREATED}:{stored.article_id}"
+    )
+    if not told:  # a silent import, or nobody followed it: nothing to compare for anyone
+        return []
     article = get_article(session, stored.article_id)
     assert article is not None and stored.previous is not None
     old_title, old_text = stored.previous
@@ -83,9 +88,6 @@ def fan_out_update(session: Session, stored: Stored, source_name: str, now: date
         old_title, old_text, article.title, article.text,
         versions=(stored.version - 1, stored.version),
     )  # fmt: skip
-    told = told_of_article(session, stored.article_id, f"{EVENT_ARTICLE_CREATED}:{article.id}")
-    if not told:
-        return []
     by_due: dict[datetime | None, list[int]] = defaultdict(list)
     for sub in source_subscribers(session, source_name):
         if sub.id not in told or sub.mode not in INSTANT_MODES:

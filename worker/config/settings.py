@@ -163,13 +163,17 @@ class SmtpSettings:
     ca_file: str = ""  # a CA bundle for a relay whose certificate a private CA signed
 
     @property
+    def relay_port(self) -> int:
+        """``port``, else 465 with implicit TLS and 587 without."""
+        return self.port or (465 if self.tls else 587)
+
+    @property
     def relay_url(self) -> str:
         """``smtp://host:port`` or ``smtps://host:port`` ("" when no host is configured)."""
         if not self.host:
             return ""
-        port = self.port or (465 if self.tls else 587)
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'smtps' if self.tls else 'smtp'}://{host}:{port}"
+        return f"{'smtps' if self.tls else 'smtp'}://{host}:{self.relay_port}"
 
 
 @dataclass(frozen=True)

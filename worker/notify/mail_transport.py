@@ -16,6 +16,7 @@ This module only moves bytes: it must not classify replies, build mails, store o
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -45,13 +46,15 @@ class Relay:
     def from_settings(cls, smtp: SmtpSettings) -> Relay | None:
         if not smtp.host:
             return None
-        port = smtp.port or (465 if smtp.tls else 587)
-        return cls(smtp.host, port, smtp.tls, smtp.starttls, smtp.user, smtp.password,
+        return cls(smtp.host, smtp.relay_port, smtp.tls, smtp.starttls, smtp.user, smtp.password,
                    smtp.ca_file)  # fmt: skip
 
 
-def tls_context(relay: Relay) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=relay.ca_file or None)
+@functools.lru_cache(maxsize=4)
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """The relay's TLS context, built once per CA file (loading the CAs costs milliseconds, and
+    a fan-out hands the relay one mail after another)."""
+    return ssl.create_default_context(cafile=ca_file or None)
 
 
 async def send_mail(request: Outgoing, relay: Relay | None, timeout: float) -> Reply:
@@ -70,7 +73,7 @@ async def send_mail(request: Outgoing, relay: Relay | None, timeout: float) -> R
             client = aiosmtplib.SMTP(
                 hostname=relay.host, port=relay.port, use_tls=relay.tls,
                 start_tls=False if relay.tls else START_TLS.get(relay.starttls),
-                tls_context=tls_context(relay), timeout=timeout,
+                tls_context=tls_context(relay.ca_file), timeout=timeout,
                 username=relay.user or None, password=relay.password or None,
             )  # fmt: skip
             async with client:
