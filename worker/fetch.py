@@ -15,9 +15,11 @@ This module must NOT parse HTML or feeds and must NOT touch the database.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
@@ -26,16 +28,20 @@ import urllib3
 from worker.charset import decode_body
 from worker.fetchlimits import HOST_GATE
 from worker.fetchreasons import body_failure, check_settings, deadline_words, request_failure
-from worker.fetchresult import FetchError, FetchResult
+from worker.fetchresult import FetchError, FetchResult, Relayed
 from worker.netguard import BlockedAddress, Policy, guarded_session, headers_deadline
 from worker.retry_after import parse_retry_after
 from worker.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from worker.render.fallback import RenderFallback
 
 __all__ = [
     "DEFAULT_USER_AGENT",
     "FetchError",
     "FetchResult",
     "Fetcher",
+    "Relayed",
     "check_url",
     "read_media_type",
 ]
@@ -84,6 +90,19 @@ class Fetcher:
         self.policy = Policy() if policy is None else policy
         self.proxy = proxy
         self._session = build_session(user_agent, max_redirects, self.policy, proxy)
+        self.render: RenderFallback | None = None
+
+    @property
+    def cookies(self) -> requests.cookies.RequestsCookieJar:
+        """The session's cookie jar, shared by every view of this fetcher."""
+        return self._session.cookies
+
+    def with_render(self, fallback: RenderFallback | None) -> Fetcher:
+        """A view of this fetcher (same session, cookies and limits) whose GETs are rendered by
+        ``fallback`` when challenged. Close only the fetcher it was made from."""
+        view = copy.copy(self)
+        view.render = fallback
+        return view
 
     def __enter__(self) -> Fetcher:
         return self
@@ -112,15 +131,23 @@ class Fetcher:
         if last_modified:
             extra["If-Modified-Since"] = last_modified
         extra.update(headers or {})
-        return self._request(
-            "GET",
-            url,
-            params=params,
-            data=None,
-            headers=extra,
-            etag=etag,
-            last_modified=last_modified,
-        )
+        try:
+            result = self._request(
+                "GET",
+                url,
+                params=params,
+                data=None,
+                headers=extra,
+                etag=etag,
+                last_modified=last_modified,
+            )
+        except FetchError as error:
+            if self.render is None or params:
+                raise
+            return self.render.instead_of_error(self, url, error)
+        if self.render is None or params:
+            return result
+        return self.render.checked(self, url, result)
 
     def post(
         self, url: str, data: Mapping[str, str], *, headers: Mapping[str, str] | None = None
@@ -135,6 +162,31 @@ class Fetcher:
             etag="",
             last_modified="",
         )
+
+    def relay(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        limit: int,
+        *,
+        follow: bool,
+    ) -> Relayed:
+        """One request made for the browser, under the same guard and limits: any status is an
+        answer, a body over ``limit`` bytes is an error; redirects are followed (each hop
+        checked) with ``follow``, else handed back."""
+        host = check_url(url)
+        with HOST_GATE.slot(host, self.per_host):
+            deadline_at = time.monotonic() + self.deadline
+            resp = self._send(method, url, None, body, dict(headers), deadline_at, follow=follow)
+            try:
+                content = self._read_body(resp, url, deadline_at, limit=min(limit, self.max_bytes))
+                raw_headers = list(resp.raw.headers.items())
+                media = read_media_type(resp.headers.get("Content-Type", ""))
+                return Relayed(resp.status_code, raw_headers, content, media)
+            finally:
+                resp.close()
 
     def close(self) -> None:
         """Close pooled connections; the Fetcher must not be used afterwards."""
@@ -166,9 +218,11 @@ class Fetcher:
         method: str,
         url: str,
         params: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
+        data: Mapping[str, str] | bytes | None,
         headers: dict[str, str],
         deadline_at: float,
+        *,
+        follow: bool = True,
     ) -> requests.Response:
         timeout = (min(self.connect_timeout, self.deadline), min(self.read_timeout, self.deadline))
         try:
@@ -177,11 +231,11 @@ class Fetcher:
                     method,
                     url,
                     params=dict(params) if params else None,
-                    data=dict(data) if data is not None else None,
+                    data=dict(data) if isinstance(data, Mapping) else data,
                     headers=headers,
                     timeout=timeout,
                     stream=True,
-                    allow_redirects=True,
+                    allow_redirects=follow,
                 )
         except BlockedAddress as exc:
             hop = (exc.request.url if exc.request is not None else None) or url

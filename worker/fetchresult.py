@@ -24,11 +24,22 @@ class FetchResult:
     etag: str
     last_modified: str
     elapsed_ms: float
+    rendered: bool = False  # the DOM headless Chromium built after the page's script ran
 
     @property
     def not_modified(self) -> bool:
         """True when the server answered 304 to a conditional GET."""
         return self.status == 304
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """One answer read for the browser (``Fetcher.relay``): any status, redirects not followed."""
+
+    status: int
+    headers: list[tuple[str, str]]  # as sent, repeated names (Set-Cookie) kept
+    content: bytes
+    content_type: str
 
 
 class FetchError(Exception):

@@ -17,16 +17,12 @@ from urllib.parse import urldefrag
 import lxml.etree
 import lxml.html
 
+from worker.challenge import CHALLENGE_STATUSES, has_markers
 from worker.links import make_absolute
 
 Status = Literal["ok", "stale", "degraded", "blocked", "failing"]
 PROBLEMS = ("stale", "degraded", "blocked", "failing")
 MIN_DATED_SHARE = 0.5
-CHALLENGE_STATUSES = (412, 521)
-CHALLENGE_MARKERS = (
-    "document.cookie", "acw_sc__v2", "__jsl_clearance", "_waf_", "waf_", "challenge",
-    "location.reload", "window.onload=setTimeout", "cf-chl", "验证码", "安全验证",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,8 +49,7 @@ def assess_poll(
 
 def assess_failure(message: str, status: int | None, body_excerpt: str) -> Verdict:
     """A failed fetch or parse: ``blocked`` for an anti-bot challenge, else ``failing``."""
-    lowered = body_excerpt.lower()
-    challenged = any(marker in lowered for marker in CHALLENGE_MARKERS)
+    challenged = has_markers(body_excerpt)
     if status in CHALLENGE_STATUSES or (status in (403, 429, 503) and challenged):
         kind = "a JavaScript cookie challenge" if challenged else "an anti-bot answer"
         return Verdict("blocked", f"blocked by {kind} (HTTP {status}): {message}")

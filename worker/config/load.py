@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.config.schema import (
+    BROWSER_KEYS,
     DELIVERY_KEYS,
     FEED_KEYS,
     HERALD_KEYS,
@@ -40,6 +41,7 @@ from worker.config.schema import (
 from worker.config.settings import (
     DIRECT,
     SMTP_PASSWORD_ENV,
+    BrowserSettings,
     Config,
     ConfigError,
     DeliverySettings,
@@ -53,6 +55,7 @@ from worker.config.settings import (
 )
 from worker.feeds import valid_key_segment
 from worker.netguard import Policy
+from worker.render.locate import locate_chromium
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +168,13 @@ def parse_config(
     for source in sources:
         check_proxy(reader, source.proxy, f"{named_path('sources', source.name)}.proxy", policy)
     web = WebSettings(**web_values)
+    browser = BrowserSettings(**reader.fields(data.get("browser", {}), "browser", BROWSER_KEYS))
+    if browser.executable and not locate_chromium(browser.executable):
+        raise reader.fail("browser.executable", f"{browser.executable!r} is not an executable "
+                          "file or a program on PATH")  # fmt: skip
     return Config(
-        herald, network, delivery, web, feeds, sources, subscribers, None, retention, smtp
+        herald, network, delivery, web, feeds, sources, subscribers, None, retention, smtp,
+        browser,
     )
 
 

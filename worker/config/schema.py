@@ -18,6 +18,7 @@ from worker.config.settings import (
     CHANNELS,
     DIRECT,
     MODES,
+    RENDER_MODES,
     SOURCE_KINDS,
     ConfigError,
     SourceConfig,
@@ -84,6 +85,7 @@ SOURCE_KEYS: dict[str, Check] = {
     "max_items": c.positive_int,
     "proxy": c.proxy_url,
     "expect_new_within": parse_duration,
+    "render": c.choice(RENDER_MODES),
 }
 LIST_KEYS: dict[str, Check] = {k: c.css_selector for k in ("item", "link", "title", "date", "next")}
 ARTICLE_KEYS: dict[str, Check] = {k: c.css_selector for k in ("title", "date", "body", "author")}
@@ -135,6 +137,16 @@ SMTP_KEYS: dict[str, Check] = {
     "timeout": parse_duration,
     "ca_file": c.as_string,
 }
+BROWSER_KEYS: dict[str, Check] = {
+    "executable": c.as_string,
+    "enabled": c.as_bool,
+    "max_concurrent": c.positive_int,
+    "timeout": parse_duration,
+    "keep_open": parse_duration,
+    "max_requests": c.positive_int,
+    "max_bytes": c.positive_int,
+    "sandbox": c.as_bool,
+}
 RETENTION_KEYS: dict[str, Check] = {
     "delivered": c.retention,
     "failed": c.retention,
@@ -142,7 +154,7 @@ RETENTION_KEYS: dict[str, Check] = {
     "digests": c.retention,
 }
 TOP_KEYS = (
-    "herald", "network", "delivery", "web", "feeds", "retention", "smtp", "sources",
+    "herald", "network", "delivery", "web", "feeds", "retention", "smtp", "browser", "sources",
     "subscribers",
 )  # fmt: skip
 

@@ -19,6 +19,7 @@ SOURCE_KINDS = ("feed", "html", "hanweb", "jpaas", "trs", "auto")
 CHANNELS = ("webhook", "wecom", "dingtalk", "feishu", "slack", "discord", "telegram", "email")
 SMTP_PASSWORD_ENV = "HERALD_SMTP_PASSWORD"
 MODES = ("instant", "digest", "both")
+RENDER_MODES = ("auto", "always", "never")
 
 
 DEFAULT_MAX_ITEMS = 500  # items one poll of a source reads at most
@@ -122,6 +123,7 @@ class SourceConfig:
     max_items: int = DEFAULT_MAX_ITEMS  # the config file's default: [herald] max_items
     proxy: str = ""  # "": [network] proxy; "direct": none; else this source's own proxy
     expect_new_within: float = 0.0  # seconds; stale when nothing new came in for longer (0: off)
+    render: str = "auto"  # auto: headless Chromium when challenged or a scripted list is empty
     list: ListSelectors | None = None
     article: ArticleSelectors | None = None
 
@@ -177,6 +179,20 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class BrowserSettings:
+    """Headless Chromium for sources that need a page's own script to run (``[browser]``)."""
+
+    executable: str = ""  # "": the first of chromium, chromium-browser, google-chrome on PATH
+    enabled: bool | None = None  # None: when an executable is found
+    max_concurrent: int = 1  # pages rendered at once per worker process
+    timeout: float = 30.0  # per page, script and reloads included; then the browser is killed
+    keep_open: float = 300.0  # an idle browser is closed after this long
+    max_requests: int = 100  # requests one page may make (documents, scripts, XHR)
+    max_bytes: int = 20 * 1024 * 1024  # bytes one page may read, all requests together
+    sandbox: bool = True  # Chromium's sandbox (always off when running as root)
+
+
+@dataclass(frozen=True)
 class Config:
     herald: HeraldSettings = field(default_factory=HeraldSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
@@ -188,6 +204,7 @@ class Config:
     path: Path | None = None
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    browser: BrowserSettings = field(default_factory=BrowserSettings)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
