@@ -10,6 +10,7 @@ removed at once. Results carry redacted text only. This module must not print.
 from __future__ import annotations
 
 import socket
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from worker.fetch import FetchError
 from worker.netguard import BlockedAddress
 from worker.netguard.addresses import resolve_and_check
 from worker.redact import redact_text, redact_url
+from worker.render.locate import describe_rendering, locate_chromium
 from worker.runtime import build_fetcher, network_policy
 from worker.store.db import make_engine
 from worker.store.migrate import current_revision, head_revision
@@ -66,6 +68,7 @@ def run_checks(config_path: str | None, *, sources: bool = False) -> Iterator[Ch
     yield broker_check(config)
     yield feeds_dir_check(config.herald.feeds_dir)
     yield templates_check(config)
+    yield browser_check(config)
     yield from subscriber_checks(config)
     if sources:
         yield from source_checks(config)
@@ -131,6 +134,24 @@ def broker_check(config: Config) -> Check:
     except Exception as exc:  # any client error means the same thing here
         return Check("broker", "fail", f"{redact_url(url)} does not answer: {short_error(exc)}")
     return Check("broker", "ok", f"{redact_url(url)} answers")
+
+
+def browser_check(config: Config) -> Check:
+    """Can pages be rendered? The executable is asked for its version (no page is loaded)."""
+    available, words = describe_rendering(config.browser)
+    if not available:
+        wanted = config.browser.enabled is True
+        return Check("browser", "fail" if wanted else "warn" if "not available" in words
+                     else "ok", f"rendering {words}")  # fmt: skip
+    executable = locate_chromium(config.browser.executable)
+    try:
+        answer = subprocess.run(
+            [executable, "--version"], capture_output=True, text=True, timeout=20, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check("browser", "fail", f"{executable} --version failed: {short_error(exc)}")
+    version = answer.stdout.strip().splitlines()[-1] if answer.stdout.strip() else executable
+    return Check("browser", "ok", f"rendering {words}; {version}")
 
 
 def feeds_dir_check(folder: Path) -> Check:

@@ -157,4 +157,6 @@ def run_once(config: Config) -> PassSummary:
     with rt.session() as session:
         ingest_counts = pending_item_counts(session)
         deliveries = delivery_counts(session)
+    if rt.renderer is not None:
+        rt.renderer.close()  # the pass is over: no browser is left behind
     return PassSummary(swept["sources"], ingest_counts, deliveries, written)

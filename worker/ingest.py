@@ -37,7 +37,7 @@ from worker.store.pending import (
     finish_pending_item,
     renew_pending_lease,
 )
-from worker.store.sources import source_by_id
+from worker.store.sources import record_renders, source_by_id
 from worker.store.tables import SourceRow
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,10 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
         renew=lambda: _renew(rt, pending_id, token, lease), confirmed_at=claimed_at,
         name=f"lease-{token[:8]}",
     ).start()  # fmt: skip
+    fetcher = rt.fetcher_for(source)
     try:
         tz = rt.config.source_timezone(source)
-        page = read_article(rt.fetcher_for(source), source, item, tz=tz, validators=validators)
+        page = read_article(fetcher, source, item, tz=tz, validators=validators)
     except (FetchError, ExtractError) as err:
         return _record_failure(rt, pending_id, token, item, err, attempts)
     except Exception as err:  # a hostile or odd page must not take the worker down
@@ -104,6 +105,7 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
         return _record_failure(rt, pending_id, token, item, wrapped, attempts)
     finally:
         keeper.stop()
+        _count_renders(rt, source_id, fetcher)
     if page.extracted is None:
         with rt.session() as session:
             if known_id:
@@ -111,6 +113,15 @@ def ingest_item(rt: Runtime, pending_id: int, *, now: datetime | None = None) ->
             finish_pending_item(session, pending_id, token)
         return IngestReport("unchanged", known_id)
     return _store(rt, pending_id, token, source_id, source, item, page, notify=notify, now=now)
+
+
+def _count_renders(rt: Runtime, source_id: int, fetcher: Fetcher) -> None:
+    """Article pages the browser rendered (a challenge met on the article itself)."""
+    if fetcher.render is None or not fetcher.render.records:
+        return
+    with rt.session() as session:
+        record_renders(session, source_id, fetcher.render.rendered, fetcher.render.failed,
+                       list_rendered=None)  # fmt: skip
 
 
 def _renew(rt: Runtime, pending_id: int, token: str, lease: float) -> set[int]:

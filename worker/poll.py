@@ -22,7 +22,7 @@ from worker.backoff import source_retry_delay
 from worker.config import SourceConfig
 from worker.decide import RECHECK_WINDOW, Decision, canonical_url, listed_title, plan_ingest
 from worker.fanout import fan_out_article
-from worker.fetch import FetchError
+from worker.fetch import Fetcher, FetchError
 from worker.health import PROBLEMS, Verdict, assess_failure, assess_poll, assess_staleness
 from worker.models import Discovered, discovered_to_dict
 from worker.redact import redact_text
@@ -40,6 +40,7 @@ from worker.store.pending import queue_items
 from worker.store.sources import (
     PollRecord,
     record_poll,
+    record_renders,
     source_activity,
     source_by_id,
     source_has_articles,
@@ -61,6 +62,7 @@ class PollReport:
     deliveries: list[int] = field(default_factory=list)  # delivery ledger rows (alerts, links)
     error: str = ""
     skipped: int = 0  # list entries that could not be read (each skipped, its siblings kept)
+    rendered: int = 0  # list pages headless Chromium rendered
 
 
 @dataclass(frozen=True)
@@ -102,14 +104,21 @@ def poll_source(
         return PollReport(source=state.name, status="skipped")
     pages = max_pages or (source.backfill if state.first_poll else source.pages)
     started = time.monotonic()
-    report = _fetch_and_record(rt, source, state, now, pages, max_pages, notify)
+    fetcher = rt.fetcher_for(source)
+    report = _fetch_and_record(rt, fetcher, source, state, now, pages, max_pages, notify)
     with rt.session() as session:
         count_poll(session, state.id, report.status, time.monotonic() - started)
+        read = report.status not in ("blocked", "failing", "skipped")
+        if fetcher.render is not None and (fetcher.render.records or read):
+            record_renders(session, state.id, fetcher.render.rendered, fetcher.render.failed,
+                           list_rendered=fetcher.render.rendered > 0 if read else None)  # fmt: skip
+            report = replace(report, rendered=fetcher.render.rendered)
     return report
 
 
 def _fetch_and_record(
     rt: Runtime,
+    fetcher: Fetcher,
     source: SourceConfig,
     state: _State,
     now: datetime,
@@ -119,7 +128,7 @@ def _fetch_and_record(
 ) -> PollReport:
     try:
         discovery = discover(
-            rt.fetcher_for(source),
+            fetcher,
             source,
             tz=rt.config.source_timezone(source),
             now=now,

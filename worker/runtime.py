@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -32,6 +33,10 @@ from worker.store.counters import FEEDS_GENERATION, bump_counter
 from worker.store.db import SessionFactory, make_engine, make_session_factory
 from worker.store.migrate import upgrade
 from worker.store.sources import sync_config
+
+if TYPE_CHECKING:
+    from worker.render.browser import Renderer
+    from worker.render.fallback import RenderFallback
 
 RELOAD_CHECK = 1.0  # seconds between looks at the config file
 
@@ -52,16 +57,20 @@ class Runtime:
     fetcher: Fetcher  # through [network] proxy, if any
     proxied: dict[str, Fetcher] = field(default_factory=dict)  # sources' own proxies
     _proxied_lock: threading.Lock = field(default_factory=threading.Lock)
+    renderer: Renderer | None = None  # headless Chromium, when [browser] makes it available
 
     def fetcher_for(self, source: SourceConfig) -> Fetcher:
-        """The fetcher for ``source``: through its own proxy (or none, for ``direct``)."""
+        """The fetcher for ``source``: through its own proxy (or none, for ``direct``), with a
+        fresh render fallback (its ``render`` records what this use of it rendered)."""
         proxy = self.config.source_proxy(source)
         if proxy == self.fetcher.proxy:
-            return self.fetcher
-        with self._proxied_lock:
-            if proxy not in self.proxied:
-                self.proxied[proxy] = build_fetcher(self.config, proxy=proxy)
-            return self.proxied[proxy]
+            base = self.fetcher
+        else:
+            with self._proxied_lock:
+                if proxy not in self.proxied:
+                    self.proxied[proxy] = build_fetcher(self.config, proxy=proxy)
+                base = self.proxied[proxy]
+        return base.with_render(render_fallback(source, self.renderer))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -70,6 +79,8 @@ class Runtime:
             yield session
 
     def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
         self.fetcher.close()
         for fetcher in self.proxied.values():
             fetcher.close()
@@ -149,6 +160,7 @@ def _apply(config: Config) -> None:
         and (
             previous.herald.database_url != config.herald.database_url
             or previous.network != config.network
+            or previous.browser != config.browser
         )
     ):
         _runtime = None
@@ -187,7 +199,9 @@ def build_runtime(config: Config, *, migrate: bool = True) -> Runtime:
     engine = make_engine(config.herald.database_url)
     if migrate:
         upgrade(engine)
-    return Runtime(config, engine, make_session_factory(engine), fetcher)
+    return Runtime(
+        config, engine, make_session_factory(engine), fetcher, renderer=build_renderer(config)
+    )
 
 
 def reset_after_fork() -> None:
@@ -212,6 +226,28 @@ def build_fetcher(config: Config, *, proxy: str | None = None) -> Fetcher:
         policy=network_policy(config),
         proxy=net.proxy if proxy is None else proxy,
     )
+
+
+def build_renderer(config: Config) -> Renderer | None:
+    """The process's headless Chromium (not started yet), or None when ``[browser]`` is off or
+    no executable is found."""
+    from worker.render.locate import locate_chromium
+
+    if config.browser.enabled is False:
+        return None
+    executable = locate_chromium(config.browser.executable)
+    if not executable:
+        return None
+    from worker.render.browser import Renderer
+
+    return Renderer(config.browser, executable)
+
+
+def render_fallback(source: SourceConfig, renderer: Renderer | None) -> RenderFallback:
+    """``source``'s render policy bound to ``renderer``."""
+    from worker.render.fallback import RenderFallback
+
+    return RenderFallback(source.render, renderer)
 
 
 def network_policy(config: Config) -> Policy:

@@ -256,6 +256,7 @@ def status(ctx: click.Context) -> None:
     for name, reason in report.suspended:
         console.print(f"subscriber {name}: suspended — {show_text(reason)}", highlight=False)
     console.print(f"feeds: {report.feeds}")
+    console.print(f"rendering: {report.rendering}", highlight=False)
 
 
 @click.command()

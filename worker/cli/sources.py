@@ -5,7 +5,8 @@ CMS family, import older pages. It parses options, calls the stages and prints; 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -20,6 +21,12 @@ from worker.cli.common import (
     show_text,
     show_url,
 )
+from worker.config import Config, SourceConfig
+
+if TYPE_CHECKING:
+    from worker.fetch import Fetcher
+    from worker.render.fallback import RenderFallback, RenderRecord
+    from worker.sources import Discovery
 
 
 @click.group("sources")
@@ -48,9 +55,7 @@ def sources_list(ctx: click.Context) -> None:
 def sources_test(ctx: click.Context, name: str, articles: int) -> None:
     """Dry run: what would be found and extracted. Nothing is stored or sent."""
     from worker.config.checks import placeholder_host
-    from worker.ingest import read_article
-    from worker.runtime import build_fetcher
-    from worker.sources import discover
+    from worker.runtime import build_renderer, render_fallback
 
     config = load(ctx)
     try:
@@ -62,13 +67,50 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         fail(f"{placeholder} is the example configuration's placeholder: put the page's address in "
              f"sources[\"{name}\"].url of {config.path} (`herald sources detect URL` shows what a "
              "page holds)", 1)  # fmt: skip
-    fetcher = build_fetcher(config, proxy=config.source_proxy(source))
+    renderer = build_renderer(config)
+    try:
+        _try_source(config, source, articles, render_fallback(source, renderer))
+    finally:
+        if renderer is not None:
+            renderer.close()
+
+
+def _try_source(
+    config: Config, source: SourceConfig, articles: int, fallback: RenderFallback
+) -> None:
+    from worker.runtime import build_fetcher
+    from worker.sources import discover
+
+    fetcher = build_fetcher(config, proxy=config.source_proxy(source)).with_render(fallback)
     tz = config.source_timezone(source)
     try:
         found = discover(fetcher, source, tz=tz, now=datetime.now(UTC), max_pages=source.backfill)
     except Exception as err:  # report any failure of the dry run, whatever its kind
+        show_renders(fallback.records)
         err_console.print(f"[red]failed:[/red] {show_text(str(err))}", highlight=False)
         sys.exit(1)
+    _show_found(fetcher, source, found, articles, tz)
+
+
+def show_renders(records: list[RenderRecord]) -> None:
+    """One line per page headless Chromium rendered (or failed to)."""
+    for record in records:
+        if record.ok:
+            console.print(f"[cyan]rendered[/cyan] {record.url} ({record.why}) in "
+                          f"{record.seconds:.1f} s: {record.report}", highlight=False)  # fmt: skip
+        else:
+            console.print(f"[red]render failed[/red] {record.url} ({record.why}): "
+                          f"{show_text(record.error)}", highlight=False)  # fmt: skip
+
+
+def _show_found(
+    fetcher: Fetcher, source: SourceConfig, found: Discovery, articles: int, tz: tzinfo
+) -> None:
+    from worker.ingest import read_article
+
+    assert fetcher.render is not None
+    shown = len(fetcher.render.records)
+    show_renders(fetcher.render.records)
     unreadable = f", {found.skipped} unreadable skipped" if found.skipped else ""
     heading = f"{len(found.items)} items, {found.pages} page(s){unreadable}"
     table = Table("#", "published", "title", "url", title=heading)
@@ -87,8 +129,12 @@ def sources_test(ctx: click.Context, name: str, articles: int) -> None:
         try:
             page = read_article(fetcher, source, item, tz=tz)
         except Exception as err:  # show the failure and go on with the next article
+            show_renders(fetcher.render.records[shown:])
+            shown = len(fetcher.render.records)
             console.print(f"[red]✗[/red] {item.url}: {show_text(str(err))}")
             continue
+        show_renders(fetcher.render.records[shown:])
+        shown = len(fetcher.render.records)
         ext = page.extracted
         assert ext is not None
         when = ext.published_at.isoformat() if ext.published_at else "no date"
@@ -111,14 +157,20 @@ def sources_detect(ctx: click.Context, url: str, name: str | None, pages: int) -
     from worker.sources.probe import probe_source, source_values, suggest_name
 
     config = load_or_defaults(ctx)  # detect needs no sources
-    from worker.runtime import build_fetcher
+    from worker.render.fallback import RenderFallback
+    from worker.runtime import build_fetcher, build_renderer
 
     tz = ZoneInfo(config.herald.timezone)
+    renderer = build_renderer(config)
+    fetcher = build_fetcher(config).with_render(RenderFallback("auto", renderer))
     try:
-        found = probe_source(build_fetcher(config), url, tz=tz, now=datetime.now(UTC), pages=pages)
+        found = probe_source(fetcher, url, tz=tz, now=datetime.now(UTC), pages=pages)
     except (FetchError, SourceError) as err:
         err_console.print(f"[red]failed:[/red] {show_text(str(err))}", highlight=False)
         sys.exit(1)
+    finally:
+        if renderer is not None:
+            renderer.close()
     console.print(f"[bold]family:[/bold] {found.kind or 'not recognised'}", highlight=False)
     for line in found.evidence:
         console.print(f"  · {line}", highlight=False)

@@ -1,22 +1,23 @@
 """Source kinds: each reads a source's list (feed, page, CMS API) into discovered items.
 
 ``discover`` fetches the first list page (conditional GET), hands it to the kind's reader,
-which follows paging through the same fetcher. It must not fetch article pages or touch the
-database.
+which follows paging through the same fetcher; a list that needs its script run is read again
+from the page headless Chromium rendered (the fetcher's ``render`` fallback). It must not
+fetch article pages or touch the database.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from worker.config import SourceConfig
-from worker.fetch import Fetcher
+from worker.fetch import Fetcher, FetchError, FetchResult
 from worker.models import Discovered
 from worker.sources.base import SourceError
-from worker.sources.crawl import READERS, ReadContext
+from worker.sources.crawl import READERS, Listing, ReadContext, Reader
 
 __all__ = ["READERS", "Discovery", "ReadContext", "SourceError", "discover"]
 
@@ -68,7 +69,18 @@ def discover(
             not_modified=True,
         )  # fmt: skip
     max_items = source.max_items
-    listing = reader(first, ReadContext(fetcher, source, tz, now, max_pages, all_new))
+    context = ReadContext(fetcher, source, tz, now, max_pages, all_new)
+    try:
+        listing = reader(first, context)
+    except SourceError as err:  # "found nothing" may be a list its script has yet to build
+        if err.reason != "empty" or fetcher.render is None:
+            raise
+        if not fetcher.render.wants_render(first, 0):
+            raise
+        listing, first = _read_rendered(reader, context, first, Listing([], 1), err)
+    else:
+        if fetcher.render is not None and fetcher.render.wants_render(first, len(listing.items)):
+            listing, first = _read_rendered(reader, context, first, listing)
     if listing.skipped:
         log.warning(
             "%s: skipped %d entries that could not be read; kept the other %d",
@@ -79,3 +91,28 @@ def discover(
         listing.items[:max_items], first.etag, first.last_modified, False, listing.pages,
         listing.fingerprint, listing.kind or source.kind, listing.skipped,
     )  # fmt: skip
+
+
+def _read_rendered(
+    reader: Reader,
+    context: ReadContext,
+    first: FetchResult,
+    listing: Listing,
+    empty: SourceError | None = None,
+) -> tuple[Listing, FetchResult]:
+    """The list read again from the page headless Chromium rendered (``render = "always"``, or a
+    list with script that gave no items, or ``empty``); when rendering fails, the plain reading
+    (``empty`` raised again) unless ``render = "always"``."""
+    assert context.fetcher.render is not None
+    why = "render = always" if context.source.render == "always" else "no items, page has script"
+    try:
+        rendered = context.fetcher.render.render(context.fetcher, context.source.url, why)
+    except FetchError:
+        if context.source.render == "always":
+            raise
+        if empty is not None:
+            raise empty from None
+        return listing, first
+    # the plain page's validators are kept: an unchanged plain page need not be rendered again
+    kept = replace(rendered, etag=first.etag, last_modified=first.last_modified)
+    return reader(kept, context), kept

@@ -1,8 +1,9 @@
 """``herald sources detect URL``: look at a page and say how herald would read it.
 
-Fetches the page (and one article), recognises the CMS family, a feed or a generic list, and
-reads a couple of list pages with the same readers a poll uses; suggests ``expect_new_within``
-from the column's own publishing rhythm. It must not store anything.
+Fetches the page (and one article; headless Chromium renders it when the fetcher's fallback
+says so: a challenge, or a scripted list that reads as empty), recognises the CMS family, a
+feed or a generic list, and reads a couple of list pages with the same readers a poll uses;
+suggests ``expect_new_within`` from the column's own publishing rhythm. It must not store anything.
 """
 
 from __future__ import annotations
@@ -49,9 +50,20 @@ def probe_source(fetcher: Fetcher, url: str, *, tz: tzinfo, now: datetime, pages
     try:
         found = recognise(first, ctx)
     except SourceError as err:
-        return Probe(url, "", [*detect_family(first.text, first.url)[1], str(err)])
+        if fetcher.render is None or not fetcher.render.wants_render(first, 0):
+            return Probe(url, "", [*detect_family(first.text, first.url)[1], str(err)])
+        first = fetcher.render.render(fetcher, url, "no entries, page has script")
+        try:
+            found = recognise(first, ctx)
+        except SourceError as again:
+            return Probe(url, "", [*detect_family(first.text, first.url)[1], str(again)])
     listing = found.listing
-    probe = Probe(url, listing.kind, found.evidence, listing.items, listing.pages,
+    evidence = [*found.evidence]
+    if fetcher.render is not None and fetcher.render.records:
+        evidence.insert(0, "read in headless Chromium: " + "; ".join(
+            f"{record.why}, {record.report}" for record in fetcher.render.records
+        ))  # fmt: skip
+    probe = Probe(url, listing.kind, evidence, listing.items, listing.pages,
                   found.selectors, feed_url=found.feed_url)  # fmt: skip
     return _with_body(fetcher, probe) if listing.kind != "feed" else probe
 

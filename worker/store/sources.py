@@ -256,6 +256,20 @@ def record_poll(session: Session, source_id: int, record: PollRecord, *, now: da
     return previous
 
 
+def record_renders(
+    session: Session, source_id: int, rendered: int, failed: int, *, list_rendered: bool | None
+) -> None:
+    """Count pages rendered for a source; ``list_rendered`` (a poll that read its list: did it
+    need the browser?) extends or ends the streak of rendered polls, None leaves it."""
+    row = session.get(SourceRow, source_id)
+    if row is None:
+        return
+    row.renders = (row.renders or 0) + rendered
+    row.render_failures = (row.render_failures or 0) + failed
+    if list_rendered is not None:
+        row.render_streak = (row.render_streak or 0) + 1 if list_rendered else 0
+
+
 def source_activity(session: Session, source_id: int) -> tuple[datetime | None, datetime]:
     """When the source last showed something new — its newest listed article's publication
     (else first-seen) time, or the last poll that found a new article, whichever is later —

@@ -106,6 +106,8 @@ class Figures:
     ingest_lag: float  # the same for the ingest ledger
     sources_by_status: Mapping[str, int]
     counters: Mapping[str, int] = field(default_factory=dict)
+    renders: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
+    # source → (pages rendered, renders failed, polls in a row that needed the browser)
 
 
 def read_figures(session: Session, counter_names: tuple[str, ...]) -> Figures:
@@ -140,6 +142,10 @@ def read_figures(session: Session, counter_names: tuple[str, ...]) -> Figures:
         select(SourceRow.status, SourceRow.enabled, func.count())
         .group_by(SourceRow.status, SourceRow.enabled)
     )  # fmt: skip
+    renders = session.execute(
+        select(SourceRow.name, SourceRow.renders, SourceRow.render_failures,
+               SourceRow.render_streak)
+    )  # fmt: skip
     by_status: dict[str, int] = {}
     for status, enabled, count in statuses:
         key = status if enabled else "disabled"
@@ -152,7 +158,9 @@ def read_figures(session: Session, counter_names: tuple[str, ...]) -> Figures:
         ingest_lag=_age(now, oldest_item),
         sources_by_status=by_status,
         counters={name: get_counter(session, name) for name in counter_names},
-    )
+        renders={name: (int(ok or 0), int(bad or 0), int(streak or 0))
+                 for name, ok, bad, streak in renders},
+    )  # fmt: skip
 
 
 def _age(now: datetime, since: datetime | None) -> float:

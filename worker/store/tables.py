@@ -98,6 +98,9 @@ class SourceRow(Base):
     config_hash: Mapped[str] = mapped_column(String(64), default="")
     # when a poll (not the first, silent import) last found a new article: stale sources
     last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    renders: Mapped[int] = mapped_column(Integer, default=0)  # pages headless Chromium rendered
+    render_failures: Mapped[int] = mapped_column(Integer, default=0)
+    render_streak: Mapped[int] = mapped_column(Integer, default=0)  # polls in a row rendered
 
 
 class ArticleRow(Base):

@@ -7,7 +7,7 @@ process serves the page. Names are prefixed ``herald_``. This module must not ch
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -86,6 +86,7 @@ class HeraldCollector(Collector):
         for status, count in sorted(figures.sources_by_status.items()):
             by_status.add_metric([status], count)
         yield by_status
+        yield from render_metrics(figures.renders)
         yield from self.queues(rt.config.herald.broker_url)
 
     def queues(self, broker_url: str) -> Iterator[Metric]:
@@ -102,6 +103,29 @@ class HeraldCollector(Collector):
         for queue, count in found.items():
             depth.add_metric([queue], count)
         yield depth
+
+
+def render_metrics(renders: Mapping[str, tuple[int, int, int]]) -> Iterator[Metric]:
+    """Pages headless Chromium rendered per source, failed renders, and the rendered-poll
+    streak (a source whose streak keeps growing needs the browser on every poll)."""
+    rendered = CounterMetricFamily(
+        "herald_renders", "Pages rendered in headless Chromium, by source", labels=["source"]
+    )
+    failed = CounterMetricFamily(
+        "herald_render_failures", "Renders that failed (timeout, still challenged, browser down)",
+        labels=["source"],
+    )  # fmt: skip
+    streak = GaugeMetricFamily(
+        "herald_rendered_polls_in_a_row", "Consecutive polls whose list needed the browser",
+        labels=["source"],
+    )  # fmt: skip
+    for source, (ok, bad, polls) in sorted(renders.items()):
+        rendered.add_metric([source], ok)
+        failed.add_metric([source], bad)
+        streak.add_metric([source], polls)
+    yield rendered
+    yield failed
+    yield streak
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)
