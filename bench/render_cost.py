@@ -1,0 +1,165 @@
+"""Benchmark: what a poll costs when the column sits behind a JavaScript challenge.
+
+One ``tests.support.challenge_site.ChallengeSite`` on 127.0.0.1 with ``--articles`` articles per
+column, and two sources read by ``herald run --once`` from an empty database (SQLite, default
+settings, one thread), each in its own process:
+
+- **plain**: ``/plain/`` — an ordinary column: list and articles answered at once;
+- **challenge**: ``/jsl/`` — every page answers 521 with a script that computes a cookie and
+  reloads, and the list is built by an XHR. herald renders the list in headless Chromium (the
+  system's), takes the cookie, and reads every article with the ordinary fetcher.
+
+Each pass is timed from the process's start to its exit (interpreter start-up, migrations,
+browser start and stop included). Peak memory is the largest sum of RSS over the herald
+process and all its descendants (Playwright's driver, Chromium's processes), sampled every
+20 ms. The site's log says how many requests each path got; the source row how many pages the
+browser rendered.
+
+    .venv/bin/python bench/render_cost.py --articles 20 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from _common import ROOT, write_report
+
+sys.path.insert(0, str(ROOT))
+
+SCENARIOS = ("plain", "challenge")
+COLUMN = {"plain": "plain", "challenge": "jsl"}
+
+
+def write_config(directory: Path, url: str) -> Path:
+    path = directory / "herald.toml"
+    path.write_text(
+        f"""
+[herald]
+database_url = "sqlite:///herald.db"
+feeds_dir = "feeds"
+
+[network]
+allow = ["127.0.0.1"]
+
+[web]
+enabled = false
+
+[[sources]]
+name = "column"
+url = "{url}"
+kind = "auto"
+backfill = 1
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for member in [proc, *proc.children(recursive=True)]:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def run_pass(config: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    env["PYTHONPATH"] = str(ROOT)
+    log = config.parent / "run.log"
+    peak = 0
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "--config", str(config), "run", "--once"],
+            cwd=config.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        watched = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                peak = max(peak, tree_rss(watched))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"run --once failed:\n{log.read_text(errors='replace')[-3000:]}")
+    with sqlite3.connect(config.parent / "herald.db") as conn:
+        articles = conn.execute("select count(*) from articles").fetchone()[0]
+        renders, status = conn.execute("select renders, status from sources").fetchone()
+    return {
+        "wall_s": wall, "peak_tree_rss_mb": peak / 2**20, "articles": articles,
+        "browser_pages": renders, "status": status,
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--articles", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+
+    from tests.support.challenge_site import ChallengeSite
+
+    site = ChallengeSite(articles=args.articles).start()
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in SCENARIOS}
+    try:
+        for _ in range(args.runs):  # interleaved, so drift hits both alike
+            for name in SCENARIOS:
+                work = Path(tempfile.mkdtemp(prefix=f"herald-render-{name}-"))
+                before = len(site.hits)
+                result = run_pass(write_config(work, site.url(f"/{COLUMN[name]}/")))
+                hits = site.hits[before:]
+                result["requests"] = len(hits)
+                result["article_gets"] = sum(1 for hit in hits if "/art/" in hit.path)
+                results[name].append(result)
+                print(name, json.dumps(result), flush=True)
+    finally:
+        site.stop()
+    summary = {
+        name: {key: statistics.median(r[key] for r in runs)
+               for key in ("wall_s", "peak_tree_rss_mb", "requests", "article_gets",
+                           "browser_pages", "articles")}
+        for name, runs in results.items()
+    }  # fmt: skip
+    plain, challenge = summary["plain"], summary["challenge"]
+    print(
+        f"| poll ({args.articles} articles, median of {args.runs}) | wall s | peak RSS MB "
+        "(process tree) | site requests | article GETs | browser pages | articles stored |\n"
+        "|---|---:|---:|---:|---:|---:|---:|"
+    )
+    for name, row in summary.items():
+        print(
+            f"| {name} | {row['wall_s']:.2f} | {row['peak_tree_rss_mb']:.0f} | "
+            f"{row['requests']:.0f} | {row['article_gets']:.0f} | {row['browser_pages']:.0f} | "
+            f"{row['articles']:.0f} |"
+        )
+    print(
+        f"challenge / plain: {challenge['wall_s'] / plain['wall_s']:.2f}× wall, "
+        f"{challenge['peak_tree_rss_mb'] / plain['peak_tree_rss_mb']:.2f}× peak memory"
+    )
+    if args.json:
+        write_report(args.json, "render_cost", args, results=results, summary=summary)
+    complete = all(
+        r["articles"] == args.articles and r["status"] == "ok" for runs in results.values()
+        for r in runs
+    )  # fmt: skip
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
