@@ -7,8 +7,10 @@ tries to reach addresses the SSRF guard refuses.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,14 +20,16 @@ from tests.conftest import REQUIRE, webhook_subscriber, write_config
 from tests.support.challenge_site import ARTICLES, ChallengeSite, article_title
 from tests.support.counting import CountingServer
 from worker.cli import main
-from worker.config import BrowserSettings, load_config
+from worker.config import BrowserSettings, SourceConfig, load_config
 from worker.demo.receiver import WebhookReceiver
 from worker.fetch import Fetcher, FetchError
 from worker.netguard import Policy
 from worker.render.browser import Renderer, _pids_with
 from worker.render.fallback import RenderFallback
 from worker.render.locate import locate_chromium
+from worker.render.page import RenderError
 from worker.runtime import build_runtime
+from worker.sources import discover
 from worker.store.stats import all_sources, read_figures
 from worker.web.metrics import render_metrics
 
@@ -157,32 +161,95 @@ def test_a_412_challenge_needing_two_reloads(site: ChallengeSite, renderer: Rend
 
 
 def test_the_browser_reaches_nothing_the_guard_refuses(caplog: pytest.LogCaptureFixture) -> None:
-    """The page's script, iframe, image and WebSocket aim at 127.0.0.1 and 127.0.0.3; only
-    127.0.0.2 (the site) is allowed. Nothing connects there, and each refusal is reported."""
+    """The page's script, iframe, image, workers and WebSockets aim at 127.0.0.1 and 127.0.0.3;
+    only the site (127.0.0.2) and 127.0.0.4 are allowed. Nothing connects to the refused
+    addresses, nor to the dead proxy Chromium is given (port 9, listened on here when this
+    process may); a DELETE to 127.0.0.4 and a POST there are refused, a GET is relayed."""
     inside, other = CountingServer("127.0.0.1"), CountingServer("127.0.0.3")
+    writable = CountingServer("127.0.0.4")
+    try:
+        proxy_port: CountingServer | None = CountingServer("127.0.0.1", 9)
+    except OSError:  # not root, or port 9 taken: the rest still holds
+        proxy_port = None
     targets = [inside.url("").rstrip("/"), other.url("").rstrip("/")]
-    site = ChallengeSite(host="127.0.0.2", targets=targets).start()
+    site = ChallengeSite(
+        host="127.0.0.2", targets=targets, writable=[writable.url("").rstrip("/")]
+    ).start()
     renderer = Renderer(BrowserSettings(timeout=20), chromium())
-    fetcher = Fetcher(policy=Policy.from_allow(["127.0.0.2"]))
+    fetcher = Fetcher(policy=Policy.from_allow(["127.0.0.2", "127.0.0.4"]))
     try:
         fallback = RenderFallback("always", renderer)
         page = fallback.render(fetcher, site.url("/hostile/"), "render = always")
         assert page.rendered and page.text.count("/hostile/art/") == ARTICLES
         time.sleep(0.5)  # anything that slipped out would have connected by now
         assert inside.connections == 0 and other.connections == 0
+        assert proxy_port is None or proxy_port.connections == 0
+        assert writable.methods == ["GET"]
         (record,) = fallback.records
         assert record.ok and "refused" in record.report
-        assert "127.0.0.1" in record.report and "loopback" in record.report
         assert "/hostile/bounce" in site.paths(302)  # the redirect's next hop was refused too
+        assert "/hostile/worker.js" in site.paths(200)  # the workers were started
         refused = [r.getMessage() for r in caplog.records if "refused a request" in r.getMessage()]
         assert any(f"{targets[0]}/bounced" in line for line in refused), refused
         assert any("/secret" in line and "127.0.0.3" in line for line in refused), refused
+        assert any("DELETE request to another site" in line for line in refused), refused
+        assert any("POST request to another site" in line for line in refused), refused
     finally:
         renderer.close()
         fetcher.close()
         site.stop()
-        inside.stop()
-        other.stop()
+        for server in (inside, other, writable, proxy_port):
+            if server is not None:
+                server.stop()
+
+
+def test_a_scripted_list_behind_a_steady_etag_is_rendered_again_and_finds_new_items(
+    site: ChallengeSite, renderer: Renderer
+) -> None:
+    """The shell page of an XHR-built list does not change when the list does: the rendered
+    reading keeps no validators, so the next poll is not a 304 that hides the new article."""
+    source = SourceConfig(name="jsl", url=site.url("/jsl/"), kind="auto")
+    fetcher = Fetcher(policy=Policy.from_allow(["127.0.0.1"]))
+    now = datetime.now(UTC)
+    try:
+        first = discover(fetcher.with_render(RenderFallback("auto", renderer)), source, tz=UTC,
+                         now=now)  # fmt: skip
+        assert len(first.items) == ARTICLES and (first.etag, first.last_modified) == ("", "")
+        site.articles += 1
+        again = RenderFallback("auto", renderer)
+        second = discover(fetcher.with_render(again), source, tz=UTC, now=now,
+                          etag=first.etag, last_modified=first.last_modified)  # fmt: skip
+    finally:
+        fetcher.close()
+    assert not second.not_modified and len(second.items) == ARTICLES + 1
+    assert [record.why for record in again.records] == ["no items, page has script"]
+
+
+def test_closing_the_renderer_fails_a_render_waiting_for_its_slot(site: ChallengeSite) -> None:
+    renderer = Renderer(BrowserSettings(timeout=5, max_concurrent=1), chromium())
+    fetcher = Fetcher(policy=Policy.from_allow(["127.0.0.1"]))
+    errors: list[str] = []
+
+    def render(path: str) -> None:
+        try:
+            renderer.render(site.url(path), fetcher)
+        except RenderError as err:
+            errors.append(str(err))
+
+    busy = threading.Thread(target=render, args=("/spin/",))
+    waiting = threading.Thread(target=render, args=("/twice/",))
+    busy.start()
+    time.sleep(1.5)
+    waiting.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    renderer.close()
+    busy.join(30)
+    waiting.join(30)
+    fetcher.close()
+    assert not busy.is_alive() and not waiting.is_alive()
+    assert time.monotonic() - started < 30
+    assert len(errors) == 2 and any("shut down" in error for error in errors), errors
 
 
 def test_render_never_leaves_the_source_blocked_and_starts_no_browser(
@@ -217,19 +284,28 @@ def test_a_challenge_that_never_ends_is_given_up_as_blocked(
     assert "headless Chromium could not get past it" in str(caught.value)
 
 
-def test_a_page_that_wedges_the_browser_gets_it_killed_and_the_next_render_starts_anew(
+def test_a_spinning_page_is_given_up_in_time_and_a_killed_browser_is_started_anew(
     site: ChallengeSite,
 ) -> None:
+    """A script in ``while (true)`` never answers: the page is given up at its timeout and its
+    context closed; the browser goes on serving. A browser killed (as one that stops answering
+    is) is seen disconnected and replaced at the next render."""
     renderer = Renderer(BrowserSettings(timeout=2, keep_open=60), chromium())
     fetcher = Fetcher(policy=Policy.from_allow(["127.0.0.1"]))
     try:
         spin = RenderFallback("always", renderer)
-        with pytest.raises(FetchError, match="killed"):
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="still loading"):
             spin.render(fetcher, site.url("/spin/"), "render = always")
+        assert time.monotonic() - started < 2 + 5 + 3  # timeout, context close, slack
+        page = fetcher.with_render(RenderFallback("auto", renderer)).get(site.url("/twice/"))
+        assert page.rendered and renderer.launches == 1
+        renderer.kill()
         deadline = time.monotonic() + 10
         while _pids_with(renderer.marker) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not _pids_with(renderer.marker)
+        fetcher.cookies.clear()  # challenged again, so the browser is needed again
         page = fetcher.with_render(RenderFallback("auto", renderer)).get(site.url("/twice/"))
         assert page.rendered and renderer.launches == 2
     finally:

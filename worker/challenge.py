@@ -11,7 +11,7 @@ CHALLENGE_MARKERS = (
     "document.cookie", "acw_sc__v2", "__jsl_clearance", "_waf_", "waf_", "challenge",
     "location.reload", "window.onload=setTimeout", "cf-chl", "验证码", "安全验证",
 )  # fmt: skip
-MARKED_STATUSES = (403, 429, 503)  # challenges when the body says so
+MARKED_STATUSES = (403, 503)  # challenges when the body says so (a 429 asks to wait: no)
 RELOADS = ("location.reload", "location.href", "location.replace", "location.assign",
            "location=", "location =")  # fmt: skip
 PAGE_LIMIT = 20_000  # a challenge page is small; an article list is not
@@ -25,7 +25,7 @@ def has_markers(text: str) -> bool:
 
 
 def is_challenge(status: int | None, text: str) -> bool:
-    """412/521; 403/429/503 with a challenge's markers; or a 2xx that is only a small script
+    """412/521; 403/503 with a challenge's markers; or a 2xx that is only a small script
     setting a cookie and loading the page again (no content, hardly a link)."""
     if status in CHALLENGE_STATUSES:
         return True

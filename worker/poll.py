@@ -108,7 +108,7 @@ def poll_source(
     report = _fetch_and_record(rt, fetcher, source, state, now, pages, max_pages, notify)
     with rt.session() as session:
         count_poll(session, state.id, report.status, time.monotonic() - started)
-        read = report.status not in ("blocked", "failing", "skipped")
+        read = report.status not in ("blocked", "failing", "skipped", "not_modified")
         if fetcher.render is not None and (fetcher.render.records or read):
             record_renders(session, state.id, fetcher.render.rendered, fetcher.render.failed,
                            list_rendered=fetcher.render.rendered > 0 if read else None)  # fmt: skip

@@ -47,6 +47,7 @@ _runtime: Runtime | None = None
 _stamp: tuple[int, int] | None = None  # the config file's (mtime_ns, size) when it was read
 _checked = 0.0  # monotonic time of the last look
 _unsynced = False  # a reloaded config not yet applied to the database
+_spare: list[Renderer] = []  # a dropped runtime's browser, for the next runtime
 
 
 @dataclass
@@ -163,6 +164,7 @@ def _apply(config: Config) -> None:
             or previous.browser != config.browser
         )
     ):
+        _keep_renderer(_runtime.renderer, same=previous.browser == config.browser)
         _runtime = None
     if _runtime is None:
         _unsynced = True
@@ -188,20 +190,35 @@ def get_runtime() -> Runtime:
     with _lock:
         if _runtime is None:
             assert _config is not None
-            _runtime = build_runtime(_config)
+            spare = _spare.pop() if _spare else None
+            _runtime = build_runtime(_config, renderer=spare)
             if _unsynced:
                 _sync(_runtime)
         return _runtime
 
 
-def build_runtime(config: Config, *, migrate: bool = True) -> Runtime:
+def _keep_renderer(renderer: Renderer | None, *, same: bool) -> None:
+    """A dropped runtime's browser: handed to the next runtime when ``[browser]`` is the same,
+    else closed (in the background: a render may still be finishing on it)."""
+    if renderer is None:
+        return
+    if same:
+        _spare[:] = [renderer]
+    else:
+        threading.Thread(target=renderer.close, name="herald-browser-close", daemon=True).start()
+
+
+def build_runtime(
+    config: Config, *, migrate: bool = True, renderer: Renderer | None = None
+) -> Runtime:
     fetcher = build_fetcher(config)
     engine = make_engine(config.herald.database_url)
     if migrate:
         upgrade(engine)
     return Runtime(
-        config, engine, make_session_factory(engine), fetcher, renderer=build_renderer(config)
-    )
+        config, engine, make_session_factory(engine), fetcher,
+        renderer=renderer if renderer is not None else build_renderer(config),
+    )  # fmt: skip
 
 
 def reset_after_fork() -> None:
@@ -211,6 +228,7 @@ def reset_after_fork() -> None:
         if _runtime is not None:
             _runtime.engine.dispose(close=False)
         _runtime = None
+        _spare.clear()  # the parent's browser thread does not exist here
 
 
 def build_fetcher(config: Config, *, proxy: str | None = None) -> Fetcher:

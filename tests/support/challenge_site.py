@@ -2,16 +2,18 @@
 
 One server, several columns (each under its own path prefix):
 
-- ``/jsl/``: (``/jsl`` redirects there) answers 521 with a script that reads the ``__jsluid`` cookie the server set, computes
-  ``__jsl_clearance`` from it and reloads (the 加速乐 pattern). Without that cookie every page —
-  the column, its JSON and its articles — is the challenge again. The column's list is built by
-  script from an XHR (``/jsl/data.json``), so even with the cookie the plain HTML has no links.
+- ``/jsl/`` (``/jsl`` redirects there): answers 521 with a script that reads the ``__jsluid``
+  cookie the server set, computes ``__jsl_clearance`` from it and reloads (the 加速乐 pattern).
+  Without that cookie every page — the column, its JSON and its articles — is the challenge
+  again. The list is built by script from an XHR (``/jsl/data.json``), so even with the cookie
+  the plain HTML has no links.
 - ``/inline/``: no challenge; the list is built by script from base64-encoded JSON in the page.
 - ``/twice/``: answers 412 until two script steps are done: the first sets ``step1``, the second
   computes ``step2`` from it (two reloads); then a plain HTML list.
 - ``/hostile/``: a plain list whose script tries to reach other addresses (``targets``): a
-  script tag, ``fetch``, an iframe, a WebSocket, an image, and a ``fetch`` of its own
-  ``/hostile/bounce``, which redirects to the first target.
+  script tag, ``fetch``, an iframe, a WebSocket, an image, a dedicated and a shared worker
+  (each with a ``fetch`` and a WebSocket), and a ``fetch`` of its own ``/hostile/bounce``, which
+  redirects to the first target; and a GET, a DELETE and a POST to each of ``writable``.
 - ``/spin/``: a page whose script never returns (``while (true) {}``).
 - ``/plain/``: the same column with no challenge and no script (the baseline).
 
@@ -60,6 +62,7 @@ class ChallengeSite:
 
     host: str = "127.0.0.1"
     targets: list[str] = field(default_factory=list)  # what /hostile/ tries to reach
+    writable: list[str] = field(default_factory=list)  # allowed hosts /hostile/ tries to change
     hits: list[Hit] = field(default_factory=list)
     forever: bool = False
     articles: int = ARTICLES  # per column
@@ -128,8 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, headers = self._plain(path)
         elif column == "spin":
             status, body, headers = 200, "<html><body><script>while (true) {}</script>", _html()
-        self.owner.hits.append(Hit(path, cookies, self.headers.get("User-Agent", ""), status))
         data = body.encode("utf-8")
+        if status == 200 and path.endswith("/"):  # list pages carry an ETag of their markup
+            etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
+            headers["ETag"] = etag
+            if self.headers.get("If-None-Match") == etag:
+                status, data = 304, b""
+        self.owner.hits.append(Hit(path, cookies, self.headers.get("User-Agent", ""), status))
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -209,6 +217,11 @@ setTimeout(function () { location.reload(); }, 150);
     def _hostile(self, path: str) -> tuple[int, str, dict[str, str]]:
         if path == "/hostile/bounce" and self.owner.targets:  # a redirect to a target
             return 302, "", {"Location": f"{self.owner.targets[0]}/bounced"}
+        if path == "/hostile/worker.js":  # workers' requests: not seen by the page's routing
+            lines = [f"fetch('{t}/from-worker').catch(function(){{}});"
+                     f"try {{ new WebSocket('ws{t.removeprefix('http')}/worker-socket'); }} "
+                     "catch (e) {}" for t in self.owner.targets]  # fmt: skip
+            return 200, "".join(lines), {"Content-Type": "text/javascript"}
         if path not in ("/hostile/", "/hostile/index.html"):
             return self._article("hostile", path)
         tries = []
@@ -221,6 +234,17 @@ setTimeout(function () { location.reload(); }, 150);
                 f"try {{ new WebSocket('{ws}/socket'); }} catch (e) {{}}</script>"
             )
         tries.append("<script>fetch('/hostile/bounce').catch(function(){});</script>")
+        tries.append(
+            "<script>try { new Worker('/hostile/worker.js');"
+            " new SharedWorker('/hostile/worker.js'); } catch (e) {}</script>"
+        )
+        for target in self.owner.writable:
+            tries.append(
+                f"<script>fetch('{target}/read').catch(function(){{}});"
+                f"fetch('{target}/admin', {{method: 'DELETE'}}).catch(function(){{}});"
+                f"fetch('{target}/form', {{method: 'POST', body: 'x=1'}}).catch(function(){{}});"
+                "</script>"
+            )
         return 200, _plain_list("hostile", self.owner.articles, "".join(tries)), _html()
 
     def _plain(self, path: str) -> tuple[int, str, dict[str, str]]:

@@ -22,6 +22,7 @@ class CountingServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.connections = 0
         self.hosts: list[str] = []
+        self.methods: list[str] = []
         self.redirect_to = ""
         self.lock = threading.Lock()
         threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
@@ -52,6 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.hosts.append(self.headers.get("Host", ""))
+        self.server.methods.append(self.command)
         if self.server.redirect_to:
             self.send_response(302)
             self.send_header("Location", self.server.redirect_to)
@@ -64,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"ok")
 
-    do_POST = do_GET
+    do_POST = do_PUT = do_DELETE = do_GET
 
 
 Answer = list[str]

@@ -33,10 +33,13 @@ ARGS = (
     "--headless", "--disable-gpu", "--disable-background-networking", "--disable-extensions",
     "--disable-sync", "--disable-default-apps", "--no-first-run", "--mute-audio",
     "--disable-dev-shm-usage", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    # anything that escapes the request routing meets a proxy that is not there
-    "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+    # what escapes the request routing (a worker's fetch or WebSocket, Chromium's own calls)
+    # resolves no name and meets a proxy that is not there
+    "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
 )  # fmt: skip
 GRACE = 10.0  # seconds past the page timeout before the browser is killed
+QUEUE_LIMIT = 4  # a render waits at most this many page lifetimes for a free slot
 LAUNCH_TIMEOUT = 30.0
 
 
@@ -46,7 +49,7 @@ class Renderer:
     def __init__(self, settings: BrowserSettings, executable: str) -> None:
         self.settings = settings
         self.executable = executable
-        self.marker = f"--herald-renderer={os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.marker = _new_marker()
         self.launches = 0  # how many times a browser was started (for status and tests)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -56,53 +59,84 @@ class Renderer:
         self._browser: Any = None
         self._busy = 0
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._pending: set[concurrent.futures.Future[Rendered]] = set()
+        self._pid = os.getpid()
+        self._killed = False
 
     @property
     def running(self) -> bool:
         """Is a browser process up right now?"""
-        return self._browser is not None
+        browser = self._browser
+        return browser is not None and bool(browser.is_connected())
 
     def render(self, url: str, fetcher: Fetcher) -> Rendered:
         """Load ``url`` and let its script run; raises ``RenderError``."""
-        loop = self._start_loop()
-        began: list[float] = []  # set when the page gets its slot (waiting for one is no fault)
-        future = asyncio.run_coroutine_threadsafe(self._render(url, fetcher, began), loop)
+        began: list[float] = []  # set when the page gets its slot
+        try:
+            future = asyncio.run_coroutine_threadsafe(
+                self._render(url, fetcher, began), self._start_loop()
+            )
+        except RuntimeError as err:  # the loop was closed meanwhile
+            raise RenderError(f"headless Chromium was shut down ({err})") from None
+        with self._lock:
+            self._pending.add(future)
         limit = self.settings.timeout + GRACE + LAUNCH_TIMEOUT
-        while True:
-            try:
-                return future.result(timeout=1.0)
-            except concurrent.futures.TimeoutError:
-                if began and time.monotonic() - began[0] > limit:
-                    break
+        asked = time.monotonic()
+        try:
+            while True:
+                try:
+                    return future.result(timeout=1.0)
+                except concurrent.futures.TimeoutError:
+                    now = time.monotonic()
+                    if began and now - began[0] > limit:
+                        break
+                    if not began and now - asked > limit * QUEUE_LIMIT:
+                        future.cancel()
+                        raise RenderError(
+                            f"no browser slot came free within {now - asked:.0f} s "
+                            f"({self.settings.max_concurrent} page(s) at once)"
+                        ) from None
+                except concurrent.futures.CancelledError:
+                    raise RenderError("headless Chromium was shut down meanwhile") from None
+        finally:
+            with self._lock:
+                self._pending.discard(future)
         future.cancel()
         self.kill()
-        raise RenderError(
-            f"headless Chromium did not finish within {limit:.0f} s; it was killed"
-        )
+        raise RenderError(f"headless Chromium did not finish within {limit:.0f} s; it was killed")
 
     def close(self) -> None:
-        """Close the browser and stop the loop thread (a later render starts them again)."""
+        """Close the browser and stop the loop thread (a later render starts them again);
+        renders still waiting fail."""
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
+            pending, self._pending = self._pending, set()
+        for future in pending:
+            future.cancel()
         if loop is None or thread is None:
             return
         try:
-            asyncio.run_coroutine_threadsafe(self._shut(), loop).result(timeout=GRACE)
+            asyncio.run_coroutine_threadsafe(self._shut(), loop).result(timeout=3 * GRACE)
         except Exception:  # closing is best effort: whatever is left is killed
             self.kill()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=GRACE)
 
     def kill(self) -> None:
-        """SIGKILL the browser this renderer started (found by its marker switch)."""
+        """SIGKILL the browser this renderer started (found by its marker switch); the next
+        render sees it disconnected and starts another. Safe from any thread."""
+        self._killed = True  # read by the loop thread: the next render starts a new browser
         for pid in _pids_with(self.marker):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        self._browser = None
 
     def _start_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's loop thread is not here
+                self._loop = self._thread = self._browser = self._playwright = None
+                self._pending, self._busy, self._pid = set(), 0, os.getpid()
+                self.marker = _new_marker()  # and the parent's browser is not this one's
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
@@ -146,17 +180,22 @@ class Renderer:
 
     async def _ready(self) -> Any:
         """The running browser, started (with Playwright) when there is none."""
-        if self._browser is not None and self._browser.is_connected():
+        if self._browser is not None and self._browser.is_connected() and not self._killed:
             return self._browser
+        self._killed = False
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import async_playwright
 
-        if self._playwright is None:
-            self._playwright = await async_playwright().start()
+        if self._browser is not None:  # killed: its Playwright objects are dropped with it
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._browser.close(), GRACE)
+            self._browser = None
         args = [*ARGS, self.marker]
         if not self.settings.sandbox or os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium refuses its sandbox to root
         try:
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
             self._browser = await self._playwright.chromium.launch(
                 executable_path=self.executable,
                 headless=True,
@@ -177,32 +216,38 @@ class Renderer:
         return self._browser
 
     def _arm_idle_close(self) -> None:
-        assert self._loop is not None
         if self._idle_timer is not None:
             self._idle_timer.cancel()
-        self._idle_timer = self._loop.call_later(
+        self._idle_timer = asyncio.get_running_loop().call_later(
             self.settings.keep_open, lambda: asyncio.ensure_future(self._close_if_idle())
         )
 
     async def _close_if_idle(self) -> None:
-        if self._busy == 0 and self._browser is not None:
+        if self._busy == 0 and (self._browser is not None or self._playwright is not None):
             log.info("render: closing headless Chromium, idle for %.0f s",
                      self.settings.keep_open)  # fmt: skip
             await self._shut()
 
     async def _shut(self) -> None:
+        """Close the browser, then Playwright's driver; what does not close in time is killed."""
         browser, playwright = self._browser, self._playwright
         self._browser = self._playwright = None
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
-        try:
-            if browser is not None:
+        if browser is not None:
+            try:
                 await asyncio.wait_for(browser.close(), GRACE)
-            if playwright is not None:
+            except Exception:  # a wedged browser: killed instead
+                self.kill()
+        if playwright is not None:
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(playwright.stop(), GRACE)
-        except Exception:  # a wedged browser: killed instead
-            self.kill()
+
+
+def _new_marker() -> str:
+    """A switch Chromium ignores, to find the processes one renderer started."""
+    return f"--herald-renderer={os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
 def _pids_with(marker: str) -> list[int]:

@@ -53,7 +53,9 @@ class RenderFallback:
 
     def instead_of_error(self, fetcher: Fetcher, url: str, error: FetchError) -> FetchResult:
         """A challenged fetch rendered; any other error raised again."""
-        if self.mode == "never" or not is_challenge(error.status, error.body_excerpt):
+        if self.mode == "never" or error.retry_after is not None:
+            raise error  # a site that says when to come back is not rendered meanwhile
+        if not is_challenge(error.status, error.body_excerpt):
             raise error
         if self.renderer is None:
             raise FetchError(
@@ -88,9 +90,12 @@ class RenderFallback:
         shown = redact_url(url)
         try:
             page = self.renderer.render(url, fetcher)
-        except RenderError as err:
+        except Exception as err:  # RenderError, or the browser failing in a way not foreseen
             self.records.append(RenderRecord(shown, why, ok=False, error=str(err)))
-            log.warning("render: %s (%s): %s", shown, why, err)
+            if isinstance(err, RenderError):
+                log.warning("render: %s (%s): %s", shown, why, err)
+            else:
+                log.exception("render: %s (%s): unexpected failure", shown, why)
             detail = f"headless Chromium could not get past it: {err}"
             if error is None:
                 raise FetchError(url, "render", detail) from err

@@ -43,6 +43,10 @@ DROPPED_ANSWER_HEADERS = ("content-encoding", "content-length", "transfer-encodi
                           "connection", "keep-alive")  # fmt: skip
 QUIET = 1.0  # seconds without a request before a rendered page counts as finished
 TICK = 0.05
+ASK_WAIT = 2.0  # seconds a question to the page may take (a spinning script never answers)
+CLOSE_WAIT = 5.0
+SAME_SITE_METHODS = ("GET", "HEAD", "POST")  # to the page's own origin
+OTHER_SITE_METHODS = ("GET", "HEAD")  # anywhere else the guard allows
 
 
 class RenderError(Exception):
@@ -105,26 +109,32 @@ class _Watch:
 
 
 async def render_page(browser: Browser, url: str, fetcher: Fetcher, budget: Budget) -> Rendered:
-    """Load ``url`` in a fresh context of ``browser`` and return its DOM once settled."""
+    """Load ``url`` in a fresh context of ``browser`` and return its DOM once settled; any
+    failure of the browser is a ``RenderError``."""
     started = time.monotonic()
-    context = await browser.new_context(
-        user_agent=fetcher.user_agent,  # the same as the relayed requests, which cookies bind to
-        locale="zh-CN",
-        accept_downloads=False,
-        service_workers="block",  # a service worker's requests would escape the routing
-        permissions=[],
-        java_script_enabled=True,
-    )
+    try:
+        context = await browser.new_context(
+            user_agent=fetcher.user_agent,  # as the relayed requests', which cookies bind to
+            locale="zh-CN",
+            accept_downloads=False,
+            service_workers="block",  # a service worker's requests would escape the routing
+            permissions=[],
+            java_script_enabled=True,
+        )
+    except PlaywrightError as err:
+        raise RenderError(f"the browser failed: {_first_line(err)}") from None
     try:
         page = await context.new_page()
-        relay = _Relay(context, page, fetcher, budget)
+        relay = _Relay(context, page, fetcher, budget, url)
         await context.route("**/*", relay.handle)
         await context.route_web_socket("**/*", relay.refuse_socket)
         page.on("popup", _close_popup)
         return await _settle(page, url, relay, started, budget)
+    except PlaywrightError as err:
+        raise RenderError(f"the browser failed: {_first_line(err)}") from None
     finally:
-        with contextlib.suppress(PlaywrightError):  # the browser is gone; its context with it
-            await context.close()
+        with contextlib.suppress(PlaywrightError, TimeoutError):  # a dead browser: no context
+            await asyncio.wait_for(context.close(), CLOSE_WAIT)
 
 
 async def _settle(page: Page, url: str, relay: _Relay, started: float, budget: Budget) -> Rendered:
@@ -137,41 +147,49 @@ async def _settle(page: Page, url: str, relay: _Relay, started: float, budget: B
             raise RenderError(watch.failure or _first_line(err)) from None
     while True:
         now = time.monotonic()
-        if watch.failure and watch.status is None:
+        usable = watch.status is not None and not watch.challenged
+        if watch.failure and not usable:  # the main document was refused or failed
             raise RenderError(watch.failure)
         if now >= deadline:
+            html = await _content(page) if usable else None
+            if html is not None:  # a page that never goes quiet: what it shows by now
+                return Rendered(page.url, watch.status or 0, html, now - started, relay.report)
             state = "still a challenge" if watch.challenged else "still loading"
             raise RenderError(
                 f"the page was {state} after {budget.seconds:.0f} s ({relay.report.describe()})"
             )
         quiet = watch.in_flight == 0 and now - watch.last_activity >= QUIET
-        if quiet and watch.status is not None and not watch.challenged:
+        if quiet and usable:
             html = await _content(page)
             if html is not None:
-                return Rendered(page.url, watch.status, html, now - started, relay.report)
+                return Rendered(page.url, watch.status or 0, html, now - started, relay.report)
         await asyncio.sleep(TICK)
 
 
 async def _content(page: Page) -> str | None:
-    """The serialized DOM once the document is complete; None while it is navigating."""
+    """The serialized DOM once the document is complete; None while it is navigating (or its
+    script keeps the page from answering)."""
     try:
-        if await page.evaluate("document.readyState") != "complete":
+        if await asyncio.wait_for(page.evaluate("document.readyState"), ASK_WAIT) != "complete":
             return None
-        return await page.content()
-    except PlaywrightError:
+        return await asyncio.wait_for(page.content(), ASK_WAIT)
+    except (PlaywrightError, TimeoutError):
         return None
 
 
 class _Relay:
     """Answers the page's requests through the fetcher, within the budget."""
 
-    def __init__(self, context: BrowserContext, page: Page, fetcher: Fetcher, budget: Budget):
+    def __init__(
+        self, context: BrowserContext, page: Page, fetcher: Fetcher, budget: Budget, url: str
+    ) -> None:
         self.context = context
         self.page = page
         self.fetcher = fetcher
         self.budget = budget
         self.report = RenderReport()
         self.watch = _Watch()
+        self.origins = {_origin(url)}  # the page's own: the address asked for, and redirects
 
     async def handle(self, route: Route, request: Request) -> None:
         with contextlib.suppress(PlaywrightError):  # the page closed while the request was out
@@ -188,7 +206,7 @@ class _Relay:
             self.report.skipped += 1
             await route.abort("blockedbyclient")
             return
-        why = self._over_budget(url)
+        why = self._over_budget(url, request.method)
         if why:
             self._refuse(url, why, main=main)
             await route.abort("blockedbyclient")
@@ -228,6 +246,12 @@ class _Relay:
         self.report.relayed += 1
         self.report.bytes += len(answer.content)
         target = _redirect_target(url, answer) if navigation else ""
+        if target and urlsplit(target).scheme.lower() not in ("http", "https"):
+            self._refuse(target, "a redirect to a non-http(s) address", main=main)
+            await route.abort("blockedbyclient")
+            return
+        if main and target:
+            self.origins.add(_origin(target))
         if main:
             self.watch.status = answer.status
             self.report.documents.append(answer.status)
@@ -243,9 +267,14 @@ class _Relay:
         }  # fmt: skip
         await route.fulfill(status=answer.status, headers=headers_out, body=answer.content)
 
-    def _over_budget(self, url: str) -> str:
+    def _over_budget(self, url: str, method: str) -> str:
         if urlsplit(url).scheme.lower() not in ("http", "https"):
             return "not an http(s) URL"
+        same_site = _origin(url) in self.origins
+        allowed = SAME_SITE_METHODS if same_site else OTHER_SITE_METHODS
+        if method.upper() not in allowed:
+            where = "its own site" if same_site else "another site"
+            return f"a {method.upper()} request to {where} is not relayed"
         if self.report.asked >= self.budget.requests:
             return f"over the page's budget of {self.budget.requests} requests"
         if self.report.bytes >= self.budget.bytes:
@@ -299,8 +328,15 @@ def _redirect_target(url: str, answer: Relayed) -> str:
 
 
 def _go_to(target: str) -> str:
-    """A page that replaces itself with ``target`` (a redirect the routing can see)."""
-    return f"<!DOCTYPE html><script>location.replace({json.dumps(target)})</script>"
+    """A page that replaces itself with ``target`` (an http(s) address): a redirect the
+    routing sees. The address is a JSON string with ``<`` escaped, so it cannot end the script."""
+    quoted = json.dumps(target).replace("<", "\\u003c").replace(">", "\\u003e")
+    return f"<!DOCTYPE html><script>location.replace({quoted})</script>"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
 
 
 def _jar_copy(fetcher: Fetcher) -> list[Cookie]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from worker.config import SourceConfig
@@ -113,6 +113,5 @@ def _read_rendered(
         if empty is not None:
             raise empty from None
         return listing, first
-    # the plain page's validators are kept: an unchanged plain page need not be rendered again
-    kept = replace(rendered, etag=first.etag, last_modified=first.last_modified)
-    return reader(kept, context), kept
+    # no validators: the plain page may stay the same while its script builds a new list
+    return reader(rendered, context), rendered
