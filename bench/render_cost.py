@@ -66,21 +66,25 @@ backfill = 1
     return path
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def tree_memory(proc: psutil.Process) -> tuple[int, int]:
+    """(RSS, PSS) summed over ``proc`` and its descendants. RSS counts the pages Chromium's
+    processes share once per process; PSS splits each shared page among its sharers."""
+    rss = pss = 0
     for member in [proc, *proc.children(recursive=True)]:
         try:
-            total += member.memory_info().rss
+            full = member.memory_full_info()
         except psutil.Error:
             continue
-    return total
+        rss += full.rss
+        pss += getattr(full, "pss", full.rss)
+    return rss, pss
 
 
 def run_pass(config: Path) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
     env["PYTHONPATH"] = str(ROOT)
     log = config.parent / "run.log"
-    peak = 0
+    peak_rss = peak_pss = 0
     started = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -90,10 +94,11 @@ def run_pass(config: Path) -> dict[str, Any]:
         watched = psutil.Process(proc.pid)
         while proc.poll() is None:
             try:
-                peak = max(peak, tree_rss(watched))
+                rss, pss = tree_memory(watched)
             except psutil.Error:
-                pass
-            time.sleep(0.02)
+                rss = pss = 0
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.05)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"run --once failed:\n{log.read_text(errors='replace')[-3000:]}")
@@ -101,7 +106,8 @@ def run_pass(config: Path) -> dict[str, Any]:
         articles = conn.execute("select count(*) from articles").fetchone()[0]
         renders, status = conn.execute("select renders, status from sources").fetchone()
     return {
-        "wall_s": wall, "peak_tree_rss_mb": peak / 2**20, "articles": articles,
+        "wall_s": wall, "peak_tree_rss_mb": peak_rss / 2**20,
+        "peak_tree_pss_mb": peak_pss / 2**20, "articles": articles,
         "browser_pages": renders, "status": status,
     }  # fmt: skip
 
@@ -132,25 +138,27 @@ def main(argv: list[str] | None = None) -> int:
         site.stop()
     summary = {
         name: {key: statistics.median(r[key] for r in runs)
-               for key in ("wall_s", "peak_tree_rss_mb", "requests", "article_gets",
+               for key in ("wall_s", "peak_tree_rss_mb", "peak_tree_pss_mb", "requests",
+                           "article_gets",
                            "browser_pages", "articles")}
         for name, runs in results.items()
     }  # fmt: skip
     plain, challenge = summary["plain"], summary["challenge"]
     print(
-        f"| poll ({args.articles} articles, median of {args.runs}) | wall s | peak RSS MB "
-        "(process tree) | site requests | article GETs | browser pages | articles stored |\n"
-        "|---|---:|---:|---:|---:|---:|---:|"
+        f"| poll ({args.articles} articles, median of {args.runs}) | wall s | peak PSS MB | "
+        "peak RSS MB | site requests | article GETs | browser pages | articles stored |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|"
     )
     for name, row in summary.items():
         print(
-            f"| {name} | {row['wall_s']:.2f} | {row['peak_tree_rss_mb']:.0f} | "
+            f"| {name} | {row['wall_s']:.2f} | {row['peak_tree_pss_mb']:.0f} | "
+            f"{row['peak_tree_rss_mb']:.0f} | "
             f"{row['requests']:.0f} | {row['article_gets']:.0f} | {row['browser_pages']:.0f} | "
             f"{row['articles']:.0f} |"
         )
     print(
         f"challenge / plain: {challenge['wall_s'] / plain['wall_s']:.2f}× wall, "
-        f"{challenge['peak_tree_rss_mb'] / plain['peak_tree_rss_mb']:.2f}× peak memory"
+        f"{challenge['peak_tree_pss_mb'] / plain['peak_tree_pss_mb']:.2f}× peak memory (PSS)"
     )
     if args.json:
         write_report(args.json, "render_cost", args, results=results, summary=summary)
