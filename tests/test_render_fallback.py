@@ -30,8 +30,9 @@ from worker.render.locate import locate_chromium
 from worker.render.page import RenderError
 from worker.runtime import build_runtime
 from worker.sources import discover
-from worker.store.stats import all_sources, read_figures
+from worker.store.stats import all_sources, read_figures, source_overviews
 from worker.web.metrics import render_metrics
+from worker.web.pages import index_html
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -108,6 +109,8 @@ def test_a_521_challenge_with_a_scripted_list_is_read_completely_by_run_once(
         with rt.session() as session:
             (row,) = all_sources(session)
             assert (row.status, row.renders, row.render_streak) == ("ok", 1, 1)
+            index = index_html(rt.config, source_overviews(session))
+        assert "ok <span class=\"meta\">(rendered)</span>" in index
     finally:
         rt.close()
     status = CliRunner().invoke(main, ["--config", str(path), "status"], env={"COLUMNS": "200"})

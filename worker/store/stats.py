@@ -66,6 +66,7 @@ class SourceOverview:
     articles: int
     last_success_at: datetime | None
     latest: Article | None
+    rendered_polls: int = 0  # polls in a row whose list needed headless Chromium
 
 
 def source_overviews(session: Session) -> dict[str, SourceOverview]:
@@ -81,6 +82,7 @@ def source_overviews(session: Session) -> dict[str, SourceOverview]:
         found[row.name] = SourceOverview(
             row.name, row.kind, row.detected_kind, row.status, row.enabled,
             int(counts.get(row.id, 0)), row.last_success_at, latest[0] if latest else None,
+            int(row.render_streak or 0),
         )  # fmt: skip
     return found
 

@@ -157,6 +157,7 @@ def source_view(source: SourceConfig, state: Any) -> dict[str, Any]:
         "status": (state.status if state else "not started") if source.enabled else "disabled",
         "family": state.detected_kind if state and state.detected_kind else source.kind,
         "articles": state.articles if state else 0,
+        "rendered_polls_in_a_row": state.rendered_polls if state else 0,
         "last_success_at": state.last_success_at.isoformat()
         if state and state.last_success_at
         else None,

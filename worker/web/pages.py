@@ -65,6 +65,7 @@ def source_row(source: SourceConfig, seen: SourceOverview | None, zone: ZoneInfo
         "name": source.name,
         "family": (seen.detected_kind if seen and seen.detected_kind else source.kind),
         "status": status,
+        "rendered": bool(seen and seen.rendered_polls and status in ("ok", "stale")),
         "articles": seen.articles if seen else 0,
         "latest_title": latest.title if latest else "",
         "latest_url": latest.url if latest else "",
