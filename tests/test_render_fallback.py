@@ -380,3 +380,13 @@ def test_detect_reads_a_challenged_scripted_column(site: ChallengeSite) -> None:
     assert result.exit_code == 0, result.output
     assert "read in headless Chromium: HTTP 521 challenge" in result.output
     assert f"{ARTICLES} entries" in result.output and "[[sources]]" in result.output
+
+
+def test_backfill_says_the_list_was_rendered(tmp_path: Path, site: ChallengeSite) -> None:
+    chromium()
+    path = write_config(tmp_path, sources=source_block(site, "jsl"))
+    result = CliRunner().invoke(
+        main, ["--config", str(path), "sources", "backfill", "jsl", "--pages", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{ARTICLES} items on 1 page(s), 1 rendered in headless Chromium" in result.output

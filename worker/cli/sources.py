@@ -231,6 +231,8 @@ def sources_backfill(ctx: click.Context, name: str, pages: int) -> None:
             progress.advance(task)
     build_feeds(rt)
     unreadable = f", {report.skipped} unreadable skipped" if report.skipped else ""
+    if report.rendered:
+        unreadable += f", {report.rendered} rendered in headless Chromium"
     console.print(
         f"{name}: {report.found} items on {pages} page(s){unreadable}; "
         f"ingested {outcomes or 'nothing new'}"

@@ -45,6 +45,7 @@ QUIET = 1.0  # seconds without a request before a rendered page counts as finish
 TICK = 0.05
 ASK_WAIT = 2.0  # seconds a question to the page may take (a spinning script never answers)
 CLOSE_WAIT = 5.0
+KEPT_REFUSALS = 20  # refusals logged and kept per page (all are counted)
 SAME_SITE_METHODS = ("GET", "HEAD", "POST")  # to the page's own origin
 OTHER_SITE_METHODS = ("GET", "HEAD")  # anywhere else the guard allows
 
@@ -70,7 +71,8 @@ class RenderReport:
     relayed: int = 0  # answered
     bytes: int = 0
     skipped: int = 0  # images, fonts, media, style sheets: never fetched
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (redacted URL, why)
+    refusals: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # the first (redacted URL, why)
     documents: list[int] = field(default_factory=list)  # statuses of the main document's loads
 
     def describe(self) -> str:
@@ -79,10 +81,10 @@ class RenderReport:
                 f"({self.bytes // 1024} kB)"  # fmt: skip
         if self.skipped:
             words += f", {self.skipped} images/styles skipped"
-        if self.refused:
+        if self.refusals:
             shown = "; ".join(f"{url} ({why})" for url, why in self.refused[:3])
-            more = f" and {len(self.refused) - 3} more" if len(self.refused) > 3 else ""
-            words += f", {len(self.refused)} refused: {shown}{more}"
+            more = f" and {self.refusals - 3} more" if self.refusals > 3 else ""
+            words += f", {self.refusals} refused: {shown}{more}"
         return words
 
 
@@ -211,6 +213,7 @@ class _Relay:
             self._refuse(url, why, main=main)
             await route.abort("blockedbyclient")
             return
+        self.report.asked += 1  # counted before any await: concurrent requests see it
         self.watch.in_flight += 1
         self.watch.last_activity = time.monotonic()
         try:
@@ -223,7 +226,6 @@ class _Relay:
         await self._cookies_to_jar(url)
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
         body = request.post_data_buffer
-        self.report.asked += 1
         limit = self.budget.bytes - self.report.bytes
         # a navigation's redirect is handed back as a page that goes on to its target, so the
         # browser's next request is routed too (Playwright does not route a fulfilled
@@ -253,7 +255,7 @@ class _Relay:
         if main and target:
             self.origins.add(_origin(target))
         if main:
-            self.watch.status = answer.status
+            self.watch.status, self.watch.failure = answer.status, ""
             self.report.documents.append(answer.status)
             text = answer.content[:16384].decode("utf-8", "replace")
             self.watch.challenged = bool(target) or is_challenge(answer.status, text)
@@ -283,8 +285,10 @@ class _Relay:
 
     def _refuse(self, url: str, why: str, *, main: bool = False) -> None:
         shown = redact_url(url)
-        self.report.refused.append((shown, why))
-        log.warning("render: refused a request the page made to %s: %s", shown, why)
+        self.report.refusals += 1
+        if self.report.refusals <= KEPT_REFUSALS:  # a page asking in a loop fills no log
+            self.report.refused.append((shown, why))
+            log.warning("render: refused a request the page made to %s: %s", shown, why)
         if main:
             self.watch.failure = f"refused {shown}: {why}"
 
