@@ -284,3 +284,19 @@ def test_a_date_in_the_articles_own_footer_counts() -> None:
         '<time datetime="2019-01-01">2019</time></footer></div>'
     )
     assert day_of(html) == WANT
+
+
+def test_a_weak_guess_is_kept_without_a_list_date_and_loses_to_one() -> None:
+    """A bare date far above the title (past the site's menu) is the page's best guess: it is
+    its date when nothing else says otherwise, but a date the list showed wins over it; a date
+    only in the body or after it is no page date at all."""
+    menu = "<ul>" + "".join(f"<li>栏目{i}：科普活动与学会工作</li>" for i in range(30)) + "</ul>"
+    guess = page(f'<div class="top">2019-03-08</div>{menu}<h1>{TITLE}</h1>{BODY}')
+    found = extract_article(guess, URL, tz=SHANGHAI)
+    assert found.published_at is not None and found.published_evidence is not None
+    assert found.published_at.date().isoformat() == "2019-03-08"
+    assert found.published_evidence.score < 15
+    listed = datetime(2019, 3, 10, 9, 30, tzinfo=SHANGHAI)
+    assert extract_article(guess, URL, tz=SHANGHAI, fallback_date=listed).published_at == listed
+    footer = page(f"<h1>{TITLE}</h1>{BODY}<div class='foot'><span>2019-03-08</span></div>")
+    assert extract_article(footer, URL, tz=SHANGHAI).published_at is None

@@ -9,7 +9,10 @@ list item, a comment block or a related-articles list count against it; a class 
 counts for it), its specificity (a date-time beats a day) and its agreement with other rules.
 Impossible candidates never count: later than the fetch, before 1995, or year-less on a page
 whose URL does not prove the year — no year is ever taken from the clock. The winner comes with
-its evidence (rule, text, score) so that a wrong pick can be explained.
+its evidence (rule, text, score) so that a wrong pick can be explained. A winner below
+``WEAK_SCORE`` is only the page's best guess: a date the list showed overrides it
+(``prefer_listed``); below ``MIN_SCORE`` (a date in the body, after it, far from the title)
+there is no page date at all.
 
 This module must not choose the body or the title, or fetch anything.
 """
@@ -47,9 +50,10 @@ from worker.models import DateEvidence
 from worker.page_text import PageText
 from worker.sanitize import normalize_space
 
-__all__ = ["BEFORE_BODY", "WINDOW_AFTER_TITLE", "pick_published"]
+__all__ = ["BEFORE_BODY", "WEAK_SCORE", "WINDOW_AFTER_TITLE", "pick_published", "prefer_listed"]
 
-MIN_SCORE = 15.0
+MIN_SCORE = 0.0  # below: a date the page mentions in passing (in the body, a sidebar)
+WEAK_SCORE = 15.0  # below: the page's best guess only, which a list's own date overrides
 WINDOW_AFTER_TITLE = 400
 ABOVE_TITLE = 200
 BEFORE_BODY = 300
@@ -217,6 +221,14 @@ def choose(candidates: list[Scored], context: DateContext) -> DateEvidence | Non
             finer = max(timed, key=lambda c: c.score)
             value, note = finer.value, f"; time from {finer.rule}"
     return DateEvidence(value, best.rule + note, best.text, round(best.score, 1))
+
+
+def prefer_listed(evidence: DateEvidence | None, listed: datetime | None) -> DateEvidence | None:
+    """The page's date, unless it is only a guess (below ``WEAK_SCORE``) and the list showed a
+    date: then None, and the list's date stands."""
+    if evidence is None or listed is None or evidence.score >= WEAK_SCORE:
+        return evidence
+    return None
 
 
 def local_day(value: datetime, tz: tzinfo) -> date:

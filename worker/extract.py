@@ -23,7 +23,7 @@ from worker.article_body import (
     is_chinese,
     read_body,
 )
-from worker.article_dates import BEFORE_BODY, WINDOW_AFTER_TITLE, pick_published
+from worker.article_dates import BEFORE_BODY, WINDOW_AFTER_TITLE, pick_published, prefer_listed
 from worker.article_meta import ExtractError, pick_author, pick_title
 from worker.date_sources import read_script_date
 from worker.furniture import SCRIPT_TAGS, remove_elements
@@ -82,7 +82,7 @@ def extract_article(
     body_span = page.span(body_element)
     anchor = find_title_anchor(page, title, body_span)
     body_span = text_after_title(page, anchor, body_span)
-    evidence = pick_published(
+    found = pick_published(
         doc,
         meta,
         script_date,
@@ -94,6 +94,7 @@ def extract_article(
         now=now,
         url=url,
     )
+    evidence = prefer_listed(found, fallback_date)
     before, window = text_around_title(page, anchor, body_span)
     author = pick_author(doc, meta, chosen.author, window, before)
     body = read_body(doc, container, dense, title, url, chinese=chinese)
