@@ -90,3 +90,52 @@ def test_the_articles_heading_wins_over_the_sites_name(head: str, page: str) -> 
     html = f"<html><head>{head}</head><body>{page}</body></html>"
     found = extract_article(html, "https://www.example.org/news/1.html", tz=SHANGHAI)
     assert found.title == TITLE
+
+
+SIDEBAR = "<div class='sidebar'><h1>分类</h1><ul><li>生活</li></ul><h1>标签</h1></div>"
+
+
+@pytest.mark.parametrize(
+    ("head", "page"),
+    [
+        (  # the site's name links to its front page: a masthead, whatever <title> says
+            "<title>木木的博客</title>",
+            f"<header><h1 class='site-title'><a href='/'>木木的博客</a></h1></header>"
+            f"<article><h2 class='post-title'>{TITLE}</h2>{BODY}</article>",
+        ),
+        (
+            "<title>木木的博客</title>",
+            f"<div class='header'><h1><a href='../../index.html'>木木的博客</a></h1></div>"
+            f"<div class='post'><h1 class='title'>{TITLE}</h1>{BODY}</div>",
+        ),
+        (
+            "<title>木木的博客 - 记录生活</title>",
+            f"<div class='top'><h1><a href='https://mumu.example.com/'>木木的博客</a></h1></div>"
+            f"<div class='main'><h2 class='entry-title'>{TITLE}</h2>{BODY}</div>",
+        ),
+        (  # a sidebar's widget headings come before the post in the markup
+            "<title>木木的博客</title>",
+            f"{SIDEBAR}<div class='post'><h1 class='post-title'>{TITLE}</h1>{BODY}</div>",
+        ),
+        ("", f"<aside><h1>分类</h1></aside><div class='post'><h2>{TITLE}</h2>{BODY}</div>"),
+        (  # a date inside the heading is not part of the title
+            "<title>木木的博客</title>",
+            f"<h1 class='post-title'>{TITLE} <small>2020-01-01</small></h1>{BODY}",
+        ),
+    ],
+)
+def test_blog_mastheads_widgets_and_dates_are_not_the_title(head: str, page: str) -> None:
+    html = f"<html><head>{head}</head><body class='has-sidebar'>{page}</body></html>"
+    found = extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI)
+    assert found.title == TITLE
+
+
+def test_a_heading_linking_elsewhere_is_still_a_title() -> None:
+    """Only a link to the front page marks a masthead: a post title linking to its own page,
+    or to a section, stays a title."""
+    for href in ("/p/1.html", "/blog/", "https://mumu.example.com/p/1.html?from=list"):
+        page = f"<h2><a href='{href}'>{TITLE}</a></h2>{BODY}"
+        html = f"<html><head><title>木木的博客</title></head><body>{page}</body></html>"
+        assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == (
+            TITLE
+        ), href

@@ -14,6 +14,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import lxml.html
 from cssselect import SelectorError
@@ -143,6 +144,7 @@ HEADING_MIN_CHARS = 4  # for an element whose class names a title; a heading may
 HEADING_MAX_CHARS = 200
 SHOWN_PART_MIN_CHARS = 6  # "辟谣文章", "新闻动态": shorter parts are section and site names
 MAX_HEADINGS = 200
+NUMBERS_ONLY_RE = re.compile(r"[\d\s\-/.:：,，年月日时分()（）\[\]|·]+")
 
 
 def iter_headings(
@@ -165,14 +167,23 @@ def iter_headings(
         least = 1 if element.tag in HEADING_TAGS else HEADING_MIN_CHARS
         if not least <= len(text) <= HEADING_MAX_CHARS or in_chrome(element):
             continue
+        if links_home(element, text):
+            continue  # the masthead: the site's name, linking to its front page
         found += 1
         if found > MAX_HEADINGS:
             return
         inside = body is not None and (element is body or body in element.iterancestors())
-        yield element.tag, text, inside
         own = normalize_space((element.text or "") + "".join(c.tail or "" for c in element))
-        if own != text and len(own) >= max(least, SHOWN_PART_MIN_CHARS):
-            yield element.tag, own, inside  # without a counter or badge inside the heading
+        if own == text or len(own) < max(least, SHOWN_PART_MIN_CHARS):
+            yield element.tag, text, inside
+            continue
+        added = normalize_space(
+            " ".join(child.text_content() for child in element if isinstance(child.tag, str))
+        )
+        if NUMBERS_ONLY_RE.fullmatch(added):  # a date or a counter inside: the title is the rest
+            yield element.tag, own, inside
+        yield element.tag, text, inside
+        yield element.tag, own, inside  # without a counter or badge inside the heading
 
 
 def confirmed_heading(
@@ -248,17 +259,48 @@ def strip_site_suffix(title: str, site_name: str = "") -> str:
     return first
 
 
+SIDEBAR_RE = re.compile(r"(?:^|\s)(?:sidebar|side-bar|widget|aside)[\w-]*")  # not "has-sidebar"
+
+
 def in_chrome(element: lxml.html.HtmlElement) -> bool:
-    """Tell whether an element is, or sits in, navigation, a footer, a logo or a share widget.
+    """Tell whether an element is, or sits in, navigation, a footer, a sidebar or its widgets, a
+    logo or a share widget.
     A ``<footer>`` inside an ``<article>`` is that article's own (its date, its author), not
     the site's."""
     for ancestor in itertools.chain([element], element.iterancestors()):
-        if ancestor.tag == "nav" or (ancestor.tag == "footer" and not in_article(ancestor)):
+        if ancestor.tag in ("body", "html"):
+            break
+        if ancestor.tag in ("nav", "aside") or (
+            ancestor.tag == "footer" and not in_article(ancestor)
+        ):
             return True
         marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
-        if "logo" in marker or "share" in marker:
+        if "logo" in marker or "share" in marker or SIDEBAR_RE.search(marker):
             return True
     return False
+
+
+INDEX_PAGES = frozenset({"index.html", "index.htm", "index.php", "index.shtml", "default.htm"})
+
+
+def links_home(element: lxml.html.HtmlElement, text: str) -> bool:
+    """Is the element's whole text a link to the site's front page (``<h1><a href="/">站名``,
+    or a heading inside such a link)?"""
+    links = [a for a in element.iter("a") if normalize_space(a.text_content()) == text]
+    links += list(element.iterancestors("a"))
+    return any(is_front_page(link.get("href") or "") for link in links)
+
+
+def is_front_page(href: str) -> bool:
+    """``/``, ``./``, ``../../``, ``index.html``, ``https://host/``: the site's front page."""
+    parts = urlsplit(href.strip())
+    if parts.scheme not in ("", "http", "https") or parts.query or not href.strip():
+        return False
+    path = parts.path
+    if parts.scheme and not parts.netloc:
+        return False
+    rest = path.strip("/.")
+    return rest == "" or (rest in INDEX_PAGES and "/" not in rest)
 
 
 def in_article(element: lxml.html.HtmlElement) -> bool:
