@@ -300,3 +300,25 @@ def test_a_weak_guess_is_kept_without_a_list_date_and_loses_to_one() -> None:
     assert extract_article(guess, URL, tz=SHANGHAI, fallback_date=listed).published_at == listed
     footer = page(f"<h1>{TITLE}</h1>{BODY}<div class='foot'><span>2019-03-08</span></div>")
     assert extract_article(footer, URL, tz=SHANGHAI).published_at is None
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        "发布时间：<script>document.write('2016-05-04 10:00:00'.substring(0,10))</script>",
+        "发布时间：<span id='t'></span><script>var d = '2016-05-04';"
+        "document.getElementById('t').innerHTML = d;</script>",
+    ],
+)
+def test_a_date_written_by_a_small_script_is_read(info: str) -> None:
+    assert day_of(page(f"<h1>{TITLE}</h1><div class='info'>{info} 来源：本站</div>{BODY}")) == WANT
+
+
+def test_a_script_that_merely_holds_dates_writes_nothing() -> None:
+    """A script with two dates, or one that writes nothing into the page, shows no date."""
+    scripts = (
+        "<script>document.write('2016-05-04' > '2016-05-03' ? 'x' : 'y')</script>",
+        "<script>var built = '2016-05-04'; console.log(built);</script>",
+    )
+    for script in scripts:
+        assert day_of(page(f"<h1>{TITLE}</h1><div class='info'>{script}</div>{BODY}")) is None

@@ -1,7 +1,9 @@
 """Where a page states its date outside its visible text: the date path of its URL
-(``/2022/10/08/``, ``t20221008_``), JSON-LD ``datePublished`` and a WeChat article's ``var ct``.
+(``/2022/10/08/``, ``t20221008_``), JSON-LD ``datePublished``, a WeChat article's ``var ct``,
+and a date a small inline script writes into the page (``inline_written_dates`` puts it in
+place of the script).
 
-Pure functions of a URL or a parsed page. This module must not score or choose dates
+Functions of a URL or a parsed page (``inline_written_dates`` edits the page it is given). This module must not score or choose dates
 (``worker.article_dates``) or fetch anything.
 """
 
@@ -75,6 +77,34 @@ def read_script_date(doc: lxml.html.HtmlElement) -> tuple[str, str]:
             if isinstance(value, str) and value.strip():
                 return "json-ld", value.strip()
     return "", ""
+
+
+WRITES_RE = re.compile(r"document\.write|\.innerHTML|\.innerText|\.textContent|\.text\(|\.html\(")
+WRITTEN_DATE_RE = re.compile(
+    r"""["'](?P<date>(?:19|20)\d\d[-/.年]\d{1,2}[-/.月]\d{1,2}日?"""
+    r"""(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?)["']"""
+)
+MAX_WRITING_SCRIPT = 600  # characters: a line's own little script, not a library
+
+
+def inline_written_dates(doc: lxml.html.HtmlElement) -> None:
+    """Put in place of an inline script the date it writes into the page
+    (``发布时间：<script>document.write('2019-03-08 10:00'.substring(0,10))</script>``), so
+    the page text shows it as the browser would. Only a short script that writes into the page
+    and holds exactly one quoted date counts. Call it before the scripts are removed."""
+    for script in list(doc.iter("script")):
+        code = script.text or ""
+        if script.get("src") or len(code) > MAX_WRITING_SCRIPT or not WRITES_RE.search(code):
+            continue
+        dates = {found.group("date") for found in WRITTEN_DATE_RE.finditer(code)}
+        if len(dates) != 1:
+            continue
+        parent = script.getparent()
+        if parent is None:
+            continue
+        shown = lxml.html.Element("span")
+        shown.text, shown.tail = dates.pop(), script.tail
+        parent.replace(script, shown)
 
 
 def iter_json_objects(data: Any) -> Iterator[dict[str, Any]]:

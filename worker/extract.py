@@ -25,7 +25,7 @@ from worker.article_body import (
 )
 from worker.article_dates import BEFORE_BODY, WINDOW_AFTER_TITLE, pick_published, prefer_listed
 from worker.article_meta import ExtractError, pick_author, pick_title
-from worker.date_sources import read_script_date
+from worker.date_sources import inline_written_dates, read_script_date
 from worker.furniture import SCRIPT_TAGS, remove_elements
 from worker.htmldoc import read_document
 from worker.links import is_document_url, make_absolute, mime_type
@@ -63,6 +63,7 @@ def extract_article(
     doc = parse_document(html)
     meta = read_meta(doc)
     script_date = read_script_date(doc)
+    inline_written_dates(doc)
     remove_elements(doc, SCRIPT_TAGS)
     chinese = is_chinese(doc)
     container = find_container(doc, chosen.body, chinese=chinese)
