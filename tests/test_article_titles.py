@@ -139,3 +139,28 @@ def test_a_heading_linking_elsewhere_is_still_a_title() -> None:
         assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == (
             TITLE
         ), href
+
+
+INFO = "<div class='info'>发布时间：2019-03-08 来源：市科协</div>"
+
+
+@pytest.mark.parametrize(
+    ("head", "page"),
+    [
+        (  # an old page: the title is a centred line of large bold text
+            "<title>某某市科学技术协会</title>",
+            f"<p align='center'><strong><font size='5'>{TITLE}</font></strong></p>{INFO}{BODY}",
+        ),
+        ("", f"<div style='text-align: center'>{TITLE}</div>{INFO}{BODY}"),
+        (
+            "<title>某某市科学技术协会</title>",
+            f"<div class='con'><strong>{TITLE}</strong>{INFO}{BODY}</div>",
+        ),
+    ],
+)
+def test_an_emphasised_line_above_the_body_is_the_title_when_nothing_names_one(
+    head: str, page: str
+) -> None:
+    crumbs = "<div class='crumb'>当前位置：<a href='/'>首页</a> &gt; 通知公告</div>"
+    html = f"<html><head>{head}</head><body>{crumbs}{page}</body></html>"
+    assert extract_article(html, "https://kx.example.gov.cn/a/1.html", tz=SHANGHAI).title == TITLE

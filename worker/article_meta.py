@@ -133,6 +133,9 @@ def read_page_title(
     named = next((text for tag, text in headings if len(text) >= SHOWN_PART_MIN_CHARS), "")
     if named:
         return named  # the first h2/h3 or element whose class names a title
+    above = line_above_body(doc, body, not_this=title_tag)
+    if above:
+        return above  # an old page's title: a bold or centred line right above the text
     return strip_site_suffix(title_tag, site_name) if title_tag else ""
 
 
@@ -184,6 +187,46 @@ def iter_headings(
             yield element.tag, own, inside
         yield element.tag, text, inside
         yield element.tag, own, inside  # without a counter or badge inside the heading
+
+
+TITLE_LINE_MIN_CHARS, TITLE_LINE_MAX_CHARS = 6, 100
+NOT_A_TITLE_RE = re.compile(
+    r"当前位置|您的位置|发布时间|发布日期|来源[:：]|作者[:：]|浏览|字号|首页"
+)
+EMPHASIS_TAGS = frozenset({*HEADING_TAGS, "strong", "b", "font", "td", "center"})
+
+
+def line_above_body(
+    doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None, *, not_this: str = ""
+) -> str:
+    """The last emphasised line before the body (a heading, bold, centred or large text, a
+    table cell of its own) that is not navigation, a date or source line, or ``not_this``:
+    where old pages put their title. "" when there is no body or no such line."""
+    if body is None:
+        return ""
+    found = ""
+    for element in doc.iter():
+        if element is body:
+            return found
+        if not isinstance(element.tag, str) or not emphasised(element):
+            continue
+        text = normalize_space(element.text_content())
+        if not TITLE_LINE_MIN_CHARS <= len(text) <= TITLE_LINE_MAX_CHARS:
+            continue
+        if NOT_A_TITLE_RE.search(text) or text == not_this or in_chrome(element):
+            continue
+        if any(True for _ in element.iter("a")) or any(True for _ in element.iterancestors("a")):
+            continue  # a link: navigation or another article
+        found = text
+    return ""
+
+
+def emphasised(element: lxml.html.HtmlElement) -> bool:
+    """A heading, bold or large text, a centred block, or a cell of its own."""
+    if element.tag in EMPHASIS_TAGS:
+        return True
+    style = (element.get("style") or "").replace(" ", "").lower()
+    return (element.get("align") or "").lower() == "center" or "text-align:center" in style
 
 
 def confirmed_heading(

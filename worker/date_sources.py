@@ -3,8 +3,8 @@
 and a date a small inline script writes into the page (``inline_written_dates`` puts it in
 place of the script).
 
-Functions of a URL or a parsed page (``inline_written_dates`` edits the page it is given). This module must not score or choose dates
-(``worker.article_dates``) or fetch anything.
+Functions of a URL or a parsed page (``inline_written_dates`` edits the page it is given).
+This module must not score or choose dates (``worker.article_dates``) or fetch anything.
 """
 
 from __future__ import annotations
