@@ -1,35 +1,26 @@
-"""An article page's title and author (or source), the error of reading a page, and the
-element helpers the other article stages share.
+"""An article page's author (or source), the error of reading a page, and the element helpers
+the other article stages share (``select_first``, ``in_chrome``, ``element_value``).
 
-Each ``pick_*`` tries the source's configured selector first, then the page's own signals: meta
-tags (``ArticleTitle``, ``og:title``, ``author`` …), the first heading, ``<title>`` without its
-site suffix, and the line under the title where CMS pages write ``来源：``. This module must not
-choose or clean the body (``worker.article_body``, ``worker.furniture``), read dates
-(``worker.article_dates``) or fetch anything; its patterns run in linear time on any text.
+``pick_author`` tries the source's configured selector first, then the page's own signals: the
+``author`` metas and the line under the title where CMS pages write ``来源：``. This module must
+not choose the title (``worker.article_titles``), choose or clean the body
+(``worker.article_body``, ``worker.furniture``), read dates (``worker.article_dates``) or
+fetch anything; its patterns run in linear time on any text.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
-from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import lxml.html
 from cssselect import SelectorError
 
 from worker.sanitize import normalize_space
 
-TITLE_META_NAMES = ("articletitle", "og:title")
 AUTHOR_META_NAMES = ("author", "article:author", "contentsource")
 CMS_VENDOR_RE = re.compile(r"大汉|hanweb|拓尔思|^trs\b|jcms|jpaas|webmaster", re.IGNORECASE)
 
-TITLE_SEPARATOR_RE = re.compile(r"\s+[-|–—]\s+|\s*[_|｜]\s*")
-CJK_HYPHEN_RE = re.compile(r"\S-[^\x00-\x7f0-9][^-]*$")
-SITE_NAME_MAX_CHARS = 30
-SITE_NAME_META = ("sitename", "og:site_name", "application-name")
-TRUNCATION_MARKS = ("...", "…", "。。。")
 SOURCE_RE = re.compile(
     r"(?:信息来源|文章来源|稿件来源|来\s*源|作\s*者)\s*[:：]\s*(?P<value>[^\n]*)"
 )
@@ -53,255 +44,6 @@ def select_first(root: lxml.html.HtmlElement, selector: str) -> lxml.html.HtmlEl
     return matches[0] if matches else None
 
 
-def pick_title(
-    doc: lxml.html.HtmlElement,
-    meta: dict[str, str],
-    selector: str,
-    fallback_title: str,
-    *,
-    trust_fallback: bool = False,
-    body: lxml.html.HtmlElement | None = None,
-) -> str:
-    """Choose the title; a truncated list title gives way to a longer page title. With
-    ``trust_fallback`` (a feed's own entry title) the page only fills a missing or truncated
-    one: a page's heading never replaces what the feed says."""
-    page_title = read_page_title(doc, meta, selector, body)
-    fallback = normalize_space(fallback_title)
-    if not page_title:
-        return fallback
-    if trust_fallback and fallback and not fallback.endswith(TRUNCATION_MARKS):
-        return fallback
-    if fallback.endswith(TRUNCATION_MARKS):
-        bare = fallback.rstrip(".…。").rstrip()
-        return page_title if len(page_title) >= len(bare) else fallback
-    return page_title
-
-
-def read_page_title(
-    doc: lxml.html.HtmlElement,
-    meta: dict[str, str],
-    selector: str,
-    body: lxml.html.HtmlElement | None = None,
-) -> str:
-    """Return the page's own title: the selector's; else a heading that the title metas or
-    ``<title>`` confirm (they often add the site or section name around it); else
-    ArticleTitle, og:title, the first h1, a part of ``<title>`` shown as a line of its own,
-    the first other heading, ``<title>`` without its site suffix. A heading
-    inside the body counts only when no heading outside it is confirmed (sub-headings of a
-    WeChat article are h1 too)."""
-    if selector:
-        element = select_first(doc, selector)
-        if element is not None:
-            value = element_value(element, ("content", "title"))
-            if value:
-                return value
-    site_name = next((meta[name] for name in SITE_NAME_META if meta.get(name)), "")
-    title_element = doc.find(".//title")
-    title_tag = normalize_space(title_element.text_content()) if title_element is not None else ""
-    references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
-    if site_name and title_key(title_tag) == title_key(site_name):
-        title_tag = ""  # the site's name only: it confirms the logo, not the article
-    every = list(iter_headings(doc, body))
-    headings = [(tag, text) for tag, text, inside in every if not inside]
-    confirmed = confirmed_heading(headings, [*references, title_tag], site_name)
-    if not confirmed and len(headings) < len(every):  # a container may wrap its own heading
-        confirmed = confirmed_heading(
-            [(tag, text) for tag, text, _ in every], [*references, title_tag], site_name
-        )
-    if confirmed:
-        return confirmed
-    heading = next((text for tag, text in headings if tag == "h1"), "")
-    for name in TITLE_META_NAMES:
-        value = meta.get(name, "")
-        if value and name == "og:title":  # SEO plugins write "标题 - 站点" here
-            if heading and value.startswith(heading) and len(value) > len(heading):
-                return heading
-            if heading and heading.startswith(value) and len(heading) > len(value):
-                return heading  # og:title cut short (an unescaped quote ends the attribute)
-            if site_name and value.endswith(site_name) and len(value) > len(site_name):
-                return value[: -len(site_name)].rstrip(" -_|｜–—－:：") or value
-        if value:
-            return value
-    if heading:
-        return heading
-    leading = next((text for tag, text, inside in every if inside and tag == "h1"), "")
-    if leading:
-        return leading  # the body's container wraps the article's own h1
-    shown = shown_part(doc, [*references, title_tag], body)
-    if shown:
-        return shown
-    named = next((text for tag, text in headings if len(text) >= SHOWN_PART_MIN_CHARS), "")
-    if named:
-        return named  # the first h2/h3 or element whose class names a title
-    above = line_above_body(doc, body, not_this=title_tag)
-    if above:
-        return above  # an old page's title: a bold or centred line right above the text
-    return strip_site_suffix(title_tag, site_name) if title_tag else ""
-
-
-HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5"})
-TITLE_MARK_RE = re.compile(
-    r"title|headline|biaoti|subject|(?:^|[\s_-])(?:tit|bt)(?:$|[\s_-])", re.IGNORECASE
-)
-HEADING_MIN_CHARS = 4  # for an element whose class names a title; a heading may be shorter
-HEADING_MAX_CHARS = 200
-SHOWN_PART_MIN_CHARS = 6  # "辟谣文章", "新闻动态": shorter parts are section and site names
-MAX_HEADINGS = 200
-NUMBERS_ONLY_RE = re.compile(r"[\d\s\-/.:：,，年月日时分()（）\[\]|·]+")
-
-
-def iter_headings(
-    doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None
-) -> Iterator[tuple[str, str, bool]]:
-    """``(tag, text, inside_body)`` of the page's headings and of elements whose class or id
-    names a title, in document order, outside chrome; a heading with child elements also comes
-    with its own text alone, after its whole text (``标题<span>241</span>``)."""
-    page = doc.find("body")
-    if page is None:
-        return
-    found = 0
-    for element in page.iter():
-        if not isinstance(element.tag, str):
-            continue
-        marker = f"{element.get('class') or ''} {element.get('id') or ''}"
-        if element.tag not in HEADING_TAGS and not TITLE_MARK_RE.search(marker):
-            continue
-        text = normalize_space(element.text_content())
-        least = 1 if element.tag in HEADING_TAGS else HEADING_MIN_CHARS
-        if not least <= len(text) <= HEADING_MAX_CHARS or in_chrome(element):
-            continue
-        if links_home(element, text):
-            continue  # the masthead: the site's name, linking to its front page
-        found += 1
-        if found > MAX_HEADINGS:
-            return
-        inside = body is not None and (element is body or body in element.iterancestors())
-        own = normalize_space((element.text or "") + "".join(c.tail or "" for c in element))
-        if own == text or len(own) < max(least, SHOWN_PART_MIN_CHARS):
-            yield element.tag, text, inside
-            continue
-        added = normalize_space(
-            " ".join(child.text_content() for child in element if isinstance(child.tag, str))
-        )
-        if NUMBERS_ONLY_RE.fullmatch(added):  # a date or a counter inside: the title is the rest
-            yield element.tag, own, inside
-        yield element.tag, text, inside
-        yield element.tag, own, inside  # without a counter or badge inside the heading
-
-
-TITLE_LINE_MIN_CHARS, TITLE_LINE_MAX_CHARS = 6, 100
-NOT_A_TITLE_RE = re.compile(
-    r"当前位置|您的位置|发布时间|发布日期|来源[:：]|作者[:：]|浏览|字号|首页"
-)
-EMPHASIS_TAGS = frozenset({*HEADING_TAGS, "strong", "b", "font", "td", "center"})
-
-
-def line_above_body(
-    doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None, *, not_this: str = ""
-) -> str:
-    """The last emphasised line before the body (a heading, bold, centred or large text, a
-    table cell of its own) that is not navigation, a date or source line, or ``not_this``:
-    where old pages put their title. "" when there is no body or no such line."""
-    if body is None:
-        return ""
-    found = ""
-    for element in doc.iter():
-        if element is body:
-            return found
-        if not isinstance(element.tag, str) or not emphasised(element):
-            continue
-        text = normalize_space(element.text_content())
-        if not TITLE_LINE_MIN_CHARS <= len(text) <= TITLE_LINE_MAX_CHARS:
-            continue
-        if NOT_A_TITLE_RE.search(text) or text == not_this or in_chrome(element):
-            continue
-        if any(True for _ in element.iter("a")) or any(True for _ in element.iterancestors("a")):
-            continue  # a link: navigation or another article
-        found = text
-    return ""
-
-
-def emphasised(element: lxml.html.HtmlElement) -> bool:
-    """A heading, bold or large text, a centred block, or a cell of its own."""
-    if element.tag in EMPHASIS_TAGS:
-        return True
-    style = (element.get("style") or "").replace(" ", "").lower()
-    return (element.get("align") or "").lower() == "center" or "text-align:center" in style
-
-
-def confirmed_heading(
-    headings: list[tuple[str, str]], references: list[str], site_name: str
-) -> str:
-    """The heading a title meta or ``<title>`` confirms: one equal to a reference without its
-    site suffix, else one equal to a whole reference, else the longest one a reference
-    contains (the rest of that reference is the site's or the section's name)."""
-    raw = [title_key(ref) for ref in references if ref]
-    if not raw:
-        return ""
-    stripped = [title_key(strip_site_suffix(ref, site_name)) for ref in references if ref]
-    keyed = [(title_key(text), text) for _, text in headings]
-    for keys in (stripped, raw):
-        for key, text in keyed:
-            if key in keys:
-                return text
-    contained = ""
-    for key, text in keyed:
-        if not key or text == site_name or len(key) <= len(title_key(contained)):
-            continue
-        if any(key in ref and len(key) * 3 >= len(ref) for ref in raw):
-            contained = text
-    return contained
-
-
-def title_key(text: str) -> str:
-    """A title without spaces and punctuation, for comparing a heading with a title meta
-    (``增强——前4个月`` in the heading, ``增强-前4个月`` in ``<title>``)."""
-    return "".join(
-        char for char in text if not char.isspace() and unicodedata.category(char)[0] not in "PS"
-    )
-
-
-TITLE_PART_RE = re.compile(r"\s+[-|–—@]\s+|\s*[_|｜]\s*|——|\s*::\s*|-(?=[^\x00-\x7f])")
-
-
-def shown_part(
-    doc: lxml.html.HtmlElement, references: list[str], body: lxml.html.HtmlElement | None
-) -> str:
-    """The longest part of a title meta or ``<title>`` (split at ``_``, `` - ``, ``——``,
-    ``@``, ``::``) that the page shows as a line of its own outside the body: the title
-    without the site's and the section's names around it."""
-    page = doc.find("body")
-    if page is None:
-        return ""
-    inside = set(body.iter()) if body is not None else set()
-    lines = {
-        normalize_space(element.text or "")
-        for element in page.iter()
-        if isinstance(element.tag, str) and element not in inside and element.text
-    }
-    best = ""
-    for reference in references:
-        for part in [reference, *TITLE_PART_RE.split(reference)]:
-            part = normalize_space(part)
-            if len(part) > len(best) and len(part) >= SHOWN_PART_MIN_CHARS and part in lines:
-                best = part
-    return best
-
-
-def strip_site_suffix(title: str, site_name: str = "") -> str:
-    """Drop a trailing site name: ``标题_栏目_站点``, ``Title - Site``, ``标题-站点``."""
-    if site_name and title.endswith(site_name) and len(title) > len(site_name):
-        trimmed = title[: -len(site_name)].rstrip(" -_|｜–—－:：")
-        if trimmed:
-            title = trimmed
-    parts = [part.strip() for part in TITLE_SEPARATOR_RE.split(title)]
-    first = next((part for part in parts if part), title)
-    head, hyphen, tail = first.rpartition("-")
-    if hyphen and head and CJK_HYPHEN_RE.search(first) and len(tail) <= SITE_NAME_MAX_CHARS:
-        return head.strip()
-    return first
-
-
 SIDEBAR_RE = re.compile(r"(?:^|\s)(?:sidebar|side-bar|widget|aside)[\w-]*")  # not "has-sidebar"
 
 
@@ -321,29 +63,6 @@ def in_chrome(element: lxml.html.HtmlElement) -> bool:
         if "logo" in marker or "share" in marker or SIDEBAR_RE.search(marker):
             return True
     return False
-
-
-INDEX_PAGES = frozenset({"index.html", "index.htm", "index.php", "index.shtml", "default.htm"})
-
-
-def links_home(element: lxml.html.HtmlElement, text: str) -> bool:
-    """Is the element's whole text a link to the site's front page (``<h1><a href="/">站名``,
-    or a heading inside such a link)?"""
-    links = [a for a in element.iter("a") if normalize_space(a.text_content()) == text]
-    links += list(element.iterancestors("a"))
-    return any(is_front_page(link.get("href") or "") for link in links)
-
-
-def is_front_page(href: str) -> bool:
-    """``/``, ``./``, ``../../``, ``index.html``, ``https://host/``: the site's front page."""
-    parts = urlsplit(href.strip())
-    if parts.scheme not in ("", "http", "https") or parts.query or not href.strip():
-        return False
-    path = parts.path
-    if parts.scheme and not parts.netloc:
-        return False
-    rest = path.strip("/.")
-    return rest == "" or (rest in INDEX_PAGES and "/" not in rest)
 
 
 def in_article(element: lxml.html.HtmlElement) -> bool:

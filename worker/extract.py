@@ -24,7 +24,8 @@ from worker.article_body import (
     read_body,
 )
 from worker.article_dates import BEFORE_BODY, WINDOW_AFTER_TITLE, pick_published, prefer_listed
-from worker.article_meta import ExtractError, pick_author, pick_title
+from worker.article_meta import ExtractError, pick_author
+from worker.article_titles import pick_title
 from worker.date_sources import inline_written_dates, read_script_date
 from worker.furniture import SCRIPT_TAGS, remove_elements
 from worker.htmldoc import read_document

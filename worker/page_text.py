@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
-from worker.article_meta import HEADING_TAGS, TITLE_MARK_RE
+from worker.article_titles import HEADING_TAGS, TITLE_MARK_RE
 
 __all__ = ["PageText", "find_title_anchor", "read_page_text"]
 
