@@ -322,3 +322,16 @@ def test_a_script_that_merely_holds_dates_writes_nothing() -> None:
     )
     for script in scripts:
         assert day_of(page(f"<h1>{TITLE}</h1><div class='info'>{script}</div>{BODY}")) is None
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        "最后更新：2020-01-02 · 发布：2016-05-04",
+        "最后修改于 2020-01-02 | 首发于 2016-05-04",
+        "Last updated: 2020-01-02 · Created: 2016-05-04",
+        "修改时间：2020-01-02 创建时间：2016-05-04",
+    ],
+)
+def test_the_publication_label_wins_over_an_update_shown_first(info: str) -> None:
+    assert day_of(page(f"<h1>{TITLE}</h1><div class='meta'>{info}</div>{BODY}")) == WANT
