@@ -4,9 +4,11 @@ idle for ``[browser] keep_open``.
 Playwright (its asyncio API) drives the system's Chromium over a pipe — no debugging port is
 opened and no browser is ever downloaded. It runs on a thread of its own with its own event
 loop, so any thread may call ``Renderer.render``; at most ``max_concurrent`` pages render at
-once, each in a fresh context. A page that outlives its timeout is abandoned and the browser
-process is killed (by the marker switch it was started with), so a wedged page cannot hold a
-worker. It must not decide when to render or read what was rendered.
+once, each in a fresh context. A page still loading at its timeout is given up and its
+context closed; one that does not even end then (a browser that stops answering) gets the
+browser process killed (found by the marker switch it was started with) and the next render
+starts a new one, so a wedged page cannot hold a worker. It must not decide when to render or
+read what was rendered.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Renderer:
         self.settings = settings
         self.executable = executable
         self.marker = _new_marker()
-        self.launches = 0  # how many times a browser was started (for status and tests)
+        self.launches = 0  # browsers started so far (a growing number in the log: crashes)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -212,7 +214,8 @@ class Renderer:
                 f"headless Chromium ({self.executable}) did not start: {first}"
             ) from None
         self.launches += 1
-        log.info("render: started headless Chromium (%s)", self.executable)
+        log.info("render: started headless Chromium (%s), start %d", self.executable,
+                 self.launches)  # fmt: skip
         return self._browser
 
     def _arm_idle_close(self) -> None:
