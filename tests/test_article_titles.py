@@ -164,3 +164,17 @@ def test_an_emphasised_line_above_the_body_is_the_title_when_nothing_names_one(
     crumbs = "<div class='crumb'>当前位置：<a href='/'>首页</a> &gt; 通知公告</div>"
     html = f"<html><head>{head}</head><body>{crumbs}{page}</body></html>"
     assert extract_article(html, "https://kx.example.gov.cn/a/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_a_title_that_links_home_with_no_heading_after_it_is_the_title() -> None:
+    """Some exports link every post's title back to the front page; with no title-level
+    heading after it, such a heading is the article's, not a masthead."""
+    page = (
+        "<h1><a href='../../forum/634a.html'>浏览本博文的相关论坛</a></h1>"
+        f"<h1><a href='../../index.html' title='回到首页'>{TITLE}</a></h1>{BODY}"
+        "<div class='copyright'><h4>版权声明</h4>转载请注明出处。</div>"
+    )
+    html = f"<html><head><title>{TITLE} - 编程随想的博客</title></head><body>{page}</body></html>"
+    assert extract_article(html, "https://b.example.com/2009/02/a.html", tz=SHANGHAI).title == (
+        TITLE
+    )

@@ -74,7 +74,7 @@ def read_page_title(
     references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
     if site_name and title_key(title_tag) == title_key(site_name):
         title_tag = ""  # the site's name only: it confirms the logo, not the article
-    every = list(iter_headings(doc, body))
+    every = without_masthead(list(iter_headings(doc, body)))
     headings = [(tag, text) for tag, text, inside in every if not inside]
     confirmed = confirmed_heading(headings, [*references, title_tag], site_name)
     if not confirmed and len(headings) < len(every):  # a container may wrap its own heading
@@ -120,15 +120,17 @@ HEADING_MIN_CHARS = 4  # for an element whose class names a title; a heading may
 HEADING_MAX_CHARS = 200
 SHOWN_PART_MIN_CHARS = 6  # "辟谣文章", "新闻动态": shorter parts are section and site names
 MAX_HEADINGS = 200
+MINOR_HEADINGS = ("h4", "h5")  # a footer's 版权声明, a widget's caption: never the title
 NUMBERS_ONLY_RE = re.compile(r"[\d\s\-/.:：,，年月日时分()（）\[\]|·]+")
 
 
 def iter_headings(
     doc: lxml.html.HtmlElement, body: lxml.html.HtmlElement | None
-) -> Iterator[tuple[str, str, bool]]:
-    """``(tag, text, inside_body)`` of the page's headings and of elements whose class or id
-    names a title, in document order, outside chrome; a heading with child elements also comes
-    with its own text alone, after its whole text (``标题<span>241</span>``)."""
+) -> Iterator[tuple[str, str, bool, bool]]:
+    """``(tag, text, inside_body, links_home)`` of the page's headings and of elements whose
+    class or id names a title, in document order, outside chrome; a heading with child
+    elements also comes with its own text alone (``标题<span>241</span>``): before its whole
+    text when the rest is a date or a counter, else after it."""
     page = doc.find("body")
     if page is None:
         return
@@ -143,23 +145,40 @@ def iter_headings(
         least = 1 if element.tag in HEADING_TAGS else HEADING_MIN_CHARS
         if not least <= len(text) <= HEADING_MAX_CHARS or in_chrome(element):
             continue
-        if links_home(element, text):
-            continue  # the masthead: the site's name, linking to its front page
         found += 1
         if found > MAX_HEADINGS:
             return
         inside = body is not None and (element is body or body in element.iterancestors())
+        home = links_home(element, text)
         own = normalize_space((element.text or "") + "".join(c.tail or "" for c in element))
         if own == text or len(own) < max(least, SHOWN_PART_MIN_CHARS):
-            yield element.tag, text, inside
+            yield element.tag, text, inside, home
             continue
         added = normalize_space(
             " ".join(child.text_content() for child in element if isinstance(child.tag, str))
         )
         if NUMBERS_ONLY_RE.fullmatch(added):  # a date or a counter inside: the title is the rest
-            yield element.tag, own, inside
-        yield element.tag, text, inside
-        yield element.tag, own, inside  # without a counter or badge inside the heading
+            yield element.tag, own, inside, home
+        yield element.tag, text, inside, home
+        yield element.tag, own, inside, home  # without a counter or badge inside the heading
+
+
+def without_masthead(
+    found: list[tuple[str, str, bool, bool]],
+) -> list[tuple[str, str, bool]]:
+    """The headings without the masthead: one linking to the front page that another
+    title-level heading follows (the site's name above the article's title; an ``h4`` such as
+    a footer's 版权声明 does not count). A heading linking home with nothing
+    after it is the article's own (some exports link every title back home)."""
+    kept: list[tuple[str, str, bool]] = []
+    for index, (tag, text, inside, home) in enumerate(found):
+        if home and any(
+            not later_home and later != text and later_tag not in MINOR_HEADINGS
+            for later_tag, later, _, later_home in found[index + 1 :]
+        ):
+            continue
+        kept.append((tag, text, inside))
+    return kept
 
 
 TITLE_LINE_MIN_CHARS, TITLE_LINE_MAX_CHARS = 6, 100
