@@ -159,6 +159,7 @@ def test_a_412_challenge_needing_two_reloads(site: ChallengeSite, renderer: Rend
     assert page.rendered and page.text.count("/twice/art/") == ARTICLES
     assert site.paths(412).count("/twice/") == 3  # plain fetch, then the browser's two steps
     assert [record.why for record in fallback.records] == ["HTTP 412 challenge"]
+    assert "document 412 → 412 → 200" in fallback.records[0].report
     cookies = {cookie.name: cookie.value for cookie in fetcher.cookies}
     assert cookies == {"step1": "42", "step2": "137"}
 

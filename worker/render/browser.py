@@ -226,7 +226,7 @@ class Renderer:
         )
 
     async def _close_if_idle(self) -> None:
-        if self._busy == 0 and (self._browser is not None or self._playwright is not None):
+        if self._busy == 0 and (self.running or self._playwright is not None):
             log.info("render: closing headless Chromium, idle for %.0f s",
                      self.settings.keep_open)  # fmt: skip
             await self._shut()

@@ -76,9 +76,12 @@ class RenderReport:
     documents: list[int] = field(default_factory=list)  # statuses of the main document's loads
 
     def describe(self) -> str:
-        """``3 requests relayed (12 kB), 2 refused: http://127.0.0.1/… (a loopback address)``"""
+        """``3 requests relayed (12 kB), document 521 → 200, 2 refused: http://127.0.0.1/… (a
+        loopback address)``"""
         words = f"{self.relayed} request{'s' if self.relayed != 1 else ''} relayed " \
                 f"({self.bytes // 1024} kB)"  # fmt: skip
+        if len(self.documents) > 1:  # the challenge's answers, then the page's
+            words += ", document " + " → ".join(str(status) for status in self.documents)
         if self.skipped:
             words += f", {self.skipped} images/styles skipped"
         if self.refusals:
