@@ -13,7 +13,8 @@ Each pass is timed from the process's start to its exit (interpreter start-up, m
 browser start and stop included). Peak memory is the largest sum of RSS over the herald
 process and all its descendants (Playwright's driver, Chromium's processes), sampled every
 20 ms. The site's log says how many requests each path got; the source row how many pages the
-browser rendered.
+browser rendered. Last, in this process: what the browser's start costs (a first render
+against one with the browser already up, medians of ``--runs`` fresh renderers).
 
     .venv/bin/python bench/render_cost.py --articles 20 --runs 5
 """
@@ -112,6 +113,34 @@ def run_pass(config: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def browser_start(runs: int) -> dict[str, float]:
+    """Medians over ``runs`` fresh renderers: the challenged list rendered once with the browser
+    still to start, then again with it up (the earned cookies dropped in between)."""
+    from tests.support.challenge_site import ChallengeSite
+    from worker.config import BrowserSettings
+    from worker.fetch import Fetcher
+    from worker.netguard import Policy
+    from worker.render.browser import Renderer
+    from worker.render.locate import locate_chromium
+
+    site = ChallengeSite().start()
+    first, warm = [], []
+    try:
+        for _ in range(runs):
+            renderer = Renderer(BrowserSettings(), locate_chromium())
+            fetcher = Fetcher(policy=Policy.from_allow(["127.0.0.1"]))
+            for times in (first, warm):
+                fetcher.cookies.clear()
+                started = time.perf_counter()
+                renderer.render(site.url("/jsl/"), fetcher)
+                times.append(time.perf_counter() - started)
+            renderer.close()
+            fetcher.close()
+    finally:
+        site.stop()
+    return {"first_s": statistics.median(first), "warm_s": statistics.median(warm)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--articles", type=int, default=20)
@@ -160,8 +189,16 @@ def main(argv: list[str] | None = None) -> int:
         f"challenge / plain: {challenge['wall_s'] / plain['wall_s']:.2f}× wall, "
         f"{challenge['peak_tree_pss_mb'] / plain['peak_tree_pss_mb']:.2f}× peak memory (PSS)"
     )
+    starts = browser_start(args.runs)
+    print(
+        f"in one process: first render {starts['first_s']:.2f} s (browser start included), "
+        f"with the browser up {starts['warm_s']:.2f} s, so the start costs "
+        f"{starts['first_s'] - starts['warm_s']:.2f} s"
+    )
     if args.json:
-        write_report(args.json, "render_cost", args, results=results, summary=summary)
+        write_report(
+            args.json, "render_cost", args, results=results, summary=summary, starts=starts
+        )
     complete = all(
         r["articles"] == args.articles and r["status"] == "ok" for runs in results.values()
         for r in runs

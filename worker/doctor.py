@@ -29,7 +29,7 @@ from worker.fetch import FetchError
 from worker.netguard import BlockedAddress
 from worker.netguard.addresses import resolve_and_check
 from worker.redact import redact_text, redact_url
-from worker.render.locate import describe_rendering, locate_chromium
+from worker.render.locate import browser_executable, describe_rendering
 from worker.runtime import build_fetcher, network_policy
 from worker.store.db import make_engine
 from worker.store.migrate import current_revision, head_revision
@@ -140,10 +140,10 @@ def browser_check(config: Config) -> Check:
     """Can pages be rendered? The executable is asked for its version (no page is loaded)."""
     available, words = describe_rendering(config.browser)
     if not available:
-        wanted = config.browser.enabled is True
-        return Check("browser", "fail" if wanted else "warn" if "not available" in words
-                     else "ok", f"rendering {words}")  # fmt: skip
-    executable = locate_chromium(config.browser.executable)
+        enabled = config.browser.enabled
+        status: Status = "ok" if enabled is False else "fail" if enabled else "warn"
+        return Check("browser", status, f"rendering {words}")
+    executable = browser_executable(config.browser)
     try:
         answer = subprocess.run(
             [executable, "--version"], capture_output=True, text=True, timeout=20, check=True

@@ -79,6 +79,7 @@ class _State:
     fingerprint: str
     status: str
     status_reason: str
+    render_streak: int  # polls in a row whose list needed the browser
 
 
 def poll_source(
@@ -109,7 +110,8 @@ def poll_source(
     with rt.session() as session:
         count_poll(session, state.id, report.status, time.monotonic() - started)
         read = report.status not in ("blocked", "failing", "skipped", "not_modified")
-        if fetcher.render is not None and (fetcher.render.records or read):
+        ends_streak = read and state.render_streak > 0  # else a plain poll changes nothing
+        if fetcher.render is not None and (fetcher.render.records or ends_streak):
             record_renders(session, state.id, fetcher.render.rendered, fetcher.render.failed,
                            list_rendered=fetcher.render.rendered > 0 if read else None)  # fmt: skip
             report = replace(report, rendered=fetcher.render.rendered)
@@ -177,6 +179,7 @@ def _read_state(rt: Runtime, source_id: int) -> _State | None:
             row.layout_fingerprint,
             row.status,
             row.status_reason,
+            row.render_streak or 0,
         )
 
 

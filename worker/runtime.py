@@ -249,11 +249,9 @@ def build_fetcher(config: Config, *, proxy: str | None = None) -> Fetcher:
 def build_renderer(config: Config) -> Renderer | None:
     """The process's headless Chromium (not started yet), or None when ``[browser]`` is off or
     no executable is found."""
-    from worker.render.locate import locate_chromium
+    from worker.render.locate import browser_executable
 
-    if config.browser.enabled is False:
-        return None
-    executable = locate_chromium(config.browser.executable)
+    executable = browser_executable(config.browser)
     if not executable:
         return None
     from worker.render.browser import Renderer

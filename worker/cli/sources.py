@@ -129,12 +129,12 @@ def _show_found(
         try:
             page = read_article(fetcher, source, item, tz=tz)
         except Exception as err:  # show the failure and go on with the next article
-            show_renders(fetcher.render.records[shown:])
-            shown = len(fetcher.render.records)
-            console.print(f"[red]✗[/red] {item.url}: {show_text(str(err))}")
-            continue
+            page, failure = None, err
         show_renders(fetcher.render.records[shown:])
         shown = len(fetcher.render.records)
+        if page is None:
+            console.print(f"[red]✗[/red] {item.url}: {show_text(str(failure))}")
+            continue
         ext = page.extracted
         assert ext is not None
         when = ext.published_at.isoformat() if ext.published_at else "no date"

@@ -27,7 +27,7 @@ from typing import Any
 
 from worker.config import BrowserSettings
 from worker.fetch import Fetcher
-from worker.render.page import Budget, Rendered, RenderError, render_page
+from worker.render.page import Budget, Rendered, RenderError, first_line, render_page
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +51,21 @@ class Renderer:
     def __init__(self, settings: BrowserSettings, executable: str) -> None:
         self.settings = settings
         self.executable = executable
-        self.marker = _new_marker()
         self.launches = 0  # browsers started so far (a growing number in the log: crashes)
         self._lock = threading.Lock()
+        self._slots: asyncio.Semaphore | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        """No loop, no browser, no renders: a new renderer, or one in a forked process (the
+        parent's loop thread is not there, and its browser is not this one's)."""
+        self.marker = _new_marker()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._slots: asyncio.Semaphore | None = None
         self._playwright: Any = None
         self._browser: Any = None
         self._busy = 0
-        self._idle_timer: asyncio.TimerHandle | None = None
         self._pending: set[concurrent.futures.Future[Rendered]] = set()
         self._pid = os.getpid()
         self._killed = False
@@ -135,10 +140,8 @@ class Renderer:
 
     def _start_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's loop thread is not here
-                self._loop = self._thread = self._browser = self._playwright = None
-                self._pending, self._busy, self._pid = set(), 0, os.getpid()
-                self.marker = _new_marker()  # and the parent's browser is not this one's
+            if self._pid != os.getpid():
+                self._start_afresh()
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
@@ -209,9 +212,8 @@ class Renderer:
                 chromium_sandbox=self.settings.sandbox and os.geteuid() != 0,
             )
         except PlaywrightError as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise RenderError(
-                f"headless Chromium ({self.executable}) did not start: {first}"
+                f"headless Chromium ({self.executable}) did not start: {first_line(err)}"
             ) from None
         self.launches += 1
         log.info("render: started headless Chromium (%s), start %d", self.executable,

@@ -58,10 +58,8 @@ class RenderFallback:
         if not is_challenge(error.status, error.body_excerpt):
             raise error
         if self.renderer is None:
-            raise FetchError(
-                error.url, error.reason, f"{error.detail} (headless Chromium is not available "
-                "to get past it)", error.status, error.retry_after, error.body_excerpt,
-            ) from error  # fmt: skip
+            unavailable = " (headless Chromium is not available to get past it)"
+            raise explained(error, unavailable) from error
         return self.render(fetcher, url, f"HTTP {error.status} challenge", error)
 
     def checked(self, fetcher: Fetcher, url: str, result: FetchResult) -> FetchResult:
@@ -99,10 +97,7 @@ class RenderFallback:
             detail = f"headless Chromium could not get past it: {err}"
             if error is None:
                 raise FetchError(url, "render", detail) from err
-            raise FetchError(
-                error.url, error.reason, f"{error.detail}; {detail}", error.status,
-                error.retry_after, error.body_excerpt,
-            ) from err  # fmt: skip
+            raise explained(error, f"; {detail}") from err
         described = page.report.describe()
         self.records.append(RenderRecord(shown, why, True, page.seconds, described))
         log.info("render: %s (%s) in %.1f s: %s", shown, why, page.seconds, described)
@@ -118,3 +113,12 @@ class RenderFallback:
             encoding="utf-8", content_type="text/html", etag="", last_modified="",
             elapsed_ms=page.seconds * 1000.0, rendered=True,
         )  # fmt: skip
+
+
+def explained(error: FetchError, words: str) -> FetchError:
+    """``error`` with ``words`` added to its detail; its reason, status and body kept, so source
+    health still reads the challenge from it."""
+    return FetchError(
+        error.url, error.reason, error.detail + words, error.status, error.retry_after,
+        error.body_excerpt,
+    )  # fmt: skip

@@ -28,12 +28,17 @@ def locate_chromium(configured: str = "") -> str:
     return ""
 
 
+def browser_executable(settings: BrowserSettings) -> str:
+    """The Chromium pages are rendered with: "" when ``[browser]`` is off or none is found."""
+    return "" if settings.enabled is False else locate_chromium(settings.executable)
+
+
 def describe_rendering(settings: BrowserSettings) -> tuple[bool, str]:
     """Whether pages can be rendered with these ``[browser]`` settings, in words for
     ``herald doctor`` and ``herald status``."""
     if settings.enabled is False:
         return False, "off ([browser] enabled = false)"
-    found = locate_chromium(settings.executable)
+    found = browser_executable(settings)
     if not found:
         return False, ("not available: no Chromium found on PATH (install Debian's chromium, "
                        "or set [browser] executable)")  # fmt: skip

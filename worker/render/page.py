@@ -127,7 +127,7 @@ async def render_page(browser: Browser, url: str, fetcher: Fetcher, budget: Budg
             java_script_enabled=True,
         )
     except PlaywrightError as err:
-        raise RenderError(f"the browser failed: {_first_line(err)}") from None
+        raise RenderError(f"the browser failed: {first_line(err)}") from None
     try:
         page = await context.new_page()
         relay = _Relay(context, page, fetcher, budget, url)
@@ -136,7 +136,7 @@ async def render_page(browser: Browser, url: str, fetcher: Fetcher, budget: Budg
         page.on("popup", _close_popup)
         return await _settle(page, url, relay, started, budget)
     except PlaywrightError as err:
-        raise RenderError(f"the browser failed: {_first_line(err)}") from None
+        raise RenderError(f"the browser failed: {first_line(err)}") from None
     finally:
         with contextlib.suppress(PlaywrightError, TimeoutError):  # a dead browser: no context
             await asyncio.wait_for(context.close(), CLOSE_WAIT)
@@ -149,7 +149,7 @@ async def _settle(page: Page, url: str, relay: _Relay, started: float, budget: B
         await page.goto(url, wait_until="commit", timeout=budget.seconds * 1000)
     except PlaywrightError as err:
         if watch.status is None:  # not even an answer: the relay says why, else the browser
-            raise RenderError(watch.failure or _first_line(err)) from None
+            raise RenderError(watch.failure or first_line(err)) from None
     while True:
         now = time.monotonic()
         usable = watch.status is not None and not watch.challenged
@@ -361,6 +361,7 @@ async def _close_popup(popup: Page) -> None:
         await popup.close()
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """An error's first line (Playwright's messages go on with a call log), else its type."""
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
