@@ -370,6 +370,17 @@ def test_a_source_rendered_on_every_poll_says_so_and_is_counted_in_metrics(
     }
     assert exposed["herald_renders"][0] == 3 and exposed["herald_rendered_polls_in_a_row"] == [3]
     assert exposed["herald_render_failures"][0] == 0
+    # a poll that reads its list without the browser ends the streak
+    config = path.read_text("utf-8").replace('render = "always"', "")
+    path.write_text(config.replace(site.url("/inline/"), site.url("/plain/")), "utf-8")
+    run_once(path)
+    rt = build_runtime(load_config(path), migrate=False)
+    try:
+        with rt.session() as session:
+            (row,) = all_sources(session)
+    finally:
+        rt.close()
+    assert (row.renders, row.render_streak) == (3, 0)
 
 
 @pytest.mark.usefixtures("allow_loopback")
