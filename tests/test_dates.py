@@ -58,6 +58,22 @@ def at(
         ("10月08日", at(2022, 10, 8)),
         ("10月8日", at(2022, 10, 8)),
         ("11-30 08:15", at(2022, 11, 30, 8, 15)),
+        # month names in Chinese, in the English order ("F j, Y" and moment's zh-cn "MMM D, YYYY")
+        ("十一月 16, 2017", at(2017, 11, 16)),
+        ("三月 8, 2019", at(2019, 3, 8)),
+        ("十月 08, 2022 10:21", at(2022, 10, 8, 10, 21)),
+        ("11月 16, 2017", at(2017, 11, 16)),
+        ("16 十一月 2017", at(2017, 11, 16)),
+        # slashed day and month around a four-digit year: month first (en-US, JavaScript's
+        # toLocaleDateString) unless the first number cannot be a month
+        ("9/13/2022", at(2022, 9, 13)),
+        ("3/8/2019", at(2019, 3, 8)),
+        ("03/08/2019 14:05", at(2019, 3, 8, 14, 5)),
+        ("13/09/2022", at(2022, 9, 13)),
+        ("12/6/2022, 3:05:10 PM", at(2022, 12, 6, 15, 5, 10)),
+        # dotted day.month.year (de, ru)
+        ("13.09.2022", at(2022, 9, 13)),
+        ("8.3.2019 10:20", at(2019, 3, 8, 10, 20)),
     ],
 )
 def test_parse_date_reads_every_supported_format(text: str, expected: datetime) -> None:
@@ -93,6 +109,10 @@ def test_naive_dates_are_localised_to_the_source_timezone() -> None:
         "2022-10-08 25:00",
         "13-40",
         "02-30",
+        "13/13/2022",
+        "2/30/2022",
+        "十三月 8, 2019",
+        "32.01.2022",
         "0000-00-00",
         "",
         "   ",

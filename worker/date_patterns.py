@@ -28,6 +28,21 @@ MONTH_NAME = (
     r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+CN_MONTHS = {
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+    "十一": 11,
+    "十二": 12,
+}
+CN_MONTH_NAME = r"(?P<cmon>十[一二]?|[一二三四五六七八九])月"
 TIME = (  # "T" or whitespace between date and time; "\s*(?:T|\s)\s*" would backtrack
     r"(?:(?:\s*T\s*|\s+)(?P<hh>\d{1,2})\s*[:：]\s*(?P<mi>\d{2})"
     r"(?:\s*[:：]\s*(?P<ss>\d{2})(?:[.,]\d{1,9})?)?)?"
@@ -67,6 +82,28 @@ MONTH_FIRST_RE = re.compile(  # "October 8, 2022", "Dec 28 Sat 2013 00:28" (a bl
     + WEEKDAY
     + r",?)?\s+(?P<y>\d{4})(?!\d)"
     + EN_TIME,
+    re.IGNORECASE,
+)
+# A month named in Chinese in the English order: WordPress's "F j, Y" under zh_CN ("十一月 16,
+# 2017"), moment's zh-cn "MMM D, YYYY" ("11月 16, 2017") and "D MMMM YYYY" ("16 十一月 2017").
+CN_MONTH_FIRST_RE = re.compile(
+    r"(?<![\d年一二三四五六七八九十])(?:" + CN_MONTH_NAME + r"|(?P<m>\d{1,2})月)"
+    r"\s*(?P<d>\d{1,2})(?![\d日号]),?\s+(?P<y>\d{4})(?!\d)" + EN_TIME,
+    re.IGNORECASE,
+)
+DAY_CN_MONTH_RE = re.compile(
+    r"(?<![\d.:/-])(?P<d>\d{1,2})\s+" + CN_MONTH_NAME + r",?\s+(?P<y>\d{4})(?!\d)" + EN_TIME,
+    re.IGNORECASE,
+)
+# Day and month around a four-digit year: "9/13/2022" (en-US, JavaScript's toLocaleDateString)
+# is read month first unless the first number cannot be a month ("13/09/2022"); dots are always
+# day first ("13.09.2022", de and ru).
+SLASHED_YEAR_LAST_RE = re.compile(
+    r"(?<![\d.:/-])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})(?![\d/])" + EN_TIME,
+    re.IGNORECASE,
+)
+DOTTED_YEAR_LAST_RE = re.compile(
+    r"(?<![\d.:/-])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?![\d.])" + EN_TIME,
     re.IGNORECASE,
 )
 YEARLESS_EN_RE = re.compile(  # "March 18 at 3:57 PM", "Feb 24": read only when the year is proven
@@ -117,6 +154,10 @@ FULL_PATTERNS = (
     CN_RE,
     RFC2822_RE,
     MONTH_FIRST_RE,
+    CN_MONTH_FIRST_RE,
+    DAY_CN_MONTH_RE,
+    SLASHED_YEAR_LAST_RE,
+    DOTTED_YEAR_LAST_RE,
     SHORT_YEAR_RE,
     SHORT_DOTTED_RE,
     SPLIT_YEAR_RE,

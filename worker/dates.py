@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from worker.date_patterns import (
+    CN_MONTHS,
     FULL_PATTERNS,
     LABEL_RANK,
     LABEL_RE,
@@ -151,6 +152,10 @@ def build_full(match: re.Match[str], tz: tzinfo) -> datetime | None:
     groups = match.groupdict()
     if groups.get("m1"):  # the short form with one-digit month or day
         groups.update(m=groups["m1"], d=groups["d1"], hh=groups["hh1"], mi=groups["mi1"])
+    if groups.get("a"):  # 9/13/2022: month first unless the first number cannot be a month
+        first, second = groups["a"], groups["b"]
+        month_first = int(first or 0) <= 12
+        groups.update(m=first if month_first else second, d=second if month_first else first)
     month = month_number(groups)
     year = int(groups["y"]) if groups.get("y") else short_year(int(groups["y2"] or 0))
     if month is None or not MIN_YEAR <= year <= MAX_YEAR:
@@ -223,9 +228,12 @@ def make_datetime(
 
 
 def month_number(groups: dict[str, str | None]) -> int | None:
-    """Read the month from a numeric ``m`` group or an English ``mon`` name."""
+    """Read the month from a numeric ``m`` group, a Chinese ``cmon`` or an English ``mon``
+    name."""
     if groups.get("m"):
         return int(groups["m"] or 0)
+    if groups.get("cmon"):
+        return CN_MONTHS[groups["cmon"] or ""]
     name = (groups.get("mon") or "")[:3].lower()
     return MONTHS.get(name)
 
