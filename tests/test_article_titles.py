@@ -178,3 +178,58 @@ def test_a_title_that_links_home_with_no_heading_after_it_is_the_title() -> None
     assert extract_article(html, "https://b.example.com/2009/02/a.html", tz=SHANGHAI).title == (
         TITLE
     )
+
+
+@pytest.mark.parametrize(
+    ("head", "page"),
+    [
+        (  # og:title repeats the site's name on every page (a theme's default)
+            "<title>木木的博客</title><meta property='og:title' content='木木的博客'>"
+            "<meta property='og:site_name' content='木木的博客'>",
+            f"<header><h1>木木的博客</h1></header><article><h2 class='post-title'>{TITLE}</h2>"
+            f"{BODY}</article>",
+        ),
+        (  # a heading whose class names the site is a masthead, as one linking home is
+            "<title>木木的博客</title>",
+            f"<header><h1 class='site-title'>木木的博客</h1></header>"
+            f"<article><h2 class='post-title'>{TITLE}</h2>{BODY}</article>",
+        ),
+        (
+            "<title>木木的博客</title>",
+            "<div id='logo'><h1>木木的博客</h1></div>"
+            f"<div class='post'><h3>{TITLE}</h3>{BODY}</div>",
+        ),
+    ],
+    ids=["og-title-is-the-site", "site-title-class", "logo-id"],
+)
+def test_the_sites_own_name_is_not_the_title(head: str, page: str) -> None:
+    html = f"<html><head>{head}</head><body>{page}</body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_markdown_sections_in_the_body_are_not_the_title() -> None:
+    """A post body written in Markdown holds several h1 sections; the post's own title, shown
+    in no heading, is the part of ``<title>`` the page shows, not the first section."""
+    section = "<p>" + "为贯彻落实会议精神，全体职工观看了警示教育片。" * 8 + "</p>"
+    page = (
+        "<header><h1><a href='/'>木木的博客</a></h1></header><div class='post'>"
+        f"<div class='post-head'><span>{TITLE}</span></div>"
+        f"<div class='post-body'><h1>背景</h1>{section}<h1>总结</h1>{section}</div></div>"
+    )
+    html = f"<html><head><title>{TITLE} | 木木的博客</title></head><body>{page}</body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_a_full_width_bar_inside_the_title_is_kept_when_a_spaced_separator_ends_it() -> None:
+    title = "读书笔记｜人类简史"
+    html = f"<html><head><title>{title} - 木木的博客</title></head><body>{BODY}</body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == title
+
+
+def test_invisible_characters_are_not_part_of_the_title() -> None:
+    """A CMS that pastes a zero-width space before the title in <title> and the heading."""
+    html = (
+        f"<html><head><title>\u200b{TITLE}_某某网</title></head><body>"
+        f"<h1>\u200b{TITLE}\ufeff</h1>{BODY}</body></html>"
+    )
+    assert extract_article(html, "https://www.example.com/a/1.html", tz=SHANGHAI).title == TITLE

@@ -110,7 +110,7 @@ def test_a_521_challenge_with_a_scripted_list_is_read_completely_by_run_once(
             (row,) = all_sources(session)
             assert (row.status, row.renders, row.render_streak) == ("ok", 1, 1)
             index = index_html(rt.config, source_overviews(session))
-        assert "ok <span class=\"meta\">(rendered)</span>" in index
+        assert 'ok <span class="meta">(rendered)</span>' in index
     finally:
         rt.close()
     status = CliRunner().invoke(main, ["--config", str(path), "status"], env={"COLUMNS": "200"})

@@ -15,9 +15,11 @@ from worker.render.locate import describe_rendering, locate_chromium
 
 CHALLENGE_PAGE = """<html><body><script>var x = 'abc';
 document.cookie = "acw_sc__v2=" + x + "; path=/"; location.reload();</script></body></html>"""
-LIST_PAGE = "<html><body><ul>" + "".join(
-    f'<li><a href="/a/{n}.html">第{n}篇</a></li>' for n in range(20)
-) + "</ul><script>document.cookie='seen=1'; location.href='#top';</script></body></html>"
+LIST_PAGE = (
+    "<html><body><ul>"
+    + "".join(f'<li><a href="/a/{n}.html">第{n}篇</a></li>' for n in range(20))
+    + "</ul><script>document.cookie='seen=1'; location.href='#top';</script></body></html>"
+)
 
 
 def test_what_counts_as_a_challenge() -> None:
@@ -57,9 +59,9 @@ def test_browser_and_render_keys(tmp_path: Path) -> None:
     ("text", "named"),
     [
         (SOURCE + 'render = "sometimes"\n', r'sources\["a"\]\.render'),
-        ('[browser]\nmax_concurrent = 0\n', r"browser\.max_concurrent"),
+        ("[browser]\nmax_concurrent = 0\n", r"browser\.max_concurrent"),
         ('[browser]\nexecutable = "/no/such/chromium"\n', r"browser\.executable"),
-        ('[browser]\nheadless = false\n', r"browser\.headless"),
+        ("[browser]\nheadless = false\n", r"browser\.headless"),
     ],
 )
 def test_browser_mistakes_are_named(tmp_path: Path, text: str, named: str) -> None:

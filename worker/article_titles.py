@@ -17,14 +17,16 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from worker.article_meta import element_value, in_chrome, select_first
-from worker.sanitize import normalize_space
+from worker.sanitize import collapse_spaces, normalize_space
 
 TITLE_META_NAMES = ("articletitle", "og:title")
+SPACED_SEPARATOR_RE = re.compile(r"\s+[-|–—]\s+")
 TITLE_SEPARATOR_RE = re.compile(r"\s+[-|–—]\s+|\s*[_|｜]\s*")
 CJK_HYPHEN_RE = re.compile(r"\S-[^\x00-\x7f0-9][^-]*$")
 SITE_NAME_MAX_CHARS = 30
 SITE_NAME_META = ("sitename", "og:site_name", "application-name")
 TRUNCATION_MARKS = ("...", "…", "。。。")
+
 
 def pick_title(
     doc: lxml.html.HtmlElement,
@@ -38,8 +40,8 @@ def pick_title(
     """Choose the title; a truncated list title gives way to a longer page title. With
     ``trust_fallback`` (a feed's own entry title) the page only fills a missing or truncated
     one: a page's heading never replaces what the feed says."""
-    page_title = read_page_title(doc, meta, selector, body)
-    fallback = normalize_space(fallback_title)
+    page_title = collapse_spaces(read_page_title(doc, meta, selector, body))
+    fallback = collapse_spaces(fallback_title)
     if not page_title:
         return fallback
     if trust_fallback and fallback and not fallback.endswith(TRUNCATION_MARKS):
@@ -71,8 +73,9 @@ def read_page_title(
     site_name = next((meta[name] for name in SITE_NAME_META if meta.get(name)), "")
     title_element = doc.find(".//title")
     title_tag = normalize_space(title_element.text_content()) if title_element is not None else ""
+    meta = {name: value for name, value in meta.items() if not names_the_site(value, site_name)}
     references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
-    if site_name and title_key(title_tag) == title_key(site_name):
+    if names_the_site(title_tag, site_name):
         title_tag = ""  # the site's name only: it confirms the logo, not the article
     every = without_masthead(list(iter_headings(doc, body)))
     headings = [(tag, text) for tag, text, inside in every if not inside]
@@ -83,7 +86,14 @@ def read_page_title(
         )
     if confirmed:
         return confirmed
-    heading = next((text for tag, text in headings if tag == "h1"), "")
+    if site_name:  # a heading that is only the site's name is its logo
+        headings = [(tag, text) for tag, text in headings if not names_the_site(text, site_name)]
+    h1s = [text for tag, text in headings if tag == "h1"]
+    if len(set(h1s)) > 1:  # several unconfirmed h1: Markdown sections rather than a title
+        shown = shown_part(doc, [*references, title_tag], body)
+        if shown:
+            return shown
+    heading = h1s[0] if h1s else ""
     for name in TITLE_META_NAMES:
         value = meta.get(name, "")
         if value and name == "og:title":  # SEO plugins write "标题 - 站点" here
@@ -98,8 +108,8 @@ def read_page_title(
     if heading:
         return heading
     leading = next((text for tag, text, inside in every if inside and tag == "h1"), "")
-    if leading:
-        return leading  # the body's container wraps the article's own h1
+    if leading and body is not None and sum(1 for _ in body.iter("h1")) == 1:
+        return leading  # the body's container wraps the article's own h1 (not Markdown sections)
     shown = shown_part(doc, [*references, title_tag], body)
     if shown:
         return shown
@@ -149,7 +159,7 @@ def iter_headings(
         if found > MAX_HEADINGS:
             return
         inside = body is not None and (element is body or body in element.iterancestors())
-        home = links_home(element, text)
+        home = links_home(element, text) or names_site(element)
         own = normalize_space((element.text or "") + "".join(c.tail or "" for c in element))
         if own == text or len(own) < max(least, SHOWN_PART_MIN_CHARS):
             yield element.tag, text, inside, home
@@ -245,6 +255,11 @@ def confirmed_heading(
     return contained
 
 
+def names_the_site(value: str, site_name: str) -> bool:
+    """Is a title meta or ``<title>`` only the site's name (a theme's default on every page)?"""
+    return bool(site_name) and title_key(value) == title_key(site_name)
+
+
 def title_key(text: str) -> str:
     """A title without spaces and punctuation, for comparing a heading with a title meta
     (``增强——前4个月`` in the heading, ``增强-前4个月`` in ``<title>``)."""
@@ -286,12 +301,30 @@ def strip_site_suffix(title: str, site_name: str = "") -> str:
         trimmed = title[: -len(site_name)].rstrip(" -_|｜–—－:：")
         if trimmed:
             title = trimmed
-    parts = [part.strip() for part in TITLE_SEPARATOR_RE.split(title)]
+    separator = SPACED_SEPARATOR_RE if SPACED_SEPARATOR_RE.search(title) else TITLE_SEPARATOR_RE
+    parts = [part.strip() for part in separator.split(title)]  # 读书笔记｜人类简史 - 站点
     first = next((part for part in parts if part), title)
     head, hyphen, tail = first.rpartition("-")
     if hyphen and head and CJK_HYPHEN_RE.search(first) and len(tail) <= SITE_NAME_MAX_CHARS:
         return head.strip()
     return first
+
+
+SITE_MARK_RE = re.compile(
+    r"(?:^|[\s_-])(?:site[-_]?(?:title|name|brand|logo)|logo|brand)(?:$|[\s_-])", re.IGNORECASE
+)
+SITE_MARK_DEPTH = 2
+
+
+def names_site(element: lxml.html.HtmlElement) -> bool:
+    """Does the element's or a near parent's class or id name the site (``site-title``,
+    ``logo``, ``brand``), as a masthead's does?"""
+    for depth, node in enumerate((element, *element.iterancestors())):
+        if depth > SITE_MARK_DEPTH or node.tag == "body":
+            return False
+        if SITE_MARK_RE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+            return True
+    return False
 
 
 INDEX_PAGES = frozenset({"index.html", "index.htm", "index.php", "index.shtml", "default.htm"})

@@ -173,7 +173,16 @@ def parse_config(
         raise reader.fail("browser.executable", f"{browser.executable!r} is not an executable "
                           "file or a program on PATH")  # fmt: skip
     return Config(
-        herald, network, delivery, web, feeds, sources, subscribers, None, retention, smtp,
+        herald,
+        network,
+        delivery,
+        web,
+        feeds,
+        sources,
+        subscribers,
+        None,
+        retention,
+        smtp,
         browser,
     )
 
