@@ -233,3 +233,15 @@ def test_invisible_characters_are_not_part_of_the_title() -> None:
         f"<h1>\u200b{TITLE}\ufeff</h1>{BODY}</body></html>"
     )
     assert extract_article(html, "https://www.example.com/a/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_the_heading_marked_as_the_headline_is_the_title() -> None:
+    """Microdata (``itemprop="headline"``, as Hexo, Jekyll and WordPress themes write it) names
+    the post's title when neither ``<title>`` nor a meta confirms a heading."""
+    page = (
+        "<div class='top'><h1>木木的博客</h1><p>记录生活</p></div>"
+        f"<article itemscope><h2 class='entry' itemprop='name headline'>{TITLE}</h2>{BODY}"
+        "</article>"
+    )
+    html = f"<html><head><title>木木的博客 - 记录生活</title></head><body>{page}</body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE

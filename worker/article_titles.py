@@ -1,7 +1,8 @@
-"""An article page's title: the source's selector, else the heading the title metas or
-``<title>`` confirm, else the metas, the first heading, the part of ``<title>`` the page shows,
-an emphasised line right above the body, ``<title>`` without its site suffix. Mastheads (a
-heading linking to the front page), navigation, sidebars and widgets never give the title.
+"""An article page's title: the source's selector, else the one heading microdata marks as
+the headline, else the heading the title metas or ``<title>`` confirm, else the metas, the
+first heading, the part of ``<title>`` the page shows, an emphasised line right above the
+body, ``<title>`` without its site suffix. Mastheads (a heading linking to the front page or
+named as the site's), navigation, sidebars and widgets never give the title.
 
 This module must not read dates, authors or bodies, or fetch anything; its patterns run in
 linear time on any text.
@@ -84,6 +85,9 @@ def read_page_title(
         confirmed = confirmed_heading(
             [(tag, text) for tag, text, _ in every], [*references, title_tag], site_name
         )
+    declared = declared_headline(doc)
+    if declared:
+        return declared  # microdata names the post; <title> may name only the site
     if confirmed:
         return confirmed
     if site_name:  # a heading that is only the site's name is its logo
@@ -171,6 +175,23 @@ def iter_headings(
             yield element.tag, own, inside, home
         yield element.tag, text, inside, home
         yield element.tag, own, inside, home  # without a counter or badge inside the heading
+
+
+def declared_headline(doc: lxml.html.HtmlElement) -> str:
+    """The text of the one element outside chrome that microdata marks as the headline
+    (``itemprop="name headline"``); "" when there is none or several (a list of posts)."""
+    found = [
+        element
+        for element in doc.iter()
+        if isinstance(element.tag, str)
+        and element.tag != "meta"
+        and "headline" in (element.get("itemprop") or "").lower().split()
+        and not in_chrome(element)
+    ]
+    if len(found) != 1:
+        return ""
+    text = normalize_space(found[0].text_content())
+    return text if 1 <= len(text) <= HEADING_MAX_CHARS else ""
 
 
 def without_masthead(
