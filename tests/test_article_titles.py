@@ -245,3 +245,20 @@ def test_the_heading_marked_as_the_headline_is_the_title() -> None:
     )
     html = f"<html><head><title>木木的博客 - 记录生活</title></head><body>{page}</body></html>"
     assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        f"<title>{TITLE} - 木木的博客</title>"
+        f"<meta property='og:title' content='{TITLE} - 木木的博客'>",
+        f"<title>木木的博客 &raquo; Blog Archive &raquo; {TITLE}</title>",
+        f"<title>{TITLE} · 木木的博客</title>",
+        f"<title>{TITLE} :: 木木的博客</title>",
+        f"<title>木木的博客 | {TITLE}</title><meta property='og:site_name' content='木木的博客'>",
+    ],
+    ids=["og-copies-title", "chevrons", "middle-dot", "double-colon", "site-name-first"],
+)
+def test_the_sites_name_is_cut_from_title_whichever_separator_it_uses(head: str) -> None:
+    html = f"<html><head>{head}</head><body><div class='post'>{BODY}</div></body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE

@@ -21,8 +21,16 @@ from worker.article_meta import element_value, in_chrome, select_first
 from worker.sanitize import collapse_spaces, normalize_space
 
 TITLE_META_NAMES = ("articletitle", "og:title")
-SPACED_SEPARATOR_RE = re.compile(r"\s+[-|–—]\s+")
-TITLE_SEPARATOR_RE = re.compile(r"\s+[-|–—]\s+|\s*[_|｜]\s*")
+# Separators between a title and the site's or section's name, strongest first: a title is
+# split at the first kind it holds ("读书笔记｜人类简史 - 站点" keeps its bar, "游记 · 沙漠 | 站点"
+# its dot). Around a chevron the longest part is the title ("站点 » Blog Archive » 标题").
+CHEVRON_SEPARATOR_RE = re.compile(r"\s*[»›]\s*|\s+>>?\s+")
+SEPARATOR_TIERS = (
+    re.compile(r"\s+[-|–—]\s+"),
+    re.compile(r"\s+[·•]\s+|\s*::\s*"),
+    re.compile(r"\s*[_|｜]\s*"),
+)
+SITE_EDGE_CHARS = " -_|｜–—－:：»·"
 CJK_HYPHEN_RE = re.compile(r"\S-[^\x00-\x7f0-9][^-]*$")
 SITE_NAME_MAX_CHARS = 30
 SITE_NAME_META = ("sitename", "og:site_name", "application-name")
@@ -100,6 +108,8 @@ def read_page_title(
     heading = h1s[0] if h1s else ""
     for name in TITLE_META_NAMES:
         value = meta.get(name, "")
+        if value and name == "og:title" and value == title_tag and TITLE_PART_RE.search(value):
+            continue  # <title> copied, with the site's name: read below as <title> is
         if value and name == "og:title":  # SEO plugins write "标题 - 站点" here
             if heading and value.startswith(heading) and len(value) > len(heading):
                 return heading
@@ -317,14 +327,22 @@ def shown_part(
 
 
 def strip_site_suffix(title: str, site_name: str = "") -> str:
-    """Drop a trailing site name: ``标题_栏目_站点``, ``Title - Site``, ``标题-站点``."""
-    if site_name and title.endswith(site_name) and len(title) > len(site_name):
-        trimmed = title[: -len(site_name)].rstrip(" -_|｜–—－:：")
-        if trimmed:
-            title = trimmed
-    separator = SPACED_SEPARATOR_RE if SPACED_SEPARATOR_RE.search(title) else TITLE_SEPARATOR_RE
-    parts = [part.strip() for part in separator.split(title)]  # 读书笔记｜人类简史 - 站点
-    first = next((part for part in parts if part), title)
+    """Drop the site's name around a title: ``标题_栏目_站点``, ``Title - Site``, ``标题-站点``,
+    ``站点 » 标题``, and the site's own name (``og:site_name``) at either end."""
+    if site_name and len(title) > len(site_name):
+        if title.endswith(site_name):
+            title = title[: -len(site_name)].rstrip(SITE_EDGE_CHARS) or title
+        elif title.startswith(site_name):
+            title = title[len(site_name) :].lstrip(SITE_EDGE_CHARS) or title
+    if CHEVRON_SEPARATOR_RE.search(title):
+        parts = [part.strip() for part in CHEVRON_SEPARATOR_RE.split(title) if part.strip()]
+        return max(parts, key=len, default=title)
+    first = title
+    for separator in SEPARATOR_TIERS:
+        if separator.search(title):
+            parts = [part.strip() for part in separator.split(title)]
+            first = next((part for part in parts if part), title)
+            break
     head, hyphen, tail = first.rpartition("-")
     if hyphen and head and CJK_HYPHEN_RE.search(first) and len(tail) <= SITE_NAME_MAX_CHARS:
         return head.strip()
