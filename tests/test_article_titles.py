@@ -262,3 +262,16 @@ def test_the_heading_marked_as_the_headline_is_the_title() -> None:
 def test_the_sites_name_is_cut_from_title_whichever_separator_it_uses(head: str) -> None:
     html = f"<html><head>{head}</head><body><div class='post'>{BODY}</div></body></html>"
     assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_the_posts_marked_heading_wins_over_a_different_seo_title() -> None:
+    """An SEO plugin's own title in og:title and <title> ("如何…（最新教程）") is not what the
+    page shows; the post's marked heading (h1.post-title) is."""
+    seo = "如何在服务器上部署应用（2020 最新教程）"
+    head = f"<title>{seo} - 木木的博客</title><meta property='og:title' content='{seo}'>"
+    page = (
+        "<header><div class='logo'><a href='/'>木木的博客</a></div></header>"
+        f"<article><h1 class='post-title'>{TITLE}</h1>{BODY}</article>"
+    )
+    html = f"<html><head>{head}</head><body>{page}</body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE

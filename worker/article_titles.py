@@ -11,28 +11,21 @@ linear time on any text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import lxml.html
 
 from worker.article_meta import element_value, in_chrome, select_first
 from worker.sanitize import collapse_spaces, normalize_space
+from worker.title_site import (
+    links_home,
+    names_site,
+    names_the_site,
+    strip_site_suffix,
+    title_key,
+)
 
 TITLE_META_NAMES = ("articletitle", "og:title")
-# Separators between a title and the site's or section's name, strongest first: a title is
-# split at the first kind it holds ("读书笔记｜人类简史 - 站点" keeps its bar, "游记 · 沙漠 | 站点"
-# its dot). Around a chevron the longest part is the title ("站点 » Blog Archive » 标题").
-CHEVRON_SEPARATOR_RE = re.compile(r"\s*[»›]\s*|\s+>>?\s+")
-SEPARATOR_TIERS = (
-    re.compile(r"\s+[-|–—]\s+"),
-    re.compile(r"\s+[·•]\s+|\s*::\s*"),
-    re.compile(r"\s*[_|｜]\s*"),
-)
-SITE_EDGE_CHARS = " -_|｜–—－:：»·"
-CJK_HYPHEN_RE = re.compile(r"\S-[^\x00-\x7f0-9][^-]*$")
-SITE_NAME_MAX_CHARS = 30
 SITE_NAME_META = ("sitename", "og:site_name", "application-name")
 TRUNCATION_MARKS = ("...", "…", "。。。")
 
@@ -106,6 +99,9 @@ def read_page_title(
         if shown:
             return shown
     heading = h1s[0] if h1s else ""
+    marked = marked_heading(doc)
+    if marked:
+        return marked  # the post's own heading, shown; og:title may be an SEO title
     for name in TITLE_META_NAMES:
         value = meta.get(name, "")
         if value and name == "og:title" and value == title_tag and TITLE_PART_RE.search(value):
@@ -174,13 +170,10 @@ def iter_headings(
             return
         inside = body is not None and (element is body or body in element.iterancestors())
         home = links_home(element, text) or names_site(element)
-        own = normalize_space((element.text or "") + "".join(c.tail or "" for c in element))
+        own, added = own_and_added(element)
         if own == text or len(own) < max(least, SHOWN_PART_MIN_CHARS):
             yield element.tag, text, inside, home
             continue
-        added = normalize_space(
-            " ".join(child.text_content() for child in element if isinstance(child.tag, str))
-        )
         if NUMBERS_ONLY_RE.fullmatch(added):  # a date or a counter inside: the title is the rest
             yield element.tag, own, inside, home
         yield element.tag, text, inside, home
@@ -202,6 +195,36 @@ def declared_headline(doc: lxml.html.HtmlElement) -> str:
         return ""
     text = normalize_space(found[0].text_content())
     return text if 1 <= len(text) <= HEADING_MAX_CHARS else ""
+
+
+def marked_heading(doc: lxml.html.HtmlElement) -> str:
+    """The text of the one h1 or h2 outside chrome whose class or id names a title
+    (``h1.post-title``, ``h2.entry-title``) and that is not a masthead; "" otherwise."""
+    found = []
+    for element in doc.iter("h1", "h2"):
+        marker = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if not TITLE_MARK_RE.search(marker) or in_chrome(element) or names_site(element):
+            continue
+        text = normalize_space(element.text_content())
+        if 1 <= len(text) <= HEADING_MAX_CHARS and not links_home(element, text):
+            found.append(without_numbers(element, text))
+    return found[0] if len(set(found)) == 1 else ""
+
+
+def without_numbers(element: lxml.html.HtmlElement, text: str) -> str:
+    """A heading's text without the date or counter its child elements add
+    (``标题 <small>2020-01-01</small>``)."""
+    own, added = own_and_added(element)
+    return own if own and added and NUMBERS_ONLY_RE.fullmatch(added) else text
+
+
+def own_and_added(element: lxml.html.HtmlElement) -> tuple[str, str]:
+    """An element's own text (outside its child elements) and the text its children add."""
+    own = normalize_space((element.text or "") + "".join(c.tail or "" for c in element))
+    added = normalize_space(
+        " ".join(child.text_content() for child in element if isinstance(child.tag, str))
+    )
+    return own, added
 
 
 def without_masthead(
@@ -286,19 +309,6 @@ def confirmed_heading(
     return contained
 
 
-def names_the_site(value: str, site_name: str) -> bool:
-    """Is a title meta or ``<title>`` only the site's name (a theme's default on every page)?"""
-    return bool(site_name) and title_key(value) == title_key(site_name)
-
-
-def title_key(text: str) -> str:
-    """A title without spaces and punctuation, for comparing a heading with a title meta
-    (``增强——前4个月`` in the heading, ``增强-前4个月`` in ``<title>``)."""
-    return "".join(
-        char for char in text if not char.isspace() and unicodedata.category(char)[0] not in "PS"
-    )
-
-
 TITLE_PART_RE = re.compile(r"\s+[-|–—@]\s+|\s*[_|｜]\s*|——|\s*::\s*|-(?=[^\x00-\x7f])")
 
 
@@ -324,66 +334,3 @@ def shown_part(
             if len(part) > len(best) and len(part) >= SHOWN_PART_MIN_CHARS and part in lines:
                 best = part
     return best
-
-
-def strip_site_suffix(title: str, site_name: str = "") -> str:
-    """Drop the site's name around a title: ``标题_栏目_站点``, ``Title - Site``, ``标题-站点``,
-    ``站点 » 标题``, and the site's own name (``og:site_name``) at either end."""
-    if site_name and len(title) > len(site_name):
-        if title.endswith(site_name):
-            title = title[: -len(site_name)].rstrip(SITE_EDGE_CHARS) or title
-        elif title.startswith(site_name):
-            title = title[len(site_name) :].lstrip(SITE_EDGE_CHARS) or title
-    if CHEVRON_SEPARATOR_RE.search(title):
-        parts = [part.strip() for part in CHEVRON_SEPARATOR_RE.split(title) if part.strip()]
-        return max(parts, key=len, default=title)
-    first = title
-    for separator in SEPARATOR_TIERS:
-        if separator.search(title):
-            parts = [part.strip() for part in separator.split(title)]
-            first = next((part for part in parts if part), title)
-            break
-    head, hyphen, tail = first.rpartition("-")
-    if hyphen and head and CJK_HYPHEN_RE.search(first) and len(tail) <= SITE_NAME_MAX_CHARS:
-        return head.strip()
-    return first
-
-
-SITE_MARK_RE = re.compile(
-    r"(?:^|[\s_-])(?:site[-_]?(?:title|name|brand|logo)|logo|brand)(?:$|[\s_-])", re.IGNORECASE
-)
-SITE_MARK_DEPTH = 2
-
-
-def names_site(element: lxml.html.HtmlElement) -> bool:
-    """Does the element's or a near parent's class or id name the site (``site-title``,
-    ``logo``, ``brand``), as a masthead's does?"""
-    for depth, node in enumerate((element, *element.iterancestors())):
-        if depth > SITE_MARK_DEPTH or node.tag == "body":
-            return False
-        if SITE_MARK_RE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
-            return True
-    return False
-
-
-INDEX_PAGES = frozenset({"index.html", "index.htm", "index.php", "index.shtml", "default.htm"})
-
-
-def links_home(element: lxml.html.HtmlElement, text: str) -> bool:
-    """Is the element's whole text a link to the site's front page (``<h1><a href="/">站名``,
-    or a heading inside such a link)?"""
-    links = [a for a in element.iter("a") if normalize_space(a.text_content()) == text]
-    links += list(element.iterancestors("a"))
-    return any(is_front_page(link.get("href") or "") for link in links)
-
-
-def is_front_page(href: str) -> bool:
-    """``/``, ``./``, ``../../``, ``index.html``, ``https://host/``: the site's front page."""
-    parts = urlsplit(href.strip())
-    if parts.scheme not in ("", "http", "https") or parts.query or not href.strip():
-        return False
-    path = parts.path
-    if parts.scheme and not parts.netloc:
-        return False
-    rest = path.strip("/.")
-    return rest == "" or (rest in INDEX_PAGES and "/" not in rest)
