@@ -335,3 +335,23 @@ def test_a_script_that_merely_holds_dates_writes_nothing() -> None:
 )
 def test_the_publication_label_wins_over_an_update_shown_first(info: str) -> None:
     assert day_of(page(f"<h1>{TITLE}</h1><div class='meta'>{info}</div>{BODY}")) == WANT
+
+
+def test_a_lessons_time_deep_in_the_body_loses_to_the_posts_meta_column() -> None:
+    """A generic 时间： deep in the body is an event's (a lesson's, a meeting's); the post's own
+    date sits in a side column of its meta (``#side_meta``), after the article in the markup."""
+    lesson = (
+        "<h2>第一日</h2><ul><li>时间：2012年1月15日；</li><li>主讲内容：第一讲</li></ul>"
+        "<p>" + "万事开头难，第一日主要讲基础知识。" * 12 + "</p>"
+    )
+    html = page(
+        f"<div class='col-md-9'><h1>{TITLE}</h1><div class='mypage'>"
+        + "<p>"
+        + "寒假偶然接到一个家教，教一个高中生。" * 30
+        + "</p>"
+        + f"{lesson}</div></div>"
+        "<div id='side_meta'><div class='col-md-3' id='post_meta'>"
+        "<div class='meta-widget'><i class='fa fa-clock-o'></i> 2016-05-04 </div>"
+        "<div class='meta-widget'><a href='/categories/life/'>生活</a></div></div></div>"
+    )
+    assert day_of(html) == WANT

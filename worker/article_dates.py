@@ -340,7 +340,8 @@ def from_text(page: PageText, context: DateContext) -> Iterator[Scored]:
         owner = page.owner_at(candidate.start)
         if owner is not None:
             score += context_score(owner, rank is not None, context.own_path, wraps_title)
-        score += place_score(candidate.start, context, rank is not None or byline)
+        event = rank == 1 and not byline and deep_in_body(candidate.start, context)
+        score += place_score(candidate.start, context, (rank is not None or byline) and not event)
         rule = f"label:{label.group('label')}" if label else "text"
         yield Scored(value, rule, "text", clip(line), score, timed, candidate.start, rank)
 
@@ -363,6 +364,15 @@ def from_relative(page: PageText, context: DateContext) -> Iterator[Scored]:
     position = context.anchor + start
     score = RELATIVE_SCORE + place_score(position, context, True)
     yield Scored(value, "relative", "relative", clip(window[start:end]), score, True, position)
+
+
+def deep_in_body(position: int, context: DateContext) -> bool:
+    """Is the position inside the body, past its opening lines? A generic 时间：/日期： there
+    is an event's (a meeting's, a lesson's), not the article's."""
+    if context.body is None:
+        return False
+    start, end = context.body
+    return start + BEFORE_BODY < position < end
 
 
 def place_score(position: int, context: DateContext, labelled: bool) -> float:

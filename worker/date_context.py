@@ -41,6 +41,7 @@ NEGATIVE_CONTEXT_RE = re.compile(  # short words only as whole tokens: "postlist
     re.IGNORECASE,
 )
 OTHER_ITEM_LINE_RE = re.compile(r"推荐|相关|热门|热点|上一篇|下一篇|评论|回复|\bmore\b")
+OWN_META_RE = re.compile(r"(?<![a-z])meta(?![a-z])", re.IGNORECASE)  # side_meta, post-meta
 POSITIVE_CONTEXT_RE = re.compile(
     r"date|time|pub|publish|byline|info|source|meta|attr|property|author|fbsj|rq",
     re.IGNORECASE,
@@ -67,7 +68,12 @@ def context_score(
         elif ancestor.tag == "li" and level <= 4:
             score -= 10.0
         marker = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
-        if not negative and NEGATIVE_CONTEXT_RE.search(marker) and not wraps_title(ancestor):
+        if (
+            not negative
+            and NEGATIVE_CONTEXT_RE.search(marker)
+            and not wraps_title(ancestor)
+            and not OWN_META_RE.search(marker)  # a side column of the post's own meta
+        ):
             negative = not articles_own_footer(ancestor, marker)
         if not positive and level <= 3 and POSITIVE_CONTEXT_RE.search(marker):
             positive = True
