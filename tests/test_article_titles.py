@@ -275,3 +275,16 @@ def test_the_posts_marked_heading_wins_over_a_different_seo_title() -> None:
     )
     html = f"<html><head>{head}</head><body>{page}</body></html>"
     assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_a_post_cover_called_brand_is_no_masthead() -> None:
+    """Hexo matery puts the post's own h1 in ``div.brand`` on its cover; the sections after it
+    must not make it a masthead."""
+    section = "<p>" + "为贯彻落实会议精神，全体职工观看了警示教育片。" * 8 + "</p>"
+    page = (
+        "<div class='post-cover'><div class='brand'>"
+        f"<h1 class='description center-align'>{TITLE}</h1></div></div>"
+        f"<div id='articleContent'>{section}<h2>背景</h2>{section}<h2>总结</h2>{section}</div>"
+    )
+    html = f"<html><head><title>木木的博客</title></head><body>{page}</body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE

@@ -66,19 +66,21 @@ def strip_site_suffix(title: str, site_name: str = "") -> str:
     return first
 
 
-SITE_MARK_RE = re.compile(
-    r"(?:^|[\s_-])(?:site[-_]?(?:title|name|brand|logo)|logo|brand)(?:$|[\s_-])", re.IGNORECASE
-)
+SITE_MARK = r"site[-_]?(?:title|name|brand|logo)|logo"
+SITE_MARK_RE = re.compile(rf"(?:^|[\s_-])(?:{SITE_MARK}|brand)(?:$|[\s_-])", re.IGNORECASE)
+PARENT_SITE_MARK_RE = re.compile(rf"(?:^|[\s_-])(?:{SITE_MARK})(?:$|[\s_-])", re.IGNORECASE)
 SITE_MARK_DEPTH = 2
 
 
 def names_site(element: lxml.html.HtmlElement) -> bool:
-    """Does the element's or a near parent's class or id name the site (``site-title``,
-    ``logo``, ``brand``), as a masthead's does?"""
+    """Does the element's class or id name the site (``site-title``, ``logo``,
+    ``navbar-brand``), or a near parent's (``site-name``, ``logo``; a parent's ``brand`` may be
+    a post cover's)?"""
     for depth, node in enumerate((element, *element.iterancestors())):
         if depth > SITE_MARK_DEPTH or node.tag == "body":
             return False
-        if SITE_MARK_RE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+        pattern = SITE_MARK_RE if depth == 0 else PARENT_SITE_MARK_RE
+        if pattern.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
             return True
     return False
 
