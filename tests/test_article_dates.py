@@ -355,3 +355,26 @@ def test_a_lessons_time_deep_in_the_body_loses_to_the_posts_meta_column() -> Non
         "<div class='meta-widget'><a href='/categories/life/'>生活</a></div></div></div>"
     )
     assert day_of(html) == WANT
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        "<span class='time'>已于&nbsp;2021-05-01 11:00:00&nbsp;修改</span>"
+        "<span class='blog-postTime'>于&nbsp;2016-05-04 10:00:00&nbsp;首次发布</span>",
+        "<span>2021-05-01 更新</span> <span>2016-05-04 发布</span>",
+    ],
+)
+def test_a_label_after_the_date_says_which_date_it_is(info: str) -> None:
+    """Chinese puts the verb last: "于 … 发布" is the publication, "已于 … 修改" an edit."""
+    assert day_of(page(f"<h1>{TITLE}</h1><div class='bar'>{info}</div>{BODY}")) == WANT
+
+
+def test_a_label_after_a_date_in_the_body_tells_of_something_else() -> None:
+    body = (
+        "<div class='content'><p>"
+        + "国家统计局于2015年3月2日发布的数据显示，经济运行总体平稳。" * 6
+        + "</p></div>"
+    )
+    html = page(f"<h1>{TITLE}</h1><div class='info'>日期：2016-05-04</div>{body}")
+    assert day_of(html) == WANT

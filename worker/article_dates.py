@@ -35,7 +35,7 @@ from worker.date_context import (
     context_score,
     line_at,
 )
-from worker.date_patterns import LABEL_RANK
+from worker.date_patterns import LABEL_RANK, SUFFIX_LABEL_RANK, SUFFIX_LABEL_RE
 from worker.date_sources import MIN_PUBLISHED_YEAR, url_date, year_proof
 from worker.dates import (
     FUTURE_SLACK,
@@ -325,6 +325,9 @@ def from_text(page: PageText, context: DateContext) -> Iterator[Scored]:
             return
         label = LABEL_TAIL_RE.search(text, max(0, candidate.start - 24), candidate.start)
         rank = LABEL_RANK[label.group("label").lower()] if label else None
+        if label is None and not in_body(candidate.start, context):
+            label = SUFFIX_LABEL_RE.match(text, candidate.end)  # "于 2020-01-01 10:00 发布"
+            rank = SUFFIX_LABEL_RANK[label.group("label")] if label else None
         score = LABEL_SCORES[rank] if rank is not None else BARE_SCORE
         matched = text[candidate.start : candidate.end]
         timed = bool(TIME_IN_TEXT_RE.search(matched))
@@ -364,6 +367,11 @@ def from_relative(page: PageText, context: DateContext) -> Iterator[Scored]:
     position = context.anchor + start
     score = RELATIVE_SCORE + place_score(position, context, True)
     yield Scored(value, "relative", "relative", clip(window[start:end]), score, True, position)
+
+
+def in_body(position: int, context: DateContext) -> bool:
+    """Is the position inside the body's span (where "于X日发布" tells of something else)?"""
+    return context.body is not None and context.body[0] <= position < context.body[1]
 
 
 def deep_in_body(position: int, context: DateContext) -> bool:
