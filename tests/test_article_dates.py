@@ -378,3 +378,10 @@ def test_a_label_after_a_date_in_the_body_tells_of_something_else() -> None:
     )
     html = page(f"<h1>{TITLE}</h1><div class='info'>日期：2016-05-04</div>{body}")
     assert day_of(html) == WANT
+
+
+def test_traditional_characters_mark_other_items_and_bylines() -> None:
+    """A Taiwan page: a 熱門 line's date right under the title is another item's; the date on
+    the 來源 line is the article's."""
+    info = "<div>熱門：颱風動態 2016-06-01 09:30</div><div>2016-05-04 來源：中央社</div>"
+    assert day_of(page(f"<h1>{TITLE}</h1>{info}{BODY}")) == WANT

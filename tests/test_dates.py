@@ -195,3 +195,18 @@ def test_find_date_can_require_a_label() -> None:
     text = "2020年12月14日，中国科协改革工作办公室一封发至重庆的商请函"
     assert find_date(text, SHANGHAI, now=NOW) == at(2020, 12, 14)
     assert find_date(text, SHANGHAI, now=NOW, require_label=True) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("更新時間：2022/10/09 08:00 發布時間：2022/10/08 10:21", at(2022, 10, 8, 10, 21)),
+        ("最後更新 2022-10-09 出版時間：2022/10/08 10:21", at(2022, 10, 8, 10, 21)),
+        ("發表於 2022-10-08", at(2022, 10, 8)),
+        ("印发日期：2022-09-30 公开日期：2022-10-08", at(2022, 10, 8)),
+    ],
+)
+def test_traditional_and_disclosure_labels_say_which_date_is_the_publication(
+    text: str, expected: datetime
+) -> None:
+    assert find_date(text, SHANGHAI, now=NOW) == expected

@@ -34,13 +34,18 @@ LABEL_TAIL_RE = re.compile(
     r"(?![a-z])[\s\u3000]*[:：]?[\s\u3000\[\]【】()（）]*$",
     re.IGNORECASE,
 )
-BYLINE_RE = re.compile(r"来源|作者|浏览|点击|阅读|编辑|字号|字体|访问|\bby\b|source", re.IGNORECASE)
+BYLINE_RE = re.compile(
+    r"来源|來源|作者|浏览|瀏覽|点击|點擊|阅读|閱讀|编辑|編輯|字号|字體|字体|访问|訪問|\bby\b|source",
+    re.IGNORECASE,
+)
 NEGATIVE_CONTEXT_RE = re.compile(  # short words only as whole tokens: "postlist" is no list
     r"comment|repl(?:y|ies)|review|relate|recommend|tuijian|xgwz|xgxw|sidebar|aside|footer"
     r"|copyright|pinglun|(?<![a-z])(?:hot|rank|side|right|foot|nav|more|list|feed|pl)(?![a-z])",
     re.IGNORECASE,
 )
-OTHER_ITEM_LINE_RE = re.compile(r"推荐|相关|热门|热点|上一篇|下一篇|评论|回复|\bmore\b")
+OTHER_ITEM_LINE_RE = re.compile(
+    r"推荐|推薦|相关|相關|热门|熱門|热点|熱點|上一篇|下一篇|评论|評論|回复|回覆|回復|\bmore\b"
+)
 OWN_META_RE = re.compile(r"(?<![a-z])meta(?![a-z])", re.IGNORECASE)  # side_meta, post-meta
 POSITIVE_CONTEXT_RE = re.compile(
     r"date|time|pub|publish|byline|info|source|meta|attr|property|author|fbsj|rq",
