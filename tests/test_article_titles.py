@@ -288,3 +288,14 @@ def test_a_post_cover_called_brand_is_no_masthead() -> None:
     )
     html = f"<html><head><title>木木的博客</title></head><body>{page}</body></html>"
     assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_a_traditional_date_line_above_the_body_is_not_the_title() -> None:
+    title = "颱風動態：中央氣象局發布海上警報"
+    page = (
+        f"<p align='center'><strong><font size='5'>{title}</font></strong></p>"
+        "<p align='center'><b>發布時間：2016-05-04 來源：中央社</b></p>"
+        "<div id='zoom'><p>" + "颱風持續接近，各地應嚴加防範，注意安全。" * 10 + "</p></div>"
+    )
+    html = f"<html><head><title>某某新聞網</title></head><body>{page}</body></html>"
+    assert extract_article(html, "https://news.example.tw/a/1.html", tz=SHANGHAI).title == title

@@ -247,7 +247,8 @@ def without_masthead(
 
 TITLE_LINE_MIN_CHARS, TITLE_LINE_MAX_CHARS = 6, 100
 NOT_A_TITLE_RE = re.compile(
-    r"当前位置|您的位置|发布时间|发布日期|来源[:：]|作者[:：]|浏览|字号|首页"
+    r"当前位置|當前位置|您的位置|发布时间|发布日期|發布時間|發佈時間|发布日期|發布日期"
+    r"|[来來]源[:：]|作者[:：]|浏览|瀏覽|字号|字號|首页|首頁"
 )
 EMPHASIS_TAGS = frozenset({*HEADING_TAGS, "strong", "b", "font", "td", "center"})
 
