@@ -299,3 +299,18 @@ def test_a_traditional_date_line_above_the_body_is_not_the_title() -> None:
     )
     html = f"<html><head><title>某某新聞網</title></head><body>{page}</body></html>"
     assert extract_article(html, "https://news.example.tw/a/1.html", tz=SHANGHAI).title == title
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        f"<h1 id='x'>{TITLE}<a class='headerlink' href='#x' title='Permanent link'>&para;</a></h1>",
+        f"<h1 id='x'><a class='anchor' href='#x'>#</a>{TITLE}</h1>",
+    ],
+    ids=["mkdocs-pilcrow", "hugo-hash"],
+)
+def test_a_permalink_mark_in_the_heading_is_not_part_of_the_title(heading: str) -> None:
+    html = (
+        f"<html><head><title>{TITLE} - 木木的笔记</title></head><body>{heading}{BODY}</body></html>"
+    )
+    assert extract_article(html, "https://mumu.example.com/notes/x/", tz=SHANGHAI).title == TITLE

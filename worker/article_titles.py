@@ -174,7 +174,7 @@ def iter_headings(
         if own == text or len(own) < max(least, SHOWN_PART_MIN_CHARS):
             yield element.tag, text, inside, home
             continue
-        if NUMBERS_ONLY_RE.fullmatch(added):  # a date or a counter inside: the title is the rest
+        if adds_no_words(added):  # a date or a counter inside: the title is the rest
             yield element.tag, own, inside, home
         yield element.tag, text, inside, home
         yield element.tag, own, inside, home  # without a counter or badge inside the heading
@@ -215,7 +215,13 @@ def without_numbers(element: lxml.html.HtmlElement, text: str) -> str:
     """A heading's text without the date or counter its child elements add
     (``标题 <small>2020-01-01</small>``)."""
     own, added = own_and_added(element)
-    return own if own and added and NUMBERS_ONLY_RE.fullmatch(added) else text
+    return own if own and added and adds_no_words(added) else text
+
+
+def adds_no_words(added: str) -> bool:
+    """Is what a heading's children add only a date, a counter or a permalink mark (``¶``,
+    ``#``)?"""
+    return bool(NUMBERS_ONLY_RE.fullmatch(added)) or not title_key(added)
 
 
 def own_and_added(element: lxml.html.HtmlElement) -> tuple[str, str]:
