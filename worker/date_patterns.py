@@ -67,7 +67,7 @@ CN_RE = re.compile(
     r"(?<!\d)(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + CN_TIME
 )
 RFC2822_RE = re.compile(
-    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6},?\s*)?(?<!\d)(?P<d>\d{1,2})\s+"
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6},?\s*)?(?<!\d)(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+"
     + MONTH_NAME
     + r",?\s+(?P<y>\d{4})(?!\d)"
     + EN_TIME
