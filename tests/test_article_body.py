@@ -167,3 +167,21 @@ def test_a_threads_body_is_its_first_post(post: str, path: str | None) -> None:
     )
     assert text.startswith("这是第0句正文") and "楼回复" not in text
     assert found == f"container:{path or '#read_tpc'}"
+
+
+@pytest.mark.parametrize(
+    "body_class", ["zh_CN wx_wap_page comment_feature discuss_tab", "single has-sidebar"]
+)
+def test_the_pages_own_classes_do_not_make_its_container_furniture(body_class: str) -> None:
+    """``<body class="comment_feature">`` (WeChat) or ``"has-sidebar"`` (WordPress themes) name
+    the page's features: the article's container inside is still its body."""
+    html = (
+        f"<html><head><title>标题</title></head><body class='{body_class}'><h1>标题</h1>"
+        f"<div id='js_content'><section><p>{SENTENCES}</p></section></div>"
+        "<div class='recommend'>"
+        + "".join(f"<p>推荐文章第{i}篇的长长的摘要文字在这里。</p>" * 3 for i in range(9))
+        + "</div>"
+        "</body></html>"
+    )
+    found = extract_article(html, URL, tz=SHANGHAI)
+    assert found.body_path == "container:#js_content"

@@ -152,6 +152,8 @@ def in_furniture(element: lxml.html.HtmlElement) -> bool:
     """Tell whether an element is or sits in a previous/next, related, comment or share block,
     or in an aside or footer: an excerpt of another article, not this one's body."""
     for ancestor in (element, *element.iterancestors()):
+        if ancestor.tag in ("body", "html"):
+            return False  # the page's classes name its features ("has-sidebar", "comments")
         if ancestor.tag in ("aside", "footer", "nav"):
             return True
         marker = " ".join(attribute_tokens(ancestor))
