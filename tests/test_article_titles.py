@@ -314,3 +314,15 @@ def test_a_permalink_mark_in_the_heading_is_not_part_of_the_title(heading: str) 
         f"<html><head><title>{TITLE} - 木木的笔记</title></head><body>{heading}{BODY}</body></html>"
     )
     assert extract_article(html, "https://mumu.example.com/notes/x/", tz=SHANGHAI).title == TITLE
+
+
+def test_entities_a_generator_escaped_twice_are_read() -> None:
+    """``<title>Python &amp;quot;装饰器&amp;quot;</title>`` shows ``&quot;`` in a browser tab,
+    but the title is ``Python "装饰器"``."""
+    title = 'Python "装饰器" 详解'
+    head = (
+        "<title>Python &amp;quot;装饰器&amp;quot; 详解 | 木木的博客</title>"
+        "<meta property='og:title' content='Python &amp;quot;装饰器&amp;quot; 详解'>"
+    )
+    html = f"<html><head>{head}</head><body><div class='post'>{BODY}</div></body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == title

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import unescape
 
 import lxml.html
 
@@ -74,7 +75,8 @@ def read_page_title(
                 return value
     site_name = next((meta[name] for name in SITE_NAME_META if meta.get(name)), "")
     title_element = doc.find(".//title")
-    title_tag = normalize_space(title_element.text_content()) if title_element is not None else ""
+    title_text = title_element.text_content() if title_element is not None else ""
+    title_tag = normalize_space(unescape(title_text))  # "&amp;quot;": escaped twice
     meta = {name: value for name, value in meta.items() if not names_the_site(value, site_name)}
     references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
     if names_the_site(title_tag, site_name):

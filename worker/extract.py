@@ -11,6 +11,7 @@ decoding or retrying is the fetcher's job.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from html import unescape
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
@@ -205,12 +206,13 @@ def flatten_deep_nesting(doc: lxml.html.HtmlElement, levels: int) -> None:
 
 def read_meta(doc: lxml.html.HtmlElement) -> dict[str, str]:
     """Map lower-cased meta ``name``/``property``/``itemprop`` to the first non-empty content
-    (``itemprop`` only from the head)."""
+    (``itemprop`` only from the head), entities a generator escaped twice (``&amp;quot;``)
+    read."""
     found: dict[str, str] = {}
     head = doc.find("head")
     in_head = set(head.iter("meta")) if head is not None else set()
     for element in doc.iter("meta"):
-        content = normalize_space(element.get("content") or "")
+        content = normalize_space(unescape(element.get("content") or ""))
         if not content:
             continue
         for attribute in ("name", "property", "itemprop"):
