@@ -385,3 +385,32 @@ def test_traditional_characters_mark_other_items_and_bylines() -> None:
     the 來源 line is the article's."""
     info = "<div>熱門：颱風動態 2016-06-01 09:30</div><div>2016-05-04 來源：中央社</div>"
     assert day_of(page(f"<h1>{TITLE}</h1>{info}{BODY}")) == WANT
+
+
+def test_a_local_clock_time_stamped_as_utc_keeps_the_day_the_page_shows() -> None:
+    """Hugo writes a front-matter time without an offset as UTC: ``20:09+00:00`` on a page that
+    shows the 4th is 04:09 on the 5th in Shanghai. The clock time is read in the page's zone."""
+    head = (
+        "<meta property='article:published_time' content='2016-05-04T20:09:02+00:00'>"
+        "<script type='application/ld+json'>"
+        '{"@type": "BlogPosting", "datePublished": "2016-05-04T20:09:02+00:00"}</script>'
+    )
+    html = (
+        f"<html><head><title>{TITLE}</title>{head}</head><body><h1 class='post-title'>{TITLE}</h1>"
+        "<div class='post-meta'><span class='post-time'>2016-05-04</span></div>"
+        f"{BODY}</body></html>"
+    )
+    found = extract_article(html, URL, tz=SHANGHAI)
+    assert found.published_at == datetime(2016, 5, 4, 20, 9, 2, tzinfo=SHANGHAI)
+    assert found.published_evidence is not None
+    assert "page's zone" in found.published_evidence.rule
+
+
+def test_a_true_utc_time_on_the_previous_day_is_kept() -> None:
+    """``2016-05-03T16:00Z`` is midnight of the 4th in Shanghai, the day the page shows."""
+    head = "<meta property='article:published_time' content='2016-05-03T16:00:00.000Z'>"
+    html = (
+        f"<html><head><title>{TITLE}</title>{head}</head><body><h1>{TITLE}</h1>"
+        f"<div class='post-meta'><span>2016-05-04</span></div>{BODY}</body></html>"
+    )
+    assert day_of(html) == WANT

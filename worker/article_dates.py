@@ -61,6 +61,7 @@ MAX_TEXT_CANDIDATES = 300
 AGREEMENT_BONUS = 10.0
 AGREEMENT_MAX = 2
 FAR_DAYS = 2
+MACHINE_FAMILIES = ("meta", "json-ld", "time")
 
 DATE_META_SCORES = {
     "pubdate": 62.0,
@@ -207,13 +208,16 @@ def choose(candidates: list[Scored], context: DateContext) -> DateEvidence | Non
         day = local_day(candidate.value, context.tz)
         others = len(days[day] - {candidate.family})
         candidate.score += AGREEMENT_BONUS * min(others, AGREEMENT_MAX)
-        machine = candidate.family in ("meta", "json-ld", "time")
+        machine = candidate.family in MACHINE_FAMILIES
         if machine and header_days and all(abs((day - d).days) > FAR_DAYS for d in header_days):
             candidate.score -= 30.0  # far from every date shown under the title
     best = max(candidates, key=lambda c: (c.score, -c.position if c.position >= 0 else 0))
     if best.score < MIN_SCORE:
         return None
     value, note = best.value, ""
+    if best.family in MACHINE_FAMILIES and shown_in_wrong_offset(best.value, header_days, context):
+        value = best.value.replace(tzinfo=context.tz)
+        note = "; its clock time read in the page's zone, where the page shows that day"
     if not best.has_time:
         day = local_day(best.value, context.tz)
         timed = [c for c in candidates if c.has_time and local_day(c.value, context.tz) == day]
@@ -221,6 +225,14 @@ def choose(candidates: list[Scored], context: DateContext) -> DateEvidence | Non
             finer = max(timed, key=lambda c: c.score)
             value, note = finer.value, f"; time from {finer.rule}"
     return DateEvidence(value, best.rule + note, best.text, round(best.score, 1))
+
+
+def shown_in_wrong_offset(value: datetime, shown: list[date], context: DateContext) -> bool:
+    """Does a machine date carry a local clock time under the wrong offset? Its day as written
+    (``2022-03-17T20:09+00:00``: the 17th) is a day the page shows under its title, while its
+    day in the page's zone (the 18th) is not — a generator that stamped local times as UTC."""
+    written, local = value.date(), local_day(value, context.tz)
+    return written != local and written in shown and local not in shown
 
 
 def prefer_listed(evidence: DateEvidence | None, listed: datetime | None) -> DateEvidence | None:
