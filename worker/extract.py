@@ -24,9 +24,10 @@ from worker.article_body import (
     is_chinese,
     read_body,
 )
-from worker.article_dates import BEFORE_BODY, WINDOW_AFTER_TITLE, pick_published, prefer_listed
+from worker.article_dates import pick_published, prefer_listed
 from worker.article_meta import ExtractError, pick_author
 from worker.article_titles import pick_title
+from worker.date_candidates import BEFORE_BODY, WINDOW_AFTER_TITLE
 from worker.date_sources import inline_written_dates, read_script_date
 from worker.furniture import SCRIPT_TAGS, remove_elements
 from worker.htmldoc import read_document
