@@ -1,8 +1,9 @@
 """An article page's title: the source's selector, else the one heading microdata marks as
-the headline, else the heading the title metas or ``<title>`` confirm, else the metas, the
-first heading, the part of ``<title>`` the page shows, an emphasised line right above the
-body, ``<title>`` without its site suffix. Mastheads (a heading linking to the front page or
-named as the site's), navigation, sidebars and widgets never give the title.
+the headline, else the heading the title metas or ``<title>`` confirm, else the post's marked
+heading, the metas, the first heading, the part of ``<title>`` the page shows, an emphasised
+line right above the body, ``<title>`` without its site suffix. Mastheads (a heading linking
+to the front page or named as the site's), navigation, sidebars and widgets never give the
+title.
 
 This module must not read dates, authors or bodies, or fetch anything; its patterns run in
 linear time on any text.
@@ -61,12 +62,15 @@ def read_page_title(
     selector: str,
     body: lxml.html.HtmlElement | None = None,
 ) -> str:
-    """Return the page's own title: the selector's; else a heading that the title metas or
-    ``<title>`` confirm (they often add the site or section name around it); else
-    ArticleTitle, og:title, the first h1, a part of ``<title>`` shown as a line of its own,
-    the first other heading, ``<title>`` without its site suffix. A heading
-    inside the body counts only when no heading outside it is confirmed (sub-headings of a
-    WeChat article are h1 too)."""
+    """Return the page's own title: the selector's; else the one heading microdata marks as
+    the headline; else a heading that the title metas or ``<title>`` confirm (they often add
+    the site or section name around it); else, with several unconfirmed h1 (Markdown
+    sections), the part of ``<title>`` shown as a line of its own; else the post's one heading
+    whose class names a title (an SEO ``og:title`` may differ); else ArticleTitle, og:title,
+    the first h1, the body's own single h1, a part of ``<title>`` shown as a line of its own,
+    the first other heading, the emphasised line above the body, ``<title>`` without its site
+    suffix. A heading inside the body counts only when no heading outside it is confirmed
+    (sub-headings of a WeChat article are h1 too)."""
     if selector:
         element = select_first(doc, selector)
         if element is not None:
@@ -255,7 +259,7 @@ def without_masthead(
 
 TITLE_LINE_MIN_CHARS, TITLE_LINE_MAX_CHARS = 6, 100
 NOT_A_TITLE_RE = re.compile(
-    r"当前位置|當前位置|您的位置|发布时间|发布日期|發布時間|發佈時間|发布日期|發布日期"
+    r"当前位置|當前位置|您的位置|发布时间|发布日期|發布時間|發佈時間|發布日期"
     r"|[来來]源[:：]|作者[:：]|浏览|瀏覽|字号|字號|首页|首頁"
 )
 EMPHASIS_TAGS = frozenset({*HEADING_TAGS, "strong", "b", "font", "td", "center"})
