@@ -169,6 +169,7 @@ def test_the_browser_reaches_nothing_the_guard_refuses(caplog: pytest.LogCapture
     only the site (127.0.0.2) and 127.0.0.4 are allowed. Nothing connects to the refused
     addresses, nor to the dead proxy Chromium is given (port 9, listened on here when this
     process may); a DELETE to 127.0.0.4 and a POST there are refused, a GET is relayed."""
+    executable = chromium()  # before any server starts: a skip must leave none listening
     inside, other = CountingServer("127.0.0.1"), CountingServer("127.0.0.3")
     writable = CountingServer("127.0.0.4")
     try:
@@ -179,7 +180,7 @@ def test_the_browser_reaches_nothing_the_guard_refuses(caplog: pytest.LogCapture
     site = ChallengeSite(
         host="127.0.0.2", targets=targets, writable=[writable.url("").rstrip("/")]
     ).start()
-    renderer = Renderer(BrowserSettings(timeout=20), chromium())
+    renderer = Renderer(BrowserSettings(timeout=20), executable)
     fetcher = Fetcher(policy=Policy.from_allow(["127.0.0.2", "127.0.0.4"]))
     try:
         fallback = RenderFallback("always", renderer)
