@@ -370,14 +370,44 @@ def test_a_label_after_the_date_says_which_date_it_is(info: str) -> None:
     assert day_of(page(f"<h1>{TITLE}</h1><div class='bar'>{info}</div>{BODY}")) == WANT
 
 
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "<p class='lead'>国家统计局于2015年3月2日发布的数据显示开局良好。</p>",
+        "<p class='lead'>2015-03-02 编辑：李四</p>",
+    ],
+    ids=["verb-goes-on", "editor-byline"],
+)
+def test_a_verb_that_goes_on_after_the_date_is_no_label(lead: str) -> None:
+    """ "于…日发布的数据" tells of other news, "编辑：" names the editor: neither labels the
+    date before it."""
+    html = page(f"<h1>{TITLE}</h1>{lead}<div class='info'><span>2016-05-04</span></div>{BODY}")
+    assert day_of(html) == WANT
+
+
 def test_a_label_after_a_date_in_the_body_tells_of_something_else() -> None:
+    """In the body "于…日发布" is news the article reports, not a label: the page's own date,
+    after the body, stands."""
     body = (
         "<div class='content'><p>"
-        + "国家统计局于2015年3月2日发布的数据显示，经济运行总体平稳。" * 6
+        + "国家统计局的数据显示，经济运行总体平稳。" * 3
+        + "该数据于2015年3月2日发布，引起广泛关注。"
+        + "国家统计局的数据显示，经济运行总体平稳。" * 9
         + "</p></div>"
     )
-    html = page(f"<h1>{TITLE}</h1><div class='info'>日期：2016-05-04</div>{body}")
+    html = page(f"<h1>{TITLE}</h1>{body}<div class='info'>日期：2016-05-04</div>")
     assert day_of(html) == WANT
+
+
+def test_a_notices_closing_date_is_still_its_best_guess() -> None:
+    """A generic 日期： deep in the body is an event's, but in its closing lines, under the
+    signature, it is the notice's own."""
+    body = (
+        "<div class='content'><p>"
+        + "各有关单位：现将活动安排通知如下，请认真组织实施。" * 20
+        + "</p><p>某某市科学技术协会</p><p>日期：2016年5月4日</p></div>"
+    )
+    assert day_of(page(f"<h1>{TITLE}</h1>{body}")) == WANT
 
 
 def test_traditional_characters_mark_other_items_and_bylines() -> None:

@@ -39,6 +39,7 @@ from worker.sanitize import normalize_space
 WINDOW_AFTER_TITLE = 400
 ABOVE_TITLE = 200
 BEFORE_BODY = 300
+BODY_TAIL = 200  # the body's closing lines: a signature and its date
 MAX_TEXT_CANDIDATES = 300
 DATE_META_SCORES = {
     "pubdate": 62.0,
@@ -251,12 +252,13 @@ def in_body(position: int, context: DateContext) -> bool:
 
 
 def deep_in_body(position: int, context: DateContext) -> bool:
-    """Is the position inside the body, past its opening lines? A generic 时间：/日期： there
-    is an event's (a meeting's, a lesson's), not the article's."""
+    """Is the position inside the body, past its opening lines and before its closing ones? A
+    generic 时间：/日期： there is an event's (a meeting's, a lesson's), not the article's; at
+    the end it may be the notice's own (``日期：2020年1月2日`` under its signature)."""
     if context.body is None:
         return False
     start, end = context.body
-    return start + BEFORE_BODY < position < end
+    return start + BEFORE_BODY < position < end - BODY_TAIL
 
 
 def place_score(position: int, context: DateContext, labelled: bool) -> float:

@@ -236,8 +236,9 @@ LABEL_RE = re.compile(
 LABEL_RANK = {label: rank for label, rank in LABEL_RANKS}
 
 # A label written after the date ("于 2020-01-01 10:00 发布", "已于 2021-05-01 修改"): Chinese
-# puts the verb last.
+# puts the verb last. Not when the verb goes on ("发布的数据", "发布会", "编辑：李四").
 SUFFIX_LABEL_RANK = {"发布": 0, "发表": 0, "修改": 2, "更新": 2, "编辑": 2}
 SUFFIX_LABEL_RE = re.compile(
-    r"[\s\u3000]{0,3}(?:首次)?(?P<label>" + "|".join(SUFFIX_LABEL_RANK) + r")(?![于时日期会了])"
+    r"[\s\u3000]{0,3}(?:首次)?(?P<label>" + "|".join(SUFFIX_LABEL_RANK) + r")"
+    r"(?![于时日期会了的者:：])"
 )
