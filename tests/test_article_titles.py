@@ -3,11 +3,13 @@ inside the body is a sub-heading."""
 
 from __future__ import annotations
 
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from worker.extract import extract_article
+from worker.title_site import strip_site_suffix
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TITLE = "关于开展2022年全国科普日活动的通知"
@@ -326,3 +328,76 @@ def test_entities_a_generator_escaped_twice_are_read() -> None:
     )
     html = f"<html><head>{head}</head><body><div class='post'>{BODY}</div></body></html>"
     assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == title
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "<div id='comments' class='comments-area'>"
+        f"<h2 class='comments-title'>3 条评论：“{TITLE}”</h2></div>",
+        "<div class='recommend'><h2 class='section-title'>相关推荐阅读</h2></div>",
+        "<div class='next'><h2 class='entry-title'>"
+        "<a href='/p/2.html'>下一篇：另一篇文章</a></h2></div>",
+        "<div class='related-posts'><h3 itemprop='headline'>另一篇文章的标题</h3></div>",
+    ],
+    ids=["wordpress-comments", "recommended", "next-post", "related-headline"],
+)
+def test_headings_about_other_items_do_not_displace_the_articles_h1(after: str) -> None:
+    html = (
+        "<html><head><title>木木的博客</title></head><body>"
+        f"<h1>{TITLE}</h1>{BODY}{after}</body></html>"
+    )
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_a_site_named_as_its_article_still_gives_that_title() -> None:
+    """A CMS that copies the page's title into og:site_name: the title is not lost."""
+    head = f"<title>{TITLE}</title><meta property='og:site_name' content='{TITLE}'>"
+    text = "<div class='c'><p>" + "各有关单位：现将活动安排通知如下。" * 10 + "</p></div>"
+    html = f"<html><head>{head}</head><body><h1>{TITLE}</h1>{text}</body></html>"
+    assert extract_article(html, "https://www.example.org/a/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_the_title_element_is_no_microdata_headline() -> None:
+    head = "<title itemprop='name headline'>木木的博客 - 记录生活</title>"
+    page = f"<div class='post'><h2>{TITLE}</h2>{BODY}</div>"
+    html = f"<html><head>{head}</head><body>{page}</body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+@pytest.mark.parametrize(
+    ("title", "site"),
+    [("人民网评：让安全生产落到实处", "人民网"), ("Python Tips for Beginners", "Python Tips")],
+)
+def test_a_site_name_that_begins_the_title_without_a_separator_is_kept(
+    title: str, site: str
+) -> None:
+    head = f"<title>{title}</title><meta property='og:site_name' content='{site}'>"
+    html = f"<html><head>{head}</head><body><div class='c'>{BODY}</div></body></html>"
+    assert extract_article(html, "https://www.example.org/a/1.html", tz=SHANGHAI).title == title
+
+
+def test_entities_written_as_text_stay_in_the_title() -> None:
+    title = "HTML 中 &nbsp; 和 &lt;br&gt; 的用法"
+    html = (
+        "<html><head><title>HTML 中 &amp;nbsp; 和 &amp;lt;br&amp;gt; 的用法 - 木木的博客</title>"
+        f"</head><body><div class='c'>{BODY}</div></body></html>"
+    )
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == title
+
+
+def test_markdown_sections_defer_to_a_title_cut_at_a_middle_dot() -> None:
+    section = "<p>" + "为贯彻落实会议精神，全体职工观看了警示教育片。" * 8 + "</p>"
+    page = (
+        f"<div class='post-head'><span>{TITLE}</span></div>"
+        f"<div class='post-body'><h1>背景</h1>{section}<h1>总结</h1>{section}</div>"
+    )
+    html = f"<html><head><title>{TITLE} · 木木的博客</title></head><body>{page}</body></html>"
+    assert extract_article(html, "https://mumu.example.com/p/1.html", tz=SHANGHAI).title == TITLE
+
+
+def test_site_separators_are_found_in_linear_time_on_runs_of_spaces() -> None:
+    spaces = " " * 20000
+    started = time.perf_counter()
+    strip_site_suffix(f"a{spaces}b{spaces}-{spaces}|_{spaces}»{spaces}::{spaces}c")
+    assert time.perf_counter() - started < 1.0

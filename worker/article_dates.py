@@ -12,7 +12,9 @@ whose URL does not prove the year — no year is ever taken from the clock. The 
 its evidence (rule, text, score) so that a wrong pick can be explained. A winner below
 ``WEAK_SCORE`` is only the page's best guess: a date the list showed overrides it
 (``prefer_listed``); below ``MIN_SCORE`` (a date in the body, after it, far from the title)
-there is no page date at all.
+there is no page date at all. A machine date whose clock time was stamped with the wrong
+offset (a local time written as UTC, so that its day in the page's zone is not the day the
+page shows under its title, while its written day is) is read in the page's zone.
 
 The candidates and their scores come from ``worker.date_candidates``. This module must not
 choose the body or the title, or fetch anything.

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from html import unescape
 
 import lxml.html
 
 from worker.article_meta import element_value, in_chrome, select_first
-from worker.sanitize import collapse_spaces, normalize_space
+from worker.sanitize import collapse_spaces, normalize_space, read_twice_escaped
 from worker.title_site import (
     links_home,
     names_site,
@@ -80,7 +79,7 @@ def read_page_title(
     site_name = next((meta[name] for name in SITE_NAME_META if meta.get(name)), "")
     title_element = doc.find(".//title")
     title_text = title_element.text_content() if title_element is not None else ""
-    title_tag = normalize_space(unescape(title_text))  # "&amp;quot;": escaped twice
+    title_tag = original_title = normalize_space(read_twice_escaped(title_text))
     meta = {name: value for name, value in meta.items() if not names_the_site(value, site_name)}
     references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
     if names_the_site(title_tag, site_name):
@@ -106,7 +105,7 @@ def read_page_title(
             return shown
     heading = h1s[0] if h1s else ""
     marked = marked_heading(doc)
-    if marked:
+    if marked and (marked == heading or not heading):
         return marked  # the post's own heading, shown; og:title may be an SEO title
     for name in TITLE_META_NAMES:
         value = meta.get(name, "")
@@ -135,7 +134,9 @@ def read_page_title(
     above = line_above_body(doc, body, not_this=title_tag)
     if above:
         return above  # an old page's title: a bold or centred line right above the text
-    return strip_site_suffix(title_tag, site_name) if title_tag else ""
+    if title_tag:
+        return strip_site_suffix(title_tag, site_name)
+    return original_title  # only the site's name, which is then the page's title too
 
 
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5"})
@@ -189,18 +190,24 @@ def iter_headings(
 def declared_headline(doc: lxml.html.HtmlElement) -> str:
     """The text of the one element outside chrome that microdata marks as the headline
     (``itemprop="name headline"``); "" when there is none or several (a list of posts)."""
+    page = doc.find("body")
+    if page is None:
+        return ""
     found = [
         element
-        for element in doc.iter()
+        for element in page.iter()
         if isinstance(element.tag, str)
         and element.tag != "meta"
         and "headline" in (element.get("itemprop") or "").lower().split()
         and not in_chrome(element)
+        and not about_other_items(element)
     ]
     if len(found) != 1:
         return ""
     text = normalize_space(found[0].text_content())
-    return text if 1 <= len(text) <= HEADING_MAX_CHARS else ""
+    if not 1 <= len(text) <= HEADING_MAX_CHARS or links_home(found[0], text):
+        return ""
+    return text if not names_site(found[0]) else ""
 
 
 def marked_heading(doc: lxml.html.HtmlElement) -> str:
@@ -211,10 +218,29 @@ def marked_heading(doc: lxml.html.HtmlElement) -> str:
         marker = f"{element.get('class') or ''} {element.get('id') or ''}"
         if not TITLE_MARK_RE.search(marker) or in_chrome(element) or names_site(element):
             continue
+        if about_other_items(element):
+            continue
         text = normalize_space(element.text_content())
         if 1 <= len(text) <= HEADING_MAX_CHARS and not links_home(element, text):
             found.append(without_numbers(element, text))
     return found[0] if len(set(found)) == 1 else ""
+
+
+OTHER_ITEMS_RE = re.compile(
+    r"comment|reply|relate|recommend|tuijian|(?<![a-z])(?:next|prev|pager)(?![a-z])",
+    re.IGNORECASE,
+)
+
+
+def about_other_items(element: lxml.html.HtmlElement) -> bool:
+    """Does the element sit in a block about other items (comments, related or recommended
+    posts, the next and previous post), up to ``<body>``?"""
+    for node in (element, *element.iterancestors()):
+        if node.tag == "body":
+            return False
+        if OTHER_ITEMS_RE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+            return True
+    return False
 
 
 def without_numbers(element: lxml.html.HtmlElement, text: str) -> str:
@@ -322,7 +348,9 @@ def confirmed_heading(
     return contained
 
 
-TITLE_PART_RE = re.compile(r"\s+[-|–—@]\s+|\s*[_|｜]\s*|——|\s*::\s*|-(?=[^\x00-\x7f])")
+TITLE_PART_RE = re.compile(  # (?<!\s): a run of spaces is tried once, not from each space
+    r"(?<!\s)\s+[-|–—@·•»›]\s+|(?<!\s)\s*[_|｜»›]\s*|——|(?<!\s)\s*::\s*|-(?=[^\x00-\x7f])"
+)
 
 
 def shown_part(

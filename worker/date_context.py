@@ -3,7 +3,7 @@ it, the line it is on (a 来源/作者 line, or a 推荐/评论 line of another 
 in (a link to another item, a list item, a comment or related block, a class naming a date).
 
 Pure functions of the parsed page and its text; scores are added to a candidate's by
-``worker.article_dates``. This module must not choose a date or fetch anything.
+``worker.date_candidates``. This module must not choose a date or fetch anything.
 """
 
 from __future__ import annotations

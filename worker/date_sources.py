@@ -4,7 +4,8 @@ and a date a small inline script writes into the page (``inline_written_dates`` 
 place of the script).
 
 Functions of a URL or a parsed page (``inline_written_dates`` edits the page it is given).
-This module must not score or choose dates (``worker.article_dates``) or fetch anything.
+This module must not score dates (``worker.date_candidates``) or choose them
+(``worker.article_dates``), or fetch anything.
 """
 
 from __future__ import annotations

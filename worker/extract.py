@@ -11,7 +11,6 @@ decoding or retrying is the fetcher's job.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from html import unescape
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
@@ -39,6 +38,7 @@ from worker.sanitize import (
     html_to_text,
     make_summary,
     normalize_space,
+    read_twice_escaped,
     sanitize_html,
 )
 
@@ -213,7 +213,7 @@ def read_meta(doc: lxml.html.HtmlElement) -> dict[str, str]:
     head = doc.find("head")
     in_head = set(head.iter("meta")) if head is not None else set()
     for element in doc.iter("meta"):
-        content = normalize_space(unescape(element.get("content") or ""))
+        content = normalize_space(read_twice_escaped(element.get("content") or ""))
         if not content:
             continue
         for attribute in ("name", "property", "itemprop"):

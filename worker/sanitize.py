@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import suppress
+from html import unescape
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -306,6 +307,15 @@ def iter_text_tokens(element: lxml.html.HtmlElement) -> Iterator[str]:
 def normalize_space(text: str) -> str:
     """Collapse every run of whitespace (including NBSP and U+3000) to one space, and trim."""
     return " ".join(text.split())
+
+
+TWICE_ESCAPED_RE = re.compile(r"&(?:quot|apos|amp|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
+
+
+def read_twice_escaped(text: str) -> str:
+    """Read the quotes, ampersands and numeric references a generator escaped twice
+    (``&amp;quot;`` shows as ``&quot;``); ``&nbsp;`` or ``&lt;br&gt;`` written as text stay."""
+    return TWICE_ESCAPED_RE.sub(lambda found: unescape(found.group(0)), text)
 
 
 def collapse_spaces(text: str) -> str:

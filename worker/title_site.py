@@ -19,13 +19,15 @@ from worker.sanitize import normalize_space
 # Separators between a title and the site's or section's name, strongest first: a title is
 # split at the first kind it holds ("读书笔记｜人类简史 - 站点" keeps its bar, "游记 · 沙漠 | 站点"
 # its dot). Around a chevron the longest part is the title ("站点 » Blog Archive » 标题").
-CHEVRON_SEPARATOR_RE = re.compile(r"\s*[»›]\s*|\s+>>?\s+")
+# (?<!\s): a run of spaces is tried once, not from each of its spaces (linear on any text).
+CHEVRON_SEPARATOR_RE = re.compile(r"(?<!\s)\s*[»›]\s*|(?<!\s)\s+>>?\s+")
 SEPARATOR_TIERS = (
-    re.compile(r"\s+[-|–—]\s+"),
-    re.compile(r"\s+[·•]\s+|\s*::\s*"),
-    re.compile(r"\s*[_|｜]\s*"),
+    re.compile(r"(?<!\s)\s+[-|–—]\s+"),
+    re.compile(r"(?<!\s)\s+[·•]\s+|(?<!\s)\s*::\s*"),
+    re.compile(r"(?<!\s)\s*[_|｜]\s*"),
 )
-SITE_EDGE_CHARS = " -_|｜–—－:：»·"
+SEPARATOR_CHARS = "-_|｜–—－:：»·"
+SITE_EDGE_CHARS = " " + SEPARATOR_CHARS
 CJK_HYPHEN_RE = re.compile(r"\S-[^\x00-\x7f0-9][^-]*$")
 SITE_NAME_MAX_CHARS = 30
 
@@ -46,11 +48,12 @@ def title_key(text: str) -> str:
 def strip_site_suffix(title: str, site_name: str = "") -> str:
     """Drop the site's name around a title: ``标题_栏目_站点``, ``Title - Site``, ``标题-站点``,
     ``站点 » 标题``, and the site's own name (``og:site_name``) at either end."""
-    if site_name and len(title) > len(site_name):
-        if title.endswith(site_name):
-            title = title[: -len(site_name)].rstrip(SITE_EDGE_CHARS) or title
-        elif title.startswith(site_name):
-            title = title[len(site_name) :].lstrip(SITE_EDGE_CHARS) or title
+    if site_name and len(title) > len(site_name):  # only where a separator sets it apart
+        before, after = title[: -len(site_name)].rstrip(), title[len(site_name) :].lstrip()
+        if title.endswith(site_name) and before[-1:] in SEPARATOR_CHARS:
+            title = before.rstrip(SITE_EDGE_CHARS) or title
+        elif title.startswith(site_name) and after[:1] in SEPARATOR_CHARS:
+            title = after.lstrip(SITE_EDGE_CHARS) or title
     if CHEVRON_SEPARATOR_RE.search(title):
         parts = [part.strip() for part in CHEVRON_SEPARATOR_RE.split(title) if part.strip()]
         return max(parts, key=len, default=title)
