@@ -19,6 +19,8 @@ import lxml.html
 from worker.article_meta import element_value, in_chrome, select_first
 from worker.sanitize import collapse_spaces, normalize_space, read_twice_escaped
 from worker.title_site import (
+    TITLE_PART_RE,
+    cut_site_name,
     links_home,
     names_site,
     names_the_site,
@@ -80,8 +82,10 @@ def read_page_title(
     title_element = doc.find(".//title")
     title_text = title_element.text_content() if title_element is not None else ""
     title_tag = original_title = normalize_space(read_twice_escaped(title_text))
-    meta = {name: value for name, value in meta.items() if not names_the_site(value, site_name)}
-    references = [meta.get(name, "") for name in (*TITLE_META_NAMES, "twitter:title")]
+    names = (*TITLE_META_NAMES, "twitter:title")
+    titles = {name: meta.get(name, "") for name in names}  # without one naming only the site
+    titles = {name: value for name, value in titles.items() if not names_the_site(value, site_name)}
+    references = list(titles.values())
     if names_the_site(title_tag, site_name):
         title_tag = ""  # the site's name only: it confirms the logo, not the article
     every = without_masthead(list(iter_headings(doc, body)))
@@ -108,7 +112,7 @@ def read_page_title(
     if marked and (marked == heading or not heading):
         return marked  # the post's own heading, shown; og:title may be an SEO title
     for name in TITLE_META_NAMES:
-        value = meta.get(name, "")
+        value = titles.get(name, "")
         if value and name == "og:title" and value == title_tag and TITLE_PART_RE.search(value):
             continue  # <title> copied, with the site's name: read below as <title> is
         if value and name == "og:title":  # SEO plugins write "标题 - 站点" here
@@ -116,8 +120,9 @@ def read_page_title(
                 return heading
             if heading and heading.startswith(value) and len(heading) > len(value):
                 return heading  # og:title cut short (an unescaped quote ends the attribute)
-            if site_name and value.endswith(site_name) and len(value) > len(site_name):
-                return value[: -len(site_name)].rstrip(" -_|｜–—－:：") or value
+            cut = cut_site_name(value, site_name)
+            if cut != value:
+                return cut
         if value:
             return value
     if heading:
@@ -195,9 +200,8 @@ def declared_headline(doc: lxml.html.HtmlElement) -> str:
         return ""
     found = [
         element
-        for element in page.iter()
-        if isinstance(element.tag, str)
-        and element.tag != "meta"
+        for element in page.xpath(".//*[@itemprop]")
+        if element.tag != "meta"
         and "headline" in (element.get("itemprop") or "").lower().split()
         and not in_chrome(element)
         and not about_other_items(element)
@@ -346,11 +350,6 @@ def confirmed_heading(
         if any(key in ref and len(key) * 3 >= len(ref) for ref in raw):
             contained = text
     return contained
-
-
-TITLE_PART_RE = re.compile(  # (?<!\s): a run of spaces is tried once, not from each space
-    r"(?<!\s)\s+[-|–—@·•»›]\s+|(?<!\s)\s*[_|｜»›]\s*|——|(?<!\s)\s*::\s*|-(?=[^\x00-\x7f])"
-)
 
 
 def shown_part(

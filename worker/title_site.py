@@ -26,6 +26,10 @@ SEPARATOR_TIERS = (
     re.compile(r"(?<!\s)\s+[·•]\s+|(?<!\s)\s*::\s*"),
     re.compile(r"(?<!\s)\s*[_|｜]\s*"),
 )
+# Every separator, to split a title into the parts a page may show (``shown_part``).
+TITLE_PART_RE = re.compile(
+    r"(?<!\s)\s+[-|–—@·•»›]\s+|(?<!\s)\s*[_|｜»›]\s*|——|(?<!\s)\s*::\s*|-(?=[^\x00-\x7f])"
+)
 SEPARATOR_CHARS = "-_|｜–—－:：»·"
 SITE_EDGE_CHARS = " " + SEPARATOR_CHARS
 CJK_HYPHEN_RE = re.compile(r"\S-[^\x00-\x7f0-9][^-]*$")
@@ -45,15 +49,23 @@ def title_key(text: str) -> str:
     )
 
 
+def cut_site_name(title: str, site_name: str) -> str:
+    """The title without the site's own name at either end, where a separator (not a bare
+    space) sets it apart: ``标题 - 站点`` gives ``标题``; ``人民网评：…`` stays whole."""
+    if not site_name or len(title) <= len(site_name):
+        return title
+    before, after = title[: -len(site_name)].rstrip(), title[len(site_name) :].lstrip()
+    if title.endswith(site_name) and before[-1:] in SEPARATOR_CHARS:
+        return before.rstrip(SITE_EDGE_CHARS) or title
+    if title.startswith(site_name) and after[:1] in SEPARATOR_CHARS:
+        return after.lstrip(SITE_EDGE_CHARS) or title
+    return title
+
+
 def strip_site_suffix(title: str, site_name: str = "") -> str:
     """Drop the site's name around a title: ``标题_栏目_站点``, ``Title - Site``, ``标题-站点``,
     ``站点 » 标题``, and the site's own name (``og:site_name``) at either end."""
-    if site_name and len(title) > len(site_name):  # only where a separator sets it apart
-        before, after = title[: -len(site_name)].rstrip(), title[len(site_name) :].lstrip()
-        if title.endswith(site_name) and before[-1:] in SEPARATOR_CHARS:
-            title = before.rstrip(SITE_EDGE_CHARS) or title
-        elif title.startswith(site_name) and after[:1] in SEPARATOR_CHARS:
-            title = after.lstrip(SITE_EDGE_CHARS) or title
+    title = cut_site_name(title, site_name)
     if CHEVRON_SEPARATOR_RE.search(title):
         parts = [part.strip() for part in CHEVRON_SEPARATOR_RE.split(title) if part.strip()]
         return max(parts, key=len, default=title)
